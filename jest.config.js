@@ -1,0 +1,10 @@
+/** One jest run for the whole workspace; workspace packages resolve to their TypeScript sources. */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/packages', '<rootDir>/services', '<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }] },
+  moduleNameMapper: { '^@zephyr/(contracts|runtime|testing)$': '<rootDir>/packages/$1/src' },
+  testTimeout: 60_000,
+};

@@ -1,0 +1,4 @@
+export const HttpHeaders = {
+  requestId: 'x-request-id',
+  authorization: 'authorization',
+} as const;

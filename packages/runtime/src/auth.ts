@@ -1,0 +1,119 @@
+import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTVerifyGetKey, type JWTPayload } from 'jose';
+import Joi from 'joi';
+import { ErrorCodes, HttpHeaders, type Identity } from '@zephyr/contracts';
+import type { Request } from 'express';
+import { AppError } from './errors';
+import { envRules } from './config';
+
+export interface AuthConfig {
+  jwtSecret?: string;
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+}
+
+/** Env rules shared by every process that verifies tokens: a secret or a JWKS URL is required. */
+export const authEnvRules = {
+  JWT_SECRET: envRules.jwtSecret(),
+  JWT_JWKS_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
+  JWT_ISSUER: Joi.string().max(500),
+  JWT_AUDIENCE: Joi.string().max(500),
+};
+export const authEnvRequirement = ['JWT_SECRET', 'JWT_JWKS_URL'] as const;
+
+export interface TokenVerifier {
+  verify(token: string): Promise<Identity>;
+}
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const CACHE_LIMIT = 20_000;
+
+function unauthenticated(message: string): AppError {
+  return new AppError(ErrorCodes.Unauthenticated, message);
+}
+
+function identityFrom(payload: JWTPayload): Identity {
+  if (typeof payload.sub !== 'string' || !UUID_PATTERN.test(payload.sub)) throw unauthenticated('Token subject must be a user UUID');
+  const roles = (payload as { roles?: unknown }).roles;
+  if (roles !== undefined && (!Array.isArray(roles) || !roles.every((r) => typeof r === 'string'))) {
+    throw unauthenticated('Token roles claim must be an array of strings');
+  }
+  return { userId: payload.sub.toLowerCase(), isAdmin: Array.isArray(roles) && roles.includes('admin') };
+}
+
+/**
+ * Verifies bearer tokens with pinned algorithms. Verified tokens are cached until they expire so a burst of
+ * requests with one token pays for the signature check once; the cache is bounded.
+ */
+export function createTokenVerifier(config: AuthConfig): TokenVerifier {
+  let key: Uint8Array | JWTVerifyGetKey;
+  let algorithms: string[];
+  if (config.jwksUrl) {
+    key = createRemoteJWKSet(new URL(config.jwksUrl), { cooldownDuration: 30_000, timeoutDuration: 5_000 });
+    algorithms = ['RS256', 'ES256'];
+  } else if (config.jwtSecret && config.jwtSecret.length >= 32) {
+    key = new TextEncoder().encode(config.jwtSecret);
+    algorithms = ['HS256'];
+  } else {
+    throw new Error('JWT_SECRET (at least 32 characters) or JWT_JWKS_URL is required');
+  }
+  const cache = new Map<string, { identity: Identity; expiresAtMs: number }>();
+
+  return {
+    async verify(token) {
+      const cached = cache.get(token);
+      if (cached) {
+        if (cached.expiresAtMs > Date.now()) return cached.identity;
+        cache.delete(token);
+      }
+      let payload: JWTPayload;
+      try {
+        const result = await jwtVerify(token, key as Uint8Array, {
+          algorithms,
+          issuer: config.issuer,
+          audience: config.audience,
+          requiredClaims: ['exp', 'sub'],
+        });
+        payload = result.payload;
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === 'ERR_JWKS_TIMEOUT' || code === 'ERR_JOSE_GENERIC') throw err;
+        throw unauthenticated('Invalid or expired token');
+      }
+      const identity = identityFrom(payload);
+      if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+      cache.set(token, { identity, expiresAtMs: (payload.exp as number) * 1000 });
+      return identity;
+    },
+  };
+}
+
+/** Extracts a bearer token; undefined when no Authorization header; 401 when it is malformed. */
+export function bearerToken(req: Request): string | undefined {
+  const header = req.headers[HttpHeaders.authorization];
+  if (header === undefined) return undefined;
+  const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/.exec(header);
+  if (!match) throw unauthenticated('Authorization must be "Bearer <JWT>"');
+  return match[1];
+}
+
+export interface MintOptions {
+  secret: string;
+  userId: string;
+  admin?: boolean;
+  expiresInSeconds?: number;
+  issuer?: string;
+  audience?: string;
+}
+
+/** Mints an HS256 token for local use and tests. */
+export async function mintToken(options: MintOptions): Promise<string> {
+  const jwt = new SignJWT(options.admin ? { roles: ['admin'] } : {})
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(options.userId)
+    .setIssuedAt()
+    .setExpirationTime(`${options.expiresInSeconds ?? 3600}s`);
+  if (options.issuer) jwt.setIssuer(options.issuer);
+  if (options.audience) jwt.setAudience(options.audience);
+  return jwt.sign(new TextEncoder().encode(options.secret));
+}

@@ -1,0 +1,74 @@
+import knex, { type Knex } from 'knex';
+import { Client } from 'pg';
+
+export type { Knex };
+
+// Return bigint/numeric counts as JS numbers and timestamps as Date; ids in this project fit in 2^53.
+import { types } from 'pg';
+types.setTypeParser(20, (value: string) => Number(value));
+
+export function createDb(url: string, pool = { min: 0, max: 10 }): Knex {
+  return knex({
+    client: 'pg',
+    connection: { connectionString: url, connectionTimeoutMillis: 3000, statement_timeout: 10_000 },
+    pool: { ...pool, acquireTimeoutMillis: 3000 },
+    acquireConnectionTimeout: 3000,
+  });
+}
+
+/** Creates the database named in `url` when it does not exist (first start on a fresh machine). */
+export async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new Error(`Unsupported database name: ${name}`);
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new Client({ connectionString: admin.toString(), connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    const existing = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (existing.rowCount === 0) {
+      await client.query(`CREATE DATABASE "${name}"`).catch((err: { code?: string }) => {
+        if (err.code !== '42P04') throw err; // another process created it first
+      });
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+export interface Migration {
+  name: string;
+  up(db: Knex): Promise<void>;
+  down(db: Knex): Promise<void>;
+}
+
+/**
+ * Runs this service's migrations (in-code list, so dist needs no file globbing) into its own schema.
+ * A transaction-level advisory lock serialises replicas that start together.
+ */
+export async function migrate(db: Knex, schema: string, migrations: readonly Migration[]): Promise<string[]> {
+  await db.raw('CREATE SCHEMA IF NOT EXISTS ??', [schema]);
+  const source: Knex.MigrationSource<Migration> = {
+    getMigrations: async () => [...migrations],
+    getMigrationName: (m) => m.name,
+    getMigration: async (m) => ({ up: (k: Knex) => m.up(k), down: (k: Knex) => m.down(k) }),
+  };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const [, applied] = (await db.migrate.latest({
+        migrationSource: source,
+        schemaName: schema,
+        tableName: 'knex_migrations',
+      })) as [number, string[]];
+      return applied;
+    } catch (err) {
+      const message = (err as Error).message ?? '';
+      if (attempt < 30 && /already locked|MigrationLocked/i.test(message)) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        continue;
+      }
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,194 @@
+import { randomUUID } from 'node:crypto';
+import express, { type ErrorRequestHandler, type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type Joi from 'joi';
+import { ErrorCodes, HTTP_STATUS_BY_CODE, HttpHeaders, MAX_BODY_BYTES, errorBody, type ErrorCode } from '@zephyr/contracts';
+import { AppError, isDependencyFailure } from './errors';
+import type { Logger } from './logger';
+import type { ServiceMetrics } from './metrics';
+
+export type ReadinessCheck = () => Promise<void>;
+
+export interface ServiceAppOptions {
+  logger: Logger;
+  metrics: ServiceMetrics;
+  /** Named dependency checks for /health/ready; each rejects when its dependency does not answer. */
+  readiness: Record<string, ReadinessCheck>;
+  /** Flipped to false on shutdown so load balancers stop sending traffic before the drain. */
+  isAcceptingTraffic?: () => boolean;
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      requestId: string;
+    }
+  }
+}
+
+const READINESS_TIMEOUT_MS = 1500;
+
+export async function runChecks(checks: Record<string, ReadinessCheck>): Promise<{ ok: boolean; checks: Record<string, string> }> {
+  const results: Record<string, string> = {};
+  await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      try {
+        await Promise.race([
+          check(),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), READINESS_TIMEOUT_MS).unref()),
+        ]);
+        results[name] = 'up';
+      } catch {
+        results[name] = 'down';
+      }
+    }),
+  );
+  return { ok: Object.values(results).every((r) => r === 'up'), checks: results };
+}
+
+/** Express app with request ids, RED metrics, /health, /health/ready and /metrics; routes go on top. */
+export function createServiceApp(options: ServiceAppOptions): Express {
+  const { metrics } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', 'simple');
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const incoming = req.headers[HttpHeaders.requestId];
+    req.requestId = typeof incoming === 'string' && /^[A-Za-z0-9._-]{1,100}$/.test(incoming) ? incoming : randomUUID();
+    res.setHeader(HttpHeaders.requestId, req.requestId);
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      const labels = { method: req.method, route, status: String(res.statusCode) };
+      metrics.httpRequests.inc(labels);
+      metrics.httpDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    next();
+  });
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/health/ready', async (_req, res) => {
+    if (options.isAcceptingTraffic && !options.isAcceptingTraffic()) {
+      res.status(503).json({ status: 'shutting-down', checks: {} });
+      return;
+    }
+    const result = await runChecks(options.readiness);
+    res.status(result.ok ? 200 : 503).json({ status: result.ok ? 'ok' : 'unavailable', checks: result.checks });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+  return app;
+}
+
+export function sendError(res: Response, code: ErrorCode, message: string, details?: unknown[]): void {
+  res.status(HTTP_STATUS_BY_CODE[code]).json(errorBody(code, message, details));
+}
+
+/** The single error path for HTTP: known codes map through the contract table; dependency outages are 503. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (err instanceof AppError) {
+      sendError(res, err.code, err.message, err.details);
+      return;
+    }
+    if (isDependencyFailure(err)) {
+      logger.warn({ requestId: req.requestId, err: (err as Error).message }, 'dependency unavailable');
+      sendError(res, ErrorCodes.DependencyUnavailable, 'A backing service is unavailable; nothing was changed. Retry shortly.');
+      return;
+    }
+    logger.error({ requestId: req.requestId, err }, 'unhandled request error');
+    sendError(res, ErrorCodes.Internal, 'Internal error');
+  };
+}
+
+export function notFoundHandler(): RequestHandler {
+  return (_req, res) => sendError(res, ErrorCodes.NotFound, 'No such route');
+}
+
+function isJsonContentType(value: string): boolean {
+  const mediaType = value.split(';')[0]!.trim().toLowerCase();
+  return mediaType === 'application/json' || (mediaType.startsWith('application/') && mediaType.endsWith('+json'));
+}
+
+/**
+ * Strict JSON body reader (SPEC.md precedence: 413, then 415, then 400). No body, or an empty body with a
+ * JSON type, leaves req.body undefined so optional bodies can be omitted.
+ */
+export function jsonBody(): RequestHandler {
+  return (req, _res, next) => {
+    const declaredLength = req.headers['content-length'];
+    const hasBody = (declaredLength !== undefined && declaredLength !== '0') || req.headers['transfer-encoding'] !== undefined;
+    req.body = undefined;
+    if (declaredLength !== undefined && Number(declaredLength) > MAX_BODY_BYTES) {
+      return next(new AppError(ErrorCodes.PayloadTooLarge, `Body over ${MAX_BODY_BYTES} bytes`));
+    }
+    const contentType = req.headers['content-type'];
+    if (contentType !== undefined && !isJsonContentType(contentType)) {
+      return next(new AppError(ErrorCodes.UnsupportedMediaType, 'Bodies must be application/json'));
+    }
+    if (!hasBody) return next();
+    if (contentType === undefined) {
+      return next(new AppError(ErrorCodes.UnsupportedMediaType, 'Bodies must be application/json'));
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        failed = true;
+        next(new AppError(ErrorCodes.PayloadTooLarge, `Body over ${MAX_BODY_BYTES} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', (err) => {
+      if (!failed) {
+        failed = true;
+        next(err);
+      }
+    });
+    req.on('end', () => {
+      if (failed) return;
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (text.trim() === '') return next();
+      try {
+        req.body = JSON.parse(text);
+      } catch {
+        return next(new AppError(ErrorCodes.ValidationFailed, 'Malformed JSON body'));
+      }
+      next();
+    });
+  };
+}
+
+/** Validates with a contract schema; a failure is a 400 listing every problem. */
+export function validate<T>(schema: Joi.Schema, value: unknown, what: string): T {
+  const { error, value: result } = schema.validate(value);
+  if (error) {
+    throw new AppError(
+      ErrorCodes.ValidationFailed,
+      `Invalid ${what}`,
+      error.details.map((d) => ({ path: d.path.join('.'), message: d.message })),
+    );
+  }
+  return result as T;
+}
+
+/** Wraps async handlers so rejections reach the error handler (express 5 does this too; explicit is clearer). */
+export function route(handler: (req: Request, res: Response) => Promise<void>): RequestHandler {
+  return (req, res, next) => {
+    handler(req, res).catch(next);
+  };
+}

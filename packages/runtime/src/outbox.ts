@@ -1,0 +1,138 @@
+import type { Knex } from 'knex';
+import type { Broker, DomainEnvelope } from '@zephyr/contracts';
+import type { Logger } from './logger';
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+export const OUTBOX_TABLE = 'outbox';
+
+/** Migration step: the outbox table a service writes in the same transaction as its state change. */
+export async function createOutboxTable(db: Knex, schema: string): Promise<void> {
+  await db.schema.withSchema(schema).createTable(OUTBOX_TABLE, (t) => {
+    t.bigIncrements('seq').primary();
+    t.text('message_id').notNullable().unique();
+    t.jsonb('envelope').notNullable();
+    t.text('request_id');
+    t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+  });
+}
+
+export async function appendToOutbox(
+  trx: Knex.Transaction,
+  schema: string,
+  envelopes: readonly DomainEnvelope[],
+  requestId?: string,
+): Promise<void> {
+  if (envelopes.length === 0) return;
+  await trx
+    .withSchema(schema)
+    .insert(envelopes.map((e) => ({ message_id: e.id, envelope: JSON.stringify(e), request_id: requestId ?? null })))
+    .into(OUTBOX_TABLE);
+}
+
+export interface OutboxRelayOptions {
+  db: Knex;
+  schema: string;
+  broker: Broker;
+  logger: Logger;
+  registry: Registry;
+  batchSize?: number;
+  idlePollMs?: number;
+}
+
+export interface OutboxRelay {
+  /** Wakes the relay right after a local commit instead of waiting for the next poll. */
+  kick(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Publishes committed outbox rows with publisher confirms and deletes them only once the broker acked.
+ * Rows are locked with SKIP LOCKED so replicas share the work; a crash before the delete republishes
+ * (consumers dedupe on the envelope id).
+ */
+export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  const { db, schema, broker, logger } = options;
+  const batchSize = options.batchSize ?? 500;
+  const idlePollMs = options.idlePollMs ?? 200;
+  const published = new Counter({
+    name: 'zephyr_outbox_published_total',
+    help: 'Domain events published from the outbox and confirmed by the broker',
+    labelNames: ['outbox'] as const,
+    registers: [options.registry],
+  });
+  const backlog = new Gauge({
+    name: 'zephyr_outbox_backlog',
+    help: 'Domain events committed but not yet confirmed by the broker',
+    labelNames: ['outbox'] as const,
+    registers: [options.registry],
+    collect: async () => {
+      try {
+        const row = (await db.withSchema(schema).from(OUTBOX_TABLE).count({ n: '*' }).first()) as { n: number } | undefined;
+        backlog.set({ outbox: 'postgres' }, Number(row?.n ?? 0));
+      } catch {
+        /* database down: keep the last value */
+      }
+    },
+  });
+  void backlog;
+
+  let running = true;
+  let wake: (() => void) | undefined;
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+
+  const relayOnce = async (): Promise<number> =>
+    db.transaction(async (trx) => {
+      const rows = (await trx
+        .withSchema(schema)
+        .select('seq', 'envelope', 'request_id')
+        .from(OUTBOX_TABLE)
+        .orderBy('seq')
+        .limit(batchSize)
+        .forUpdate()
+        .skipLocked()) as { seq: number; envelope: DomainEnvelope; request_id: string | null }[];
+      if (rows.length === 0) return 0;
+      await Promise.all(rows.map((r) => broker.publish(r.envelope, r.request_id ?? undefined)));
+      await trx
+        .withSchema(schema)
+        .from(OUTBOX_TABLE)
+        .whereIn(
+          'seq',
+          rows.map((r) => r.seq),
+        )
+        .delete();
+      return rows.length;
+    });
+
+  const loop = (async () => {
+    while (running) {
+      try {
+        if (!broker.isConnected()) {
+          await sleep(500);
+          continue;
+        }
+        const count = await relayOnce();
+        if (count > 0) published.inc({ outbox: 'postgres' }, count);
+        if (count < batchSize) await sleep(idlePollMs);
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'outbox relay failed; retrying');
+        await sleep(1000);
+      }
+    }
+  })();
+
+  return {
+    kick: () => wake?.(),
+    async stop() {
+      running = false;
+      wake?.();
+      await loop;
+    },
+  };
+}
