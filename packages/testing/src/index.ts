@@ -1,0 +1,230 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { Client } from 'pg';
+import WebSocket from 'ws';
+import { mintToken } from '@zephyr/runtime';
+
+/** Backing services come from env (CI and this machine run them on loopback). */
+export const BACKING = {
+  postgresAdminUrl: process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+  redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  amqpUrl: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+};
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-characters-long';
+export const REPO_ROOT = path.resolve(__dirname, '../../..');
+
+/** Everything one test file needs to be isolated: its own database, Redis prefix and exchange. */
+export interface Isolation {
+  id: string;
+  databaseUrl: string;
+  redisPrefix: string;
+  exchange: string;
+  env: Record<string, string>;
+  cleanup(): Promise<void>;
+}
+
+export async function isolate(label: string): Promise<Isolation> {
+  const id = `${label.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 20)}_${randomBytes(4).toString('hex')}`;
+  const database = `zt_${id}`;
+  const admin = new Client({ connectionString: BACKING.postgresAdminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${database}"`);
+  await admin.end();
+  const url = new URL(BACKING.postgresAdminUrl);
+  url.pathname = `/${database}`;
+  const databaseUrl = url.toString();
+  const redisPrefix = `zt:${id}:`;
+  const exchange = `zt.${id}`;
+  return {
+    id,
+    databaseUrl,
+    redisPrefix,
+    exchange,
+    env: {
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: BACKING.redisUrl,
+      AMQP_URL: BACKING.amqpUrl,
+      REDIS_KEY_PREFIX: redisPrefix,
+      AMQP_EXCHANGE: exchange,
+      JWT_SECRET: TEST_JWT_SECRET,
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+      SHUTDOWN_DRAIN_MS: '0',
+    },
+    async cleanup() {
+      const client = new Client({ connectionString: BACKING.postgresAdminUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`).catch(() => undefined);
+      await client.end();
+    },
+  };
+}
+
+export function userToken(userId: string, options: { admin?: boolean; expiresInSeconds?: number } = {}): Promise<string> {
+  return mintToken({ secret: TEST_JWT_SECRET, userId, admin: options.admin, expiresInSeconds: options.expiresInSeconds });
+}
+
+export const newUserId = (): string => randomUUID();
+
+export async function waitFor<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  { timeoutMs = 10_000, intervalMs = 50, what = 'condition' } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const result = await check();
+      if (result !== undefined && result !== false) return result as T;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  throw new Error(`Timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+}
+
+export interface ServiceProcess {
+  name: string;
+  port: number;
+  baseUrl: string;
+  child: ChildProcess;
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+let nextPort = 20000 + Math.floor(Math.random() * 20000);
+export const freePort = (): number => nextPort++;
+
+/** Starts a built service (`node services/<name>/dist/main.js`) and waits until /health/ready answers 200. */
+export async function startService(
+  name: string,
+  env: Record<string, string>,
+  options: { port?: number; readyTimeoutMs?: number; waitReady?: boolean } = {},
+): Promise<ServiceProcess> {
+  const port = options.port ?? freePort();
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'services', name, 'dist', 'main.js')], {
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const append = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000);
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const proc: ServiceProcess = {
+    name,
+    port,
+    baseUrl,
+    child,
+    output: () => output,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill(signal);
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+  if (options.waitReady !== false) {
+    try {
+      await waitFor(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}`);
+          const res = await fetch(`${baseUrl}/health/ready`);
+          return res.status === 200;
+        },
+        { timeoutMs: options.readyTimeoutMs ?? 30_000, intervalMs: 100, what: `${name} ready` },
+      );
+    } catch (err) {
+      await proc.stop('SIGKILL');
+      throw new Error(`${(err as Error).message}\n--- ${name} output ---\n${output}`);
+    }
+  }
+  return proc;
+}
+
+export interface JsonResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** Small HTTP helper for tests: JSON in, JSON out, never throws on a status. */
+export async function http<T = any>( // eslint-disable-line @typescript-eslint/no-explicit-any
+  baseUrl: string,
+  method: string,
+  pathName: string,
+  options: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<JsonResponse<T>> {
+  const headers: Record<string, string> = { ...(options.headers ?? {}) };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let body: string | undefined;
+  if (options.rawBody !== undefined) body = options.rawBody;
+  else if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const res = await fetch(`${baseUrl}${pathName}`, { method, headers, body });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    /* keep text */
+  }
+  return { status: res.status, headers: res.headers, body: parsed as T };
+}
+
+/** A WebSocket test client that records every message it receives. */
+export interface WsClient {
+  socket: WebSocket;
+  messages: any[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  send(message: unknown): void;
+  next<T = any>(predicate: (m: any) => boolean, timeoutMs?: number): Promise<T>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  close(): void;
+}
+
+export async function connectWs(url: string, headers: Record<string, string> = {}): Promise<WsClient> {
+  const socket = new WebSocket(url, { headers });
+  const messages: unknown[] = [];
+  const waiters: { predicate: (m: unknown) => boolean; resolve: (m: unknown) => void }[] = [];
+  socket.on('message', (data) => {
+    const message = JSON.parse(data.toString());
+    messages.push(message);
+    for (const waiter of [...waiters]) {
+      if (waiter.predicate(message)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(message);
+      }
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+    socket.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused with ${res.statusCode}`)));
+  });
+  return {
+    socket,
+    messages,
+    send: (message) => socket.send(JSON.stringify(message)),
+    next<T>(predicate: (m: any) => boolean, timeoutMs = 5000): Promise<T> { // eslint-disable-line @typescript-eslint/no-explicit-any
+      const found = messages.find(predicate);
+      if (found) return Promise.resolve(found as T);
+      return new Promise<T>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no matching WebSocket message within ${timeoutMs} ms; got ${JSON.stringify(messages).slice(0, 2000)}`)), timeoutMs);
+        waiters.push({
+          predicate,
+          resolve: (m) => {
+            clearTimeout(timer);
+            resolve(m as T);
+          },
+        });
+      });
+    },
+    close: () => socket.close(),
+  };
+}
