@@ -1,0 +1,31 @@
+import { createServiceApp, errorHandler, notFoundHandler, type Logger, type ReadinessCheck, type ServiceMetrics, type TokenVerifier } from '@zephyr/runtime';
+import type { Express } from 'express';
+import type { EventsService } from './domain/events';
+import { eventsRoutes } from './entry-points/http/events-routes';
+import { internalRoutes } from './entry-points/http/internal-routes';
+import type { EventServiceMetrics } from './metrics';
+
+export interface AppDeps {
+  logger: Logger;
+  metrics: ServiceMetrics;
+  domainMetrics: EventServiceMetrics;
+  events: EventsService;
+  verifier: TokenVerifier;
+  readiness: Record<string, ReadinessCheck>;
+  isAcceptingTraffic?: () => boolean;
+}
+
+/** The HTTP app, without listening or opening connections (tests use it in-process). */
+export function createApp(deps: AppDeps): Express {
+  const app = createServiceApp({
+    logger: deps.logger,
+    metrics: deps.metrics,
+    readiness: deps.readiness,
+    isAcceptingTraffic: deps.isAcceptingTraffic,
+  });
+  app.use(internalRoutes(deps.events));
+  app.use(eventsRoutes({ events: deps.events, verifier: deps.verifier, eventsCreated: deps.domainMetrics.eventsCreated }));
+  app.use(notFoundHandler());
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,48 @@
+import Joi from 'joi';
+import { DEFAULT_EXCHANGE } from '@zephyr/contracts';
+import { authEnvRequirement, authEnvRules, envRules, loadEnv, type AuthConfig } from '@zephyr/runtime';
+import { SERVICE_NAME } from './service';
+
+export interface EventServiceEnv {
+  PORT: number;
+  LOG_LEVEL: string;
+  DATABASE_URL: string;
+  AMQP_URL: string;
+  AMQP_EXCHANGE: string;
+  SEAT_SERVICE_URL: string;
+  MIGRATE_ON_START: boolean;
+  SHUTDOWN_DRAIN_MS: number;
+  JWT_SECRET?: string;
+  JWT_JWKS_URL?: string;
+  JWT_ISSUER?: string;
+  JWT_AUDIENCE?: string;
+}
+
+const schema = Joi.object<EventServiceEnv>({
+  PORT: envRules.port(3001),
+  LOG_LEVEL: envRules.logLevel(),
+  DATABASE_URL: envRules.databaseUrl(),
+  AMQP_URL: envRules.amqpUrl(),
+  AMQP_EXCHANGE: envRules.name(DEFAULT_EXCHANGE),
+  SEAT_SERVICE_URL: envRules.httpUrl('http://127.0.0.1:3002'),
+  MIGRATE_ON_START: envRules.bool(true),
+  SHUTDOWN_DRAIN_MS: envRules.nonNegativeInt(5000),
+  ...authEnvRules,
+})
+  .or(...authEnvRequirement)
+  .label('JWT')
+  .messages({ 'object.missing': 'JWT_SECRET (at least 32 characters) or JWT_JWKS_URL is required' });
+
+/** The only reader of process.env: validates everything at once so one line names every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv): Readonly<EventServiceEnv> {
+  return loadEnv(SERVICE_NAME, schema, env);
+}
+
+export function authConfig(config: Readonly<EventServiceEnv>): AuthConfig {
+  return {
+    jwtSecret: config.JWT_SECRET,
+    jwksUrl: config.JWT_JWKS_URL,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+  };
+}

@@ -1,0 +1,2 @@
+/** This process's name: logs, metrics label, envelope `producer`. */
+export const SERVICE_NAME = 'event-service';
