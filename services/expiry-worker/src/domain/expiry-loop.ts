@@ -1,0 +1,105 @@
+import type { Logger } from '@zephyr/runtime';
+import type { HoldRef } from './holds';
+import { settle, type ClaimedHold, type ExpireResult, type Settlement } from './settlement';
+
+/** One atomic claim: the holds now leased to this replica, and when the next entry falls due. */
+export interface Claim {
+  holds: ClaimedHold[];
+  /** The index's clock (shared by all replicas) at the claim. */
+  nowMs: number;
+  /** Earliest time another entry becomes claimable (a due time or a lease end), if any. */
+  nextAtMs?: number;
+}
+
+export interface ExpiryIndex {
+  claimDue(limit: number, leaseMs: number): Promise<Claim>;
+  settle(settlement: Pick<Settlement, 'done' | 'rescheduled'>): Promise<void>;
+}
+
+export interface HoldExpirer {
+  expire(holds: readonly HoldRef[]): Promise<ExpireResult[]>;
+}
+
+export interface ExpiryLoopOptions {
+  index: ExpiryIndex;
+  expirer: HoldExpirer;
+  logger: Logger;
+  batchSize: number;
+  pollMs: number;
+  leaseMs: number;
+  onExpired(lagSeconds: number | undefined): void;
+}
+
+export interface ExpiryLoop {
+  /** Stops claiming; resolves once the batch in flight (if any) is settled. */
+  stop(): Promise<void>;
+}
+
+const MIN_DELAY_MS = 5;
+const MAX_BACKOFF_MS = 2000;
+
+/**
+ * Claims due holds, asks the seat-service to expire them, and settles the answers, forever. A full batch
+ * means a backlog, so the next claim follows at once; otherwise it sleeps until the next due time (at most
+ * pollMs). Any failure is logged and retried with backoff; claimed holds stay leased and come back on their own.
+ */
+export function startExpiryLoop(options: ExpiryLoopOptions): ExpiryLoop {
+  const { index, expirer, logger, batchSize, pollMs, leaseMs } = options;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let inFlight: Promise<void> | undefined;
+  let failures = 0;
+
+  const tick = async (): Promise<number> => {
+    const startedAt = Date.now();
+    const claim = await index.claimDue(batchSize, leaseMs);
+    if (claim.holds.length > 0) {
+      const results = await expirer.expire(claim.holds);
+      const settlement = settle(claim.holds, results, Date.now());
+      await index.settle(settlement);
+      for (const { lagSeconds } of settlement.expired) options.onExpired(lagSeconds);
+      if (settlement.unanswered.length > 0) {
+        logger.warn({ count: settlement.unanswered.length }, 'seat-service gave no usable answer for some holds; lease will retry them');
+      }
+      logger.debug(
+        { claimed: claim.holds.length, expired: settlement.expired.length, rescheduled: settlement.rescheduled.length },
+        'expiry batch settled',
+      );
+    }
+    if (claim.holds.length >= batchSize) return 0;
+    if (claim.nextAtMs === undefined) return pollMs;
+    const untilNext = claim.nextAtMs - claim.nowMs - (Date.now() - startedAt);
+    return Math.min(pollMs, Math.max(MIN_DELAY_MS, untilNext));
+  };
+
+  const run = (): void => {
+    timer = undefined;
+    inFlight = tick()
+      .then((delay) => {
+        if (failures > 0) logger.info({ failures }, 'expiry loop recovered');
+        failures = 0;
+        return delay;
+      })
+      .catch((err: unknown) => {
+        failures += 1;
+        const delay = Math.min(MAX_BACKOFF_MS, pollMs * 2 ** Math.min(failures, 10));
+        logger.warn({ err: err instanceof Error ? err.message : String(err), failures, retryInMs: delay }, 'expiry batch failed');
+        return delay;
+      })
+      .then((delay) => {
+        inFlight = undefined;
+        if (!stopped) timer = setTimeout(run, delay);
+      });
+  };
+
+  timer = setTimeout(run, 0);
+
+  return {
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      await inFlight;
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import { holdKey, type HoldRef } from './holds';
+
+export type ExpireOutcome = 'expired' | 'not-due' | 'gone';
+
+/** The seat-service's verdict on one hold (docs/interfaces.md, POST /internal/holds/expire). */
+export interface ExpireResult extends HoldRef {
+  outcome: ExpireOutcome;
+  /** The hold's current expiry, present on `not-due` (it was refreshed). */
+  expiresAt?: string;
+}
+
+/** A hold this replica claimed; dueAtMs is the expiry the index had for it (unknown after a lost record). */
+export interface ClaimedHold extends HoldRef {
+  dueAtMs?: number;
+}
+
+export interface Settlement {
+  /** Finished with: expired by us, or no longer there to expire. */
+  done: HoldRef[];
+  /** Refreshed since it was scheduled: back into the index at its new expiry. */
+  rescheduled: { hold: HoldRef; dueAtMs: number }[];
+  /** Holds we released, with how late that was (seconds after expiresAt) when known. */
+  expired: { hold: HoldRef; lagSeconds?: number }[];
+  /** No usable answer: left claimed so the lease hands them out again. */
+  unanswered: HoldRef[];
+}
+
+/** Turns the seat-service's answers for a claimed batch into index updates. */
+export function settle(claimed: readonly ClaimedHold[], results: readonly ExpireResult[], releasedAtMs: number): Settlement {
+  const byKey = new Map(results.map((r) => [holdKey(r), r]));
+  const settlement: Settlement = { done: [], rescheduled: [], expired: [], unanswered: [] };
+  for (const hold of claimed) {
+    const ref: HoldRef = { eventId: hold.eventId, seatNumber: hold.seatNumber, holdVersion: hold.holdVersion };
+    const result = byKey.get(holdKey(ref));
+    const expiresAtMs = result?.expiresAt === undefined ? NaN : Date.parse(result.expiresAt);
+    if (result?.outcome === 'expired') {
+      settlement.done.push(ref);
+      const dueAtMs = Number.isFinite(expiresAtMs) ? expiresAtMs : hold.dueAtMs;
+      settlement.expired.push({
+        hold: ref,
+        lagSeconds: dueAtMs === undefined ? undefined : Math.max(0, releasedAtMs - dueAtMs) / 1000,
+      });
+    } else if (result?.outcome === 'gone') {
+      settlement.done.push(ref);
+    } else if (result?.outcome === 'not-due' && Number.isFinite(expiresAtMs)) {
+      settlement.rescheduled.push({ hold: ref, dueAtMs: expiresAtMs });
+    } else {
+      settlement.unanswered.push(ref);
+    }
+  }
+  return settlement;
+}

@@ -1,0 +1,78 @@
+import type { Server } from 'node:http';
+import { connectBroker } from '@zephyr/contracts';
+import { connectRedis, createLifecycle, createLogger, createMetrics, createRedis, runMain } from '@zephyr/runtime';
+import { createApp } from './app';
+import { loadConfig, SERVICE_NAME } from './config';
+import { createExpiryIndex } from './data-access/expiry-index';
+import { createSeatServiceClient } from './data-access/seat-service-client';
+import { startExpiryLoop } from './domain/expiry-loop';
+import { startScheduleConsumer } from './entry-points/messaging/schedule-consumer';
+import { createExpiryMetrics } from './metrics';
+
+const SEAT_SERVICE_TIMEOUT_MS = 5000;
+
+runMain(async () => {
+  const config = loadConfig(process.env);
+  const logger = createLogger(SERVICE_NAME, config.LOG_LEVEL);
+  const lifecycle = createLifecycle(logger, config.SHUTDOWN_DRAIN_MS);
+  const metrics = createMetrics(SERVICE_NAME);
+
+  const redis = createRedis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, name: SERVICE_NAME });
+  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'));
+  await connectRedis(redis);
+  const broker = connectBroker({ url: config.AMQP_URL, exchange: config.AMQP_EXCHANGE, logger });
+
+  const index = createExpiryIndex(redis);
+  const expiryMetrics = createExpiryMetrics(metrics.registry, () => index.counts());
+  // The call must end well before its lease does, or another replica could take the batch over mid-call.
+  const seatService = createSeatServiceClient({
+    baseUrl: config.SEAT_SERVICE_URL,
+    timeoutMs: Math.min(SEAT_SERVICE_TIMEOUT_MS, Math.floor(config.EXPIRY_LEASE_MS / 2)),
+  });
+
+  const loop = startExpiryLoop({
+    index,
+    expirer: seatService,
+    logger,
+    batchSize: config.EXPIRY_BATCH_SIZE,
+    pollMs: config.EXPIRY_POLL_MS,
+    leaseMs: config.EXPIRY_LEASE_MS,
+    onExpired: (lagSeconds) => expiryMetrics.observeExpired(lagSeconds),
+  });
+  const consumer = startScheduleConsumer({ broker, logger, apply: (changes) => index.apply(changes), prefetch: 500 });
+
+  const app = createApp({
+    logger,
+    metrics,
+    isAcceptingTraffic: lifecycle.isAcceptingTraffic,
+    readiness: {
+      redis: async () => {
+        await redis.ping();
+      },
+      rabbitmq: async () => {
+        if (!broker.isConnected()) throw new Error('broker not connected');
+      },
+    },
+  });
+  const server: Server = await new Promise((resolve, reject) => {
+    // Express 5 hands a listen error (port taken) to this callback.
+    const listening = app.listen(config.PORT, (err?: Error) => (err ? reject(err) : resolve(listening)));
+  });
+
+  lifecycle.onShutdown([
+    { name: 'schedule consumer', close: () => consumer.stop() },
+    { name: 'expiry loop', close: () => loop.stop() },
+    {
+      name: 'http',
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        }),
+    },
+    { name: 'seat-service client', close: () => seatService.close() },
+    { name: 'redis', close: () => redis.quit() },
+    { name: 'broker', close: () => broker.close() },
+  ]);
+  logger.info({ port: config.PORT, exchange: config.AMQP_EXCHANGE }, 'expiry-worker started');
+});

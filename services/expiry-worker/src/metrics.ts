@@ -1,0 +1,55 @@
+import { Counter, Gauge, Histogram, type Registry } from '@zephyr/runtime';
+import type { IndexCounts } from './data-access/expiry-index';
+
+export interface ExpiryMetrics {
+  observeExpired(lagSeconds: number | undefined): void;
+}
+
+/** Domain metrics; the gauges read the index on every scrape and keep their last value while Redis is down. */
+export function createExpiryMetrics(registry: Registry, counts: () => Promise<IndexCounts>): ExpiryMetrics {
+  const expiries = new Counter({
+    name: 'zephyr_seat_expiries_total',
+    help: 'Holds this worker released because they expired',
+    registers: [registry],
+  });
+  const lag = new Histogram({
+    name: 'zephyr_expiry_lag_seconds',
+    help: 'Time from a hold expiresAt to its release by this worker',
+    buckets: [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10],
+    registers: [registry],
+  });
+  let latest: Promise<IndexCounts | undefined> | undefined;
+  // One index read per scrape feeds both gauges.
+  const readCounts = (): Promise<IndexCounts | undefined> => {
+    latest ??= counts()
+      .catch(() => undefined)
+      .finally(() => {
+        latest = undefined;
+      });
+    return latest;
+  };
+  new Gauge({
+    name: 'zephyr_expiry_backlog',
+    help: 'Holds past their expiresAt and not released yet',
+    registers: [registry],
+    async collect() {
+      const current = await readCounts();
+      if (current) this.set(current.backlog);
+    },
+  });
+  new Gauge({
+    name: 'zephyr_expiry_scheduled',
+    help: 'Holds tracked in the expiry index',
+    registers: [registry],
+    async collect() {
+      const current = await readCounts();
+      if (current) this.set(current.scheduled);
+    },
+  });
+  return {
+    observeExpired(lagSeconds) {
+      expiries.inc();
+      if (lagSeconds !== undefined) lag.observe(lagSeconds);
+    },
+  };
+}
