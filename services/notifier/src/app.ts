@@ -1,0 +1,19 @@
+import type { Express } from 'express';
+import { createServiceApp, errorHandler, notFoundHandler, type Logger, type ReadinessCheck } from '@zephyr/runtime';
+import type { NotifierMetrics } from './metrics';
+
+export interface AppDeps {
+  logger: Logger;
+  metrics: NotifierMetrics;
+  /** Named checks for /health/ready. */
+  readiness: Record<string, ReadinessCheck>;
+  isAcceptingTraffic: () => boolean;
+}
+
+/** HTTP side of the notifier: health and metrics only; WebSocket upgrades are handled on the server. */
+export function createApp(deps: AppDeps): Express {
+  const app = createServiceApp(deps);
+  app.use(notFoundHandler());
+  app.use(errorHandler(deps.logger));
+  return app;
+}

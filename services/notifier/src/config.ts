@@ -1,0 +1,60 @@
+import os from 'node:os';
+import Joi from 'joi';
+import { DEFAULT_EXCHANGE } from '@zephyr/contracts';
+import { authEnvRequirement, authEnvRules, envRules, loadEnv } from '@zephyr/runtime';
+
+const SERVICE = 'notifier';
+const DEFAULT_PORT = 3003;
+const MIB = 1024 * 1024;
+
+interface RawConfig {
+  PORT: number;
+  LOG_LEVEL: string;
+  AMQP_URL: string;
+  AMQP_EXCHANGE: string;
+  SEAT_SERVICE_URL: string;
+  NOTIFIER_REPLICA_ID?: string;
+  HEARTBEAT_INTERVAL_MS: number;
+  MAX_BUFFERED_BYTES: number;
+  SHUTDOWN_DRAIN_MS: number;
+  JWT_SECRET?: string;
+  JWT_JWKS_URL?: string;
+  JWT_ISSUER?: string;
+  JWT_AUDIENCE?: string;
+}
+
+export interface NotifierConfig extends RawConfig {
+  NOTIFIER_REPLICA_ID: string;
+}
+
+const schema = Joi.object<RawConfig>({
+  PORT: envRules.port(DEFAULT_PORT),
+  LOG_LEVEL: envRules.logLevel(),
+  AMQP_URL: envRules.amqpUrl(),
+  AMQP_EXCHANGE: envRules.name(DEFAULT_EXCHANGE),
+  SEAT_SERVICE_URL: envRules.httpUrl('http://127.0.0.1:3002'),
+  // No Joi default: the fallback depends on the validated PORT.
+  NOTIFIER_REPLICA_ID: Joi.string().max(100).pattern(/^[A-Za-z0-9._-]+$/),
+  HEARTBEAT_INTERVAL_MS: envRules.positiveInt(15_000),
+  MAX_BUFFERED_BYTES: envRules.positiveInt(MIB),
+  SHUTDOWN_DRAIN_MS: envRules.nonNegativeInt(5000),
+  ...authEnvRules,
+})
+  .or(...authEnvRequirement)
+  .label('JWT')
+  .messages({ 'object.missing': 'JWT_SECRET (at least 32 characters) or JWT_JWKS_URL is required' });
+
+/** Hostnames may carry characters a queue-name segment should not; keep the safe ones. */
+function defaultReplicaId(port: number): string {
+  const host = os.hostname().replace(/[^A-Za-z0-9._-]/g, '-') || 'notifier';
+  return `${host}-${port}`;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv): Readonly<NotifierConfig> {
+  const raw = loadEnv(SERVICE, schema, env);
+  return Object.freeze({
+    ...raw,
+    SEAT_SERVICE_URL: raw.SEAT_SERVICE_URL.replace(/\/+$/, ''),
+    NOTIFIER_REPLICA_ID: raw.NOTIFIER_REPLICA_ID ?? defaultReplicaId(raw.PORT),
+  });
+}

@@ -1,0 +1,306 @@
+import { ErrorCodes, type Identity, type Seat, type SeatMap } from '@zephyr/contracts';
+import { AppError, DependencyUnavailableError, isDependencyFailure, type Logger, type TokenVerifier } from '@zephyr/runtime';
+import type { EventDirectory } from './event-directory';
+import { channelKey, type Subscriber, type SubscriptionHub } from './hub';
+import {
+  ClientMessageTypes,
+  ServerMessageTypes,
+  parseClientMessage,
+  serialize,
+  type Channel,
+  type ClientMessage,
+  type ServerMessage,
+} from './protocol';
+
+/** What a session needs from the socket underneath; the transport applies the slow-client policy. */
+export interface Transport {
+  /** Returns false when the text was not sent (socket closing, or dropped as too slow). */
+  send(text: string): boolean;
+  close(code: number, reason: string): void;
+}
+
+export const SessionLimits = {
+  eventSubscriptions: 100,
+  connectionsPerUser: 20,
+  /** Client messages waiting behind a slow one (e.g. a subscribe waiting on the seat-service). */
+  pendingMessages: 64,
+  /** Updates held back while a snapshot is read; far more than one event changes in a read timeout. */
+  heldUpdates: 10_000,
+} as const;
+
+/** WebSocket close codes (RFC 6455). */
+export const CloseCodes = {
+  goingAway: 1001,
+  policyViolation: 1008,
+  tryAgainLater: 1013,
+} as const;
+
+export interface SessionDeps {
+  hub: SubscriptionHub<ClientSession>;
+  verifier: TokenVerifier;
+  events: EventDirectory;
+  logger: Logger;
+}
+
+/** Verifies a token; an invalid one is UNAUTHENTICATED, an unreachable JWKS a dependency failure. */
+export async function verifyToken(verifier: TokenVerifier, token: string): Promise<Identity> {
+  try {
+    return await verifier.verify(token);
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw new DependencyUnavailableError(`token keys unavailable: ${(err as Error).message}`);
+  }
+}
+
+/** The event channel is public: a snapshot carries no user identities. */
+function publicSeat(seat: Seat): Seat {
+  const result: Seat = { eventId: seat.eventId, seatNumber: seat.seatNumber, status: seat.status };
+  if (seat.heldAt !== undefined) result.heldAt = seat.heldAt;
+  if (seat.expiresAt !== undefined) result.expiresAt = seat.expiresAt;
+  if (seat.reservedAt !== undefined) result.reservedAt = seat.reservedAt;
+  return result;
+}
+
+interface HeldUpdate {
+  version: number;
+  text: string;
+}
+
+/**
+ * One client connection: its identity, its subscriptions, and its messages, handled strictly in order
+ * (each waits for the previous one, including its seat-service call).
+ */
+export class ClientSession implements Subscriber {
+  private identity: Identity | undefined;
+  private readonly events = new Set<string>();
+  private readonly users = new Set<string>();
+  private chain: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private closed = false;
+  private closing = false;
+  /** While a snapshot is read, that event's updates wait here so none lands before SUBSCRIBED/SEAT_MAP. */
+  private gate: { eventId: string; held: HeldUpdate[] } | undefined;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly deps: SessionDeps,
+  ) {}
+
+  private get active(): boolean {
+    return !this.closed && !this.closing;
+  }
+
+  get userId(): string | undefined {
+    return this.identity?.userId;
+  }
+
+  /** Adopts an identity verified at the upgrade; false (and the connection closes) when over the per-user cap. */
+  start(identity: Identity | undefined): boolean {
+    return identity === undefined || this.adopt(identity);
+  }
+
+  enqueue(text: string | null): void {
+    if (!this.active) return;
+    if (this.pending >= SessionLimits.pendingMessages) {
+      this.close(CloseCodes.policyViolation, 'too many messages in flight');
+      return;
+    }
+    this.pending++;
+    this.chain = this.chain
+      .then(() => this.handle(text))
+      .finally(() => {
+        this.pending--;
+      });
+  }
+
+  deliverUpdate(channel: Channel, eventId: string, version: number, text: string): boolean {
+    if (!this.active) return false;
+    if (channel === 'event' && this.gate?.eventId === eventId) {
+      if (this.gate.held.length >= SessionLimits.heldUpdates) {
+        this.close(CloseCodes.tryAgainLater, 'too many updates while reading the seat map');
+        return false;
+      }
+      this.gate.held.push({ version, text });
+      return true;
+    }
+    return this.transport.send(text);
+  }
+
+  /** Called once the socket is gone: forget every subscription. */
+  dispose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.gate = undefined;
+    const { hub } = this.deps;
+    for (const eventId of this.events) hub.unsubscribeEvent(this, eventId);
+    for (const userId of this.users) hub.unsubscribeUser(this, userId);
+    this.events.clear();
+    this.users.clear();
+    if (this.identity) hub.releaseConnection(this, this.identity.userId);
+  }
+
+  private async handle(text: string | null): Promise<void> {
+    if (!this.active) return;
+    try {
+      await this.dispatch(parseClientMessage(text));
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private async dispatch(message: ClientMessage): Promise<void> {
+    switch (message.type) {
+      case ClientMessageTypes.Ping:
+        this.send({ type: ServerMessageTypes.Pong });
+        return;
+      case ClientMessageTypes.Auth: {
+        const identity = await verifyToken(this.deps.verifier, message.token);
+        if (!this.active || !this.adopt(identity)) return;
+        this.send({ type: ServerMessageTypes.Authenticated, userId: identity.userId });
+        return;
+      }
+      case ClientMessageTypes.SubscribeEvent:
+        await this.subscribeEvent(message.eventId, message.snapshot === true);
+        return;
+      case ClientMessageTypes.UnsubscribeEvent: {
+        const key = channelKey(message.eventId);
+        if (this.events.delete(key)) this.deps.hub.unsubscribeEvent(this, key);
+        this.send({ type: ServerMessageTypes.Unsubscribed, channel: 'event', id: message.eventId });
+        return;
+      }
+      case ClientMessageTypes.SubscribeUser: {
+        const key = channelKey(message.userId);
+        this.authorizeUserChannel(key);
+        if (!this.users.has(key)) {
+          this.users.add(key);
+          this.deps.hub.subscribeUser(this, key);
+        }
+        this.send({ type: ServerMessageTypes.Subscribed, channel: 'user', id: message.userId });
+        return;
+      }
+      case ClientMessageTypes.UnsubscribeUser: {
+        const key = channelKey(message.userId);
+        if (this.users.delete(key)) this.deps.hub.unsubscribeUser(this, key);
+        this.send({ type: ServerMessageTypes.Unsubscribed, channel: 'user', id: message.userId });
+        return;
+      }
+    }
+  }
+
+  private async subscribeEvent(eventId: string, snapshot: boolean): Promise<void> {
+    const key = channelKey(eventId);
+    const already = this.events.has(key);
+    if (!already && this.events.size >= SessionLimits.eventSubscriptions) {
+      throw new AppError(
+        ErrorCodes.ValidationFailed,
+        `At most ${SessionLimits.eventSubscriptions} event subscriptions per connection`,
+      );
+    }
+    if (!snapshot) {
+      await this.deps.events.ensureExists(key);
+      if (!this.active) return;
+      this.addEvent(key);
+      this.send({ type: ServerMessageTypes.Subscribed, channel: 'event', id: eventId });
+      return;
+    }
+    // Subscribe before reading the map so no change made between the read and the subscription is lost;
+    // changes arriving meanwhile are held and only those newer than the map are sent after it.
+    const gate = { eventId: key, held: [] as HeldUpdate[] };
+    this.gate = gate;
+    this.addEvent(key);
+    let map: SeatMap;
+    try {
+      map = await this.deps.events.snapshot(key);
+    } catch (err) {
+      if (already) this.releaseGate(gate, -1);
+      else {
+        this.gate = undefined;
+        this.removeEvent(key);
+      }
+      throw err;
+    }
+    if (!this.active) return;
+    this.send({ type: ServerMessageTypes.Subscribed, channel: 'event', id: eventId });
+    this.send({
+      type: ServerMessageTypes.SeatMap,
+      eventId: map.eventId,
+      version: map.version,
+      seats: map.seats.map(publicSeat),
+    });
+    this.releaseGate(gate, map.version);
+  }
+
+  private releaseGate(gate: { held: HeldUpdate[] }, mapVersion: number): void {
+    this.gate = undefined;
+    for (const update of gate.held) {
+      if (update.version > mapVersion) this.transport.send(update.text);
+    }
+  }
+
+  private addEvent(key: string): void {
+    if (this.events.has(key)) return;
+    this.events.add(key);
+    this.deps.hub.subscribeEvent(this, key);
+  }
+
+  private removeEvent(key: string): void {
+    if (this.events.delete(key)) this.deps.hub.unsubscribeEvent(this, key);
+  }
+
+  private authorizeUserChannel(userId: string): void {
+    if (!this.identity) throw new AppError(ErrorCodes.Unauthenticated, 'Authenticate first (AUTH message or ?token=)');
+    if (!this.identity.isAdmin && this.identity.userId !== userId) {
+      throw new AppError(ErrorCodes.Forbidden, 'Only your own user channel can be subscribed');
+    }
+  }
+
+  /** Returns false when the user is over the connection cap: ERROR sent, connection closing. */
+  private adopt(identity: Identity): boolean {
+    if (this.identity && this.identity.userId !== identity.userId) {
+      throw new AppError(ErrorCodes.Forbidden, 'This connection is already authenticated as another user');
+    }
+    if (!this.identity && !this.deps.hub.claimConnection(this, identity.userId, SessionLimits.connectionsPerUser)) {
+      this.send({
+        type: ServerMessageTypes.Error,
+        code: ErrorCodes.RateLimited,
+        message: `At most ${SessionLimits.connectionsPerUser} connections per user`,
+      });
+      this.close(CloseCodes.policyViolation, 'too many connections for this user');
+      return false;
+    }
+    this.identity = identity;
+    // A token without the admin role keeps only the user's own channel.
+    if (!identity.isAdmin) {
+      for (const userId of [...this.users]) {
+        if (userId !== identity.userId && this.users.delete(userId)) this.deps.hub.unsubscribeUser(this, userId);
+      }
+    }
+    return true;
+  }
+
+  /** Stops handling messages at once; dispose() runs when the socket has actually closed. */
+  private close(code: number, reason: string): void {
+    this.closing = true;
+    this.transport.close(code, reason);
+  }
+
+  private send(message: ServerMessage): void {
+    this.transport.send(serialize(message));
+  }
+
+  private fail(err: unknown): void {
+    if (err instanceof AppError) {
+      this.send({ type: ServerMessageTypes.Error, code: err.code, message: err.message });
+    } else if (isDependencyFailure(err)) {
+      this.deps.logger.warn({ err: (err as Error).message }, 'dependency unavailable');
+      this.send({
+        type: ServerMessageTypes.Error,
+        code: ErrorCodes.DependencyUnavailable,
+        message: 'A backing service is unavailable. Retry shortly.',
+      });
+    } else {
+      this.deps.logger.error({ err }, 'unhandled WebSocket message error');
+      this.send({ type: ServerMessageTypes.Error, code: ErrorCodes.Internal, message: 'Internal error' });
+    }
+  }
+}

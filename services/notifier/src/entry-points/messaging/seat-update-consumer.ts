@@ -1,0 +1,61 @@
+import {
+  Bindings,
+  QueueNames,
+  isSeatEnvelope,
+  startConsumer,
+  type Broker,
+  type Consumer,
+} from '@zephyr/contracts';
+import type { Logger } from '@zephyr/runtime';
+import type { ClientSession } from '../../domain/client-session';
+import type { SubscriptionHub } from '../../domain/hub';
+import type { NotifierMetrics } from '../../metrics';
+
+export interface SeatUpdateConsumerDeps {
+  broker: Broker;
+  replicaId: string;
+  hub: SubscriptionHub<ClientSession>;
+  metrics: NotifierMetrics;
+  logger: Logger;
+}
+
+/** Pushing is in-memory and fast, so a deep prefetch keeps latency low under bursts. */
+const PREFETCH = 500;
+
+export const replicaQueue = (broker: Broker, replicaId: string): string =>
+  QueueNames.notifierReplica(broker.exchange, replicaId);
+
+/** Every replica gets every seat change on its own queue and pushes it to its own sockets. */
+export function startSeatUpdateConsumer(deps: SeatUpdateConsumerDeps): Consumer {
+  return startConsumer({
+    broker: deps.broker,
+    queue: replicaQueue(deps.broker, deps.replicaId),
+    bindings: [Bindings.allSeatEvents],
+    kind: 'replica',
+    prefetch: PREFETCH,
+    logger: deps.logger,
+    async handle(envelope) {
+      if (!isSeatEnvelope(envelope)) return;
+      const pushed = deps.hub.publish(envelope);
+      if (pushed > 0) deps.metrics.messagesPushed.inc(pushed);
+    },
+  });
+}
+
+/**
+ * Ready once our consumer is attached to the replica queue, which startConsumer does only after declaring and
+ * binding it: before that, seat changes published now would miss this replica.
+ */
+export async function checkConsumerAttached(broker: Broker, queue: string): Promise<void> {
+  const connection = broker.connection.connection;
+  if (!connection) throw new Error('broker not connected');
+  const channel = await connection.createChannel();
+  // A missing queue closes the channel with an error; the rejected check below reports it.
+  channel.on('error', () => undefined);
+  try {
+    const { consumerCount } = await channel.checkQueue(queue);
+    if (consumerCount < 1) throw new Error('consumer not attached yet');
+  } finally {
+    await channel.close().catch(() => undefined);
+  }
+}

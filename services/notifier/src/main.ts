@@ -1,0 +1,77 @@
+import http from 'node:http';
+import { connectBroker } from '@zephyr/contracts';
+import { createLifecycle, createLogger, createTokenVerifier, runMain } from '@zephyr/runtime';
+import { createApp } from './app';
+import { loadConfig } from './config';
+import { createSeatServiceClient } from './data-access/seat-service-client';
+import type { ClientSession } from './domain/client-session';
+import { createEventDirectory } from './domain/event-directory';
+import { SubscriptionHub } from './domain/hub';
+import {
+  checkConsumerAttached,
+  replicaQueue,
+  startSeatUpdateConsumer,
+} from './entry-points/messaging/seat-update-consumer';
+import { attachWebSocketEndpoint } from './entry-points/ws/websocket-endpoint';
+import { createNotifierMetrics } from './metrics';
+
+/** A subscribe waits on the seat-service; keep it well inside the client's patience. */
+const SEAT_SERVICE_TIMEOUT_MS = 3000;
+
+runMain(async () => {
+  const config = loadConfig(process.env);
+  const logger = createLogger('notifier', config.LOG_LEVEL);
+  const metrics = createNotifierMetrics();
+  const verifier = createTokenVerifier({
+    jwtSecret: config.JWT_SECRET,
+    jwksUrl: config.JWT_JWKS_URL,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+  });
+  const lifecycle = createLifecycle(logger, config.SHUTDOWN_DRAIN_MS);
+
+  const broker = connectBroker({ url: config.AMQP_URL, exchange: config.AMQP_EXCHANGE, logger });
+  const hub = new SubscriptionHub<ClientSession>();
+  const events = createEventDirectory(
+    createSeatServiceClient({ baseUrl: config.SEAT_SERVICE_URL, timeoutMs: SEAT_SERVICE_TIMEOUT_MS }),
+  );
+  const queue = replicaQueue(broker, config.NOTIFIER_REPLICA_ID);
+  const consumer = startSeatUpdateConsumer({ broker, replicaId: config.NOTIFIER_REPLICA_ID, hub, metrics, logger });
+
+  const app = createApp({
+    logger,
+    metrics,
+    readiness: { rabbitmq: () => checkConsumerAttached(broker, queue) },
+    isAcceptingTraffic: lifecycle.isAcceptingTraffic,
+  });
+  const server = http.createServer(app);
+  const websockets = attachWebSocketEndpoint({
+    server,
+    session: { hub, verifier, events, logger },
+    metrics,
+    logger,
+    heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+    maxBufferedBytes: config.MAX_BUFFERED_BYTES,
+    isAcceptingTraffic: lifecycle.isAcceptingTraffic,
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, () => resolve());
+  });
+  logger.info({ port: config.PORT, replicaId: config.NOTIFIER_REPLICA_ID, queue }, 'notifier listening');
+
+  lifecycle.onShutdown([
+    { name: 'consumer', close: () => consumer.close() },
+    { name: 'websockets', close: () => websockets.close() },
+    {
+      name: 'http',
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        }),
+    },
+    { name: 'broker', close: () => broker.close() },
+  ]);
+});
