@@ -117,3 +117,23 @@ export async function mintToken(options: MintOptions): Promise<string> {
   if (options.audience) jwt.setAudience(options.audience);
   return jwt.sign(new TextEncoder().encode(options.secret));
 }
+
+/** The caller's verified identity, or undefined for an anonymous call (public reads). */
+export async function optionalCaller(req: Request, verifier: TokenVerifier): Promise<Identity | undefined> {
+  const token = bearerToken(req);
+  return token === undefined ? undefined : verifier.verify(token);
+}
+
+/** A verified identity, or 401. */
+export async function requireCaller(req: Request, verifier: TokenVerifier): Promise<Identity> {
+  const caller = await optionalCaller(req, verifier);
+  if (!caller) throw new AppError(ErrorCodes.Unauthenticated, 'A bearer token is required');
+  return caller;
+}
+
+/** A verified admin identity, or 401/403. */
+export async function requireAdmin(req: Request, verifier: TokenVerifier): Promise<Identity> {
+  const caller = await requireCaller(req, verifier);
+  if (!caller.isAdmin) throw new AppError(ErrorCodes.Forbidden, 'Admin role required');
+  return caller;
+}

@@ -29,6 +29,32 @@ export async function appendToOutbox(
     .into(OUTBOX_TABLE);
 }
 
+export interface OutboxMetrics {
+  published: Counter<'outbox'>;
+  backlog: Gauge<'outbox'>;
+}
+
+/** Outbox metrics, shared by every relay of a process (labelled by outbox kind). */
+export function outboxMetrics(registry: Registry): OutboxMetrics {
+  const existingPublished = registry.getSingleMetric('zephyr_outbox_published_total') as Counter<'outbox'> | undefined;
+  const existingBacklog = registry.getSingleMetric('zephyr_outbox_backlog') as Gauge<'outbox'> | undefined;
+  if (existingPublished && existingBacklog) return { published: existingPublished, backlog: existingBacklog };
+  return {
+    published: new Counter({
+      name: 'zephyr_outbox_published_total',
+      help: 'Domain events published from an outbox and confirmed by the broker',
+      labelNames: ['outbox'] as const,
+      registers: [registry],
+    }),
+    backlog: new Gauge({
+      name: 'zephyr_outbox_backlog',
+      help: 'Domain events committed but not yet confirmed by the broker',
+      labelNames: ['outbox'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
 export interface OutboxRelayOptions {
   db: Knex;
   schema: string;
@@ -54,27 +80,17 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { db, schema, broker, logger } = options;
   const batchSize = options.batchSize ?? 500;
   const idlePollMs = options.idlePollMs ?? 200;
-  const published = new Counter({
-    name: 'zephyr_outbox_published_total',
-    help: 'Domain events published from the outbox and confirmed by the broker',
-    labelNames: ['outbox'] as const,
-    registers: [options.registry],
-  });
-  const backlog = new Gauge({
-    name: 'zephyr_outbox_backlog',
-    help: 'Domain events committed but not yet confirmed by the broker',
-    labelNames: ['outbox'] as const,
-    registers: [options.registry],
-    collect: async () => {
-      try {
-        const row = (await db.withSchema(schema).from(OUTBOX_TABLE).count({ n: '*' }).first()) as { n: number } | undefined;
-        backlog.set({ outbox: 'postgres' }, Number(row?.n ?? 0));
-      } catch {
-        /* database down: keep the last value */
-      }
-    },
-  });
-  void backlog;
+  const { published, backlog } = outboxMetrics(options.registry);
+  const refreshBacklog = async () => {
+    try {
+      const row = (await db.withSchema(schema).from(OUTBOX_TABLE).count({ n: '*' }).first()) as { n: number } | undefined;
+      backlog.set({ outbox: 'postgres' }, Number(row?.n ?? 0));
+    } catch {
+      /* database down: keep the last value */
+    }
+  };
+  const backlogTimer = setInterval(() => void refreshBacklog(), 5000);
+  backlogTimer.unref();
 
   let running = true;
   let wake: (() => void) | undefined;
@@ -131,6 +147,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     kick: () => wake?.(),
     async stop() {
       running = false;
+      clearInterval(backlogTimer);
       wake?.();
       await loop;
     },

@@ -6,7 +6,7 @@ const text = () => Joi.string().pattern(/^[^\u0000]*$/, { name: 'no NUL characte
 export const uuidSchema = Joi.string().guid();
 
 /** A seat number in a path: canonical positive decimal (no sign, leading zero or exponent). */
-export const SEAT_NUMBER_PATTERN = /^[1-9][0-9]{0,8}$/;
+export const SEAT_NUMBER_PATTERN = /^[1-9][0-9]{0,99}$/;
 
 const strictObject = (shape: Record<string, Joi.Schema>) =>
   Joi.object(shape).options({ allowUnknown: false, convert: false, abortEarly: false });

@@ -1,0 +1,42 @@
+import Joi from 'joi';
+import { DEFAULT_EXCHANGE } from '@zephyr/contracts';
+import { authEnvRules, envRules, loadEnv } from '@zephyr/runtime';
+
+const schema = Joi.object({
+  PORT: envRules.port(3002),
+  LOG_LEVEL: envRules.logLevel(),
+  DATABASE_URL: envRules.databaseUrl(),
+  REDIS_URL: envRules.redisUrl(),
+  REDIS_KEY_PREFIX: envRules.keyPrefix(),
+  AMQP_URL: envRules.amqpUrl(),
+  AMQP_EXCHANGE: envRules.name(DEFAULT_EXCHANGE),
+  EVENT_SERVICE_URL: envRules.httpUrl('http://127.0.0.1:3001'),
+  MIGRATE_ON_START: envRules.bool(true),
+  SHUTDOWN_DRAIN_MS: envRules.nonNegativeInt(5000),
+  PG_POOL_MAX: envRules.positiveInt(10),
+  ...authEnvRules,
+})
+  .or('JWT_SECRET', 'JWT_JWKS_URL')
+  .messages({ 'object.missing': 'JWT_SECRET (at least 32 characters) or JWT_JWKS_URL must be set' });
+
+export type SeatServiceConfig = ReturnType<typeof loadConfig>;
+
+export function loadConfig(env: NodeJS.ProcessEnv) {
+  return loadEnv('seat-service', schema, env) as Readonly<{
+    PORT: number;
+    LOG_LEVEL: string;
+    DATABASE_URL: string;
+    REDIS_URL: string;
+    REDIS_KEY_PREFIX: string;
+    AMQP_URL: string;
+    AMQP_EXCHANGE: string;
+    EVENT_SERVICE_URL: string;
+    MIGRATE_ON_START: boolean;
+    SHUTDOWN_DRAIN_MS: number;
+    PG_POOL_MAX: number;
+    JWT_SECRET?: string;
+    JWT_JWKS_URL?: string;
+    JWT_ISSUER?: string;
+    JWT_AUDIENCE?: string;
+  }>;
+}

@@ -1,0 +1,25 @@
+import { Redlock } from '@sesamecare-oss/redlock';
+import { DependencyUnavailableError, type Redis } from '@zephyr/runtime';
+import type { SeatLocks } from '../domain/seat-rules';
+
+/**
+ * Redlock on the seat-service's Redis. The lock only narrows the window in which two commits of the same
+ * seat race; correctness rests on the Redis state machine and the PostgreSQL primary key. Contention that
+ * outlasts the retries becomes a clean 503, never a 500.
+ */
+export function createSeatLocks(redis: Redis): SeatLocks {
+  const redlock = new Redlock([redis], { retryCount: 40, retryDelay: 25, retryJitter: 25, automaticExtensionThreshold: 500 });
+  return {
+    async acquire(key, ttlMs) {
+      let lock;
+      try {
+        lock = await redlock.acquire([key], ttlMs);
+      } catch (err) {
+        throw new DependencyUnavailableError(`seat lock unavailable: ${(err as Error).message}`);
+      }
+      return async () => {
+        await lock.release().catch(() => undefined);
+      };
+    },
+  };
+}

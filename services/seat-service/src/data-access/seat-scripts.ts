@@ -1,0 +1,298 @@
+/**
+ * Redis Lua scripts: every seat rule that decides who gets a seat runs as ONE atomic script per event.
+ * All keys of an event share the hash tag `{eventId}` so the scripts also run on Redis Cluster.
+ *
+ * Per event (base = `<prefix>seat:{<eventId>}:`):
+ *   base..'meta'         hash: status, total, max, rev (config revision), ver (seat-change counter),
+ *                        aseq (audit sequence)
+ *   base..'seats'        hash: seatNumber -> state (absent = available)
+ *                          H|user|heldAt|expiresAt|durationSec|holdVersion                        held
+ *                          P|user|heldAt|expiresAt|durationSec|holdVersion|deadline|ver|aseq     reserve in flight
+ *                          R|user|reservedAt|holdVersion                                          reserved
+ *   base..'user:'..id    set of seat numbers the user holds or reserved (checked lazily)
+ *   base..'outbox'       stream of domain events appended in the same script as the change
+ * Time is Redis server time, so every replica agrees on when a hold expires.
+ */
+
+/** The consumer group the outbox relays read the event streams with. */
+export const OUTBOX_GROUP = 'relay';
+
+const PRELUDE = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function split(s)
+  local out = {}
+  for part in string.gmatch(s, '[^|]+') do out[#out + 1] = part end
+  return out
+end
+
+local base = string.sub(KEYS[1], 1, -5)
+local meta_key = KEYS[1]
+local seats_key = base .. 'seats'
+local outbox_key = base .. 'outbox'
+
+local function user_key(user) return base .. 'user:' .. user end
+
+local function append(kind, msg_id, seat, user, status, ver, hold_ver, aseq, at, extra)
+  local args = {outbox_key, 'MAXLEN', '~', '1000000', '*', 't', kind, 'i', msg_id, 's', seat, 'u', user,
+    'st', status, 'v', ver, 'hv', hold_ver, 'q', aseq, 'a', at}
+  if extra then for _, x in ipairs(extra) do args[#args + 1] = x end end
+  redis.call('XADD', unpack(args))
+end
+
+-- Releases a hold whose expiresAt passed; emits seat.expired.
+local function expire_hold(seat, f, msg_id, now)
+  redis.call('HDEL', seats_key, seat)
+  redis.call('SREM', user_key(f[2]), seat)
+  local ver = redis.call('HINCRBY', meta_key, 'ver', 1)
+  local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
+  append('seat.expired', msg_id, seat, f[2], 'available', ver, f[6], aseq, now, {'ha', f[3], 'ea', f[4]})
+end
+
+-- Loads the event config and the seat; returns an error code, or nil plus the parsed state.
+local function load(seat, need_active)
+  local meta = redis.call('HMGET', meta_key, 'status', 'total', 'max')
+  if not meta[1] then return 'NO_EVENT' end
+  if tonumber(seat) > tonumber(meta[2]) then return 'SEAT_NOT_FOUND' end
+  if need_active and meta[1] ~= 'active' then return 'EVENT_NOT_ACTIVE' end
+  local cur = redis.call('HGET', seats_key, seat)
+  local f = nil
+  if cur then f = split(cur) end
+  return nil, f, tonumber(meta[3])
+end
+
+local function is_live(f, now)
+  return f[1] == 'R' or f[1] == 'P' or tonumber(f[4]) > now
+end
+`;
+
+/** KEYS: meta, seats, userSet, outbox. ARGV: seat, user, durationSec, msgId, expiredMsgId. */
+const HOLD = `${PRELUDE}
+local seat, user, dur = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local now = now_ms()
+local err, f, max = load(seat, true)
+if err then return {err} end
+if f then
+  if f[1] == 'R' then return {'SEAT_UNAVAILABLE'} end
+  if is_live(f, now) then
+    if f[2] == user then return {'EXISTING', f[3], f[4]} end
+    return {'SEAT_UNAVAILABLE'}
+  end
+  expire_hold(seat, f, ARGV[5], now)
+end
+local owned = 0
+for _, s in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  local st = redis.call('HGET', seats_key, s)
+  local g = st and split(st)
+  if g and g[2] == user and is_live(g, now) then owned = owned + 1 else redis.call('SREM', KEYS[3], s) end
+end
+if owned >= max then return {'USER_LIMIT_REACHED'} end
+local ver = redis.call('HINCRBY', meta_key, 'ver', 1)
+local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
+local expires = now + dur * 1000
+redis.call('HSET', seats_key, seat, table.concat({'H', user, now, expires, dur, ver}, '|'))
+redis.call('SADD', KEYS[3], seat)
+append('seat.held', ARGV[4], seat, user, 'held', ver, ver, aseq, now, {'ha', now, 'ea', expires})
+return {'HELD', now, expires}
+`;
+
+/** KEYS: meta, seats, outbox. ARGV: seat, user, durationSec ('' = keep the hold's), msgId, expiredMsgId. */
+const REFRESH = `${PRELUDE}
+local seat, user = ARGV[1], ARGV[2]
+local now = now_ms()
+local err, f = load(seat, true)
+if err then return {err} end
+if not f then return {'HOLD_NOT_FOUND'} end
+if f[1] == 'R' then
+  if f[2] == user then return {'HOLD_NOT_FOUND'} end
+  return {'SEAT_UNAVAILABLE'}
+end
+if not is_live(f, now) then
+  expire_hold(seat, f, ARGV[5], now)
+  return {'HOLD_NOT_FOUND'}
+end
+if f[2] ~= user then return {'SEAT_UNAVAILABLE'} end
+local dur = tonumber(ARGV[3]) or tonumber(f[5])
+local expires = now + dur * 1000
+f[4] = expires
+f[5] = dur
+redis.call('HSET', seats_key, seat, table.concat(f, '|'))
+local ver = redis.call('HGET', meta_key, 'ver')
+local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
+append('seat.refreshed', ARGV[4], seat, user, 'held', ver, f[6], aseq, now, {'ha', f[3], 'ea', expires})
+return {'REFRESHED', f[3], expires}
+`;
+
+/** KEYS: meta, seats, userSet, outbox. ARGV: seat, user, msgId, expiredMsgId. */
+const RELEASE = `${PRELUDE}
+local seat, user = ARGV[1], ARGV[2]
+local now = now_ms()
+local err, f = load(seat, false)
+if err then return {err} end
+if not f then return {'HOLD_NOT_FOUND'} end
+if f[1] == 'R' then
+  if f[2] == user then return {'HOLD_NOT_FOUND'} end
+  return {'SEAT_UNAVAILABLE'}
+end
+if not is_live(f, now) then
+  expire_hold(seat, f, ARGV[4], now)
+  return {'HOLD_NOT_FOUND'}
+end
+if f[2] ~= user then return {'SEAT_UNAVAILABLE'} end
+-- A reserve of this hold is committing right now; the hold can no longer be given back.
+if f[1] == 'P' then return {'HOLD_NOT_FOUND'} end
+redis.call('HDEL', seats_key, seat)
+redis.call('SREM', KEYS[3], seat)
+local ver = redis.call('HINCRBY', meta_key, 'ver', 1)
+local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
+append('seat.released', ARGV[3], seat, user, 'available', ver, f[6], aseq, now, {'ha', f[3], 'ea', f[4]})
+return {'RELEASED'}
+`;
+
+/**
+ * First step of a reserve: the caller's live hold becomes "reserve in flight" (P) so that neither expiry
+ * nor anyone else can take the seat while PostgreSQL commits. A second reserve by the holder joins it.
+ * KEYS: meta, seats, outbox. ARGV: seat, user, deadlineMs (from now), expiredMsgId.
+ */
+const BEGIN_RESERVE = `${PRELUDE}
+local seat, user = ARGV[1], ARGV[2]
+local now = now_ms()
+local err, f = load(seat, true)
+if err then return {err} end
+if not f then return {'HOLD_NOT_FOUND'} end
+if f[1] == 'R' then
+  if f[2] == user then return {'ALREADY', f[3]} end
+  return {'SEAT_UNAVAILABLE'}
+end
+if not is_live(f, now) then
+  expire_hold(seat, f, ARGV[4], now)
+  return {'HOLD_NOT_FOUND'}
+end
+if f[2] ~= user then return {'SEAT_UNAVAILABLE'} end
+if f[1] == 'P' then return {'BEGIN', f[6], f[8], f[9]} end
+local ver = redis.call('HINCRBY', meta_key, 'ver', 1)
+local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
+f[1] = 'P'
+f[7] = now + tonumber(ARGV[3])
+f[8] = ver
+f[9] = aseq
+redis.call('HSET', seats_key, seat, table.concat(f, '|'))
+return {'BEGIN', f[6], ver, aseq}
+`;
+
+/**
+ * Last step of a reserve, after PostgreSQL committed it (PostgreSQL is the truth, so this always wins).
+ * KEYS: meta, seats, userSet. ARGV: seat, user, reservedAtMs, holdVersion.
+ */
+const FINISH_RESERVE = `${PRELUDE}
+local seat, user = ARGV[1], ARGV[2]
+local cur = redis.call('HGET', seats_key, seat)
+if cur then
+  local f = split(cur)
+  if f[1] ~= 'R' and f[2] ~= user then redis.call('SREM', user_key(f[2]), seat) end
+end
+redis.call('HSET', seats_key, seat, table.concat({'R', user, ARGV[3], ARGV[4]}, '|'))
+redis.call('SADD', KEYS[3], seat)
+return {'OK'}
+`;
+
+/** Undo step one when the commit failed: the hold is back as it was. KEYS: meta, seats. ARGV: seat, holdVersion. */
+const ABORT_RESERVE = `${PRELUDE}
+local seat = ARGV[1]
+local cur = redis.call('HGET', seats_key, seat)
+if not cur then return {'GONE'} end
+local f = split(cur)
+if f[1] ~= 'P' or f[6] ~= ARGV[2] then return {'GONE'} end
+redis.call('HSET', seats_key, seat, table.concat({'H', f[2], f[3], f[4], f[5], f[6]}, '|'))
+return {'OK'}
+`;
+
+/**
+ * Expiry of one hold version (called by the expiry worker through HTTP). Fenced by holdVersion.
+ * KEYS: meta, seats. ARGV: seat, holdVersion, msgId.
+ */
+const EXPIRE = `${PRELUDE}
+local seat, hv = ARGV[1], ARGV[2]
+local now = now_ms()
+local cur = redis.call('HGET', seats_key, seat)
+if not cur then return {'GONE'} end
+local f = split(cur)
+if f[1] == 'R' or (f[1] == 'H' and f[6] ~= hv) or (f[1] == 'P' and f[6] ~= hv) then return {'GONE'} end
+if f[1] == 'P' then
+  if tonumber(f[7]) > now then return {'NOT_DUE', math.max(tonumber(f[4]), tonumber(f[7]))} end
+  return {'STALLED', f[2], f[6]}
+end
+if tonumber(f[4]) > now then return {'NOT_DUE', f[4]} end
+expire_hold(seat, f, ARGV[3], now)
+return {'EXPIRED', f[4]}
+`;
+
+/** Snapshot of an event for reads. KEYS: meta, seats. Returns {now, status, total, ver, flatStates...}. */
+const SNAPSHOT = `${PRELUDE}
+local meta = redis.call('HMGET', meta_key, 'status', 'total', 'ver')
+if not meta[1] then return {'NO_EVENT'} end
+return {'OK', now_ms(), meta[1], meta[2], meta[3] or '0', redis.call('HGETALL', seats_key)}
+`;
+
+/** One seat for reads. KEYS: meta, seats. ARGV: seat. */
+const SEAT = `${PRELUDE}
+local meta = redis.call('HMGET', meta_key, 'status', 'total')
+if not meta[1] then return {'NO_EVENT'} end
+if tonumber(ARGV[1]) > tonumber(meta[2]) then return {'SEAT_NOT_FOUND'} end
+return {'OK', now_ms(), redis.call('HGET', seats_key, ARGV[1]) or ''}
+`;
+
+/** A user's seats for reads. KEYS: meta, seats, userSet. */
+const USER_SEATS = `${PRELUDE}
+local meta = redis.call('HMGET', meta_key, 'status')
+if not meta[1] then return {'NO_EVENT'} end
+local out = {'OK', now_ms()}
+for _, s in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  out[#out + 1] = s
+  out[#out + 1] = redis.call('HGET', seats_key, s) or ''
+end
+return out
+`;
+
+/**
+ * Installs or updates an event's config. A newer revision replaces status/total/max. On first install
+ * (also after Redis lost its data) reservations from PostgreSQL are restored and the counters start
+ * above everything already published, so versions keep growing.
+ * KEYS: meta, seats. ARGV: revision, status, total, max, counterFloor, then seat,user,reservedAt,holdVersion...
+ */
+const INSTALL_EVENT = `${PRELUDE}
+local rev = tonumber(redis.call('HGET', meta_key, 'rev') or '0')
+local fresh = redis.call('EXISTS', meta_key) == 0
+if tonumber(ARGV[1]) > rev then
+  redis.call('HSET', meta_key, 'rev', ARGV[1], 'status', ARGV[2], 'total', ARGV[3], 'max', ARGV[4])
+end
+if fresh then
+  redis.call('HSET', meta_key, 'ver', ARGV[5], 'aseq', ARGV[5])
+  for i = 6, #ARGV, 4 do
+    redis.call('HSET', seats_key, ARGV[i], table.concat({'R', ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]}, '|'))
+    redis.call('SADD', user_key(ARGV[i + 1]), ARGV[i])
+  end
+end
+-- The relay's consumer group; created here so it exists before the first event is appended.
+pcall(redis.call, 'XGROUP', 'CREATE', outbox_key, '${OUTBOX_GROUP}', '0', 'MKSTREAM')
+return {fresh and 'INSTALLED' or 'UPDATED'}
+`;
+
+export const SeatScripts = {
+  hold: { numberOfKeys: 4, lua: HOLD },
+  refresh: { numberOfKeys: 3, lua: REFRESH },
+  release: { numberOfKeys: 4, lua: RELEASE },
+  beginReserve: { numberOfKeys: 3, lua: BEGIN_RESERVE },
+  finishReserve: { numberOfKeys: 3, lua: FINISH_RESERVE },
+  abortReserve: { numberOfKeys: 2, lua: ABORT_RESERVE },
+  expire: { numberOfKeys: 2, lua: EXPIRE },
+  snapshot: { numberOfKeys: 2, lua: SNAPSHOT },
+  seat: { numberOfKeys: 2, lua: SEAT },
+  userSeats: { numberOfKeys: 3, lua: USER_SEATS },
+  installEvent: { numberOfKeys: 2, lua: INSTALL_EVENT },
+} as const;
+
+export type SeatScriptName = keyof typeof SeatScripts;

@@ -1,0 +1,221 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from '@zephyr/runtime';
+import type { EventStatus } from '@zephyr/contracts';
+import { SeatScripts, type SeatScriptName } from './seat-scripts';
+
+/** Keys of one event; the `{eventId}` hash tag keeps them in one Redis Cluster slot. */
+export const seatKeys = {
+  meta: (eventId: string) => `seat:{${eventId}}:meta`,
+  seats: (eventId: string) => `seat:{${eventId}}:seats`,
+  user: (eventId: string, userId: string) => `seat:{${eventId}}:user:${userId}`,
+  outbox: (eventId: string) => `seat:{${eventId}}:outbox`,
+  lock: (eventId: string, seatNumber: number) => `seat:{${eventId}}:lock:${seatNumber}`,
+  /** Events that have an outbox stream; the relay reads them all. */
+  outboxIndex: () => 'seat:outbox-streams',
+};
+
+export { OUTBOX_GROUP } from './seat-scripts';
+
+/** A seat's stored state (absent = available). Times are epoch milliseconds from Redis' clock. */
+export type SeatState =
+  | { kind: 'held'; userId: string; heldAt: number; expiresAt: number; durationSec: number; holdVersion: number }
+  | {
+      kind: 'reserving';
+      userId: string;
+      heldAt: number;
+      expiresAt: number;
+      durationSec: number;
+      holdVersion: number;
+      version: number;
+    }
+  | { kind: 'reserved'; userId: string; reservedAt: number; holdVersion: number };
+
+export function parseSeatState(raw: string): SeatState | undefined {
+  if (!raw) return undefined;
+  const f = raw.split('|');
+  switch (f[0]) {
+    case 'H':
+      return { kind: 'held', userId: f[1]!, heldAt: +f[2]!, expiresAt: +f[3]!, durationSec: +f[4]!, holdVersion: +f[5]! };
+    case 'P':
+      return {
+        kind: 'reserving',
+        userId: f[1]!,
+        heldAt: +f[2]!,
+        expiresAt: +f[3]!,
+        durationSec: +f[4]!,
+        holdVersion: +f[5]!,
+        version: +f[7]!,
+      };
+    case 'R':
+      return { kind: 'reserved', userId: f[1]!, reservedAt: +f[2]!, holdVersion: +f[3]! };
+    default:
+      return undefined;
+  }
+}
+
+/** A hold counts until expiresAt; a reserve in flight and a reservation always count. */
+export function isLive(state: SeatState | undefined, nowMs: number): state is SeatState {
+  if (!state) return false;
+  return state.kind !== 'held' || state.expiresAt > nowMs;
+}
+
+type ScriptReply = (string | number | ScriptReply)[];
+type ScriptRunner = (...args: (string | number)[]) => Promise<ScriptReply>;
+
+export interface EventConfig {
+  revision: number;
+  status: EventStatus;
+  totalSeats: number;
+  maxSeatsPerUser: number;
+}
+
+export interface RestoredReservation {
+  seatNumber: number;
+  userId: string;
+  reservedAtMs: number;
+  holdVersion: number;
+}
+
+export interface EventSnapshot {
+  nowMs: number;
+  status: EventStatus;
+  totalSeats: number;
+  version: number;
+  seats: Map<number, SeatState>;
+}
+
+/** Typed access to the seat scripts. Results are returned as the scripts' first word plus fields. */
+export class SeatStore {
+  private readonly run: Record<SeatScriptName, ScriptRunner>;
+
+  constructor(private readonly redis: Redis) {
+    const run = {} as Record<SeatScriptName, ScriptRunner>;
+    for (const [name, script] of Object.entries(SeatScripts) as [SeatScriptName, (typeof SeatScripts)[SeatScriptName]][]) {
+      const command = `zephyrSeat_${name}`;
+      redis.defineCommand(command, { numberOfKeys: script.numberOfKeys, lua: script.lua });
+      const fn = (redis as unknown as Record<string, ScriptRunner>)[command]!.bind(redis);
+      run[name] = fn;
+    }
+    this.run = run;
+  }
+
+  hold(eventId: string, seat: number, userId: string, durationSec: number) {
+    return this.run.hold(
+      seatKeys.meta(eventId),
+      seatKeys.seats(eventId),
+      seatKeys.user(eventId, userId),
+      seatKeys.outbox(eventId),
+      seat,
+      userId,
+      durationSec,
+      randomUUID(),
+      randomUUID(),
+    );
+  }
+
+  refresh(eventId: string, seat: number, userId: string, durationSec: number | undefined) {
+    return this.run.refresh(
+      seatKeys.meta(eventId),
+      seatKeys.seats(eventId),
+      seatKeys.outbox(eventId),
+      seat,
+      userId,
+      durationSec ?? '',
+      randomUUID(),
+      randomUUID(),
+    );
+  }
+
+  release(eventId: string, seat: number, userId: string) {
+    return this.run.release(
+      seatKeys.meta(eventId),
+      seatKeys.seats(eventId),
+      seatKeys.user(eventId, userId),
+      seatKeys.outbox(eventId),
+      seat,
+      userId,
+      randomUUID(),
+      randomUUID(),
+    );
+  }
+
+  beginReserve(eventId: string, seat: number, userId: string, deadlineMs: number) {
+    return this.run.beginReserve(
+      seatKeys.meta(eventId),
+      seatKeys.seats(eventId),
+      seatKeys.outbox(eventId),
+      seat,
+      userId,
+      deadlineMs,
+      randomUUID(),
+    );
+  }
+
+  finishReserve(eventId: string, seat: number, userId: string, reservedAtMs: number, holdVersion: number) {
+    return this.run.finishReserve(
+      seatKeys.meta(eventId),
+      seatKeys.seats(eventId),
+      seatKeys.user(eventId, userId),
+      seat,
+      userId,
+      reservedAtMs,
+      holdVersion,
+    );
+  }
+
+  abortReserve(eventId: string, seat: number, holdVersion: number) {
+    return this.run.abortReserve(seatKeys.meta(eventId), seatKeys.seats(eventId), seat, holdVersion);
+  }
+
+  expire(eventId: string, seat: number, holdVersion: number) {
+    return this.run.expire(seatKeys.meta(eventId), seatKeys.seats(eventId), seat, holdVersion, randomUUID());
+  }
+
+  async snapshot(eventId: string): Promise<EventSnapshot | undefined> {
+    const reply = await this.run.snapshot(seatKeys.meta(eventId), seatKeys.seats(eventId));
+    if (reply[0] === 'NO_EVENT') return undefined;
+    const flat = reply[5] as string[];
+    const seats = new Map<number, SeatState>();
+    for (let i = 0; i < flat.length; i += 2) {
+      const state = parseSeatState(flat[i + 1]!);
+      if (state) seats.set(Number(flat[i]), state);
+    }
+    return {
+      nowMs: Number(reply[1]),
+      status: reply[2] as EventStatus,
+      totalSeats: Number(reply[3]),
+      version: Number(reply[4]),
+      seats,
+    };
+  }
+
+  async seat(eventId: string, seat: number | string): Promise<'NO_EVENT' | 'SEAT_NOT_FOUND' | { nowMs: number; state?: SeatState }> {
+    const reply = await this.run.seat(seatKeys.meta(eventId), seatKeys.seats(eventId), seat);
+    if (reply[0] !== 'OK') return reply[0] as 'NO_EVENT' | 'SEAT_NOT_FOUND';
+    return { nowMs: Number(reply[1]), state: parseSeatState(String(reply[2])) };
+  }
+
+  async userSeats(eventId: string, userId: string): Promise<undefined | { nowMs: number; seats: Map<number, SeatState> }> {
+    const reply = await this.run.userSeats(seatKeys.meta(eventId), seatKeys.seats(eventId), seatKeys.user(eventId, userId));
+    if (reply[0] !== 'OK') return undefined;
+    const seats = new Map<number, SeatState>();
+    for (let i = 2; i < reply.length; i += 2) {
+      const state = parseSeatState(String(reply[i + 1]));
+      if (state) seats.set(Number(reply[i]), state);
+    }
+    return { nowMs: Number(reply[1]), seats };
+  }
+
+  /** Installs/updates the config; on a fresh install restores reservations and starts counters at `counterFloor`. */
+  async installEvent(eventId: string, config: EventConfig, counterFloor: number, reservations: RestoredReservation[]) {
+    const args: (string | number)[] = [config.revision, config.status, config.totalSeats, config.maxSeatsPerUser, counterFloor];
+    for (const r of reservations) args.push(r.seatNumber, r.userId, r.reservedAtMs, r.holdVersion);
+    const reply = await this.run.installEvent(seatKeys.meta(eventId), seatKeys.seats(eventId), ...args);
+    await this.redis.sadd(seatKeys.outboxIndex(), eventId);
+    return reply[0] as 'INSTALLED' | 'UPDATED';
+  }
+
+  async hasEvent(eventId: string): Promise<boolean> {
+    return (await this.redis.exists(seatKeys.meta(eventId))) === 1;
+  }
+}

@@ -1,0 +1,177 @@
+import { Router, type Request, type RequestHandler } from 'express';
+import Joi from 'joi';
+import {
+  ErrorCodes,
+  LIMITS,
+  SEAT_NUMBER_PATTERN,
+  holdBody,
+  pageQuery,
+  refreshBody,
+  releaseBody,
+  reserveBody,
+  uuidSchema,
+  type HoldBody,
+  type Identity,
+  type UserBody,
+} from '@zephyr/contracts';
+import { AppError, jsonBody, optionalCaller, requireAdmin, requireCaller, route, validate, type TokenVerifier } from '@zephyr/runtime';
+import { decodeSeqCursor, type SeatRules } from '../../domain/seat-rules';
+import { assertOwnUserId } from './identity';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      caller?: Identity;
+    }
+  }
+}
+
+const eventIdParam = Joi.string().guid().required();
+const seatParams = Joi.object({
+  eventId: eventIdParam,
+  seatNumber: Joi.string().pattern(SEAT_NUMBER_PATTERN, { name: 'canonical positive integer' }).required(),
+}).options({ abortEarly: false });
+const userHoldsParams = Joi.object({ eventId: eventIdParam, userId: uuidSchema.required() }).options({ abortEarly: false });
+const eventParams = Joi.object({ eventId: eventIdParam });
+const noQuery = Joi.object({}).options({ allowUnknown: false });
+
+function seatTarget(req: Request): { eventId: string; seatNumber: number } {
+  const params = validate<{ eventId: string; seatNumber: string }>(seatParams, req.params, 'path');
+  // Canonical numbers too large for any event are still valid syntax: they are simply above totalSeats.
+  const seatNumber = params.seatNumber.length > 9 ? Number.MAX_SAFE_INTEGER : Number(params.seatNumber);
+  return { eventId: params.eventId.toLowerCase(), seatNumber };
+}
+
+/** Identity first (SPEC.md precedence: 401 before any body or path error). */
+function authenticate(verifier: TokenVerifier, mode: 'required' | 'optional' | 'admin'): RequestHandler {
+  const identify = mode === 'required' ? requireCaller : mode === 'admin' ? requireAdmin : optionalCaller;
+  return (req, _res, next) => {
+    identify(req, verifier).then((caller) => {
+      req.caller = caller;
+      next();
+    }, next);
+  };
+}
+
+/** The identity-then-body preamble of every mutation. */
+function mutation(verifier: TokenVerifier): RequestHandler[] {
+  return [authenticate(verifier, 'required'), jsonBody()];
+}
+
+function readQuery(req: Request, schema: Joi.Schema = noQuery): Record<string, string> {
+  return validate<Record<string, string>>(schema, { ...req.query }, 'query');
+}
+
+export function seatRoutes(rules: SeatRules, verifier: TokenVerifier): Router {
+  const router = Router();
+
+  router.post(
+    '/api/seats/:eventId/:seatNumber/hold',
+    ...mutation(verifier),
+    route(async (req, res) => {
+      const target = seatTarget(req);
+      const body = validate<HoldBody>(holdBody, req.body ?? {}, 'body');
+      assertOwnUserId(req.caller!, body.userId);
+      const { created, hold } = await rules.hold(target.eventId, target.seatNumber, req.caller!.userId, body.holdDuration);
+      res.status(created ? 201 : 200).json(hold);
+    }),
+  );
+
+  router.post(
+    '/api/seats/:eventId/:seatNumber/reserve',
+    ...mutation(verifier),
+    route(async (req, res) => {
+      const target = seatTarget(req);
+      const body = validate<UserBody>(reserveBody, req.body ?? {}, 'body');
+      assertOwnUserId(req.caller!, body.userId);
+      res.status(200).json(await rules.reserve(target.eventId, target.seatNumber, req.caller!.userId, req.requestId));
+    }),
+  );
+
+  router.post(
+    '/api/seats/:eventId/:seatNumber/refresh',
+    ...mutation(verifier),
+    route(async (req, res) => {
+      const target = seatTarget(req);
+      const body = validate<HoldBody>(refreshBody, req.body ?? {}, 'body');
+      assertOwnUserId(req.caller!, body.userId);
+      res.status(200).json(await rules.refresh(target.eventId, target.seatNumber, req.caller!.userId, body.holdDuration));
+    }),
+  );
+
+  router.delete(
+    '/api/seats/:eventId/:seatNumber/hold',
+    ...mutation(verifier),
+    route(async (req, res) => {
+      const target = seatTarget(req);
+      const body = validate<UserBody>(releaseBody, req.body ?? {}, 'body');
+      assertOwnUserId(req.caller!, body.userId);
+      await rules.release(target.eventId, target.seatNumber, req.caller!.userId);
+      res.status(204).end();
+    }),
+  );
+
+  router.get(
+    '/api/seats/:eventId/:seatNumber/status',
+    authenticate(verifier, 'optional'),
+    route(async (req, res) => {
+      const target = seatTarget(req);
+      readQuery(req);
+      res.json(await rules.seatStatus(target.eventId, target.seatNumber, req.caller));
+    }),
+  );
+
+  router.get(
+    '/api/seats/:eventId/user/:userId/holds',
+    authenticate(verifier, 'required'),
+    route(async (req, res) => {
+      const params = validate<{ eventId: string; userId: string }>(userHoldsParams, req.params, 'path');
+      readQuery(req);
+      const userId = params.userId.toLowerCase();
+      if (!req.caller!.isAdmin && req.caller!.userId !== userId) {
+        throw new AppError(ErrorCodes.Forbidden, 'You can only read your own holds');
+      }
+      res.json({ items: await rules.userHolds(params.eventId.toLowerCase(), userId) });
+    }),
+  );
+
+  router.get(
+    '/api/events/:eventId/seats/available',
+    authenticate(verifier, 'optional'),
+    route(async (req, res) => {
+      const { eventId } = validate<{ eventId: string }>(eventParams, req.params, 'path');
+      readQuery(req);
+      res.json(await rules.availableSeats(eventId.toLowerCase()));
+    }),
+  );
+
+  router.get(
+    '/api/events/:eventId/seats',
+    authenticate(verifier, 'optional'),
+    route(async (req, res) => {
+      const { eventId } = validate<{ eventId: string }>(eventParams, req.params, 'path');
+      readQuery(req);
+      res.json(await rules.seatMap(eventId.toLowerCase(), req.caller));
+    }),
+  );
+
+  router.get(
+    '/api/events/:eventId/history',
+    authenticate(verifier, 'admin'),
+    route(async (req, res) => {
+      const { eventId } = validate<{ eventId: string }>(eventParams, req.params, 'path');
+      const query = readQuery(req, pageQuery);
+      const limit = query.limit ? Number(query.limit) : LIMITS.pageLimitDefault;
+      let afterSeq = 0;
+      if (query.cursor !== undefined) {
+        const decoded = decodeSeqCursor(query.cursor);
+        if (decoded === undefined) throw new AppError(ErrorCodes.ValidationFailed, 'Invalid cursor');
+        afterSeq = decoded;
+      }
+      res.json(await rules.history(eventId.toLowerCase(), afterSeq, limit));
+    }),
+  );
+
+  return router;
+}

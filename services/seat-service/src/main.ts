@@ -1,0 +1,124 @@
+import { connectBroker } from '@zephyr/contracts';
+import {
+  Counter,
+  connectRedis,
+  createDb,
+  createLifecycle,
+  createLogger,
+  createMetrics,
+  createRedis,
+  createTokenVerifier,
+  runMain,
+  startOutboxRelay,
+} from '@zephyr/runtime';
+import { createApp } from './app';
+import { loadConfig } from './config';
+import { runMigrations } from './migrate';
+import { SCHEMA } from './migrations';
+import { SeatRules } from './domain/seat-rules';
+import { SeatStore } from './data-access/seat-store';
+import { ReservationRepository } from './data-access/reservation-repository';
+import { EventDirectory } from './data-access/event-directory';
+import { createSeatLocks } from './data-access/seat-locks';
+import { startStreamRelay } from './data-access/outbox-stream-relay';
+import { startEventConfigConsumer } from './entry-points/messaging/event-config-consumer';
+import { PRODUCER } from './domain/seat-rules';
+
+runMain(async () => {
+  const config = loadConfig(process.env);
+  const logger = createLogger('seat-service', config.LOG_LEVEL);
+  const metrics = createMetrics('seat-service');
+  const lifecycle = createLifecycle(logger, config.SHUTDOWN_DRAIN_MS);
+
+  if (config.MIGRATE_ON_START) await runMigrations(config.DATABASE_URL);
+  const db = createDb(config.DATABASE_URL, { min: 1, max: config.PG_POOL_MAX });
+  const redis = createRedis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, name: 'seat-service' });
+  const relayRedis = createRedis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, name: 'seat-service-relay' });
+  redis.on('error', (err) => logger.debug({ err: err.message }, 'redis error'));
+  relayRedis.on('error', (err) => logger.debug({ err: err.message }, 'redis error'));
+  await Promise.all([connectRedis(redis), connectRedis(relayRedis)]);
+
+  const unroutable = new Counter({
+    name: 'zephyr_amqp_unroutable_total',
+    help: 'Published messages the broker could not route to any queue',
+    registers: [metrics.registry],
+  });
+  const broker = connectBroker({ url: config.AMQP_URL, exchange: config.AMQP_EXCHANGE, logger, onUnroutable: () => unroutable.inc() });
+
+  const outcomes = new Counter({
+    name: 'zephyr_seat_actions_total',
+    help: 'Seat actions by action and result (held, existing, reserved, error codes, ...)',
+    labelNames: ['action', 'result'] as const,
+    registers: [metrics.registry],
+  });
+  const holdsTotal = new Counter({ name: 'zephyr_seat_holds_total', help: 'Hold requests by result', labelNames: ['result'] as const, registers: [metrics.registry] });
+  const reservationsTotal = new Counter({
+    name: 'zephyr_seat_reservations_total',
+    help: 'Reserve requests by result',
+    labelNames: ['result'] as const,
+    registers: [metrics.registry],
+  });
+  const releasesTotal = new Counter({ name: 'zephyr_seat_releases_total', help: 'Holds released by their holder', registers: [metrics.registry] });
+
+  const store = new SeatStore(redis);
+  const reservations = new ReservationRepository(db);
+  const directory = new EventDirectory(store, reservations, config.EVENT_SERVICE_URL);
+  const pgRelay = startOutboxRelay({ db, schema: SCHEMA, broker, logger, registry: metrics.registry, idlePollMs: 100 });
+  const rules = new SeatRules(store, reservations, directory, createSeatLocks(redis), {
+    onReservationCommitted: () => pgRelay.kick(),
+    onOutcome: (action, result) => {
+      outcomes.inc({ action, result });
+      if (action === 'hold') holdsTotal.inc({ result });
+      else if (action === 'reserve') reservationsTotal.inc({ result });
+      else if (action === 'release') releasesTotal.inc();
+    },
+  });
+  const streamRelay = startStreamRelay({
+    redis: relayRedis,
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    broker,
+    reservations,
+    logger,
+    registry: metrics.registry,
+    producer: PRODUCER,
+  });
+  const consumer = startEventConfigConsumer(broker, directory, logger);
+
+  const verifier = createTokenVerifier({
+    jwtSecret: config.JWT_SECRET,
+    jwksUrl: config.JWT_JWKS_URL,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+  });
+  const app = createApp({
+    rules,
+    directory,
+    verifier,
+    logger,
+    metrics,
+    isAcceptingTraffic: lifecycle.isAcceptingTraffic,
+    readiness: {
+      database: async () => {
+        await db.raw('select 1');
+      },
+      redis: async () => {
+        await redis.ping();
+      },
+      rabbitmq: async () => {
+        if (!broker.isConnected()) throw new Error('not connected');
+      },
+    },
+  });
+  const server = app.listen(config.PORT, () => logger.info({ port: config.PORT }, 'seat-service listening'));
+  server.keepAliveTimeout = 65_000;
+
+  lifecycle.onShutdown([
+    { name: 'consumer', close: () => consumer.close() },
+    { name: 'http', close: () => new Promise((resolve) => server.close(() => resolve(undefined))) },
+    { name: 'stream-relay', close: () => streamRelay.stop() },
+    { name: 'outbox-relay', close: () => pgRelay.stop() },
+    { name: 'broker', close: () => broker.close() },
+    { name: 'redis', close: () => Promise.all([redis.quit(), relayRedis.quit()]) },
+    { name: 'database', close: () => db.destroy() },
+  ]);
+});
