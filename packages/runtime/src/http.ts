@@ -60,7 +60,8 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     res.setHeader(HttpHeaders.requestId, req.requestId);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      // Proxies and other non-express routes name their route in res.locals.routeLabel.
+      const route = (res.locals.routeLabel as string | undefined) ?? (req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched');
       const labels = { method: req.method, route, status: String(res.statusCode) };
       metrics.httpRequests.inc(labels);
       metrics.httpDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);

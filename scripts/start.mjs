@@ -1,0 +1,95 @@
+// npm start: install, build, migrate, then run all five services on this machine (gateway on :3000).
+import { spawn, execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { ROOT, build, ensureInstall } from './ensure-install.mjs';
+import { localJwtSecret } from './local-secret.mjs';
+
+const SERVICES = [
+  { name: 'event-service', port: 3001 },
+  { name: 'seat-service', port: 3002 },
+  { name: 'notifier', port: 3003 },
+  { name: 'expiry-worker', port: 3004 },
+  { name: 'gateway', port: 3000 },
+];
+
+ensureInstall();
+build();
+
+const found = localJwtSecret({ create: true });
+if (found.created) console.log(`zephyr: JWT_SECRET was not set; created a random local secret in ${path.relative(ROOT, found.source)} (git-ignored). Set JWT_SECRET to use your own.`);
+else if (found.source !== 'JWT_SECRET') console.log(`zephyr: using the local JWT secret from ${path.relative(ROOT, found.source)}`);
+const env = { ...process.env, JWT_SECRET: found.secret, MIGRATE_ON_START: 'false' };
+
+for (const name of ['event-service', 'seat-service']) {
+  try {
+    process.stdout.write(execFileSync(process.execPath, [path.join(ROOT, 'services', name, 'dist', 'migrate.js')], { env }).toString());
+  } catch (err) {
+    console.error(`zephyr: migrations of ${name} failed. Is PostgreSQL running (DATABASE_URL)?\n${err.stderr ?? err.message}`);
+    process.exit(1);
+  }
+}
+
+const children = [];
+let stopping = false;
+for (const service of SERVICES) {
+  const child = spawn(process.execPath, [path.join(ROOT, 'services', service.name, 'dist', 'main.js')], {
+    env: { ...env, PORT: String(service.port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const prefix = `[${service.name}] `;
+  const forward = (stream) => (chunk) => {
+    for (const line of chunk.toString().split('\n')) if (line) stream.write(prefix + line + '\n');
+  };
+  child.stdout.on('data', forward(process.stdout));
+  child.stderr.on('data', forward(process.stderr));
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      console.error(`zephyr: ${service.name} exited (${signal ?? code}); stopping the stack`);
+      stop(1);
+    }
+  });
+  children.push({ ...service, child });
+}
+
+async function waitReady() {
+  const deadline = Date.now() + 60_000;
+  const pending = new Set(SERVICES.map((s) => s.name));
+  while (pending.size > 0 && Date.now() < deadline && !stopping) {
+    for (const s of SERVICES) {
+      if (!pending.has(s.name)) continue;
+      try {
+        const res = await fetch(`http://127.0.0.1:${s.port}/health/ready`, { signal: AbortSignal.timeout(1000) });
+        if (res.status === 200) pending.delete(s.name);
+      } catch {
+        /* not up yet */
+      }
+    }
+    if (pending.size > 0) await new Promise((r) => setTimeout(r, 300));
+  }
+  if (stopping) return;
+  if (pending.size > 0) {
+    console.error(`zephyr: not ready after 60 s: ${[...pending].join(', ')} (are PostgreSQL, Redis and RabbitMQ running?)`);
+  } else {
+    console.log('\nzephyr: all five services are up. Gateway: http://127.0.0.1:3000  WebSocket: ws://127.0.0.1:3000/ws');
+    console.log('zephyr: mint a token with `npm run token -- --user <uuid> [--admin]`; Ctrl-C stops everything.\n');
+  }
+}
+
+function stop(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  console.log('zephyr: stopping...');
+  for (const { child } of children) if (child.exitCode === null) child.kill('SIGTERM');
+  const timer = setTimeout(() => {
+    for (const { child } of children) if (child.exitCode === null) child.kill('SIGKILL');
+    process.exit(code);
+  }, 15_000);
+  Promise.all(children.map(({ child }) => (child.exitCode !== null ? null : new Promise((r) => child.once('exit', r))))).then(() => {
+    clearTimeout(timer);
+    process.exit(code);
+  });
+}
+
+process.on('SIGINT', () => stop(0));
+process.on('SIGTERM', () => stop(0));
+void waitReady();

@@ -1,0 +1,61 @@
+import type { Express, RequestHandler } from 'express';
+import helmet from 'helmet';
+import {
+  createServiceApp,
+  errorHandler,
+  runChecks,
+  type Logger,
+  type ReadinessCheck,
+  type ServiceMetrics,
+  type TokenVerifier,
+} from '@zephyr/runtime';
+import type { Counter } from '@zephyr/runtime';
+import type { RouteRule, Upstream } from './domain/route-table';
+import type { RateLimit } from './data-access/rate-limits';
+import { gatewayGuard } from './entry-points/http/guard';
+
+export interface GatewayAppDeps {
+  logger: Logger;
+  metrics: ServiceMetrics;
+  verifier: TokenVerifier;
+  ipLimit?: RateLimit;
+  userLimit?: RateLimit;
+  rateLimited: Counter<'limiter'>;
+  proxies: Record<Upstream, RequestHandler>;
+  /** Each backing service by name: database, redis, rabbitmq. */
+  dependencyChecks: Record<'database' | 'redis' | 'rabbitmq', ReadinessCheck>;
+  readiness: Record<string, ReadinessCheck>;
+  trustProxy: number;
+  isAcceptingTraffic?: () => boolean;
+}
+
+export function createApp(deps: GatewayAppDeps): Express {
+  const app = createServiceApp({
+    logger: deps.logger,
+    metrics: deps.metrics,
+    readiness: deps.readiness,
+    isAcceptingTraffic: deps.isAcceptingTraffic,
+  });
+  app.set('trust proxy', deps.trustProxy);
+  app.use(helmet());
+
+  for (const name of ['database', 'redis', 'rabbitmq'] as const) {
+    app.get(`/health/${name}`, async (_req, res) => {
+      const result = await runChecks({ [name]: deps.dependencyChecks[name] });
+      res.status(result.ok ? 200 : 503).json({ status: result.ok ? 'ok' : 'unavailable', checks: result.checks });
+    });
+  }
+
+  app.use(
+    gatewayGuard({
+      verifier: deps.verifier,
+      ipLimit: deps.ipLimit,
+      userLimit: deps.userLimit,
+      onRateLimited: (limiter) => deps.rateLimited.inc({ limiter }),
+    }),
+  );
+  // No body parser before the proxy: bodies stream through untouched to the owning service.
+  app.use((req, res, next) => deps.proxies[(res.locals.route as RouteRule).upstream](req, res, next));
+  app.use(errorHandler(deps.logger));
+  return app;
+}

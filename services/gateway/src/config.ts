@@ -1,0 +1,53 @@
+import Joi from 'joi';
+import { authEnvRules, envRules, loadEnv } from '@zephyr/runtime';
+import { DEFAULT_EXCHANGE } from '@zephyr/contracts';
+
+const schema = Joi.object({
+  PORT: envRules.port(3000),
+  LOG_LEVEL: envRules.logLevel(),
+  DATABASE_URL: envRules.databaseUrl(),
+  REDIS_URL: envRules.redisUrl(),
+  REDIS_KEY_PREFIX: envRules.keyPrefix(),
+  AMQP_URL: envRules.amqpUrl(),
+  AMQP_EXCHANGE: envRules.name(DEFAULT_EXCHANGE),
+  EVENT_SERVICE_URL: envRules.httpUrl('http://127.0.0.1:3001'),
+  SEAT_SERVICE_URL: envRules.httpUrl('http://127.0.0.1:3002'),
+  NOTIFIER_URL: envRules.httpUrl('http://127.0.0.1:3003'),
+  RATE_LIMIT_WINDOW_SECONDS: envRules.positiveInt(60),
+  RATE_LIMIT_PER_IP: envRules.nonNegativeInt(600),
+  RATE_LIMIT_PER_USER: envRules.nonNegativeInt(120),
+  /** Proxy hops in front of the gateway whose X-Forwarded-For is trusted (nginx: 1). */
+  TRUST_PROXY: envRules.nonNegativeInt(0),
+  UPSTREAM_TIMEOUT_MS: envRules.positiveInt(10_000),
+  SHUTDOWN_DRAIN_MS: envRules.nonNegativeInt(5000),
+  ...authEnvRules,
+})
+  .or('JWT_SECRET', 'JWT_JWKS_URL')
+  .messages({ 'object.missing': 'JWT_SECRET (at least 32 characters) or JWT_JWKS_URL must be set' });
+
+export interface GatewayConfig {
+  PORT: number;
+  LOG_LEVEL: string;
+  DATABASE_URL: string;
+  REDIS_URL: string;
+  REDIS_KEY_PREFIX: string;
+  AMQP_URL: string;
+  AMQP_EXCHANGE: string;
+  EVENT_SERVICE_URL: string;
+  SEAT_SERVICE_URL: string;
+  NOTIFIER_URL: string;
+  RATE_LIMIT_WINDOW_SECONDS: number;
+  RATE_LIMIT_PER_IP: number;
+  RATE_LIMIT_PER_USER: number;
+  TRUST_PROXY: number;
+  UPSTREAM_TIMEOUT_MS: number;
+  SHUTDOWN_DRAIN_MS: number;
+  JWT_SECRET?: string;
+  JWT_JWKS_URL?: string;
+  JWT_ISSUER?: string;
+  JWT_AUDIENCE?: string;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv): Readonly<GatewayConfig> {
+  return loadEnv('gateway', schema, env) as Readonly<GatewayConfig>;
+}

@@ -1,0 +1,75 @@
+import type { RequestHandler, Response } from 'express';
+import { ErrorCodes, MAX_BODY_BYTES } from '@zephyr/contracts';
+import { AppError, bearerToken, type TokenVerifier } from '@zephyr/runtime';
+import { matchRoute, type RouteRule } from '../../domain/route-table';
+import type { LimitDecision, RateLimit } from '../../data-access/rate-limits';
+
+const MAX_URL_LENGTH = 2048;
+
+export interface GuardDeps {
+  verifier: TokenVerifier;
+  ipLimit?: RateLimit;
+  userLimit?: RateLimit;
+  onRateLimited(limiter: 'ip' | 'user'): void;
+}
+
+function setLimitHeaders(res: Response, decision: LimitDecision): void {
+  res.setHeader('RateLimit-Limit', String(decision.limit));
+  res.setHeader('RateLimit-Remaining', String(decision.remaining));
+  res.setHeader('RateLimit-Reset', String(decision.resetSeconds));
+}
+
+function tooMany(res: Response, decision: LimitDecision): AppError {
+  res.setHeader('Retry-After', String(decision.resetSeconds));
+  return new AppError(ErrorCodes.RateLimited, 'Too many requests; retry later');
+}
+
+/**
+ * Everything the gateway decides before a request reaches a service, in SPEC.md's precedence:
+ * unknown route 404, per-IP limit, 401, 403 (role), per-user limit, 413 by declared length.
+ * The route it matched is left in res.locals.route for the proxy.
+ */
+export function gatewayGuard(deps: GuardDeps): RequestHandler {
+  return (req, res, next) => {
+    const run = async () => {
+      if (req.originalUrl.length > MAX_URL_LENGTH) throw new AppError(ErrorCodes.ValidationFailed, 'URL too long');
+      const rule: RouteRule | undefined = matchRoute(req.method, req.originalUrl);
+      if (!rule) throw new AppError(ErrorCodes.NotFound, 'No such route');
+      res.locals.route = rule;
+      res.locals.routeLabel = `${rule.method} ${rule.pattern.source}`;
+
+      let shown: LimitDecision | undefined;
+      if (deps.ipLimit) {
+        const decision = await deps.ipLimit.consume(req.ip ?? 'unknown');
+        shown = decision;
+        if (!decision.allowed) {
+          deps.onRateLimited('ip');
+          setLimitHeaders(res, decision);
+          throw tooMany(res, decision);
+        }
+      }
+
+      const token = bearerToken(req);
+      const caller = token === undefined ? undefined : await deps.verifier.verify(token);
+      if (rule.access !== 'public' && !caller) throw new AppError(ErrorCodes.Unauthenticated, 'A bearer token is required');
+      if (rule.access === 'admin' && !caller!.isAdmin) throw new AppError(ErrorCodes.Forbidden, 'Admin role required');
+
+      if (rule.mutation && caller && deps.userLimit) {
+        const decision = await deps.userLimit.consume(caller.userId);
+        if (!shown || decision.remaining < shown.remaining) shown = decision;
+        if (!decision.allowed) {
+          deps.onRateLimited('user');
+          setLimitHeaders(res, decision);
+          throw tooMany(res, decision);
+        }
+      }
+      if (shown) setLimitHeaders(res, shown);
+
+      const declared = req.headers['content-length'];
+      if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {
+        throw new AppError(ErrorCodes.PayloadTooLarge, `Body over ${MAX_BODY_BYTES} bytes`);
+      }
+    };
+    run().then(() => next(), next);
+  };
+}

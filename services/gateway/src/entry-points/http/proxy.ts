@@ -1,0 +1,41 @@
+import http from 'node:http';
+import type { RequestHandler } from 'express';
+import { createProxyMiddleware } from 'http-proxy-middleware';
+import { ErrorCodes, HttpHeaders, errorBody } from '@zephyr/contracts';
+import type { Logger } from '@zephyr/runtime';
+
+/** Keep-alive connections to the upstreams: a new TCP connection per request costs more than the proxying. */
+export const upstreamAgent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, keepAliveMsecs: 10_000 });
+
+/** The single answer when an upstream is down or too slow: 503 with the contract envelope. */
+function upstreamFailed(res: http.ServerResponse | import('node:net').Socket, logger: Logger, err: Error, target: string) {
+  logger.warn({ target, err: err.message }, 'upstream unavailable');
+  if (!(res instanceof http.ServerResponse)) {
+    res.destroy();
+    return;
+  }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(503, { 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify(errorBody(ErrorCodes.DependencyUnavailable, 'An upstream service is unavailable; nothing was changed.')));
+}
+
+export function createUpstreamProxy(target: string, logger: Logger, timeoutMs: number): RequestHandler {
+  return createProxyMiddleware({
+    target,
+    agent: upstreamAgent,
+    xfwd: true,
+    proxyTimeout: timeoutMs,
+    timeout: timeoutMs,
+    on: {
+      proxyReq: (proxyReq, req) => {
+        // Carry the gateway's request id so logs and messages of one request line up across services.
+        const requestId = (req as { requestId?: string }).requestId;
+        if (requestId) proxyReq.setHeader(HttpHeaders.requestId, requestId);
+      },
+      error: (err, _req, res) => upstreamFailed(res, logger, err, target),
+    },
+  }) as unknown as RequestHandler;
+}

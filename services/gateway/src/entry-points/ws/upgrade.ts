@@ -1,0 +1,72 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { createProxyMiddleware } from 'http-proxy-middleware';
+import { ErrorCodes, errorBody } from '@zephyr/contracts';
+import type { Logger, TokenVerifier } from '@zephyr/runtime';
+import type { RateLimit } from '../../data-access/rate-limits';
+import { upstreamAgent } from '../http/proxy';
+
+const WS_PATHS = new Set(['/', '/ws']);
+
+function refuse(socket: Duplex, status: number, reason: string, code: Parameters<typeof errorBody>[0], message: string) {
+  const body = JSON.stringify(errorBody(code, message));
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * WebSocket upgrades: express middleware does not run on them, so the path, the per-IP limit and a
+ * `?token=` are checked here before the upgrade is proxied to a notifier.
+ */
+export function createUpgradeHandler(deps: { notifierUrl: string; verifier: TokenVerifier; ipLimit?: RateLimit; logger: Logger; trustProxy: number }) {
+  const proxy = createProxyMiddleware({
+    target: deps.notifierUrl,
+    ws: true,
+    agent: upstreamAgent,
+    xfwd: true,
+    on: {
+      error: (err, _req, target) => {
+        deps.logger.warn({ err: err.message }, 'notifier unavailable for websocket');
+        if ('destroy' in target) (target as Duplex).destroy();
+      },
+    },
+  });
+
+  const clientIp = (req: IncomingMessage): string => {
+    if (deps.trustProxy > 0) {
+      const hops = String(req.headers['x-forwarded-for'] ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const ip = hops[hops.length - deps.trustProxy];
+      if (ip) return ip;
+    }
+    return req.socket.remoteAddress ?? 'unknown';
+  };
+
+  return (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const run = async () => {
+      const url = new URL(req.url ?? '/', 'http://gateway.local');
+      if (!WS_PATHS.has(url.pathname)) return refuse(socket, 404, 'Not Found', ErrorCodes.NotFound, 'No such route');
+      if (deps.ipLimit) {
+        const decision = await deps.ipLimit.consume(clientIp(req));
+        if (!decision.allowed) return refuse(socket, 429, 'Too Many Requests', ErrorCodes.RateLimited, 'Too many requests');
+      }
+      const token = url.searchParams.get('token');
+      if (token !== null) {
+        try {
+          await deps.verifier.verify(token);
+        } catch {
+          return refuse(socket, 401, 'Unauthorized', ErrorCodes.Unauthenticated, 'Invalid or expired token');
+        }
+      }
+      proxy.upgrade(req, socket as never, head);
+    };
+    run().catch((err: Error) => {
+      deps.logger.warn({ err: err.message }, 'websocket upgrade failed');
+      refuse(socket, 503, 'Service Unavailable', ErrorCodes.DependencyUnavailable, 'Try again shortly');
+    });
+  };
+}

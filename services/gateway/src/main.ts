@@ -1,0 +1,102 @@
+import http from 'node:http';
+import { connectBroker } from '@zephyr/contracts';
+import {
+  Counter,
+  connectRedis,
+  createDb,
+  createLifecycle,
+  createLogger,
+  createMetrics,
+  createRedis,
+  createTokenVerifier,
+  runMain,
+} from '@zephyr/runtime';
+import { createApp } from './app';
+import { loadConfig } from './config';
+import { createRateLimit } from './data-access/rate-limits';
+import { createUpstreamProxy } from './entry-points/http/proxy';
+import { createUpgradeHandler } from './entry-points/ws/upgrade';
+
+runMain(async () => {
+  const config = loadConfig(process.env);
+  const logger = createLogger('gateway', config.LOG_LEVEL);
+  const metrics = createMetrics('gateway');
+  const lifecycle = createLifecycle(logger, config.SHUTDOWN_DRAIN_MS);
+
+  const redis = createRedis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, name: 'gateway' });
+  redis.on('error', (err) => logger.debug({ err: err.message }, 'redis error'));
+  // Rate limits fall back to memory while Redis is away, so the gateway starts without it.
+  void connectRedis(redis);
+  const db = createDb(config.DATABASE_URL, { min: 0, max: 1 });
+  const broker = connectBroker({ url: config.AMQP_URL, exchange: config.AMQP_EXCHANGE, logger });
+
+  const verifier = createTokenVerifier({
+    jwtSecret: config.JWT_SECRET,
+    jwksUrl: config.JWT_JWKS_URL,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+  });
+  const ipLimit = createRateLimit(redis, 'ip', config.RATE_LIMIT_PER_IP, config.RATE_LIMIT_WINDOW_SECONDS);
+  const userLimit = createRateLimit(redis, 'user', config.RATE_LIMIT_PER_USER, config.RATE_LIMIT_WINDOW_SECONDS);
+  const rateLimited = new Counter({
+    name: 'zephyr_rate_limited_total',
+    help: 'Requests refused by a rate limit',
+    labelNames: ['limiter'] as const,
+    registers: [metrics.registry],
+  });
+
+  const upstreamCheck = (url: string) => async () => {
+    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
+    await res.body?.cancel();
+    if (!res.ok) throw new Error(`status ${res.status}`);
+  };
+  const dependencyChecks = {
+    database: async () => {
+      await db.raw('select 1');
+    },
+    redis: async () => {
+      await redis.ping();
+    },
+    rabbitmq: async () => {
+      if (!broker.isConnected()) throw new Error('not connected');
+    },
+  };
+
+  const app = createApp({
+    logger,
+    metrics,
+    verifier,
+    ipLimit,
+    userLimit,
+    rateLimited,
+    trustProxy: config.TRUST_PROXY,
+    proxies: {
+      event: createUpstreamProxy(config.EVENT_SERVICE_URL, logger, config.UPSTREAM_TIMEOUT_MS),
+      seat: createUpstreamProxy(config.SEAT_SERVICE_URL, logger, config.UPSTREAM_TIMEOUT_MS),
+    },
+    dependencyChecks,
+    readiness: {
+      'event-service': upstreamCheck(config.EVENT_SERVICE_URL),
+      'seat-service': upstreamCheck(config.SEAT_SERVICE_URL),
+      notifier: upstreamCheck(config.NOTIFIER_URL),
+    },
+    isAcceptingTraffic: lifecycle.isAcceptingTraffic,
+  });
+
+  // Bounds against slow or oversized clients: header size, header/request time, idle keep-alive.
+  const server = http.createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000 }, app);
+  server.keepAliveTimeout = 65_000;
+  server.on('upgrade', createUpgradeHandler({ notifierUrl: config.NOTIFIER_URL, verifier, ipLimit, logger, trustProxy: config.TRUST_PROXY }));
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":{"code":"VALIDATION_FAILED","message":"Malformed HTTP request"}}');
+    else socket.destroy();
+  });
+  server.listen(config.PORT, () => logger.info({ port: config.PORT }, 'gateway listening'));
+
+  lifecycle.onShutdown([
+    { name: 'http', close: () => new Promise((resolve) => server.close(() => resolve(undefined))) },
+    { name: 'broker', close: () => broker.close() },
+    { name: 'redis', close: () => redis.quit() },
+    { name: 'database', close: () => db.destroy() },
+  ]);
+});
