@@ -34,7 +34,9 @@ const schema = Joi.object<RawConfig>({
   AMQP_EXCHANGE: envRules.name(DEFAULT_EXCHANGE),
   SEAT_SERVICE_URL: envRules.httpUrl('http://127.0.0.1:3002'),
   // No Joi default: the fallback depends on the validated PORT.
-  NOTIFIER_REPLICA_ID: Joi.string().max(100).pattern(/^[A-Za-z0-9._-]+$/),
+  NOTIFIER_REPLICA_ID: Joi.string()
+    .max(100)
+    .pattern(/^[A-Za-z0-9._-]+$/),
   HEARTBEAT_INTERVAL_MS: envRules.positiveInt(15_000),
   MAX_BUFFERED_BYTES: envRules.positiveInt(MIB),
   SHUTDOWN_DRAIN_MS: envRules.nonNegativeInt(5000),

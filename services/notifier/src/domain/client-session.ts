@@ -1,5 +1,11 @@
 import { ErrorCodes, type Identity, type Seat, type SeatMap } from '@zephyr/contracts';
-import { AppError, DependencyUnavailableError, isDependencyFailure, type Logger, type TokenVerifier } from '@zephyr/runtime';
+import {
+  AppError,
+  DependencyUnavailableError,
+  isDependencyFailure,
+  type Logger,
+  type TokenVerifier,
+} from '@zephyr/runtime';
 import type { EventDirectory } from './event-directory';
 import { channelKey, type Subscriber, type SubscriptionHub } from './hub';
 import {
@@ -23,7 +29,7 @@ export const SessionLimits = {
   eventSubscriptions: 100,
   connectionsPerUser: 20,
   /** Client messages waiting behind a slow one (e.g. a subscribe waiting on the seat-service). */
-  pendingMessages: 64,
+  pendingMessages: 256,
   /** Updates held back while a snapshot is read; far more than one event changes in a read timeout. */
   heldUpdates: 10_000,
 } as const;

@@ -37,7 +37,11 @@ export type ClientMessage =
 
 export type ServerMessage =
   | { type: typeof ServerMessageTypes.Authenticated; userId: string }
-  | { type: typeof ServerMessageTypes.Subscribed | typeof ServerMessageTypes.Unsubscribed; channel: Channel; id: string }
+  | {
+      type: typeof ServerMessageTypes.Subscribed | typeof ServerMessageTypes.Unsubscribed;
+      channel: Channel;
+      id: string;
+    }
   | {
       type: typeof ServerMessageTypes.SeatUpdate;
       channel: Channel;
@@ -81,7 +85,8 @@ export function parseClientMessage(text: string | null): ClientMessage {
   } catch {
     throw invalid('Malformed JSON');
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('A message must be a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw invalid('A message must be a JSON object');
   const type = (body as { type?: unknown }).type;
   if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(schemasByType, type)) {
     throw invalid(`Unknown message type; expected one of ${Object.keys(schemasByType).join(', ')}`);

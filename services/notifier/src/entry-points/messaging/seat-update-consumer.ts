@@ -1,11 +1,4 @@
-import {
-  Bindings,
-  QueueNames,
-  isSeatEnvelope,
-  startConsumer,
-  type Broker,
-  type Consumer,
-} from '@zephyr/contracts';
+import { Bindings, QueueNames, isSeatEnvelope, startConsumer, type Broker, type Consumer } from '@zephyr/contracts';
 import type { Logger } from '@zephyr/runtime';
 import type { ClientSession } from '../../domain/client-session';
 import type { SubscriptionHub } from '../../domain/hub';

@@ -164,7 +164,12 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
       clearInterval(heartbeat);
       const sockets = [...connections.keys()];
       const allClosed = Promise.all(
-        sockets.map((ws) => new Promise<void>((resolve) => (ws.readyState === WebSocket.CLOSED ? resolve() : ws.once('close', () => resolve())))),
+        sockets.map(
+          (ws) =>
+            new Promise<void>((resolve) =>
+              ws.readyState === WebSocket.CLOSED ? resolve() : ws.once('close', () => resolve()),
+            ),
+        ),
       );
       for (const ws of sockets) ws.close(CloseCodes.goingAway, 'server shutting down');
       await Promise.race([allClosed, new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref())]);
