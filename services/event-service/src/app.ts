@@ -1,4 +1,12 @@
-import { createServiceApp, errorHandler, notFoundHandler, type Logger, type ReadinessCheck, type ServiceMetrics, type TokenVerifier } from '@zephyr/runtime';
+import {
+  createServiceApp,
+  errorHandler,
+  notFoundHandler,
+  type Logger,
+  type ReadinessCheck,
+  type ServiceMetrics,
+  type TokenVerifier,
+} from '@zephyr/runtime';
 import type { Express } from 'express';
 import type { EventsService } from './domain/events';
 import { eventsRoutes } from './entry-points/http/events-routes';
@@ -24,7 +32,9 @@ export function createApp(deps: AppDeps): Express {
     isAcceptingTraffic: deps.isAcceptingTraffic,
   });
   app.use(internalRoutes(deps.events));
-  app.use(eventsRoutes({ events: deps.events, verifier: deps.verifier, eventsCreated: deps.domainMetrics.eventsCreated }));
+  app.use(
+    eventsRoutes({ events: deps.events, verifier: deps.verifier, eventsCreated: deps.domainMetrics.eventsCreated }),
+  );
   app.use(notFoundHandler());
   app.use(errorHandler(deps.logger));
   return app;

@@ -23,7 +23,8 @@ export function createSeatServiceClient(baseUrl: string, logger: Logger): SeatSe
           signal: AbortSignal.timeout(PUSH_TIMEOUT_MS),
         });
         await res.body?.cancel();
-        if (!res.ok) logger.warn({ requestId, eventId: event.id, status: res.status }, 'seat-service refused event push');
+        if (!res.ok)
+          logger.warn({ requestId, eventId: event.id, status: res.status }, 'seat-service refused event push');
       } catch (err) {
         logger.warn({ requestId, eventId: event.id, err: (err as Error).message }, 'event push to seat-service failed');
       }

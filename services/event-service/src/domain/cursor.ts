@@ -17,7 +17,10 @@ export function encodeCursor(key: PageKey): string {
 
 /** Anything that did not come from encodeCursor is a validation failure, never a query. */
 export function decodeCursor(cursor: string): PageKey {
-  const invalid = () => new AppError(ErrorCodes.ValidationFailed, 'Invalid cursor', [{ path: 'cursor', message: 'is not a cursor returned by this API' }]);
+  const invalid = () =>
+    new AppError(ErrorCodes.ValidationFailed, 'Invalid cursor', [
+      { path: 'cursor', message: 'is not a cursor returned by this API' },
+    ]);
   let decoded: unknown;
   try {
     decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));

@@ -66,7 +66,14 @@ export function toEvent(record: EventRecord): Event {
 }
 
 function changedEnvelope(type: EventRoutingKey, data: EventRecord): EventEnvelope {
-  return { id: randomUUID(), type, version: ENVELOPE_VERSION, occurredAt: data.updatedAt, producer: SERVICE_NAME, data };
+  return {
+    id: randomUUID(),
+    type,
+    version: ENVELOPE_VERSION,
+    occurredAt: data.updatedAt,
+    producer: SERVICE_NAME,
+    data,
+  };
 }
 
 function notFound(id: string): AppError {

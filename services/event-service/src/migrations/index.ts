@@ -20,7 +20,10 @@ export const migrations: readonly Migration[] = [
         t.check('max_seats_per_user between 1 and total_seats', [], 'events_max_seats_check');
       });
       // Keyset pagination walks (created_at, id) newest first.
-      await db.raw('CREATE INDEX events_created_at_id_idx ON ??.?? (created_at DESC, id DESC)', [SCHEMA, Tables.events]);
+      await db.raw('CREATE INDEX events_created_at_id_idx ON ??.?? (created_at DESC, id DESC)', [
+        SCHEMA,
+        Tables.events,
+      ]);
 
       await createOutboxTable(db, SCHEMA);
 

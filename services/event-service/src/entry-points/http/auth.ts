@@ -18,7 +18,8 @@ export function authenticate(verifier: TokenVerifier, access: Access): RequestHa
         throw new AppError(ErrorCodes.Unauthenticated, 'A bearer token is required');
       }
       const identity = await verifier.verify(token);
-      if (access === 'admin' && !identity.isAdmin) throw new AppError(ErrorCodes.Forbidden, 'The admin role is required');
+      if (access === 'admin' && !identity.isAdmin)
+        throw new AppError(ErrorCodes.Forbidden, 'The admin role is required');
       next();
     } catch (err) {
       next(err);

@@ -23,7 +23,10 @@ const DEPENDENCY_RETRY_MS = 1000;
  */
 export function startSeatCountsConsumer(options: SeatCountsConsumerOptions): SeatCountsConsumer {
   const { broker, seatStates, logger } = options;
-  const batcher = createBatcher<SeatState>((states) => seatStates.applyNewer(newestPerSeat(states)), options.batch ?? { maxItems: 200, maxDelayMs: 20 });
+  const batcher = createBatcher<SeatState>(
+    (states) => seatStates.applyNewer(newestPerSeat(states)),
+    options.batch ?? { maxItems: 200, maxDelayMs: 20 },
+  );
   const recent = createRecentIds(20_000);
   let closing = false;
 

@@ -1,0 +1,148 @@
+import { Client } from 'pg';
+import { ErrorCodes, RoutingKeys, type Broker, type DomainEnvelope, type Event, type Page } from '@zephyr/contracts';
+import {
+  BACKING,
+  http,
+  isolate,
+  newUserId,
+  startService,
+  userToken,
+  waitFor,
+  type Isolation,
+  type ServiceProcess,
+} from '@zephyr/testing';
+import {
+  closedPort,
+  deleteBrokerResources,
+  probeQueue,
+  startTcpProxy,
+  stopService,
+  testBroker,
+  type TcpProxy,
+} from './support';
+
+let iso: Isolation;
+let service: ServiceProcess | undefined;
+let broker: Broker | undefined;
+let proxy: TcpProxy | undefined;
+let admin: string;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  iso = await isolate('es-outage');
+  env = { ...iso.env, SEAT_SERVICE_URL: `http://127.0.0.1:${await closedPort()}`, LOG_LEVEL: 'silent' };
+  admin = await userToken(newUserId(), { admin: true });
+});
+
+afterEach(async () => {
+  await stopService(service);
+  service = undefined;
+  await proxy?.close();
+  proxy = undefined;
+});
+
+afterAll(async () => {
+  await broker?.close();
+  await deleteBrokerResources(iso.exchange);
+  await iso?.cleanup();
+});
+
+async function outboxRows(): Promise<{ message_id: string; envelope: DomainEnvelope }[]> {
+  const client = new Client({ connectionString: iso.databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query('SELECT message_id, envelope FROM event_service.outbox ORDER BY seq')).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+it('keeps committed domain events in the outbox while RabbitMQ is unreachable and publishes them once it is back', async () => {
+  const deadBroker = `amqp://guest:guest@127.0.0.1:${await closedPort()}`;
+  service = await startService('event-service', { ...env, AMQP_URL: deadBroker }, { waitReady: false });
+  const base = service.baseUrl;
+  await waitFor(async () => (await fetch(`${base}/health`)).status === 200, { what: 'liveness' });
+  const ready = await http(base, 'GET', '/health/ready');
+  expect(ready.status).toBe(503);
+  expect(ready.body).toMatchObject({ checks: { database: 'up', rabbitmq: 'down' } });
+
+  // Writes still succeed: the outbox is in the same PostgreSQL transaction, not the broker.
+  const first = await http<Event>(base, 'POST', '/api/events', {
+    token: admin,
+    body: { name: 'While down 1', totalSeats: 10 },
+  });
+  const second = await http<Event>(base, 'POST', '/api/events', {
+    token: admin,
+    body: { name: 'While down 2', totalSeats: 10 },
+  });
+  expect([first.status, second.status]).toEqual([201, 201]);
+  expect(
+    (await http(base, 'PATCH', `/api/events/${first.body.id}`, { token: admin, body: { status: 'inactive' } })).status,
+  ).toBe(200);
+
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const pending = await outboxRows();
+  expect(pending.map((r) => [r.envelope.type, r.envelope.data.id])).toEqual([
+    [RoutingKeys.EventCreated, first.body.id],
+    [RoutingKeys.EventCreated, second.body.id],
+    [RoutingKeys.EventUpdated, first.body.id],
+  ]);
+
+  // The broker "comes back" for a restarted process: the rows are published with confirms, then deleted.
+  await stopService(service);
+  broker = testBroker(iso.exchange);
+  const probe = await probeQueue(broker, 'event.*');
+  service = await startService('event-service', env);
+  await waitFor(() => probe.received.length >= 3, { what: 'outbox published' });
+  expect(probe.invalid).toEqual([]);
+  expect(probe.received.map((e) => e.id)).toEqual(pending.map((r) => r.message_id));
+  await waitFor(async () => (await outboxRows()).length === 0, { what: 'outbox emptied' });
+  await probe.close();
+});
+
+it('answers 503 DEPENDENCY_UNAVAILABLE while PostgreSQL is unreachable and recovers by itself', async () => {
+  proxy = await startTcpProxy(Number(new URL(BACKING.postgresAdminUrl).port || 5432));
+  const viaProxy = new URL(iso.databaseUrl);
+  viaProxy.port = String(proxy.port);
+  service = await startService('event-service', { ...env, DATABASE_URL: viaProxy.toString() });
+  const base = service.baseUrl;
+  const event = await http<Event>(base, 'POST', '/api/events', {
+    token: admin,
+    body: { name: 'Before outage', totalSeats: 10 },
+  });
+  expect(event.status).toBe(201);
+  const countBefore = (await http<Page<Event>>(base, 'GET', '/api/events?limit=100')).body.items.length;
+
+  await proxy.down();
+  const attempts = [
+    await http(base, 'GET', '/api/events'),
+    await http(base, 'GET', `/api/events/${event.body.id}`),
+    await http(base, 'POST', '/api/events', { token: admin, body: { name: 'During outage', totalSeats: 10 } }),
+    await http(base, 'PATCH', `/api/events/${event.body.id}`, { token: admin, body: { status: 'cancelled' } }),
+    await http(base, 'GET', `/internal/events/${event.body.id}`),
+  ];
+  for (const res of attempts) {
+    expect(res.status).toBe(503);
+    expect(res.body).toEqual({ error: { code: ErrorCodes.DependencyUnavailable, message: expect.any(String) } });
+  }
+  const ready = await http(base, 'GET', '/health/ready');
+  expect(ready.status).toBe(503);
+  expect(ready.body).toMatchObject({ checks: { database: 'down' } });
+  // Validation and auth do not need the database.
+  expect((await http(base, 'POST', '/api/events', { token: admin, body: { name: '' } })).status).toBe(400);
+  expect((await http(base, 'POST', '/api/events', { body: {} })).status).toBe(401);
+
+  await proxy.up();
+  await waitFor(async () => (await http(base, 'GET', '/api/events')).status === 200, {
+    what: 'recovery',
+    timeoutMs: 15_000,
+  });
+  expect((await http(base, 'GET', '/health/ready')).status).toBe(200);
+  // Nothing was changed by the refused requests.
+  const after = await http<Page<Event>>(base, 'GET', '/api/events?limit=100');
+  expect(after.body.items.length).toBe(countBefore);
+  expect((await http<Event>(base, 'GET', `/api/events/${event.body.id}`)).body.status).toBe('active');
+  expect(
+    (await http(base, 'POST', '/api/events', { token: admin, body: { name: 'After outage', totalSeats: 10 } })).status,
+  ).toBe(201);
+});

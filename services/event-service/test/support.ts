@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto';
+import http, { type IncomingMessage, type Server } from 'node:http';
+import net from 'node:net';
+import {
+  ENVELOPE_VERSION,
+  QueueNames,
+  connectBroker,
+  parseEnvelope,
+  type Broker,
+  type BrokerLogger,
+  type DomainEnvelope,
+  type SeatChangedData,
+  type SeatEnvelope,
+} from '@zephyr/contracts';
+import { BACKING, type ServiceProcess } from '@zephyr/testing';
+
+export const quietLogger: BrokerLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+export function testBroker(exchange: string, url = BACKING.amqpUrl): Broker {
+  return connectBroker({ url, exchange, logger: quietLogger });
+}
+
+/** The few amqplib channel calls the tests make (amqplib itself is not a dependency of this service). */
+interface TestChannel {
+  assertExchange(exchange: string, type: string, options: object): Promise<unknown>;
+  assertQueue(queue: string, options: object): Promise<unknown>;
+  bindQueue(queue: string, exchange: string, pattern: string): Promise<unknown>;
+  consume(queue: string, onMessage: (message: { content: Buffer } | null) => void, options: object): Promise<unknown>;
+  deleteQueue(queue: string): Promise<unknown>;
+  deleteExchange(exchange: string): Promise<unknown>;
+}
+
+async function withChannel(
+  broker: Broker,
+  work: (channel: TestChannel) => Promise<void>,
+): Promise<() => Promise<void>> {
+  const wrapper = broker.connection.createChannel({ setup: (channel: TestChannel) => work(channel) });
+  await wrapper.waitForConnect();
+  return () => wrapper.close();
+}
+
+export interface Probe {
+  received: DomainEnvelope[];
+  /** Messages that failed parseEnvelope (the contract check), with the reason. */
+  invalid: string[];
+  close(): Promise<void>;
+}
+
+/** A temporary queue bound to the isolated exchange: records every envelope, validated with parseEnvelope. */
+export async function probeQueue(broker: Broker, pattern: string): Promise<Probe> {
+  const received: DomainEnvelope[] = [];
+  const invalid: string[] = [];
+  const record = (content: Buffer) => {
+    try {
+      received.push(parseEnvelope(JSON.parse(content.toString('utf8'))));
+    } catch (err) {
+      invalid.push((err as Error).message);
+    }
+  };
+  const queue = `${broker.exchange}.probe.${randomUUID()}`;
+  const close = await withChannel(broker, async (channel) => {
+    await channel.assertExchange(broker.exchange, 'topic', { durable: true });
+    await channel.assertQueue(queue, { exclusive: true, autoDelete: true });
+    await channel.bindQueue(queue, broker.exchange, pattern);
+    await channel.consume(queue, (message) => message && record(message.content), { noAck: true });
+  });
+  return { received, invalid, close };
+}
+
+/** Removes what the service declared on the isolated exchange, so test runs leave RabbitMQ as they found it. */
+export async function deleteBrokerResources(exchange: string): Promise<void> {
+  const broker = testBroker(exchange);
+  try {
+    const queue = QueueNames.eventServiceSeatCounts(exchange);
+    const close = await withChannel(broker, async (channel) => {
+      await channel.deleteQueue(queue);
+      await channel.deleteQueue(QueueNames.deadLetter(queue));
+      await channel.deleteExchange(exchange);
+      await channel.deleteExchange(QueueNames.deadLetterExchange(exchange));
+    });
+    await close();
+  } finally {
+    await broker.close();
+  }
+}
+
+export function seatEnvelope(
+  type: SeatEnvelope['type'],
+  data: SeatChangedData,
+  id: string = randomUUID(),
+): SeatEnvelope {
+  return {
+    id,
+    type,
+    version: ENVELOPE_VERSION,
+    occurredAt: new Date().toISOString(),
+    producer: 'event-service-test',
+    data,
+  };
+}
+
+export interface FakeSeatService {
+  url: string;
+  puts: { path: string; body: unknown }[];
+  /** 'hang' never answers, to show the push is bounded by its timeout. */
+  mode: 'ok' | 'hang';
+  close(): Promise<void>;
+}
+
+/** Stands in for seat-service's PUT /internal/events/:id and records what event-service pushed. */
+export async function startFakeSeatService(): Promise<FakeSeatService> {
+  const fake: Omit<FakeSeatService, 'url' | 'close'> = { puts: [], mode: 'ok' };
+  const server: Server = http.createServer((req: IncomingMessage, res) => {
+    let text = '';
+    req.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+    req.on('end', () => {
+      fake.puts.push({ path: `${req.method} ${req.url}`, body: text ? JSON.parse(text) : undefined });
+      if (fake.mode === 'ok') res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return Object.assign(fake, {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  });
+}
+
+/** A loopback port nothing listens on (for a broker or database that is down). */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export interface TcpProxy {
+  port: number;
+  /** Simulates an outage: refuses new connections and cuts the open ones. */
+  down(): Promise<void>;
+  up(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A TCP proxy in front of a real backing service, so a test can cut it without stopping it for others. */
+export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+  const sockets = new Set<net.Socket>();
+  const track = (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  };
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, targetHost);
+    track(client);
+    track(upstream);
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  const listen = (port: number) => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await listen(0);
+  const { port } = server.address() as net.AddressInfo;
+  const down = async () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of sockets) socket.destroy();
+    await closed;
+  };
+  return { port, down, up: () => listen(port), close: () => (server.listening ? down() : Promise.resolve()) };
+}
+
+/**
+ * SIGTERM and wait for the exit (SIGKILL after 10 s). Unlike ServiceProcess.stop, the fallback timer is
+ * cleared, so jest is not held open for 10 s after the suite.
+ */
+export async function stopService(proc: ServiceProcess | undefined): Promise<void> {
+  if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => proc.child.once('exit', () => resolve()));
+  proc.child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), 10_000)));
+  const late = await Promise.race([exited.then(() => false), timedOut]);
+  clearTimeout(timer);
+  if (late) proc.child.kill('SIGKILL');
+}
