@@ -19,6 +19,11 @@ export const envRules = {
   amqpUrl: () => Joi.string().uri({ scheme: ['amqp', 'amqps'] }).default(DEFAULT_AMQP_URL),
   logLevel: () => Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
   httpUrl: (fallback: string) => Joi.string().uri({ scheme: ['http', 'https'] }).default(fallback),
+  /** One URL, or several separated by commas (replicas balanced round-robin by the caller). */
+  httpUrlList: (fallback: string) =>
+    Joi.string()
+      .pattern(/^https?:\/\/[^,\s]+(,https?:\/\/[^,\s]+)*$/, { name: 'comma-separated http(s) URLs' })
+      .default(fallback),
   keyPrefix: () => Joi.string().allow('').pattern(/^[A-Za-z0-9:_-]*$/).default(''),
   name: (fallback: string) => Joi.string().pattern(/^[A-Za-z0-9._-]+$/).default(fallback),
   bool: (fallback: boolean) => Joi.boolean().truthy('1').falsy('0').default(fallback),

@@ -45,30 +45,25 @@ export interface Migration {
 
 /**
  * Runs this service's migrations (in-code list, so dist needs no file globbing) into its own schema.
- * A transaction-level advisory lock serialises replicas that start together.
+ * A session advisory lock on a connection of its own serialises replicas that start together.
  */
 export async function migrate(db: Knex, schema: string, migrations: readonly Migration[]): Promise<string[]> {
-  await db.raw('CREATE SCHEMA IF NOT EXISTS ??', [schema]);
-  const source: Knex.MigrationSource<Migration> = {
-    getMigrations: async () => [...migrations],
-    getMigrationName: (m) => m.name,
-    getMigration: async (m) => ({ up: (k: Knex) => m.up(k), down: (k: Knex) => m.down(k) }),
-  };
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const [, applied] = (await db.migrate.latest({
-        migrationSource: source,
-        schemaName: schema,
-        tableName: 'knex_migrations',
-      })) as [number, string[]];
-      return applied;
-    } catch (err) {
-      const message = (err as Error).message ?? '';
-      if (attempt < 30 && /already locked|MigrationLocked/i.test(message)) {
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        continue;
-      }
-      throw err;
-    }
+  const lockDb = knex({ client: 'pg', connection: db.client.config.connection, pool: { min: 1, max: 1 } });
+  try {
+    await lockDb.raw('select pg_advisory_lock(hashtext(?))', [`zephyr-migrate:${schema}`]);
+    await db.raw('CREATE SCHEMA IF NOT EXISTS ??', [schema]);
+    const source: Knex.MigrationSource<Migration> = {
+      getMigrations: async () => [...migrations],
+      getMigrationName: (m) => m.name,
+      getMigration: async (m) => ({ up: (k: Knex) => m.up(k), down: (k: Knex) => m.down(k) }),
+    };
+    const [, applied] = (await db.migrate.latest({
+      migrationSource: source,
+      schemaName: schema,
+      tableName: 'knex_migrations',
+    })) as [number, string[]];
+    return applied;
+  } finally {
+    await lockDb.destroy();
   }
 }

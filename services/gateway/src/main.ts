@@ -45,10 +45,15 @@ runMain(async () => {
     registers: [metrics.registry],
   });
 
-  const upstreamCheck = (url: string) => async () => {
-    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
-    await res.body?.cancel();
-    if (!res.ok) throw new Error(`status ${res.status}`);
+  // Ready when at least one replica of each upstream answers.
+  const upstreamCheck = (urls: string) => async () => {
+    await Promise.any(
+      urls.split(',').map(async (url) => {
+        const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
+        await res.body?.cancel();
+        if (!res.ok) throw new Error(`${url}: status ${res.status}`);
+      }),
+    );
   };
   const dependencyChecks = {
     database: async () => {

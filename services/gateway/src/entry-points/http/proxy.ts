@@ -22,9 +22,19 @@ function upstreamFailed(res: http.ServerResponse | import('node:net').Socket, lo
   res.end(JSON.stringify(errorBody(ErrorCodes.DependencyUnavailable, 'An upstream service is unavailable; nothing was changed.')));
 }
 
-export function createUpstreamProxy(target: string, logger: Logger, timeoutMs: number): RequestHandler {
+/** Round-robin over an upstream's replicas (a comma-separated URL list); one URL is the usual case. */
+export function roundRobin(urls: string): () => string {
+  const targets = urls.split(',');
+  let next = 0;
+  return () => targets[next++ % targets.length]!;
+}
+
+export function createUpstreamProxy(urls: string, logger: Logger, timeoutMs: number): RequestHandler {
+  const pick = roundRobin(urls);
+  const target = urls.split(',')[0]!;
   return createProxyMiddleware({
     target,
+    router: urls.includes(',') ? () => pick() : undefined,
     agent: upstreamAgent,
     xfwd: true,
     proxyTimeout: timeoutMs,

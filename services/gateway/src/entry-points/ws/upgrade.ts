@@ -4,7 +4,7 @@ import { createProxyMiddleware } from 'http-proxy-middleware';
 import { ErrorCodes, errorBody } from '@zephyr/contracts';
 import type { Logger, TokenVerifier } from '@zephyr/runtime';
 import type { RateLimit } from '../../data-access/rate-limits';
-import { upstreamAgent } from '../http/proxy';
+import { roundRobin, upstreamAgent } from '../http/proxy';
 
 const WS_PATHS = new Set(['/', '/ws']);
 
@@ -20,8 +20,10 @@ function refuse(socket: Duplex, status: number, reason: string, code: Parameters
  * `?token=` are checked here before the upgrade is proxied to a notifier.
  */
 export function createUpgradeHandler(deps: { notifierUrl: string; verifier: TokenVerifier; ipLimit?: RateLimit; logger: Logger; trustProxy: number }) {
+  const pick = roundRobin(deps.notifierUrl);
   const proxy = createProxyMiddleware({
-    target: deps.notifierUrl,
+    target: deps.notifierUrl.split(',')[0],
+    router: deps.notifierUrl.includes(',') ? () => pick() : undefined,
     ws: true,
     agent: upstreamAgent,
     xfwd: true,

@@ -1,0 +1,70 @@
+import { freePort, startService, type ServiceProcess } from './index';
+
+export type ServiceName = 'event-service' | 'seat-service' | 'notifier' | 'expiry-worker' | 'gateway';
+
+export interface StackOptions {
+  /** Which services to run (in start order); default all five. */
+  services?: ServiceName[];
+  /** Replicas per service (default 1). Upstream URLs are passed to the gateway as comma lists. */
+  replicas?: Partial<Record<ServiceName, number>>;
+  /** Extra env for every process (rate limits, intervals, ...). */
+  env?: Record<string, string>;
+}
+
+export interface Stack {
+  processes: ServiceProcess[];
+  urls: Record<ServiceName, string[]>;
+  gatewayUrl: string;
+  of(name: ServiceName): ServiceProcess[];
+  stop(): Promise<void>;
+}
+
+const ORDER: ServiceName[] = ['event-service', 'seat-service', 'notifier', 'expiry-worker', 'gateway'];
+
+/** Starts real service processes wired to each other, on free ports, with the isolation env. */
+export async function startStack(isolationEnv: Record<string, string>, options: StackOptions = {}): Promise<Stack> {
+  const wanted = options.services ?? ORDER;
+  const ports = {} as Record<ServiceName, number[]>;
+  for (const name of ORDER) ports[name] = Array.from({ length: options.replicas?.[name] ?? 1 }, () => freePort());
+  const urls = {} as Record<ServiceName, string[]>;
+  for (const name of ORDER) urls[name] = ports[name].map((p) => `http://127.0.0.1:${p}`);
+  const env = {
+    ...isolationEnv,
+    EVENT_SERVICE_URL: urls['event-service'][0]!,
+    SEAT_SERVICE_URL: urls['seat-service'][0]!,
+    NOTIFIER_URL: urls.notifier[0]!,
+    ...options.env,
+  };
+  const gatewayEnv = {
+    ...env,
+    EVENT_SERVICE_URL: urls['event-service'].join(','),
+    SEAT_SERVICE_URL: urls['seat-service'].join(','),
+    NOTIFIER_URL: urls.notifier.join(','),
+    ...options.env,
+  };
+  const processes: ServiceProcess[] = [];
+  const stop = async () => {
+    await Promise.all(processes.map((p) => p.stop()));
+  };
+  try {
+    for (const name of ORDER.filter((n) => wanted.includes(n))) {
+      // Replicas of one service start together; the first migration wins the lock, the others wait.
+      const started = await Promise.all(
+        ports[name].map((port) =>
+          startService(name, { ...(name === 'gateway' ? gatewayEnv : env), NOTIFIER_REPLICA_ID: `r${port}` }, { port }),
+        ),
+      );
+      processes.push(...started);
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    processes,
+    urls,
+    gatewayUrl: urls.gateway[0]!,
+    of: (name) => processes.filter((p) => p.name === name),
+    stop,
+  };
+}
