@@ -29,7 +29,8 @@ export async function ensureDatabase(url: string): Promise<void> {
     const existing = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (existing.rowCount === 0) {
       await client.query(`CREATE DATABASE "${name}"`).catch((err: { code?: string }) => {
-        if (err.code !== '42P04') throw err; // another process created it first
+        // Another process created it first: 42P04, or 23505 when both inserted into pg_database at once.
+        if (err.code !== '42P04' && err.code !== '23505') throw err;
       });
     }
   } finally {

@@ -232,3 +232,20 @@ export async function connectWs(url: string, headers: Record<string, string> = {
 }
 
 export * from './stack';
+
+/**
+ * Runs tasks with at most `limit` in flight (the order is the caller's; shuffle it for races). Thousands of
+ * simultaneous sockets from one test process measure the kernel's accept queue, not the system under test.
+ */
+export async function inParallel<T>(limit: number, tasks: (() => Promise<T>)[]): Promise<T[]> {
+  const results = new Array<T>(tasks.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const index = next++;
+      results[index] = await tasks[index]!();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  return results;
+}

@@ -80,10 +80,10 @@ runMain(async () => {
       seat: createUpstreamProxy(config.SEAT_SERVICE_URL, logger, config.UPSTREAM_TIMEOUT_MS),
     },
     dependencyChecks,
+    // Ready when the REST upstreams answer; WebSocket availability is the notifier's own readiness.
     readiness: {
       'event-service': upstreamCheck(config.EVENT_SERVICE_URL),
       'seat-service': upstreamCheck(config.SEAT_SERVICE_URL),
-      notifier: upstreamCheck(config.NOTIFIER_URL),
     },
     isAcceptingTraffic: lifecycle.isAcceptingTraffic,
   });

@@ -3,7 +3,9 @@ import Joi from 'joi';
 /** Strings are stored exactly as sent; only NUL is refused (it breaks PostgreSQL text and most clients). */
 const text = () => Joi.string().pattern(/^[^\u0000]*$/, { name: 'no NUL characters' });
 
-export const uuidSchema = Joi.string().guid();
+/** Canonical hyphenated UUIDs only (Joi's guid() also accepts braces and other separators). */
+export const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+export const uuidSchema = Joi.string().pattern(UUID_PATTERN, { name: 'UUID' });
 
 /** A seat number in a path: canonical positive decimal (no sign, leading zero or exponent). */
 export const SEAT_NUMBER_PATTERN = /^[1-9][0-9]{0,99}$/;

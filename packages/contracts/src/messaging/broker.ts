@@ -46,6 +46,7 @@ export function connectBroker(options: BrokerOptions): Broker {
     confirm: true,
     publishTimeout: PUBLISH_TIMEOUT_MS,
     setup: async (channel: ConfirmChannel) => {
+      channel.on('error', (err: Error) => logger.warn({ err: err.message }, 'publisher channel error'));
       channel.on('return', (message: ConsumeMessage) => {
         logger.warn({ routingKey: message.fields.routingKey }, 'unroutable message returned by broker');
         options.onUnroutable?.(message.fields.routingKey);
@@ -116,6 +117,7 @@ export function startConsumer(options: ConsumerOptions): Consumer {
   const channel: ChannelWrapper = broker.connection.createChannel({
     name: `consumer:${queue}`,
     setup: async (ch: ConfirmChannel) => {
+      ch.on('error', (err: Error) => logger.warn({ queue, err: err.message }, 'consumer channel error'));
       await declareExchanges(ch, exchange);
       await ch.assertQueue(dlq, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
       await ch.bindQueue(dlq, dlx, queue);

@@ -1,5 +1,5 @@
 import type { RequestHandler, Response } from 'express';
-import { ErrorCodes, MAX_BODY_BYTES } from '@zephyr/contracts';
+import { ErrorCodes, HttpHeaders, MAX_BODY_BYTES } from '@zephyr/contracts';
 import { AppError, bearerToken, type TokenVerifier } from '@zephyr/runtime';
 import { matchRoute, type RouteRule } from '../../domain/route-table';
 import type { LimitDecision, RateLimit } from '../../data-access/rate-limits';
@@ -36,6 +36,9 @@ export function gatewayGuard(deps: GuardDeps): RequestHandler {
       const rule: RouteRule | undefined = matchRoute(req.method, req.originalUrl);
       if (!rule) throw new AppError(ErrorCodes.NotFound, 'No such route');
       res.locals.route = rule;
+      // Carry the gateway's request id upstream so logs and messages of one request line up. (Set on the
+      // incoming headers: http-proxy's proxyReq hook can fire after headers are sent when sockets queue.)
+      req.headers[HttpHeaders.requestId] = req.requestId;
       res.locals.routeLabel = `${rule.method} ${rule.pattern.source}`;
 
       let shown: LimitDecision | undefined;

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { RequestHandler } from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
-import { ErrorCodes, HttpHeaders, errorBody } from '@zephyr/contracts';
+import { ErrorCodes, errorBody } from '@zephyr/contracts';
 import type { Logger } from '@zephyr/runtime';
 
 /** Keep-alive connections to the upstreams: a new TCP connection per request costs more than the proxying. */
@@ -40,11 +40,6 @@ export function createUpstreamProxy(urls: string, logger: Logger, timeoutMs: num
     proxyTimeout: timeoutMs,
     timeout: timeoutMs,
     on: {
-      proxyReq: (proxyReq, req) => {
-        // Carry the gateway's request id so logs and messages of one request line up across services.
-        const requestId = (req as { requestId?: string }).requestId;
-        if (requestId) proxyReq.setHeader(HttpHeaders.requestId, requestId);
-      },
       error: (err, _req, res) => upstreamFailed(res, logger, err, target),
     },
   }) as unknown as RequestHandler;

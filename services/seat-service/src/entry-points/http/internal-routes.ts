@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import Joi from 'joi';
-import { eventChangedDataSchema, type EventChangedData } from '@zephyr/contracts';
+import { eventChangedDataSchema, uuidSchema, type EventChangedData } from '@zephyr/contracts';
 import { jsonBody, route, validate } from '@zephyr/runtime';
 import type { SeatRules } from '../../domain/seat-rules';
 import type { EventDirectory } from '../../data-access/event-directory';
@@ -11,7 +11,7 @@ const expireBody = Joi.object({
   holds: Joi.array()
     .items(
       Joi.object({
-        eventId: Joi.string().guid().required(),
+        eventId: uuidSchema.required(),
         seatNumber: Joi.number().integer().min(1).required(),
         holdVersion: Joi.number().integer().min(0).required(),
       }),

@@ -27,7 +27,7 @@ declare global {
   }
 }
 
-const eventIdParam = Joi.string().guid().required();
+const eventIdParam = uuidSchema.required();
 const seatParams = Joi.object({
   eventId: eventIdParam,
   seatNumber: Joi.string().pattern(SEAT_NUMBER_PATTERN, { name: 'canonical positive integer' }).required(),
