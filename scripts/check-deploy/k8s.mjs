@@ -1,0 +1,283 @@
+// Rendered Kubernetes manifests (kubectl kustomize output), checked three ways without a cluster:
+//  1. schema: each object against the Kubernetes OpenAPI schema (kubernetes-models' validators);
+//  2. strict: unknown fields (a typo such as `readinesProbe`) through TypeScript's excess-property check
+//     on the same models' types, which the schema validators let through;
+//  3. policy: what this deployment promises (probes, shutdown budget, non-root, network paths...).
+// Usage: node k8s.mjs <rendered overlay.yaml> [<rendered base.yaml> ...]; policy applies to the first.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import { createReport, documentedServices } from './report.mjs';
+
+const report = createReport('k8s');
+const here = dirname(fileURLToPath(import.meta.url));
+const modelsDir = join(here, '..', 'node_modules', 'kubernetes-models');
+
+function load(file) {
+  const objects = parseAllDocuments(readFileSync(file, 'utf8'))
+    .map((doc) => doc.toJS())
+    .filter(Boolean);
+  // kustomize folds long base64 values over lines; the API server's decoder skips the newlines.
+  for (const obj of objects) {
+    for (const field of ['data', 'binaryData']) {
+      if (obj.kind !== 'Secret' && field === 'data') continue;
+      for (const key of Object.keys(obj[field] ?? {})) obj[field][key] = obj[field][key].replace(/\s+/g, '');
+    }
+  }
+  return objects;
+}
+
+async function schemaCheck(label, objects) {
+  let valid = 0;
+  for (const obj of objects) {
+    const name = `${label} ${obj.kind}/${obj.metadata?.name}`;
+    try {
+      const module = await import(pathToFileURL(join(modelsDir, obj.apiVersion, `${obj.kind}.js`)).href);
+      new module[obj.kind](obj).validate();
+      valid += 1;
+    } catch (err) {
+      report.fail(`${name} does not match the ${obj.apiVersion} ${obj.kind} schema: ${err.message}`);
+    }
+  }
+  report.check(valid === objects.length, `${label}: ${valid}/${objects.length} objects match the Kubernetes schema`);
+}
+
+function strictCheck(label, objects) {
+  const dir = join(here, '..', 'strict');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${label.replace(/\W+/g, '-')}.mts`);
+  const source = objects.map((obj, i) => {
+    const path = `kubernetes-models/${obj.apiVersion}/${obj.kind}`;
+    return `import type { I${obj.kind} as T${i} } from '${path}';\nexport const m${i}: T${i} = ${JSON.stringify(obj)};`;
+  });
+  writeFileSync(file, `${source.join('\n')}\n`);
+  const tsc = join(here, '..', 'node_modules', 'typescript', 'bin', 'tsc');
+  const args = [
+    '--noEmit',
+    '--strict',
+    '--target',
+    'es2022',
+    '--module',
+    'nodenext',
+    '--moduleResolution',
+    'nodenext',
+    '--skipLibCheck',
+    file,
+  ];
+  const result = spawnSync(process.execPath, [tsc, ...args], { encoding: 'utf8' });
+  const errors = result.stdout
+    .split('\n')
+    .filter((l) => l.includes('error TS'))
+    .map((l) => {
+      const index = Number(/\.mts\((\d+),/.exec(l)?.[1] ?? 0) / 2 - 1;
+      const obj = objects[Math.max(0, Math.ceil(index))];
+      return `${obj?.kind}/${obj?.metadata?.name}: ${l.replace(/^.*error TS\d+: /, '')}`;
+    });
+  for (const error of errors) report.fail(`${label} ${error}`);
+  report.check(
+    result.status === 0,
+    `${label}: no unknown or mistyped fields (strict)`,
+    result.status !== 0 && !errors.length ? result.stdout + result.stderr : '',
+  );
+}
+
+function policyCheck(objects) {
+  const byKind = (kind) => objects.filter((o) => o.kind === kind);
+  const find = (kind, name) => objects.find((o) => o.kind === kind && o.metadata.name === name);
+  const matches = (selector, labels) => Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v);
+  const services = documentedServices();
+  const deployments = byKind('Deployment');
+  const config = byKind('ConfigMap')[0]?.data ?? {};
+  const drainSeconds = Number(config.SHUTDOWN_DRAIN_MS) / 1000;
+  const namespace = byKind('Namespace')[0]?.metadata.name;
+
+  report.check(
+    objects.filter((o) => o.kind !== 'Namespace').every((o) => o.metadata.namespace === namespace),
+    `everything lives in namespace ${namespace}`,
+  );
+  report.check(config.MIGRATE_ON_START === 'false', 'Deployments do not migrate on start (MIGRATE_ON_START=false)');
+  report.check(
+    [...services.keys()].sort().join() ===
+      deployments
+        .map((d) => d.metadata.name)
+        .sort()
+        .join(),
+    'one Deployment per documented service',
+  );
+
+  for (const deploy of deployments) {
+    const name = deploy.metadata.name;
+    const pod = deploy.spec.template;
+    const [app] = pod.spec.containers;
+    const port = app.ports?.find((p) => p.name === 'http')?.containerPort;
+    const env = Object.fromEntries((app.env ?? []).map((e) => [e.name, e.value]));
+    const preStop = app.lifecycle?.preStop?.exec?.command ?? [];
+    const preStopSeconds = preStop[0] === 'sleep' ? Number(preStop[1]) : 0;
+    const grace = pod.spec.terminationGracePeriodSeconds ?? 30;
+    const limits = app.resources?.limits ?? {};
+    const requests = app.resources?.requests ?? {};
+    const podSecurity = pod.spec.securityContext ?? {};
+    const security = app.securityContext ?? {};
+
+    report.check(matches(deploy.spec.selector.matchLabels, pod.metadata.labels), `${name}: selector matches its pods`);
+    report.check(
+      port === services.get(name) && Number(env.PORT) === port,
+      `${name}: listens on documented port ${services.get(name)}`,
+    );
+    report.check(
+      app.readinessProbe?.httpGet?.path === '/health/ready' && app.readinessProbe.httpGet.port === 'http',
+      `${name}: readiness is /health/ready`,
+    );
+    report.check(
+      app.livenessProbe?.httpGet?.path === '/health' && app.livenessProbe.httpGet.port === 'http',
+      `${name}: liveness is /health`,
+    );
+    report.check(
+      Boolean(requests.cpu && requests.memory && limits.cpu && limits.memory),
+      `${name}: resource requests and limits`,
+    );
+    report.check(podSecurity.runAsNonRoot === true && podSecurity.runAsUser > 0, `${name}: runs as non-root`);
+    report.check(
+      security.readOnlyRootFilesystem === true &&
+        security.allowPrivilegeEscalation === false &&
+        security.capabilities?.drop?.includes('ALL'),
+      `${name}: read-only root filesystem, no privilege escalation, no capabilities`,
+    );
+    // preStop sleep, then the drain, then closing connections (bounded by the services at ~10 s).
+    report.check(
+      preStopSeconds > 0 && grace >= preStopSeconds + drainSeconds + 10,
+      `${name}: preStop ${preStopSeconds}s + drain ${drainSeconds}s + close fits terminationGracePeriodSeconds ${grace}`,
+    );
+    const refs = app.envFrom ?? [];
+    report.check(
+      refs.some((r) => r.configMapRef && find('ConfigMap', r.configMapRef.name)) &&
+        refs.some((r) => r.secretRef && find('Secret', r.secretRef.name)),
+      `${name}: gets the ConfigMap and Secret that exist`,
+    );
+    report.check(!/:latest$/.test(app.image) && app.image.includes('/'), `${name}: overlay pins image ${app.image}`);
+
+    const svc = find('Service', name);
+    report.check(
+      svc &&
+        matches(svc.spec.selector, pod.metadata.labels) &&
+        svc.spec.ports.every((p) => p.targetPort === 'http' && p.port === port),
+      `${name}: Service selects its pods on port ${port}`,
+    );
+    const pdb = byKind('PodDisruptionBudget').find((p) => matches(p.spec.selector.matchLabels, pod.metadata.labels));
+    report.check(Boolean(pdb), `${name}: has a PodDisruptionBudget`);
+    const hpa = byKind('HorizontalPodAutoscaler').find((h) => h.spec.scaleTargetRef.name === name);
+    if (name === 'expiry-worker') {
+      report.check(!hpa && deploy.spec.replicas >= 2, `${name}: fixed ${deploy.spec.replicas} replicas`);
+    } else {
+      report.check(
+        Boolean(hpa) && hpa.spec.scaleTargetRef.kind === 'Deployment' && hpa.spec.minReplicas >= 2,
+        `${name}: autoscaled from ${hpa?.spec.minReplicas} to ${hpa?.spec.maxReplicas}`,
+      );
+      report.check(deploy.spec.replicas === undefined, `${name}: replica count left to the autoscaler`);
+    }
+  }
+
+  const [job] = byKind('Job');
+  const migrated = (job?.spec.template.spec.containers ?? [])
+    .filter((c) => c.command?.join(' ') === 'node dist/migrate.js')
+    .map((c) => c.image.replace(/^.*\//, '').replace(/:.*$/, ''));
+  report.check(
+    migrated.sort().join() === 'event-service,seat-service',
+    'migration Job runs event-service and seat-service migrations',
+  );
+  report.check(
+    (job?.spec.template.spec.containers ?? []).every((c) => {
+      const deployed = deployments.find((d) => d.metadata.name === c.name)?.spec.template.spec.containers[0].image;
+      return deployed === c.image;
+    }),
+    'migration Job uses the same images as the Deployments',
+  );
+
+  const [ingress] = byKind('Ingress');
+  const backends = ingress?.spec.rules.flatMap((r) => r.http.paths.map((p) => p.backend.service)) ?? [];
+  report.check(
+    backends.length > 0 &&
+      backends.every(
+        (b) => b.name === 'gateway' && find('Service', 'gateway').spec.ports.some((p) => p.name === b.port.name),
+      ),
+    'Ingress sends everything to the gateway Service',
+  );
+  const annotations = ingress?.metadata.annotations ?? {};
+  report.check(
+    Number(annotations['nginx.ingress.kubernetes.io/proxy-read-timeout']) >= 3600 &&
+      Number(annotations['nginx.ingress.kubernetes.io/proxy-send-timeout']) >= 3600,
+    'Ingress keeps WebSockets open for an hour',
+  );
+  report.check(annotations['nginx.ingress.kubernetes.io/proxy-body-size'] === '16k', 'Ingress body limit 16k');
+
+  // Who may talk to whom: the NetworkPolicies must allow exactly these paths (docs/interfaces.md).
+  const expected = new Set([
+    'ingress-nginx/*->gateway',
+    'gateway->event-service',
+    'gateway->seat-service',
+    'gateway->notifier',
+    'seat-service->event-service',
+    'event-service->seat-service',
+    'notifier->seat-service',
+    'expiry-worker->seat-service',
+    ...[...services.keys()].map((s) => `monitoring/prometheus->${s}`),
+  ]);
+  const policies = byKind('NetworkPolicy');
+  report.check(
+    policies.some(
+      (p) => Object.keys(p.spec.podSelector).length === 0 && p.spec.policyTypes.includes('Ingress') && !p.spec.ingress,
+    ),
+    'default deny for ingress traffic',
+  );
+  const selects = (selector, labels) =>
+    matches(selector.matchLabels, labels) &&
+    (selector.matchExpressions ?? []).every(
+      (e) => e.operator === 'In' && e.values.includes(labels['app.kubernetes.io/name']),
+    );
+  const allowed = new Set();
+  const peerNames = (peer) => {
+    if (peer.namespaceSelector) {
+      const ns = peer.namespaceSelector.matchLabels?.['kubernetes.io/metadata.name'] ?? '?';
+      const pod = peer.podSelector?.matchLabels?.['app.kubernetes.io/name'] ?? '*';
+      return [`${ns}/${pod}`];
+    }
+    return [...services.keys()].filter((s) => selects(peer.podSelector, { 'app.kubernetes.io/name': s }));
+  };
+  for (const policy of policies) {
+    const targets = [...services.keys()].filter((s) =>
+      selects(policy.spec.podSelector, { 'app.kubernetes.io/name': s }),
+    );
+    for (const rule of policy.spec.ingress ?? []) {
+      for (const peer of rule.from ?? []) {
+        for (const source of peerNames(peer)) for (const target of targets) allowed.add(`${source}->${target}`);
+      }
+    }
+  }
+  const missing = [...expected].filter((e) => !allowed.has(e));
+  const extra = [...allowed].filter((a) => !expected.has(a));
+  report.check(missing.length === 0, 'NetworkPolicies allow every documented call', missing.join(', '));
+  report.check(extra.length === 0, 'NetworkPolicies allow nothing else', extra.join(', '));
+
+  const secret = byKind('Secret')[0];
+  const placeholder = Object.values(secret?.data ?? {}).some((v) =>
+    Buffer.from(v, 'base64').toString().includes('CHANGE-ME'),
+  );
+  if (placeholder) report.note('the example overlay still carries placeholder secrets (expected for the example)');
+}
+
+async function main() {
+  const [overlay, ...others] = process.argv.slice(2);
+  const rendered = [overlay, ...others].map((file) => ({ file, objects: load(file) }));
+  for (const { file, objects } of rendered) {
+    const label = file.replace(/^.*\//, '').replace(/\.yaml$/, '');
+    await schemaCheck(label, objects);
+    strictCheck(label, objects);
+  }
+  policyCheck(rendered[0].objects);
+}
+
+main()
+  .catch((err) => report.fail(err.stack))
+  .finally(() => report.finish());
