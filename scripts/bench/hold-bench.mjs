@@ -1,0 +1,151 @@
+// npm run bench: holds/s, p99 and CPU per hold through the whole stack (gateway → JWT → seat-service →
+// Redis → durable event), against a baseline measured in the same run (bare express + one Redis Lua call).
+// Load comes from wrk on loopback, bounded in time. Env: BENCH_SECONDS (10), BENCH_CONNECTIONS (64).
+import { execFileSync, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, ensureInstall } from '../ensure-install.mjs';
+import { cpuSeconds, startStack } from './stack.mjs';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const SEATS_PER_EVENT = 1000;
+const USERS = 256;
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+function requireWrk() {
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+  } catch (err) {
+    if (err.code === 'ENOENT') {
+      console.error('bench: wrk is required (Debian: apt-get install -y wrk)');
+      process.exit(2);
+    }
+  }
+}
+
+function wrkScript({ events, tokens, pathFor }) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'zephyr-bench-'));
+  const file = path.join(dir, 'hold.lua');
+  writeFileSync(
+    file,
+    `
+local events = {${events.map((e) => `"${e}"`).join(',')}}
+local tokens = {${tokens.map((t) => `"${t}"`).join(',')}}
+local threads = {}
+local counter = 0
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+function init(args)
+  nthreads = #threads
+end
+request = function()
+  local i = tid + counter * 4
+  counter = counter + 1
+  local ev = events[(math.floor(i / ${SEATS_PER_EVENT}) % #events) + 1]
+  local seat = (i % ${SEATS_PER_EVENT}) + 1
+  local headers = {}
+  if #tokens > 0 then headers["Authorization"] = "Bearer " .. tokens[(i % #tokens) + 1] end
+  return wrk.format("POST", ${pathFor}, headers, nil)
+end
+`,
+  );
+  return file;
+}
+
+function runWrk(url, script) {
+  const out = execFileSync('wrk', ['-t4', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--latency', '-s', script, url], {
+    encoding: 'utf8',
+    timeout: (SECONDS + 30) * 1000,
+  });
+  const total = Number(/(\d+) requests in/.exec(out)[1]);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
+  const p99ms = p99 ? Number(p99[1]) * { us: 0.001, ms: 1, s: 1000 }[p99[2]] : NaN;
+  const p50 = /50%\s+([\d.]+)(us|ms|s)/.exec(out);
+  const p50ms = p50 ? Number(p50[1]) * { us: 0.001, ms: 1, s: 1000 }[p50[2]] : NaN;
+  return { total, ok: total - non2xx, non2xx, p99ms, p50ms };
+}
+
+const pidsOf = (name) => {
+  try {
+    return execFileSync('pgrep', ['-f', name], { encoding: 'utf8' }).trim().split('\n').map(Number).filter(Boolean);
+  } catch {
+    return [];
+  }
+};
+const backingPids = () => [...pidsOf('redis-server'), ...pidsOf('beam.smp'), ...pidsOf('postgres')];
+const cpuOf = (pids) => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+
+async function baseline() {
+  const prefix = `benchbase_${randomBytes(3).toString('hex')}:`;
+  const server = fork(path.join(here, 'baseline-server.mjs'), { env: { ...process.env, PORT: '4190', PREFIX: prefix }, stdio: 'ignore' });
+  await new Promise((resolve) => server.once('message', resolve));
+  const events = Array.from({ length: 200 }, (_, i) => `e${i}`);
+  const script = wrkScript({ events, tokens: [], pathFor: '"/hold/" .. ev .. "/" .. seat' });
+  const cpu0 = cpuSeconds(server.pid);
+  const result = runWrk('http://127.0.0.1:4190', script);
+  const cpu = cpuSeconds(server.pid) - cpu0;
+  server.kill();
+  execFileSync('sh', ['-c', `redis-cli --scan --pattern '${prefix}*' | xargs -r redis-cli del > /dev/null`]);
+  return { ...result, cpuPerOpUs: (cpu / result.ok) * 1e6 };
+}
+
+async function zephyr() {
+  const stack = await startStack({
+    basePort: 4100,
+    env: { RATE_LIMIT_PER_IP: '100000000', RATE_LIMIT_PER_USER: '100000000' },
+  });
+  try {
+    const admin = await stack.token('00000000-0000-4000-8000-000000000001', true);
+    const needed = Math.ceil((SECONDS * 12000) / SEATS_PER_EVENT);
+    const events = [];
+    for (let i = 0; i < needed; i++) {
+      const res = await fetch(`${stack.gatewayUrl}/api/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `bench ${i}`, totalSeats: SEATS_PER_EVENT, maxSeatsPerUser: SEATS_PER_EVENT }),
+      });
+      events.push((await res.json()).id);
+    }
+    const tokens = [];
+    for (let i = 0; i < USERS; i++) tokens.push(await stack.token(`00000000-0000-4000-9000-${String(i).padStart(12, '0')}`));
+    // Warm up connections, JIT and the event configs in Redis.
+    for (const e of events) await fetch(`${stack.gatewayUrl}/api/events/${e}/seats/available`).then((r) => r.arrayBuffer());
+
+    const script = wrkScript({ events, tokens, pathFor: '"/api/seats/" .. ev .. "/" .. seat .. "/hold"' });
+    const pids = stack.children.map((c) => c.child.pid);
+    const backing = backingPids();
+    const cpu0 = cpuOf(pids);
+    const backing0 = cpuOf(backing);
+    const result = runWrk(stack.gatewayUrl, script);
+    // Let the relays publish what the run committed, so their CPU is part of the cost.
+    await new Promise((r) => setTimeout(r, 2000));
+    const cpu = cpuOf(pids) - cpu0;
+    const backingCpu = cpuOf(backing) - backing0;
+    const perService = Object.fromEntries(stack.children.map((c) => [c.name, 0]));
+    return { ...result, cpuPerOpUs: (cpu / result.ok) * 1e6, backingCpuPerOpUs: (backingCpu / result.ok) * 1e6, perService };
+  } finally {
+    await stack.stop();
+  }
+}
+
+requireWrk();
+ensureInstall();
+build();
+console.log(`bench: ${SECONDS}s per run, ${CONNECTIONS} connections, wrk on 127.0.0.1, ${os.cpus().length} cores\n`);
+const base = await baseline();
+const z = await zephyr();
+const row = (name, r, unit) =>
+  `${name.padEnd(44)} ${(r.ok / SECONDS).toFixed(0).padStart(7)} ${unit}/s  p50 ${r.p50ms.toFixed(2).padStart(6)} ms  p99 ${r.p99ms
+    .toFixed(2)
+    .padStart(6)} ms  CPU ${r.cpuPerOpUs.toFixed(0).padStart(4)} µs/op  non-2xx ${r.non2xx}`;
+console.log(row('baseline: express + 1 Redis Lua call', base, 'req'));
+console.log(row('zephyr: hold through gateway (JWT, events)', z, 'hold'));
+console.log(`${''.padEnd(44)} backing services (Redis, RabbitMQ, PostgreSQL) CPU ${z.backingCpuPerOpUs.toFixed(0)} µs/hold`);
+console.log(`\ntargets: >= 4400 holds/s, <= 300 µs CPU per hold over Zephyr's processes, p99 < 20 ms at 64 connections`);
