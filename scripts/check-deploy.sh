@@ -5,7 +5,7 @@
 #   nginx       nginx -t, then nginx itself in front of stub gateways on 127.0.0.1 (nginx.mjs)
 #   k8s         kubectl kustomize of base and overlay; Kubernetes schemas, strict fields, policy (k8s.mjs)
 #   monitoring  promtool check config/rules, promtool test rules, dashboard and rules (monitoring.mjs)
-#   build       only with --build (about 2 more minutes): the Dockerfile's build stage played per service
+#   build       only with --build (1-2 more minutes): the Dockerfile's build stage played per service
 #               without Docker, then the five outputs run as a stack on this machine (build.mjs)
 # Tools come from the registries this project may use and are cached outside the repository:
 # npm (yaml, kubernetes-models, dclint, typescript, exact versions) and Debian's nginx and prometheus
