@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1.7
 # One image recipe for every service:
 #   docker build --build-arg SERVICE=seat-service -t zephyr/seat-service .
 # The image holds only that service's compiled code and production dependencies.
