@@ -1,0 +1,174 @@
+import { execFileSync } from 'node:child_process';
+import {
+  connectWs,
+  http,
+  inParallel,
+  isolate,
+  newUserId,
+  startService,
+  startStack,
+  userToken,
+  waitFor,
+  type Isolation,
+  type Stack,
+  type WsClient,
+} from '@zephyr/testing';
+
+/**
+ * Faults in the middle of an on-sale: RabbitMQ restarted, a seat-service replica SIGKILLed. Every change
+ * the API confirmed must reach a WebSocket subscriber exactly once in effect (no duplicate versions) and
+ * appear exactly once in the audit trail. These tests restart the machine's RabbitMQ, so they run alone
+ * (jest --runInBand) and take a minute or two.
+ */
+let iso: Isolation;
+let stack: Stack;
+let admin: string;
+
+interface SeatUpdate {
+  type: 'SEAT_UPDATE';
+  seatNumber: number;
+  status: string;
+  version: number;
+}
+
+beforeAll(async () => {
+  iso = await isolate('faults');
+  stack = await startStack(iso.env, {
+    replicas: { 'seat-service': 2 },
+    env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
+  });
+  admin = await userToken(newUserId(), { admin: true });
+}, 90_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await iso?.cleanup();
+});
+
+function rabbitmq(command: 'stop_app' | 'start_app'): void {
+  execFileSync('rabbitmqctl', [command], { stdio: 'ignore', timeout: 60_000 });
+}
+
+async function brokerUp(): Promise<void> {
+  await waitFor(
+    () => {
+      execFileSync('rabbitmq-diagnostics', ['-q', 'check_port_connectivity'], { stdio: 'ignore', timeout: 10_000 });
+      return true;
+    },
+    { timeoutMs: 60_000, intervalMs: 500, what: 'RabbitMQ' },
+  );
+}
+
+async function subscribe(eventId: string): Promise<WsClient> {
+  const ws = await connectWs(`${stack.gatewayUrl.replace('http', 'ws')}/ws`);
+  ws.send({ type: 'SUBSCRIBE_EVENT', eventId });
+  await ws.next((m) => m.type === 'SUBSCRIBED');
+  return ws;
+}
+
+/** Holds seats 1..n with rotating users, reserving every third; returns what the API confirmed. */
+async function onSale(eventId: string, n: number, midway: () => Promise<void>) {
+  const users = await Promise.all(Array.from({ length: 25 }, async () => userToken(newUserId())));
+  const confirmed: { seat: number; status: 'held' | 'reserved' }[] = [];
+  let done = 0;
+  let fired = false;
+  await inParallel(
+    16,
+    Array.from({ length: n }, (_, i) => async () => {
+      const seat = i + 1;
+      const token = users[i % users.length]!;
+      if (!fired && ++done >= n / 3) {
+        fired = true;
+        void midway();
+      }
+      const hold = await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token }).catch(() => undefined);
+      if (hold?.status !== 201) return;
+      confirmed.push({ seat, status: 'held' });
+      if (seat % 3 === 0) {
+        const reserve = await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/${seat}/reserve`, { token }).catch(() => undefined);
+        if (reserve?.status === 200) confirmed.push({ seat, status: 'reserved' });
+      }
+    }),
+  );
+  return confirmed;
+}
+
+async function expectDelivered(ws: WsClient, eventId: string, confirmed: { seat: number; status: string }[]) {
+  const updates = () => ws.messages.filter((m): m is SeatUpdate => m.type === 'SEAT_UPDATE');
+  await waitFor(
+    () => confirmed.every((c) => updates().some((u) => u.seatNumber === c.seat && u.status === c.status)),
+    { timeoutMs: 60_000, intervalMs: 250, what: `all ${confirmed.length} confirmed changes pushed` },
+  );
+  const versions = updates().map((u) => u.version);
+  expect(new Set(versions).size).toBe(versions.length); // exactly once in effect: no version pushed twice
+  // The audit trail has each confirmed change exactly once.
+  const history = await waitFor(
+    async () => {
+      const items: { action: string; seatNumber: number }[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { body: { items: typeof items; nextCursor: string | null } } = await http(
+          stack.gatewayUrl,
+          'GET',
+          `/api/events/${eventId}/history?limit=100${cursor ? `&cursor=${cursor}` : ''}`,
+          { token: admin },
+        );
+        items.push(...page.body.items);
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      return items.length >= confirmed.length ? items : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 500, what: 'audit trail complete' },
+  );
+  for (const c of confirmed) {
+    const action = c.status === 'held' ? 'held' : 'reserved';
+    expect(history.filter((h) => h.seatNumber === c.seat && h.action === action)).toHaveLength(1);
+  }
+}
+
+it('a RabbitMQ restart in the middle of 500 holds/reserves loses no committed change', async () => {
+  const created = await http<{ id: string }>(stack.gatewayUrl, 'POST', '/api/events', {
+    token: admin,
+    body: { name: 'Broker restart', totalSeats: 500, maxSeatsPerUser: 500 },
+  });
+  const eventId = created.body.id;
+  const ws = await subscribe(eventId);
+  try {
+    let restarted: Promise<void> = Promise.resolve();
+    const confirmed = await onSale(eventId, 500, async () => {
+      restarted = (async () => {
+        rabbitmq('stop_app');
+        await new Promise((r) => setTimeout(r, 2000));
+        rabbitmq('start_app');
+        await brokerUp();
+      })();
+    });
+    await restarted;
+    expect(confirmed.length).toBeGreaterThan(400);
+    await expectDelivered(ws, eventId, confirmed);
+  } finally {
+    ws.close();
+  }
+}, 240_000);
+
+it('SIGKILL of a seat-service replica in the middle of 500 holds/reserves loses no committed change', async () => {
+  const created = await http<{ id: string }>(stack.gatewayUrl, 'POST', '/api/events', {
+    token: admin,
+    body: { name: 'Replica killed', totalSeats: 500, maxSeatsPerUser: 500 },
+  });
+  const eventId = created.body.id;
+  const ws = await subscribe(eventId);
+  const victim = stack.of('seat-service')[1]!;
+  try {
+    const confirmed = await onSale(eventId, 500, async () => {
+      victim.child.kill('SIGKILL');
+      // Bring it back on the same port, as an orchestrator would.
+      await new Promise((r) => setTimeout(r, 1000));
+      stack.processes.push(await startService('seat-service', { ...iso.env, EVENT_SERVICE_URL: stack.urls['event-service'][0]! }, { port: victim.port }));
+    });
+    expect(confirmed.length).toBeGreaterThan(300);
+    await expectDelivered(ws, eventId, confirmed);
+  } finally {
+    ws.close();
+  }
+}, 240_000);
