@@ -50,6 +50,7 @@ export async function startStack({ basePort, env = {}, services = SERVICE_NAMES,
   return {
     id,
     ports,
+    envFor: (name) => ({ ...shared, ...(serviceEnv[name] ?? {}), PORT: String(ports[name]), NOTIFIER_REPLICA_ID: `${id}-${ports[name]}` }),
     children,
     gatewayUrl: `http://127.0.0.1:${ports.gateway}`,
     token: (userId, admin = false) => mintToken({ secret, userId, admin, expiresInSeconds: 3600 }),
