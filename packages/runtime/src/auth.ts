@@ -2,7 +2,7 @@ import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTVerifyGetKey, type JWTP
 import Joi from 'joi';
 import { ErrorCodes, HttpHeaders, type Identity } from '@zephyr/contracts';
 import type { Request } from 'express';
-import { AppError, DependencyUnavailableError } from './errors';
+import { AppError, DependencyUnavailableError, isDependencyFailure } from './errors';
 import { envRules } from './config';
 
 export interface AuthConfig {
@@ -77,8 +77,11 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
         payload = result.payload;
       } catch (err) {
         const code = (err as { code?: string }).code;
-        // The key set could not be fetched: the identity provider is the dependency that is down.
-        if (code === 'ERR_JWKS_TIMEOUT' || code === 'ERR_JOSE_GENERIC') throw new DependencyUnavailableError('JWKS unavailable');
+        // The key set could not be fetched (timeout, bad answer, connection refused or reset): the identity
+        // provider is the dependency that is down, not the caller's token.
+        if (code === 'ERR_JWKS_TIMEOUT' || code === 'ERR_JOSE_GENERIC' || isDependencyFailure(err)) {
+          throw new DependencyUnavailableError('JWKS unavailable');
+        }
         throw unauthenticated('Invalid or expired token');
       }
       const identity = identityFrom(payload);

@@ -13,6 +13,7 @@ import type { Counter } from '@zephyr/runtime';
 import type { RouteRule, Upstream } from './domain/route-table';
 import type { RateLimit } from './data-access/rate-limits';
 import { gatewayGuard } from './entry-points/http/guard';
+import { bufferBody } from './entry-points/http/body';
 
 export interface GatewayAppDeps {
   logger: Logger;
@@ -54,7 +55,8 @@ export function createApp(deps: GatewayAppDeps): Express {
       onRateLimited: (limiter) => deps.rateLimited.inc({ limiter }),
     }),
   );
-  // No body parser before the proxy: bodies stream through untouched to the owning service.
+  // Bodies are bounded here but not parsed: the owning service reads the same bytes the client sent.
+  app.use(bufferBody());
   app.use((req, res, next) => deps.proxies[(res.locals.route as RouteRule).upstream](req, res, next));
   app.use(errorHandler(deps.logger));
   return app;

@@ -19,6 +19,10 @@ const schema = Joi.object({
   /** Proxy hops in front of the gateway whose X-Forwarded-For is trusted (nginx: 1). */
   TRUST_PROXY: envRules.nonNegativeInt(0),
   UPSTREAM_TIMEOUT_MS: envRules.positiveInt(10_000),
+  /** Time a client gets to send all request headers (slowloris bound). */
+  HTTP_HEADERS_TIMEOUT_MS: envRules.positiveInt(10_000).max(Joi.ref('HTTP_REQUEST_TIMEOUT_MS')),
+  /** Time a client gets to send a whole request, body included. */
+  HTTP_REQUEST_TIMEOUT_MS: envRules.positiveInt(30_000),
   SHUTDOWN_DRAIN_MS: envRules.nonNegativeInt(5000),
   ...authEnvRules,
 })
@@ -41,6 +45,8 @@ export interface GatewayConfig {
   RATE_LIMIT_PER_USER: number;
   TRUST_PROXY: number;
   UPSTREAM_TIMEOUT_MS: number;
+  HTTP_HEADERS_TIMEOUT_MS: number;
+  HTTP_REQUEST_TIMEOUT_MS: number;
   SHUTDOWN_DRAIN_MS: number;
   JWT_SECRET?: string;
   JWT_JWKS_URL?: string;

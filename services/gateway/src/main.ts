@@ -16,6 +16,7 @@ import { loadConfig } from './config';
 import { createRateLimit } from './data-access/rate-limits';
 import { createUpstreamProxy } from './entry-points/http/proxy';
 import { createUpgradeHandler } from './entry-points/ws/upgrade';
+import { answerClientError, MAX_HEADER_BYTES } from './entry-points/http/client-errors';
 
 runMain(async () => {
   const config = loadConfig(process.env);
@@ -88,14 +89,23 @@ runMain(async () => {
     isAcceptingTraffic: lifecycle.isAcceptingTraffic,
   });
 
-  // Bounds against slow or oversized clients: header size, header/request time, idle keep-alive.
-  const server = http.createServer({ maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000 }, app);
+  // Bounds against slow or oversized clients: header size, header/request time (checked every
+  // connectionsCheckingInterval, so that must be well under the timeouts), idle keep-alive.
+  const server = http.createServer(
+    {
+      maxHeaderSize: MAX_HEADER_BYTES,
+      headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.HTTP_HEADERS_TIMEOUT_MS / 4))),
+    },
+    app,
+  );
   server.keepAliveTimeout = 65_000;
-  server.on('upgrade', createUpgradeHandler({ notifierUrl: config.NOTIFIER_URL, verifier, ipLimit, logger, trustProxy: config.TRUST_PROXY }));
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":{"code":"VALIDATION_FAILED","message":"Malformed HTTP request"}}');
-    else socket.destroy();
-  });
+  server.on(
+    'upgrade',
+    createUpgradeHandler({ notifierUrl: config.NOTIFIER_URL, verifier, ipLimit, logger, trustProxy: config.TRUST_PROXY }),
+  );
+  server.on('clientError', answerClientError);
   server.listen(config.PORT, () => logger.info({ port: config.PORT }, 'gateway listening'));
 
   lifecycle.onShutdown([

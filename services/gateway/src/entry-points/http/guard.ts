@@ -1,7 +1,8 @@
 import type { RequestHandler, Response } from 'express';
-import { ErrorCodes, HttpHeaders, MAX_BODY_BYTES } from '@zephyr/contracts';
+import { ErrorCodes, HttpHeaders } from '@zephyr/contracts';
 import { AppError, bearerToken, type TokenVerifier } from '@zephyr/runtime';
 import { matchRoute, type RouteRule } from '../../domain/route-table';
+import { stripIdentityHeaders } from '../../domain/client-headers';
 import type { LimitDecision, RateLimit } from '../../data-access/rate-limits';
 
 const MAX_URL_LENGTH = 2048;
@@ -26,7 +27,7 @@ function tooMany(res: Response, decision: LimitDecision): AppError {
 
 /**
  * Everything the gateway decides before a request reaches a service, in SPEC.md's precedence:
- * unknown route 404, per-IP limit, 401, 403 (role), per-user limit, 413 by declared length.
+ * unknown route 404, per-IP limit, 401, 403 (role), per-user limit (the body's 413 follows in bufferBody).
  * The route it matched is left in res.locals.route for the proxy.
  */
 export function gatewayGuard(deps: GuardDeps): RequestHandler {
@@ -36,6 +37,7 @@ export function gatewayGuard(deps: GuardDeps): RequestHandler {
       const rule: RouteRule | undefined = matchRoute(req.method, req.originalUrl);
       if (!rule) throw new AppError(ErrorCodes.NotFound, 'No such route');
       res.locals.route = rule;
+      stripIdentityHeaders(req.headers);
       // Carry the gateway's request id upstream so logs and messages of one request line up. (Set on the
       // incoming headers: http-proxy's proxyReq hook can fire after headers are sent when sockets queue.)
       req.headers[HttpHeaders.requestId] = req.requestId;
@@ -67,11 +69,6 @@ export function gatewayGuard(deps: GuardDeps): RequestHandler {
         }
       }
       if (shown) setLimitHeaders(res, shown);
-
-      const declared = req.headers['content-length'];
-      if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {
-        throw new AppError(ErrorCodes.PayloadTooLarge, `Body over ${MAX_BODY_BYTES} bytes`);
-      }
     };
     run().then(() => next(), next);
   };

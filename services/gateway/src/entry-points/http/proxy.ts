@@ -3,6 +3,7 @@ import type { RequestHandler } from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { ErrorCodes, errorBody } from '@zephyr/contracts';
 import type { Logger } from '@zephyr/runtime';
+import { writeBufferedBody } from './body';
 
 /** Keep-alive connections to the upstreams: a new TCP connection per request costs more than the proxying. */
 export const upstreamAgent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, keepAliveMsecs: 10_000 });
@@ -40,6 +41,7 @@ export function createUpstreamProxy(urls: string, logger: Logger, timeoutMs: num
     proxyTimeout: timeoutMs,
     timeout: timeoutMs,
     on: {
+      proxyReq: writeBufferedBody,
       error: (err, _req, res) => upstreamFailed(res, logger, err, target),
     },
   }) as unknown as RequestHandler;

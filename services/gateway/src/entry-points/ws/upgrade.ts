@@ -2,16 +2,17 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { ErrorCodes, errorBody } from '@zephyr/contracts';
-import type { Logger, TokenVerifier } from '@zephyr/runtime';
+import { AppError, type Logger, type TokenVerifier } from '@zephyr/runtime';
 import type { RateLimit } from '../../data-access/rate-limits';
 import { roundRobin, upstreamAgent } from '../http/proxy';
 
 const WS_PATHS = new Set(['/', '/ws']);
+const MAX_URL_LENGTH = 2048;
 
-function refuse(socket: Duplex, status: number, reason: string, code: Parameters<typeof errorBody>[0], message: string) {
+function refuse(socket: Duplex, status: number, reason: string, code: Parameters<typeof errorBody>[0], message: string, extra = '') {
   const body = JSON.stringify(errorBody(code, message));
   socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
   );
 }
 
@@ -50,18 +51,25 @@ export function createUpgradeHandler(deps: { notifierUrl: string; verifier: Toke
   return (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     const run = async () => {
-      const url = new URL(req.url ?? '/', 'http://gateway.local');
-      if (!WS_PATHS.has(url.pathname)) return refuse(socket, 404, 'Not Found', ErrorCodes.NotFound, 'No such route');
+      const raw = req.url ?? '/';
+      if (raw.length > MAX_URL_LENGTH) return refuse(socket, 400, 'Bad Request', ErrorCodes.ValidationFailed, 'URL too long');
+      // Origin-form only: '//host/...' or an absolute URL would otherwise parse to a path of '/'.
+      const url = raw.startsWith('/') && !raw.startsWith('//') ? new URL(raw, 'http://gateway.local') : undefined;
+      if (!url || !WS_PATHS.has(url.pathname)) return refuse(socket, 404, 'Not Found', ErrorCodes.NotFound, 'No such route');
       if (deps.ipLimit) {
         const decision = await deps.ipLimit.consume(clientIp(req));
-        if (!decision.allowed) return refuse(socket, 429, 'Too Many Requests', ErrorCodes.RateLimited, 'Too many requests');
+        if (!decision.allowed) {
+          return refuse(socket, 429, 'Too Many Requests', ErrorCodes.RateLimited, 'Too many requests', `Retry-After: ${decision.resetSeconds}\r\n`);
+        }
       }
       const token = url.searchParams.get('token');
       if (token !== null) {
         try {
           await deps.verifier.verify(token);
-        } catch {
-          return refuse(socket, 401, 'Unauthorized', ErrorCodes.Unauthenticated, 'Invalid or expired token');
+        } catch (err) {
+          // A bad token is 401; a key set that cannot be fetched is the outage below (503).
+          if (err instanceof AppError) return refuse(socket, 401, 'Unauthorized', ErrorCodes.Unauthenticated, 'Invalid or expired token');
+          throw err;
         }
       }
       proxy.upgrade(req, socket as never, head);
