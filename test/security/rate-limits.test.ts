@@ -1,0 +1,214 @@
+import { randomInt } from 'node:crypto';
+import {
+  freePort,
+  http,
+  inParallel,
+  isolate,
+  newUserId,
+  startService,
+  startStack,
+  userToken,
+  type Isolation,
+  type JsonResponse,
+  type ServiceProcess,
+  type Stack,
+} from '@zephyr/testing';
+import { expectError, portOf, rawHttp, upgradeRequest } from './support';
+
+/**
+ * Rate limits (OWASP API4/API6): per IP and per user (mutations only), shared by two gateway replicas through
+ * Redis, with RateLimit-* and Retry-After headers; `0` turns a limit off; X-Forwarded-For is only believed
+ * behind a trusted proxy; while Redis is away each replica falls back to its own in-memory window.
+ * Every test uses its own client address (X-Forwarded-For behind TRUST_PROXY=1) so windows never mix.
+ */
+const WINDOW_SECONDS = 5;
+const PER_IP = 20;
+const PER_USER = 10;
+
+let iso: Isolation;
+let stack: Stack;
+let gateways: string[];
+const extra: ServiceProcess[] = [];
+let admin: string;
+let eventId: string;
+
+const fakeIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
+
+beforeAll(async () => {
+  iso = await isolate('secrate');
+  stack = await startStack(iso.env, {
+    services: ['event-service', 'seat-service', 'notifier', 'gateway'],
+    replicas: { gateway: 2 },
+    env: {
+      RATE_LIMIT_PER_IP: String(PER_IP),
+      RATE_LIMIT_PER_USER: String(PER_USER),
+      RATE_LIMIT_WINDOW_SECONDS: String(WINDOW_SECONDS),
+      TRUST_PROXY: '1',
+    },
+  });
+  gateways = stack.of('gateway').map((g) => g.baseUrl);
+  expect(gateways).toHaveLength(2);
+  admin = await userToken(newUserId(), { admin: true });
+  const created = await http<{ id: string }>(gateways[0]!, 'POST', '/api/events', {
+    token: admin,
+    headers: { 'x-forwarded-for': fakeIp() },
+    body: { name: 'Limits', totalSeats: 100, maxSeatsPerUser: 100 },
+  });
+  expect(created.status).toBe(201);
+  eventId = created.body.id;
+}, 90_000);
+
+afterAll(async () => {
+  await Promise.all(extra.map((p) => p.stop()));
+  await stack?.stop();
+  await iso?.cleanup();
+});
+
+/** One more gateway on the same upstreams, with its own limits. */
+async function gatewayWith(env: Record<string, string>): Promise<ServiceProcess> {
+  const gateway = await startService('gateway', {
+    ...iso.env,
+    EVENT_SERVICE_URL: stack.urls['event-service'][0]!,
+    SEAT_SERVICE_URL: stack.urls['seat-service'][0]!,
+    NOTIFIER_URL: stack.urls.notifier[0]!,
+    RATE_LIMIT_WINDOW_SECONDS: String(WINDOW_SECONDS),
+    ...env,
+  });
+  extra.push(gateway);
+  return gateway;
+}
+
+const count = (results: JsonResponse[], status: number) => results.filter((r) => r.status === status).length;
+
+function expectRateLimited(res: JsonResponse, limit: number): void {
+  expectError(res, 429, 'RATE_LIMITED');
+  const retryAfter = Number(res.headers.get('retry-after'));
+  expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= WINDOW_SECONDS).toBe(true);
+  expect(res.headers.get('ratelimit-limit')).toBe(String(limit));
+  expect(res.headers.get('ratelimit-remaining')).toBe('0');
+  const reset = Number(res.headers.get('ratelimit-reset'));
+  expect(reset >= 1 && reset <= WINDOW_SECONDS).toBe(true);
+}
+
+describe('per-IP limit shared by two gateways', () => {
+  it('keeps the combined rate across both replicas within the limit', async () => {
+    const ip = fakeIp();
+    const started = Date.now();
+    const results = await inParallel(
+      6,
+      Array.from({ length: 3 * PER_IP }, (_, i) => () => http(gateways[i % 2]!, 'GET', '/api/events', { headers: { 'x-forwarded-for': ip } })),
+    );
+    const elapsedMs = Date.now() - started;
+    expect(count(results, 200) + count(results, 429)).toBe(results.length);
+    // A burst inside one window gets exactly the limit; a slow machine may straddle windows.
+    if (elapsedMs < (WINDOW_SECONDS - 0.5) * 1000) expect(count(results, 200)).toBe(PER_IP);
+    else expect(count(results, 200)).toBeLessThanOrEqual(PER_IP * Math.ceil(elapsedMs / (WINDOW_SECONDS * 1000)));
+    // Each replica alone would have let 30 through: the window is shared.
+    for (const [i] of gateways.entries()) expect(results.filter((r, j) => j % 2 === i && r.status === 429).length).toBeGreaterThan(0);
+    for (const refused of results.filter((r) => r.status === 429)) expectRateLimited(refused, PER_IP);
+  });
+
+  it('sets RateLimit-* headers on allowed requests and lets the client in again after Retry-After', async () => {
+    const ip = fakeIp();
+    const first = await http(gateways[0]!, 'GET', '/api/events', { headers: { 'x-forwarded-for': ip } });
+    expect(first.status).toBe(200);
+    expect(first.headers.get('ratelimit-limit')).toBe(String(PER_IP));
+    expect(first.headers.get('ratelimit-remaining')).toBe(String(PER_IP - 1));
+    const second = await http(gateways[1]!, 'GET', '/api/events', { headers: { 'x-forwarded-for': ip } });
+    expect(second.headers.get('ratelimit-remaining')).toBe(String(PER_IP - 2));
+    let refused: JsonResponse | undefined;
+    for (let i = 0; i < PER_IP && !refused; i++) {
+      const res = await http(gateways[i % 2]!, 'GET', '/api/events', { headers: { 'x-forwarded-for': ip } });
+      if (res.status === 429) refused = res;
+    }
+    expect(refused).toBeDefined();
+    expectRateLimited(refused!, PER_IP);
+    await new Promise((resolve) => setTimeout(resolve, Number(refused!.headers.get('retry-after')) * 1000 + 300));
+    expect((await http(gateways[1]!, 'GET', '/api/events', { headers: { 'x-forwarded-for': ip } })).status).toBe(200);
+  }, 20_000);
+
+  it('counts WebSocket upgrades against the same per-IP window', async () => {
+    const ip = fakeIp();
+    const results = await inParallel(
+      4,
+      Array.from({ length: PER_IP + 5 }, (_, i) => () => rawHttp(portOf(gateways[i % 2]!), upgradeRequest('/ws', { 'X-Forwarded-For': ip }))),
+    );
+    expect(results.filter((r) => r.status === 101).length).toBeLessThanOrEqual(PER_IP);
+    const refused = results.filter((r) => r.status === 429);
+    expect(refused.length).toBeGreaterThanOrEqual(5);
+    for (const r of refused) {
+      expectError(r, 429, 'RATE_LIMITED');
+      expect(Number(r.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    }
+  });
+});
+
+describe('per-user limit', () => {
+  it('applies to mutations only, per user across IPs and replicas, and changes nothing when it refuses', async () => {
+    const userId = newUserId();
+    const token = await userToken(userId);
+    const ip = fakeIp();
+    const holds: JsonResponse[] = [];
+    for (let seat = 1; seat <= PER_USER + 2; seat++) {
+      holds.push(await http(gateways[seat % 2]!, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token, headers: { 'x-forwarded-for': ip } }));
+    }
+    expect(holds.slice(0, PER_USER).map((r) => r.status)).toEqual(Array(PER_USER).fill(201));
+    for (const refused of holds.slice(PER_USER)) expectRateLimited(refused, PER_USER);
+    // From another address the user is still limited; other users are not.
+    expectRateLimited(await http(gateways[0]!, 'POST', `/api/seats/${eventId}/40/hold`, { token, headers: { 'x-forwarded-for': fakeIp() } }), PER_USER);
+    expect((await http(gateways[0]!, 'POST', `/api/seats/${eventId}/41/hold`, { token: await userToken(newUserId()), headers: { 'x-forwarded-for': ip } })).status).toBe(201);
+    // Reads by the same user are not counted against the user limit.
+    const readIp = fakeIp();
+    const reads = await inParallel(4, Array.from({ length: PER_USER + 5 }, (_, i) => () => http(gateways[i % 2]!, 'GET', `/api/seats/${eventId}/user/${userId}/holds`, { token, headers: { 'x-forwarded-for': readIp } })));
+    expect(reads.map((r) => r.status)).toEqual(Array(PER_USER + 5).fill(200));
+    expect((reads[0]!.body as { items: unknown[] }).items).toHaveLength(PER_USER);
+    for (const seat of [PER_USER + 1, PER_USER + 2, 40]) {
+      expect((await http(gateways[0]!, 'GET', `/api/seats/${eventId}/${seat}/status`, { headers: { 'x-forwarded-for': fakeIp() } })).body).toMatchObject({ status: 'available' });
+    }
+  });
+});
+
+describe('configuration', () => {
+  it('turns both limits off with 0: no refusals, no RateLimit headers', async () => {
+    const open = await gatewayWith({ RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0', REDIS_KEY_PREFIX: `${iso.redisPrefix}off:` });
+    const token = await userToken(newUserId());
+    const results = await inParallel(6, [
+      ...Array.from({ length: 3 * PER_IP }, () => () => http(open.baseUrl, 'GET', '/api/events')),
+      ...Array.from({ length: 3 * PER_USER }, (_, i) => () => http(open.baseUrl, 'POST', `/api/seats/${eventId}/${60 + (i % 5)}/hold`, { token })),
+    ]);
+    expect(count(results, 429)).toBe(0);
+    expect(results.every((r) => r.status < 500)).toBe(true);
+    expect(results.some((r) => r.headers.has('ratelimit-limit') || r.headers.has('retry-after'))).toBe(false);
+  });
+
+  it('does not believe X-Forwarded-For without TRUST_PROXY: rotating it does not escape the per-IP limit', async () => {
+    const direct = await gatewayWith({ RATE_LIMIT_PER_IP: '5', RATE_LIMIT_PER_USER: '0', TRUST_PROXY: '0', REDIS_KEY_PREFIX: `${iso.redisPrefix}direct:` });
+    const results: JsonResponse[] = [];
+    for (let i = 0; i < 10; i++) results.push(await http(direct.baseUrl, 'GET', '/api/events', { headers: { 'x-forwarded-for': fakeIp(), 'x-real-ip': fakeIp() } }));
+    expect(count(results, 200)).toBeLessThanOrEqual(5);
+    expect(count(results, 429)).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe('Redis outage direction', () => {
+  it('falls back to a per-replica in-memory window: proper answers, never a 500, the limit still applies', async () => {
+    const cut = await gatewayWith({
+      REDIS_URL: `redis://127.0.0.1:${freePort()}`,
+      RATE_LIMIT_PER_IP: '8',
+      RATE_LIMIT_PER_USER: '3',
+      TRUST_PROXY: '0',
+    });
+    expect((await http(cut.baseUrl, 'GET', '/health/redis')).status).toBe(503);
+    const token = await userToken(newUserId());
+    const holds: JsonResponse[] = [];
+    for (let seat = 80; seat < 84; seat++) holds.push(await http(cut.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token }));
+    expect(holds.slice(0, 3).map((r) => r.status)).toEqual([201, 201, 201]);
+    expectRateLimited(holds[3]!, 3);
+    const reads: JsonResponse[] = [];
+    for (let i = 0; i < 6; i++) reads.push(await http(cut.baseUrl, 'GET', '/api/events'));
+    expect(reads.map((r) => r.status)).toEqual([200, 200, 200, 200, 429, 429]);
+    expect(reads[0]!.headers.get('ratelimit-limit')).toBe('8');
+    expectRateLimited(reads[5]!, 8);
+    expect((await http(cut.baseUrl, 'GET', '/health')).status).toBe(200);
+  });
+});
