@@ -1,4 +1,4 @@
-import type { Express, RequestHandler } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import {
   createServiceApp,
@@ -31,6 +31,11 @@ export interface GatewayAppDeps {
 }
 
 export function createApp(deps: GatewayAppDeps): Express {
+  // helmet wraps everything, the shared health and metrics routes included.
+  const root = express();
+  root.disable('x-powered-by');
+  root.set('trust proxy', deps.trustProxy);
+  root.use(helmet());
   const app = createServiceApp({
     logger: deps.logger,
     metrics: deps.metrics,
@@ -38,7 +43,6 @@ export function createApp(deps: GatewayAppDeps): Express {
     isAcceptingTraffic: deps.isAcceptingTraffic,
   });
   app.set('trust proxy', deps.trustProxy);
-  app.use(helmet());
 
   for (const name of ['database', 'redis', 'rabbitmq'] as const) {
     app.get(`/health/${name}`, async (_req, res) => {
@@ -59,5 +63,6 @@ export function createApp(deps: GatewayAppDeps): Express {
   app.use(bufferBody());
   app.use((req, res, next) => deps.proxies[(res.locals.route as RouteRule).upstream](req, res, next));
   app.use(errorHandler(deps.logger));
-  return app;
+  root.use(app);
+  return root;
 }

@@ -4,21 +4,41 @@ import { ErrorCodes, MAX_BODY_BYTES } from '@zephyr/contracts';
 import { AppError } from '@zephyr/runtime';
 
 const bodies = new WeakMap<IncomingMessage, Buffer>();
+/** After a 413, how much more of the upload is read and dropped, and for how long, before the socket is cut. */
+const DRAIN_LIMIT_BYTES = 1024 * 1024;
+const DRAIN_MS = 2000;
+
+/**
+ * Answers 413 at once but keeps reading (and dropping) the rest of the upload for a bounded while: closing a
+ * socket with unread data makes the kernel reset it, and the client would lose the answer.
+ */
+function drainAndRefuse(req: IncomingMessage, next: (err: AppError) => void): void {
+  let drained = 0;
+  const cut = () => req.socket.destroy();
+  const timer = setTimeout(cut, DRAIN_MS);
+  timer.unref();
+  const stop = () => clearTimeout(timer);
+  req.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > DRAIN_LIMIT_BYTES) cut();
+  });
+  req.once('end', stop);
+  req.once('close', stop);
+  req.resume();
+  next(new AppError(ErrorCodes.PayloadTooLarge, `Body over ${MAX_BODY_BYTES} bytes`));
+}
 
 /**
  * Reads a request body (at most MAX_BODY_BYTES) before it is proxied, so an oversized body is a 413 here
  * whether its length was declared or it came chunked, and no upstream ever streams more than the limit.
  * The bytes are forwarded unchanged (the services parse and validate them); only the framing changes to a
- * Content-Length. A 413 closes the connection rather than draining the rest of an unbounded upload.
+ * Content-Length.
  */
 export function bufferBody(): RequestHandler {
   return (req, res, next) => {
     const declared = req.headers['content-length'];
     if (declared === undefined && req.headers['transfer-encoding'] === undefined) return next();
-    const tooLarge = () => {
-      res.setHeader('Connection', 'close');
-      next(new AppError(ErrorCodes.PayloadTooLarge, `Body over ${MAX_BODY_BYTES} bytes`));
-    };
+    const tooLarge = () => drainAndRefuse(req, next);
     if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) return tooLarge();
 
     const chunks: Buffer[] = [];
@@ -39,7 +59,6 @@ export function bufferBody(): RequestHandler {
       if (size > MAX_BODY_BYTES) {
         done = true;
         req.off('data', onData);
-        req.pause();
         tooLarge();
         return;
       }
