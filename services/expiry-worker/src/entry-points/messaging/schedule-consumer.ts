@@ -1,4 +1,4 @@
-import { Bindings, QueueNames, isSeatEnvelope, startConsumer, type Broker } from '@zephyr/contracts';
+import { Bindings, QueueNames, isSeatEnvelope, startConsumer, type Broker, type DomainEnvelope } from '@zephyr/contracts';
 import { createBatcher, createRecentIds, type Logger } from '@zephyr/runtime';
 import { scheduleChangeFor, type ScheduleChange } from '../../domain/holds';
 
@@ -10,10 +10,16 @@ export interface ScheduleConsumerOptions {
 }
 
 export interface ScheduleConsumer {
+  /** Stops taking messages, finishes (and acks) the ones in hand, then closes the channel. */
   stop(): Promise<void>;
 }
 
 const BATCH_DELAY_MS = 5;
+/**
+ * RabbitMQ (seen on 3.10) may still hold a burst of acks for a quorum queue when the channel closes,
+ * and then hands those messages out again; a short pause after the last ack lets it apply them.
+ */
+const ACK_SETTLE_MS = 500;
 const RECENT_IDS = 50_000;
 
 /**
@@ -28,6 +34,26 @@ export function startScheduleConsumer(options: ScheduleConsumerOptions): Schedul
   });
   // Effects are idempotent already; this only saves Redis round trips on redeliveries.
   const recent = createRecentIds(RECENT_IDS);
+  const inHand = new Set<Promise<void>>();
+  let stopping = false;
+  let lastHandledAt = 0;
+
+  const schedule = async (envelope: DomainEnvelope): Promise<void> => {
+    if (!isSeatEnvelope(envelope) || recent.has(envelope.id)) return;
+    const change = scheduleChangeFor(envelope);
+    if (change.kind === 'ignore') {
+      logger.warn({ id: envelope.id, reason: change.reason }, 'seat message ignored');
+      return;
+    }
+    const written = batcher.add(change);
+    inHand.add(written);
+    try {
+      await written;
+    } finally {
+      inHand.delete(written);
+    }
+    recent.add(envelope.id);
+  };
 
   const consumer = startConsumer({
     broker,
@@ -36,21 +62,28 @@ export function startScheduleConsumer(options: ScheduleConsumerOptions): Schedul
     prefetch: options.prefetch,
     logger,
     async handle(envelope) {
-      if (!isSeatEnvelope(envelope) || recent.has(envelope.id)) return;
-      const change = scheduleChangeFor(envelope);
-      if (change.kind === 'ignore') {
-        logger.warn({ id: envelope.id, reason: change.reason }, 'seat message ignored');
-        return;
+      if (stopping) {
+        // Neither ack nor requeue now (that would spin the message through this channel): left pending,
+        // it goes back to the queue unacked when the channel closes.
+        await new Promise<never>(() => undefined);
       }
-      await batcher.add(change);
-      recent.add(envelope.id);
+      try {
+        await schedule(envelope);
+      } finally {
+        lastHandledAt = Date.now();
+      }
     },
   });
 
   return {
     async stop() {
-      await consumer.close();
+      stopping = true;
+      // Closing the channel before these acks are out (and applied) hands written messages out again.
       await batcher.drain();
+      await Promise.allSettled([...inHand]);
+      const settleFor = lastHandledAt + ACK_SETTLE_MS - Date.now();
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, settleFor)));
+      await consumer.close();
     },
   };
 }

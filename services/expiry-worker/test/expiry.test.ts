@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import { RoutingKeys } from '@zephyr/contracts';
+import { http, isolate, startService, waitFor, type Isolation, type ServiceProcess } from '@zephyr/testing';
+import type { HoldRef } from '../src/domain/holds';
+import { FakeSeatService } from './fake-seat-service';
+import { createHarness, metricValue, newHold, percentile, seatEnvelope, sleep, type Harness } from './harness';
+
+const LEASE_MS = 2000;
+
+let isolation: Isolation;
+let harness: Harness;
+let seatService: FakeSeatService;
+let worker: ServiceProcess;
+let workerEnv: Record<string, string>;
+
+/** Sends are recorded before the worker hears the answer; its index is settled a moment later. */
+const waitUntilSettled = (holds: readonly HoldRef[]) =>
+  waitFor(async () => Object.values(await harness.indexed(holds)).every((n) => n === 0), {
+    timeoutMs: 3000,
+    what: 'index settled',
+  });
+
+const holdsFor = (count: number): HoldRef[] => {
+  const eventId = randomUUID();
+  return Array.from({ length: count }, (_, i) => newHold(eventId, i + 1));
+};
+
+beforeAll(async () => {
+  isolation = await isolate('expiryworker');
+  harness = await createHarness(isolation);
+  seatService = await new FakeSeatService().start();
+  // A short lease keeps the outage test quick; the worker's call timeout is half of it.
+  workerEnv = { ...isolation.env, SEAT_SERVICE_URL: seatService.url, EXPIRY_LEASE_MS: String(LEASE_MS) };
+  worker = await startService('expiry-worker', workerEnv);
+  await harness.waitForWorkerQueue();
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await seatService?.stop();
+  await harness?.close();
+});
+
+test('expires holds shortly after their expiresAt, never before', async () => {
+  const holds = holdsFor(40);
+  const start = Date.now();
+  const due = new Map(holds.map((h, i) => [h.holdVersion, start + 1200 + i * 25]));
+  await harness.publish(holds.map((h) => seatEnvelope(RoutingKeys.SeatHeld, h, due.get(h.holdVersion))));
+
+  await waitFor(() => holds.every((h) => seatService.sendsOf(h).length > 0), { timeoutMs: 5000, what: 'all holds sent' });
+  const lags = holds.map((h) => seatService.sendsOf(h)[0]!.at - due.get(h.holdVersion)!);
+  expect(Math.min(...lags)).toBeGreaterThanOrEqual(-5); // clock granularity only
+  expect(percentile(lags, 99)).toBeLessThan(1000);
+  expect(holds.every((h) => seatService.sendsOf(h).length === 1)).toBe(true);
+
+  await waitFor(async () => (await metricValue(worker.baseUrl, 'zephyr_seat_expiries_total')) >= holds.length, {
+    what: 'expiries counted',
+  });
+  expect(await metricValue(worker.baseUrl, 'zephyr_expiry_lag_seconds_count')).toBeGreaterThanOrEqual(holds.length);
+  await waitUntilSettled(holds);
+});
+
+test('never sends a hold that was released or reserved before it was due', async () => {
+  const [released, reserved, control] = holdsFor(3) as [HoldRef, HoldRef, HoldRef];
+  const dueAt = Date.now() + 1000;
+  await harness.publish([
+    seatEnvelope(RoutingKeys.SeatHeld, released, dueAt),
+    seatEnvelope(RoutingKeys.SeatHeld, reserved, dueAt),
+    seatEnvelope(RoutingKeys.SeatHeld, control, dueAt),
+  ]);
+  await harness.publish([
+    seatEnvelope(RoutingKeys.SeatReleased, released),
+    seatEnvelope(RoutingKeys.SeatReserved, reserved),
+  ]);
+
+  await waitFor(() => seatService.sendsOf(control).length > 0, { timeoutMs: 4000, what: 'control hold sent' });
+  await sleep(300);
+  expect(seatService.sendsOf(released)).toHaveLength(0);
+  expect(seatService.sendsOf(reserved)).toHaveLength(0);
+  await waitUntilSettled([released, reserved, control]);
+});
+
+test('a seat.refreshed message moves the expiry later', async () => {
+  const [hold] = holdsFor(1) as [HoldRef];
+  const start = Date.now();
+  const refreshedDueAt = start + 2200;
+  await harness.publish([seatEnvelope(RoutingKeys.SeatHeld, hold, start + 800)]);
+  await harness.publish([seatEnvelope(RoutingKeys.SeatRefreshed, hold, refreshedDueAt)]);
+
+  await waitFor(() => seatService.sendsOf(hold).length > 0, { timeoutMs: 5000, what: 'refreshed hold sent' });
+  const sends = seatService.sendsOf(hold);
+  expect(sends).toHaveLength(1);
+  expect(sends[0]!.at).toBeGreaterThanOrEqual(refreshedDueAt - 5);
+  expect(sends[0]!.at - refreshedDueAt).toBeLessThan(1000);
+});
+
+test('a not-due answer reschedules the hold at the expiresAt the seat-service returned', async () => {
+  const [hold] = holdsFor(1) as [HoldRef];
+  const dueAt = Date.now() + 800;
+  const refreshedDueAt = dueAt + 1200;
+  seatService.verdict = (h) =>
+    h.holdVersion === hold.holdVersion && seatService.sendsOf(hold).length === 1
+      ? { outcome: 'not-due', expiresAt: new Date(refreshedDueAt).toISOString() }
+      : { outcome: 'expired' };
+  try {
+    await harness.publish([seatEnvelope(RoutingKeys.SeatHeld, hold, dueAt)]);
+    await waitFor(() => seatService.sendsOf(hold).length >= 2, { timeoutMs: 5000, what: 'hold sent again' });
+  } finally {
+    seatService.verdict = () => ({ outcome: 'expired' });
+  }
+  const [first, second] = seatService.sendsOf(hold);
+  expect(first!.at).toBeGreaterThanOrEqual(dueAt - 5);
+  expect(second!.at).toBeGreaterThanOrEqual(refreshedDueAt - 5);
+  expect(second!.at - refreshedDueAt).toBeLessThan(1000);
+  await sleep(300);
+  expect(seatService.sendsOf(hold)).toHaveLength(2);
+});
+
+test('gone answers are dropped from the index without retries', async () => {
+  const holds = holdsFor(5);
+  seatService.verdict = () => ({ outcome: 'gone' });
+  try {
+    await harness.publish(holds.map((h) => seatEnvelope(RoutingKeys.SeatHeld, h, Date.now() + 300)));
+    await waitFor(() => holds.every((h) => seatService.sendsOf(h).length > 0), { timeoutMs: 4000, what: 'holds sent' });
+  } finally {
+    seatService.verdict = () => ({ outcome: 'expired' });
+  }
+  await sleep(LEASE_MS + 500);
+  expect(holds.map((h) => seatService.sendsOf(h).length)).toEqual(holds.map(() => 1));
+  expect(await harness.indexed(holds)).toEqual({ due: 0, inflight: 0 });
+});
+
+test('keeps running and retrying while the seat-service is down, then drains when it returns', async () => {
+  const holds = holdsFor(30);
+  await seatService.stop();
+  const dueAt = Date.now() + 500;
+  await harness.publish(holds.map((h) => seatEnvelope(RoutingKeys.SeatHeld, h, dueAt)));
+  await sleep(3000);
+
+  expect(worker.child.exitCode).toBeNull();
+  expect((await http(worker.baseUrl, 'GET', '/health')).status).toBe(200);
+  // The seat-service is not a readiness dependency: the worker itself is fine and keeps its queue drained.
+  expect((await http(worker.baseUrl, 'GET', '/health/ready')).status).toBe(200);
+  const stuck = await harness.indexed(holds);
+  expect(stuck.due + stuck.inflight).toBe(holds.length);
+  expect(await metricValue(worker.baseUrl, 'zephyr_expiry_backlog')).toBeGreaterThanOrEqual(holds.length);
+  expect(worker.output()).toContain('expiry batch failed');
+
+  const backAt = Date.now();
+  await seatService.start();
+  await waitFor(() => holds.every((h) => seatService.sendsOf(h).length > 0), {
+    timeoutMs: LEASE_MS + 4000,
+    what: 'backlog drained after the outage',
+  });
+  expect(Date.now() - backAt).toBeLessThan(LEASE_MS + 2500);
+  await waitUntilSettled(holds);
+  await waitFor(async () => (await metricValue(worker.baseUrl, 'zephyr_expiry_backlog')) === 0, { what: 'backlog gauge 0' });
+});
+
+test('catches up after being stopped past the due times, sending each hold once', async () => {
+  const scheduledBefore = holdsFor(300);
+  const arrivedWhileStopped = holdsFor(300);
+  const start = Date.now();
+  await harness.publish(scheduledBefore.map((h) => seatEnvelope(RoutingKeys.SeatHeld, h, start + 2500)));
+  await waitFor(async () => (await harness.indexed(scheduledBefore)).due === scheduledBefore.length, {
+    timeoutMs: 2000,
+    what: 'holds scheduled',
+  });
+
+  await worker.stop();
+  // The index survives in Redis and new facts wait in the durable queue while nobody consumes.
+  await harness.publish(arrivedWhileStopped.map((h) => seatEnvelope(RoutingKeys.SeatHeld, h, Date.now() + 500)));
+  await sleep(Math.max(0, start + 3500 - Date.now()));
+  const sentWhileStopped = [...scheduledBefore, ...arrivedWhileStopped].filter((h) => seatService.sendsOf(h).length > 0);
+  expect(sentWhileStopped).toHaveLength(0);
+
+  const restartedAt = Date.now();
+  worker = await startService('expiry-worker', workerEnv);
+  const all = [...scheduledBefore, ...arrivedWhileStopped];
+  await waitFor(() => all.every((h) => seatService.sendsOf(h).length > 0), { timeoutMs: 10_000, what: 'catch-up' });
+  expect(Date.now() - restartedAt).toBeLessThan(8000);
+  await waitUntilSettled(all);
+  await sleep(300); // a redelivered fact would put a hold back and get it sent again within a poll
+  expect(all.filter((h) => seatService.sendsOf(h).length !== 1)).toEqual([]);
+});
