@@ -45,6 +45,22 @@ afterAll(async () => {
   await iso?.cleanup();
 });
 
+const REDIS_START =
+  'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log';
+
+/** Restarts the machine's Redis the way CI starts it: without persistence, so every key is gone. */
+async function restartRedis(): Promise<void> {
+  execFileSync('redis-cli', ['shutdown', 'nosave'], { stdio: 'ignore', timeout: 10_000 });
+  execFileSync('sh', ['-c', `mkdir -p /var/lib/redis /var/log/redis && ${REDIS_START}`], { stdio: 'ignore', timeout: 10_000 });
+  await waitFor(
+    () => {
+      execFileSync('redis-cli', ['ping'], { stdio: 'ignore', timeout: 5000 });
+      return true;
+    },
+    { timeoutMs: 20_000, intervalMs: 200, what: 'Redis' },
+  );
+}
+
 function rabbitmq(command: 'stop_app' | 'start_app'): void {
   execFileSync('rabbitmqctl', [command], { stdio: 'ignore', timeout: 60_000 });
 }
@@ -172,3 +188,39 @@ it('SIGKILL of a seat-service replica in the middle of 500 holds/reserves loses 
     ws.close();
   }
 }, 240_000);
+
+it('a Redis restart that loses every key loses no reservation, and versions keep growing', async () => {
+  const gw = stack.gatewayUrl;
+  const created = await http<{ id: string }>(gw, 'POST', '/api/events', { token: admin, body: { name: 'Redis restart', totalSeats: 100, maxSeatsPerUser: 100 } });
+  const eventId = created.body.id;
+  const buyerId = newUserId();
+  const buyer = await userToken(buyerId);
+  for (let seat = 1; seat <= 30; seat++) {
+    expect((await http(gw, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token: buyer })).status).toBe(201);
+    expect((await http(gw, 'POST', `/api/seats/${eventId}/${seat}/reserve`, { token: buyer })).status).toBe(200);
+  }
+  const before = await http<{ version: number }>(gw, 'GET', `/api/events/${eventId}/seats`);
+
+  await restartRedis();
+
+  const after = await waitFor(
+    async () => {
+      const res = await http<{ version: number; seats: { seatNumber: number; status: string }[] }>(gw, 'GET', `/api/events/${eventId}/seats`, { token: admin });
+      return res.status === 200 ? res.body : undefined;
+    },
+    { timeoutMs: 20_000, intervalMs: 250, what: 'seat map after the Redis restart' },
+  );
+  expect(after.seats.filter((s) => s.status === 'reserved').map((s) => s.seatNumber)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+  expect(after.version).toBeGreaterThanOrEqual(before.body.version);
+  const other = await userToken(newUserId());
+  expect((await http(gw, 'POST', `/api/seats/${eventId}/5/hold`, { token: other })).body).toMatchObject({ error: { code: 'SEAT_UNAVAILABLE' } });
+  expect((await http(gw, 'POST', `/api/seats/${eventId}/5/reserve`, { token: buyer })).status).toBe(200);
+  const ws = await subscribe(eventId);
+  try {
+    expect((await http(gw, 'POST', `/api/seats/${eventId}/40/hold`, { token: other })).status).toBe(201);
+    const update = await ws.next((m) => m.type === 'SEAT_UPDATE' && m.seatNumber === 40, 5000);
+    expect(update.version).toBeGreaterThan(before.body.version);
+  } finally {
+    ws.close();
+  }
+}, 120_000);

@@ -9,7 +9,8 @@
  *                          H|user|heldAt|expiresAt|durationSec|holdVersion                        held
  *                          P|user|heldAt|expiresAt|durationSec|holdVersion|deadline|ver|aseq     reserve in flight
  *                          R|user|reservedAt|holdVersion                                          reserved
- *   base..'user:'..id    set of seat numbers the user holds or reserved (checked lazily)
+ *   base..'user:'..id    sorted set of the user's seats: score expiresAt for a hold, +inf while reserving
+ *                        or reserved, so live seats are counted in O(log n)
  *   base..'outbox'       stream of domain events appended in the same script as the change
  * Time is Redis server time, so every replica agrees on when a hold expires.
  */
@@ -46,7 +47,7 @@ end
 -- Releases a hold whose expiresAt passed; emits seat.expired.
 local function expire_hold(seat, f, msg_id, now)
   redis.call('HDEL', seats_key, seat)
-  redis.call('SREM', user_key(f[2]), seat)
+  redis.call('ZREM', user_key(f[2]), seat)
   local ver = redis.call('HINCRBY', meta_key, 'ver', 1)
   local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
   append('seat.expired', msg_id, seat, f[2], 'available', ver, f[6], aseq, now, {'ha', f[3], 'ea', f[4]})
@@ -83,18 +84,14 @@ if f then
   end
   expire_hold(seat, f, ARGV[5], now)
 end
-local owned = 0
-for _, s in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-  local st = redis.call('HGET', seats_key, s)
-  local g = st and split(st)
-  if g and g[2] == user and is_live(g, now) then owned = owned + 1 else redis.call('SREM', KEYS[3], s) end
-end
-if owned >= max then return {'USER_LIMIT_REACHED'} end
+-- Holds that expired drop out of the user's count; what remains is live holds, reserves and reservations.
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+if redis.call('ZCARD', KEYS[3]) >= max then return {'USER_LIMIT_REACHED'} end
 local ver = redis.call('HINCRBY', meta_key, 'ver', 1)
 local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
 local expires = now + dur * 1000
 redis.call('HSET', seats_key, seat, table.concat({'H', user, now, expires, dur, ver}, '|'))
-redis.call('SADD', KEYS[3], seat)
+redis.call('ZADD', KEYS[3], expires, seat)
 append('seat.held', ARGV[4], seat, user, 'held', ver, ver, aseq, now, {'ha', now, 'ea', expires})
 return {'HELD', now, expires}
 `;
@@ -120,6 +117,7 @@ local expires = now + dur * 1000
 f[4] = expires
 f[5] = dur
 redis.call('HSET', seats_key, seat, table.concat(f, '|'))
+if f[1] == 'H' then redis.call('ZADD', user_key(user), expires, seat) end
 local ver = redis.call('HGET', meta_key, 'ver')
 local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
 append('seat.refreshed', ARGV[4], seat, user, 'held', ver, f[6], aseq, now, {'ha', f[3], 'ea', expires})
@@ -145,7 +143,7 @@ if f[2] ~= user then return {'SEAT_UNAVAILABLE'} end
 -- A reserve of this hold is committing right now; the hold can no longer be given back.
 if f[1] == 'P' then return {'HOLD_NOT_FOUND'} end
 redis.call('HDEL', seats_key, seat)
-redis.call('SREM', KEYS[3], seat)
+redis.call('ZREM', KEYS[3], seat)
 local ver = redis.call('HINCRBY', meta_key, 'ver', 1)
 local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
 append('seat.released', ARGV[3], seat, user, 'available', ver, f[6], aseq, now, {'ha', f[3], 'ea', f[4]})
@@ -180,6 +178,7 @@ f[7] = now + tonumber(ARGV[3])
 f[8] = ver
 f[9] = aseq
 redis.call('HSET', seats_key, seat, table.concat(f, '|'))
+redis.call('ZADD', user_key(user), '+inf', seat)
 return {'BEGIN', f[6], ver, aseq}
 `;
 
@@ -192,10 +191,10 @@ local seat, user = ARGV[1], ARGV[2]
 local cur = redis.call('HGET', seats_key, seat)
 if cur then
   local f = split(cur)
-  if f[1] ~= 'R' and f[2] ~= user then redis.call('SREM', user_key(f[2]), seat) end
+  if f[1] ~= 'R' and f[2] ~= user then redis.call('ZREM', user_key(f[2]), seat) end
 end
 redis.call('HSET', seats_key, seat, table.concat({'R', user, ARGV[3], ARGV[4]}, '|'))
-redis.call('SADD', KEYS[3], seat)
+redis.call('ZADD', KEYS[3], '+inf', seat)
 return {'OK'}
 `;
 
@@ -207,6 +206,7 @@ if not cur then return {'GONE'} end
 local f = split(cur)
 if f[1] ~= 'P' or f[6] ~= ARGV[2] then return {'GONE'} end
 redis.call('HSET', seats_key, seat, table.concat({'H', f[2], f[3], f[4], f[5], f[6]}, '|'))
+redis.call('ZADD', user_key(f[2]), f[4], seat)
 return {'OK'}
 `;
 
@@ -249,8 +249,9 @@ return {'OK', now_ms(), redis.call('HGET', seats_key, ARGV[1]) or ''}
 const USER_SEATS = `${PRELUDE}
 local meta = redis.call('HMGET', meta_key, 'status')
 if not meta[1] then return {'NO_EVENT'} end
-local out = {'OK', now_ms()}
-for _, s in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+local now = now_ms()
+local out = {'OK', now}
+for _, s in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. now, '+inf')) do
   out[#out + 1] = s
   out[#out + 1] = redis.call('HGET', seats_key, s) or ''
 end
@@ -273,7 +274,7 @@ if fresh then
   redis.call('HSET', meta_key, 'ver', ARGV[5], 'aseq', ARGV[5])
   for i = 6, #ARGV, 4 do
     redis.call('HSET', seats_key, ARGV[i], table.concat({'R', ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]}, '|'))
-    redis.call('SADD', user_key(ARGV[i + 1]), ARGV[i])
+    redis.call('ZADD', user_key(ARGV[i + 1]), '+inf', ARGV[i])
   end
 end
 -- The relay's consumer group; created here so it exists before the first event is appended.
