@@ -14,6 +14,15 @@ export interface GuardDeps {
   onRateLimited(limiter: 'ip' | 'user'): void;
 }
 
+function decodablePath(rawUrl: string): boolean {
+  try {
+    decodeURIComponent(rawUrl.split('?', 1)[0]!);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function setLimitHeaders(res: Response, decision: LimitDecision): void {
   res.setHeader('RateLimit-Limit', String(decision.limit));
   res.setHeader('RateLimit-Remaining', String(decision.remaining));
@@ -27,7 +36,8 @@ function tooMany(res: Response, decision: LimitDecision): AppError {
 
 /**
  * Everything the gateway decides before a request reaches a service, in SPEC.md's precedence:
- * unknown route 404, per-IP limit, 401, 403 (role), per-user limit (the body's 413 follows in bufferBody).
+ * unknown route 404, per-IP limit, 401, 403 (role), per-user limit, then a path that does not decode (400);
+ * the body's 413 follows in bufferBody.
  * The route it matched is left in res.locals.route for the proxy.
  */
 export function gatewayGuard(deps: GuardDeps): RequestHandler {
@@ -69,6 +79,10 @@ export function gatewayGuard(deps: GuardDeps): RequestHandler {
         }
       }
       if (shown) setLimitHeaders(res, shown);
+
+      // A path that is not valid percent-encoded UTF-8 names nothing (and must not reach a router that
+      // decodes it and fails): a 400 at the edge, after identity as SPEC.md's precedence wants.
+      if (!decodablePath(req.originalUrl)) throw new AppError(ErrorCodes.ValidationFailed, 'Malformed percent-encoding in the path');
     };
     run().then(() => next(), next);
   };
