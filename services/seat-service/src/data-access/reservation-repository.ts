@@ -119,27 +119,28 @@ export class ReservationRepository {
     };
   }
 
-  /** Written by the Redis outbox relay; a redelivered row is ignored (exactly once per message id). */
+  /**
+   * Written by the Redis outbox relay; a redelivered row is ignored (exactly once per message id). One
+   * statement with array parameters: its text is the same for every batch size, so it is cheap to build.
+   */
   async appendAudit(rows: AuditRow[]): Promise<void> {
     if (rows.length === 0) return;
-    await this.db
-      .withSchema(SCHEMA)
-      .insert(
-        rows.map((r) => ({
-          event_id: r.eventId,
-          seq: r.seq,
-          action: r.action,
-          seat_number: r.seatNumber,
-          user_id: r.userId,
-          version: r.version,
-          at: r.at,
-          expires_at: r.expiresAt ?? null,
-          message_id: r.messageId,
-        })),
-      )
-      .into('seat_audit')
-      .onConflict()
-      .ignore();
+    await this.db.raw(
+      `INSERT INTO ${SCHEMA}.seat_audit (event_id, seq, action, seat_number, user_id, version, at, expires_at, message_id)
+       SELECT * FROM unnest(?::uuid[], ?::bigint[], ?::text[], ?::int[], ?::uuid[], ?::bigint[], ?::timestamptz[], ?::timestamptz[], ?::text[])
+       ON CONFLICT DO NOTHING`,
+      [
+        rows.map((r) => r.eventId),
+        rows.map((r) => r.seq),
+        rows.map((r) => r.action),
+        rows.map((r) => r.seatNumber),
+        rows.map((r) => r.userId),
+        rows.map((r) => r.version),
+        rows.map((r) => r.at),
+        rows.map((r) => r.expiresAt ?? null),
+        rows.map((r) => r.messageId),
+      ],
+    );
   }
 
   async history(eventId: string, afterSeq: number, limit: number): Promise<AuditEntry[]> {
