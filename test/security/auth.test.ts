@@ -9,8 +9,6 @@ import {
   http,
   isolate,
   newUserId,
-  startService,
-  startStack,
   type Isolation,
   type ServiceProcess,
   type Stack,
@@ -25,6 +23,8 @@ import {
   rawHttp,
   rawRequest,
   signWith,
+  startServiceSafely,
+  startStackSafely,
   unsigned,
   upgradeStatus,
   withPayload,
@@ -46,7 +46,14 @@ let eventId: string;
 const userId = newUserId();
 let good: string;
 
-const claims = (extra: Record<string, unknown> = {}) => ({ sub: userId, iss: ISSUER, aud: AUDIENCE, iat: nowSeconds(), exp: nowSeconds() + 600, ...extra });
+const claims = (extra: Record<string, unknown> = {}) => ({
+  sub: userId,
+  iss: ISSUER,
+  aud: AUDIENCE,
+  iat: nowSeconds(),
+  exp: nowSeconds() + 600,
+  ...extra,
+});
 const without = (key: string) => {
   const c: Record<string, unknown> = claims();
   delete c[key];
@@ -55,14 +62,23 @@ const without = (key: string) => {
 
 beforeAll(async () => {
   iso = await isolate('secauth');
-  stack = await startStack(iso.env, {
+  stack = await startStackSafely(iso.env, {
     services: ['event-service', 'seat-service', 'notifier', 'gateway'],
     env: { JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
   });
   gw = stack.gatewayUrl;
   good = await mintToken({ secret: TEST_JWT_SECRET, userId, issuer: ISSUER, audience: AUDIENCE });
-  const admin = await mintToken({ secret: TEST_JWT_SECRET, userId: newUserId(), admin: true, issuer: ISSUER, audience: AUDIENCE });
-  const created = await http<{ id: string }>(gw, 'POST', '/api/events', { token: admin, body: { name: 'Auth show', totalSeats: 10 } });
+  const admin = await mintToken({
+    secret: TEST_JWT_SECRET,
+    userId: newUserId(),
+    admin: true,
+    issuer: ISSUER,
+    audience: AUDIENCE,
+  });
+  const created = await http<{ id: string }>(gw, 'POST', '/api/events', {
+    token: admin,
+    body: { name: 'Auth show', totalSeats: 10 },
+  });
   expect(created.status).toBe(201);
   eventId = created.body.id;
 }, 90_000);
@@ -102,11 +118,20 @@ describe('HS256 mode with JWT_ISSUER and JWT_AUDIENCE', () => {
     ['HS256 signed with a wrong secret', () => hs256(claims(), WRONG_SECRET)],
     ['HS256 signed with an empty secret', () => hs256(claims(), '')],
     ['HS256 signed with an RSA public key (PEM) as secret', () => hs256(claims(), publicPem)],
-    ['RS256 token (algorithm not allowed)', () => signWith('RS256', rsa.privateKey, claims(), { alg: 'RS256', typ: 'JWT' })],
-    ['HS512 with the right secret (algorithm pinned)', () => hs256(claims(), TEST_JWT_SECRET, { alg: 'HS512', typ: 'JWT' }, 'sha512')],
+    [
+      'RS256 token (algorithm not allowed)',
+      () => signWith('RS256', rsa.privateKey, claims(), { alg: 'RS256', typ: 'JWT' }),
+    ],
+    [
+      'HS512 with the right secret (algorithm pinned)',
+      () => hs256(claims(), TEST_JWT_SECRET, { alg: 'HS512', typ: 'JWT' }, 'sha512'),
+    ],
     ['tampered payload: another sub', () => withPayload(good, claims({ sub: newUserId() }))],
     ['tampered payload: roles admin added', () => withPayload(good, claims({ roles: ['admin'] }))],
-    ['tampered header: kid added', () => `${b64url({ alg: 'HS256', typ: 'JWT', kid: 'x' })}.${good.split('.').slice(1).join('.')}`],
+    [
+      'tampered header: kid added',
+      () => `${b64url({ alg: 'HS256', typ: 'JWT', kid: 'x' })}.${good.split('.').slice(1).join('.')}`,
+    ],
     ['signature stripped', () => good.replace(/[^.]+$/, '')],
     ['signature bit-flipped', () => good.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))],
     ['expired exp', () => hs256(claims({ exp: nowSeconds() - 120, iat: nowSeconds() - 720 }), TEST_JWT_SECRET)],
@@ -140,10 +165,15 @@ describe('HS256 mode with JWT_ISSUER and JWT_AUDIENCE', () => {
     expect((await http(gw, 'GET', '/api/events', { token: good })).status).toBe(200);
     expect((await upgradeStatus(portOf(gw), `/ws?token=${good}`)).status).toBe(101);
     const withAudList = hs256(claims({ aud: ['other', AUDIENCE], roles: [] }), TEST_JWT_SECRET);
-    expect((await http(gw, 'GET', `/api/seats/${eventId}/user/${userId}/holds`, { token: withAudList })).status).toBe(200);
+    expect((await http(gw, 'GET', `/api/seats/${eventId}/user/${userId}/holds`, { token: withAudList })).status).toBe(
+      200,
+    );
     const ws = await connectWs(`${gw.replace('http', 'ws')}/ws`);
     ws.send({ type: 'AUTH', token: good });
-    expect(await ws.next((m) => m.type === 'AUTHENTICATED' || m.type === 'ERROR')).toEqual({ type: 'AUTHENTICATED', userId });
+    expect(await ws.next((m) => m.type === 'AUTHENTICATED' || m.type === 'ERROR')).toEqual({
+      type: 'AUTHENTICATED',
+      userId,
+    });
     ws.close();
   });
 
@@ -188,7 +218,10 @@ describe('HS256 mode with JWT_ISSUER and JWT_AUDIENCE', () => {
     const forged = hs256(claims(), WRONG_SECRET);
     const twice = await rawHttp(
       portOf(gw),
-      rawRequest('GET', `/api/seats/${eventId}/user/${userId}/holds`, {}).replace('\r\n\r\n', `\r\nAuthorization: Bearer ${forged}\r\nAuthorization: Bearer ${good}\r\n\r\n`),
+      rawRequest('GET', `/api/seats/${eventId}/user/${userId}/holds`, {}).replace(
+        '\r\n\r\n',
+        `\r\nAuthorization: Bearer ${forged}\r\nAuthorization: Bearer ${good}\r\n\r\n`,
+      ),
     );
     expectError(twice, 401, 'UNAUTHENTICATED');
   });
@@ -202,7 +235,12 @@ describe('JWKS mode (RS256/ES256 from JWT_JWKS_URL)', () => {
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const foreign = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = (key: KeyObject, kid: string, alg: string) => ({ ...key.export({ format: 'jwk' }), kid, alg, use: 'sig' });
+  const jwk = (key: KeyObject, kid: string, alg: string) => ({
+    ...key.export({ format: 'jwk' }),
+    kid,
+    alg,
+    use: 'sig',
+  });
   const keySet = { keys: [jwk(rsa.publicKey, 'rsa-1', 'RS256'), jwk(ec.publicKey, 'ec-1', 'ES256')] };
   let jwksServer: httpServer.Server;
   let attackerHits = 0;
@@ -212,9 +250,16 @@ describe('JWKS mode (RS256/ES256 from JWT_JWKS_URL)', () => {
   let jgw: string;
   let jEventId: string;
   const sub = newUserId();
-  const jclaims = (extra: Record<string, unknown> = {}) => ({ sub, iat: nowSeconds(), exp: nowSeconds() + 600, ...extra });
-  const rs = (payload: object, header: object = { alg: 'RS256', kid: 'rsa-1' }) => signWith('RS256', rsa.privateKey, payload, header);
-  const es = (payload: object, header: object = { alg: 'ES256', kid: 'ec-1' }) => signWith('ES256', ec.privateKey, payload, header);
+  const jclaims = (extra: Record<string, unknown> = {}) => ({
+    sub,
+    iat: nowSeconds(),
+    exp: nowSeconds() + 600,
+    ...extra,
+  });
+  const rs = (payload: object, header: object = { alg: 'RS256', kid: 'rsa-1' }) =>
+    signWith('RS256', rsa.privateKey, payload, header);
+  const es = (payload: object, header: object = { alg: 'ES256', kid: 'ec-1' }) =>
+    signWith('ES256', ec.privateKey, payload, header);
 
   const listen = async (server: httpServer.Server) => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -222,15 +267,19 @@ describe('JWKS mode (RS256/ES256 from JWT_JWKS_URL)', () => {
   };
 
   beforeAll(async () => {
-    jwksServer = httpServer.createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(keySet)));
+    jwksServer = httpServer.createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(keySet)),
+    );
     attackerServer = httpServer.createServer((_req, res) => {
       attackerHits++;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk(foreign.publicKey, 'rsa-1', 'RS256')] }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ keys: [jwk(foreign.publicKey, 'rsa-1', 'RS256')] }));
     });
     const jwksUrl = `${await listen(jwksServer)}/.well-known/jwks.json`;
     await listen(attackerServer);
     jwksIso = await isolate('secjwks');
-    jwksStack = await startStack(jwksIso.env, {
+    jwksStack = await startStackSafely(jwksIso.env, {
       services: ['event-service', 'seat-service', 'notifier', 'gateway'],
       // JWT_SECRET stays set from the isolation env: the JWKS must win, so HS256 tokens made with it fail.
       env: { JWT_JWKS_URL: jwksUrl, RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
@@ -247,17 +296,25 @@ describe('JWKS mode (RS256/ES256 from JWT_JWKS_URL)', () => {
 
   it('accepts RS256 and ES256 tokens from the key set, over REST and WebSocket', async () => {
     const admin = rs(jclaims({ sub: newUserId(), roles: ['admin'] }));
-    const created = await http<{ id: string }>(jgw, 'POST', '/api/events', { token: admin, body: { name: 'JWKS show', totalSeats: 10 } });
+    const created = await http<{ id: string }>(jgw, 'POST', '/api/events', {
+      token: admin,
+      body: { name: 'JWKS show', totalSeats: 10 },
+    });
     expect(created.status).toBe(201);
     jEventId = created.body.id;
     expect((await http(jgw, 'POST', `/api/seats/${jEventId}/1/hold`, { token: es(jclaims()) })).status).toBe(201);
-    const holds = await http<{ items: unknown[] }>(jgw, 'GET', `/api/seats/${jEventId}/user/${sub}/holds`, { token: rs(jclaims()) });
+    const holds = await http<{ items: unknown[] }>(jgw, 'GET', `/api/seats/${jEventId}/user/${sub}/holds`, {
+      token: rs(jclaims()),
+    });
     expect(holds.status).toBe(200);
     expect(holds.body.items).toHaveLength(1);
     expect((await upgradeStatus(portOf(jgw), `/ws?token=${es(jclaims())}`)).status).toBe(101);
     const ws = await connectWs(`${jgw.replace('http', 'ws')}/ws`);
     ws.send({ type: 'AUTH', token: rs(jclaims()) });
-    expect(await ws.next((m) => m.type === 'AUTHENTICATED' || m.type === 'ERROR')).toEqual({ type: 'AUTHENTICATED', userId: sub });
+    expect(await ws.next((m) => m.type === 'AUTHENTICATED' || m.type === 'ERROR')).toEqual({
+      type: 'AUTHENTICATED',
+      userId: sub,
+    });
     ws.close();
   });
 
@@ -267,16 +324,40 @@ describe('JWKS mode (RS256/ES256 from JWT_JWKS_URL)', () => {
     const attacks: [string, string][] = [
       ['HS256 with JWT_SECRET', hs256(jclaims(), TEST_JWT_SECRET)],
       ['HS256 with the RSA public key PEM as secret', hs256(jclaims(), rsaPem, { alg: 'HS256', kid: 'rsa-1' })],
-      ['HS256 with the RSA public JWK JSON as secret', hs256(jclaims(), JSON.stringify(keySet.keys[0]), { alg: 'HS256', kid: 'rsa-1' })],
-      ['HS256 with the modulus as secret', hs256(jclaims(), Buffer.from(keySet.keys[0]!.n!, 'base64url'), { alg: 'HS256', kid: 'rsa-1' })],
+      [
+        'HS256 with the RSA public JWK JSON as secret',
+        hs256(jclaims(), JSON.stringify(keySet.keys[0]), { alg: 'HS256', kid: 'rsa-1' }),
+      ],
+      [
+        'HS256 with the modulus as secret',
+        hs256(jclaims(), Buffer.from(keySet.keys[0]!.n!, 'base64url'), { alg: 'HS256', kid: 'rsa-1' }),
+      ],
       ['alg none with a kid', unsigned(jclaims(), { alg: 'none', kid: 'rsa-1' })],
-      ['RS256 by a foreign key under our kid', signWith('RS256', foreign.privateKey, jclaims(), { alg: 'RS256', kid: 'rsa-1' })],
-      ['RS256 with an embedded jwk header', signWith('RS256', foreign.privateKey, jclaims(), { alg: 'RS256', jwk: jwk(foreign.publicKey, 'x', 'RS256') })],
-      ['RS256 with a jku header to another key set', signWith('RS256', foreign.privateKey, jclaims(), { alg: 'RS256', kid: 'rsa-1', jku: attackerJwks })],
-      ['RS256 with an x5u header', signWith('RS256', foreign.privateKey, jclaims(), { alg: 'RS256', x5u: attackerJwks })],
+      [
+        'RS256 by a foreign key under our kid',
+        signWith('RS256', foreign.privateKey, jclaims(), { alg: 'RS256', kid: 'rsa-1' }),
+      ],
+      [
+        'RS256 with an embedded jwk header',
+        signWith('RS256', foreign.privateKey, jclaims(), { alg: 'RS256', jwk: jwk(foreign.publicKey, 'x', 'RS256') }),
+      ],
+      [
+        'RS256 with a jku header to another key set',
+        signWith('RS256', foreign.privateKey, jclaims(), { alg: 'RS256', kid: 'rsa-1', jku: attackerJwks }),
+      ],
+      [
+        'RS256 with an x5u header',
+        signWith('RS256', foreign.privateKey, jclaims(), { alg: 'RS256', x5u: attackerJwks }),
+      ],
       ['unknown kid', signWith('RS256', foreign.privateKey, jclaims(), { alg: 'RS256', kid: 'nope' })],
-      ['kid path traversal', signWith('RS256', foreign.privateKey, jclaims(), { alg: 'RS256', kid: '../../../../dev/null' })],
-      ['PS256 by the real key (algorithm not allowed)', signWith('PS256', rsa.privateKey, jclaims(), { alg: 'PS256', kid: 'rsa-1' })],
+      [
+        'kid path traversal',
+        signWith('RS256', foreign.privateKey, jclaims(), { alg: 'RS256', kid: '../../../../dev/null' }),
+      ],
+      [
+        'PS256 by the real key (algorithm not allowed)',
+        signWith('PS256', rsa.privateKey, jclaims(), { alg: 'PS256', kid: 'rsa-1' }),
+      ],
       ['EC key claimed as RS256', signWith('ES256', ec.privateKey, jclaims(), { alg: 'RS256', kid: 'ec-1' })],
       ['tampered RS256 payload', withPayload(rs(jclaims()), jclaims({ roles: ['admin'] }))],
       ['expired RS256', rs(jclaims({ exp: nowSeconds() - 60 }))],
@@ -313,7 +394,7 @@ describe('JWKS mode (RS256/ES256 from JWT_JWKS_URL)', () => {
   it('answers 503, not 401 or 500, while the key set cannot be fetched', async () => {
     let lonely: ServiceProcess | undefined;
     try {
-      lonely = await startService('gateway', {
+      lonely = await startServiceSafely('gateway', {
         ...jwksIso.env,
         JWT_JWKS_URL: `http://127.0.0.1:${freePort()}/jwks.json`,
         EVENT_SERVICE_URL: jwksStack.urls['event-service'][0]!,

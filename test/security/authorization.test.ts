@@ -1,5 +1,16 @@
-import { TEST_JWT_SECRET, connectWs, http, inParallel, isolate, newUserId, startStack, userToken, waitFor, type Isolation, type Stack } from '@zephyr/testing';
-import { expectError, hs256, nowSeconds, portOf, rawHttp, rawRequest } from './support';
+import {
+  TEST_JWT_SECRET,
+  connectWs,
+  http,
+  inParallel,
+  isolate,
+  newUserId,
+  userToken,
+  waitFor,
+  type Isolation,
+  type Stack,
+} from '@zephyr/testing';
+import { expectError, hs256, nowSeconds, portOf, rawHttp, rawRequest, startStackSafely } from './support';
 
 /**
  * Object-level and function-level authorization through the gateway (OWASP API1, API3, API5, API6): a user
@@ -15,7 +26,7 @@ const bob = { id: newUserId(), token: '' };
 
 beforeAll(async () => {
   iso = await isolate('secauthz');
-  stack = await startStack(iso.env, {
+  stack = await startStackSafely(iso.env, {
     services: ['event-service', 'seat-service', 'notifier', 'gateway'],
     env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
   });
@@ -31,39 +42,93 @@ afterAll(async () => {
 });
 
 async function createEvent(body: Record<string, unknown> = {}): Promise<string> {
-  const res = await http<{ id: string }>(gw, 'POST', '/api/events', { token: admin, body: { name: 'Authz show', totalSeats: 20, ...body } });
+  const res = await http<{ id: string }>(gw, 'POST', '/api/events', {
+    token: admin,
+    body: { name: 'Authz show', totalSeats: 20, ...body },
+  });
   expect(res.status).toBe(201);
   return res.body.id;
 }
 
 type SeatView = { status: string; userId?: string };
-const seatStatus = (eventId: string, seat: number, token?: string) => http<SeatView>(gw, 'GET', `/api/seats/${eventId}/${seat}/status`, { token });
+const seatStatus = (eventId: string, seat: number, token?: string) =>
+  http<SeatView>(gw, 'GET', `/api/seats/${eventId}/${seat}/status`, { token });
 const historyOf = async (eventId: string) =>
-  (await http<{ items: { action: string; userId: string; seatNumber: number }[] }>(gw, 'GET', `/api/events/${eventId}/history`, { token: admin })).body.items;
+  (
+    await http<{ items: { action: string; userId: string; seatNumber: number }[] }>(
+      gw,
+      'GET',
+      `/api/events/${eventId}/history`,
+      { token: admin },
+    )
+  ).body.items;
 
 describe('holds belong to their holder', () => {
-  it('user B cannot reserve, refresh, release or list user A\'s hold, and A\'s hold is untouched', async () => {
+  it("user B cannot reserve, refresh, release or list user A's hold, and A's hold is untouched", async () => {
     const eventId = await createEvent();
-    const held = await http<{ expiresAt: string }>(gw, 'POST', `/api/seats/${eventId}/3/hold`, { token: alice.token, body: { holdDuration: 300 } });
+    const held = await http<{ expiresAt: string }>(gw, 'POST', `/api/seats/${eventId}/3/hold`, {
+      token: alice.token,
+      body: { holdDuration: 300 },
+    });
     expect(held.status).toBe(201);
 
-    expectError(await http(gw, 'POST', `/api/seats/${eventId}/3/reserve`, { token: bob.token }), 409, 'SEAT_UNAVAILABLE');
-    expectError(await http(gw, 'POST', `/api/seats/${eventId}/3/refresh`, { token: bob.token, body: { holdDuration: 3600 } }), 409, 'SEAT_UNAVAILABLE');
-    expectError(await http(gw, 'DELETE', `/api/seats/${eventId}/3/hold`, { token: bob.token }), 409, 'SEAT_UNAVAILABLE');
+    expectError(
+      await http(gw, 'POST', `/api/seats/${eventId}/3/reserve`, { token: bob.token }),
+      409,
+      'SEAT_UNAVAILABLE',
+    );
+    expectError(
+      await http(gw, 'POST', `/api/seats/${eventId}/3/refresh`, { token: bob.token, body: { holdDuration: 3600 } }),
+      409,
+      'SEAT_UNAVAILABLE',
+    );
+    expectError(
+      await http(gw, 'DELETE', `/api/seats/${eventId}/3/hold`, { token: bob.token }),
+      409,
+      'SEAT_UNAVAILABLE',
+    );
     expectError(await http(gw, 'POST', `/api/seats/${eventId}/3/hold`, { token: bob.token }), 409, 'SEAT_UNAVAILABLE');
-    expectError(await http(gw, 'GET', `/api/seats/${eventId}/user/${alice.id}/holds`, { token: bob.token }), 403, 'FORBIDDEN');
+    expectError(
+      await http(gw, 'GET', `/api/seats/${eventId}/user/${alice.id}/holds`, { token: bob.token }),
+      403,
+      'FORBIDDEN',
+    );
     // The same id in upper case is the same user.
-    expectError(await http(gw, 'GET', `/api/seats/${eventId}/user/${alice.id.toUpperCase()}/holds`, { token: bob.token }), 403, 'FORBIDDEN');
+    expectError(
+      await http(gw, 'GET', `/api/seats/${eventId}/user/${alice.id.toUpperCase()}/holds`, { token: bob.token }),
+      403,
+      'FORBIDDEN',
+    );
     expectError(await http(gw, 'GET', `/api/seats/${eventId}/user/${alice.id}/holds`), 401, 'UNAUTHENTICATED');
 
     // Naming A in the body does not make B act as A: 403 before anything is looked up.
-    for (const [method, action] of [['POST', 'reserve'], ['POST', 'refresh'], ['DELETE', 'hold'], ['POST', 'hold']] as const) {
-      expectError(await http(gw, method, `/api/seats/${eventId}/3/${action}`, { token: bob.token, body: { userId: alice.id } }), 403, 'FORBIDDEN');
-      expectError(await http(gw, method, `/api/seats/${eventId}/4/${action}`, { token: bob.token, body: { userId: alice.id } }), 403, 'FORBIDDEN');
+    for (const [method, action] of [
+      ['POST', 'reserve'],
+      ['POST', 'refresh'],
+      ['DELETE', 'hold'],
+      ['POST', 'hold'],
+    ] as const) {
+      expectError(
+        await http(gw, method, `/api/seats/${eventId}/3/${action}`, { token: bob.token, body: { userId: alice.id } }),
+        403,
+        'FORBIDDEN',
+      );
+      expectError(
+        await http(gw, method, `/api/seats/${eventId}/4/${action}`, { token: bob.token, body: { userId: alice.id } }),
+        403,
+        'FORBIDDEN',
+      );
     }
 
-    const mine = await http<{ items: { seatNumber: number; expiresAt: string }[] }>(gw, 'GET', `/api/seats/${eventId}/user/${alice.id}/holds`, { token: alice.token });
-    expect(mine.body.items).toEqual([expect.objectContaining({ seatNumber: 3, userId: alice.id, expiresAt: held.body.expiresAt })]);
+    const mine = await http<{ items: { seatNumber: number; expiresAt: string }[] }>(
+      gw,
+      'GET',
+      `/api/seats/${eventId}/user/${alice.id}/holds`,
+      { token: alice.token },
+    );
+    expect(mine.body.items).toEqual([
+      expect.objectContaining({ seatNumber: 3, userId: alice.id, expiresAt: held.body.expiresAt }),
+    ]);
     expect((await http(gw, 'GET', `/api/seats/${eventId}/user/${alice.id}/holds`, { token: admin })).status).toBe(200);
     expect((await seatStatus(eventId, 4)).body.status).toBe('available');
     // The audit trail (within 1 s of the action) holds A's hold and nothing done in B's name.
@@ -72,11 +137,13 @@ describe('holds belong to their holder', () => {
       return items.length > 0 && items;
     });
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    expect((await historyOf(eventId)).map((e) => `${e.action}:${e.seatNumber}:${e.userId}`)).toEqual([`held:3:${alice.id}`]);
+    expect((await historyOf(eventId)).map((e) => `${e.action}:${e.seatNumber}:${e.userId}`)).toEqual([
+      `held:3:${alice.id}`,
+    ]);
     expect(trail).toHaveLength(1);
   });
 
-  it('shows a holder\'s identity only to that holder and admins, on status, the seat map and WebSocket', async () => {
+  it("shows a holder's identity only to that holder and admins, on status, the seat map and WebSocket", async () => {
     const eventId = await createEvent();
     const watcher = await connectWs(`${gw.replace('http', 'ws')}/ws?token=${bob.token}`);
     try {
@@ -106,7 +173,10 @@ describe('holds belong to their holder', () => {
       // Nor switch identity on an authenticated socket.
       watcher.messages.length = 0;
       watcher.send({ type: 'AUTH', token: alice.token });
-      expect(await watcher.next((m) => m.type === 'ERROR' || m.type === 'AUTHENTICATED')).toMatchObject({ type: 'ERROR', code: 'FORBIDDEN' });
+      expect(await watcher.next((m) => m.type === 'ERROR' || m.type === 'AUTHENTICATED')).toMatchObject({
+        type: 'ERROR',
+        code: 'FORBIDDEN',
+      });
       anonymous.close();
     } finally {
       watcher.close();
@@ -123,7 +193,10 @@ describe('admin endpoints', () => {
       await userToken(newUserId(), {}),
       hs256({ sub: newUserId(), roles: ['Admin'], exp: nowSeconds() + 600 }, TEST_JWT_SECRET),
       hs256({ sub: newUserId(), roles: ['admin '], exp: nowSeconds() + 600 }, TEST_JWT_SECRET),
-      hs256({ sub: newUserId(), roles: ['user'], admin: true, isAdmin: true, role: 'admin', exp: nowSeconds() + 600 }, TEST_JWT_SECRET),
+      hs256(
+        { sub: newUserId(), roles: ['user'], admin: true, isAdmin: true, role: 'admin', exp: nowSeconds() + 600 },
+        TEST_JWT_SECRET,
+      ),
     ];
     const calls = [
       ['POST', '/api/events', { name: 'Mine now', totalSeats: 10 }],
@@ -136,21 +209,54 @@ describe('admin endpoints', () => {
     }
     expect(await http(gw, 'GET', '/api/events?limit=100')).toMatchObject({ status: 200, body: before.body });
 
-    expect((await http(gw, 'PATCH', `/api/events/${eventId}`, { token: admin, body: { name: 'Renamed' } })).body).toMatchObject({ name: 'Renamed', status: 'active' });
+    expect(
+      (await http(gw, 'PATCH', `/api/events/${eventId}`, { token: admin, body: { name: 'Renamed' } })).body,
+    ).toMatchObject({ name: 'Renamed', status: 'active' });
     expect((await http(gw, 'GET', `/api/events/${eventId}/history`, { token: admin })).status).toBe(200);
   });
 
   it('refuse mass assignment of server-owned fields (400, nothing created or changed)', async () => {
     const eventId = await createEvent({ maxSeatsPerUser: 2 });
     const before = await http(gw, 'GET', '/api/events?limit=100');
-    for (const extra of [{ id: newUserId() }, { createdAt: '2000-01-01T00:00:00.000Z' }, { status: 'cancelled' }, { seats: { available: 0 } }, { revision: 99 }, { ownerId: alice.id }]) {
-      expectError(await http(gw, 'POST', '/api/events', { token: admin, body: { name: 'Assign', totalSeats: 10, ...extra } }), 400, 'VALIDATION_FAILED');
+    for (const extra of [
+      { id: newUserId() },
+      { createdAt: '2000-01-01T00:00:00.000Z' },
+      { status: 'cancelled' },
+      { seats: { available: 0 } },
+      { revision: 99 },
+      { ownerId: alice.id },
+    ]) {
+      expectError(
+        await http(gw, 'POST', '/api/events', { token: admin, body: { name: 'Assign', totalSeats: 10, ...extra } }),
+        400,
+        'VALIDATION_FAILED',
+      );
     }
-    for (const extra of [{ totalSeats: 1000 }, { maxSeatsPerUser: 1000 }, { id: newUserId() }, { updatedAt: '2000-01-01T00:00:00.000Z' }, { createdAt: '2000-01-01T00:00:00.000Z' }]) {
-      expectError(await http(gw, 'PATCH', `/api/events/${eventId}`, { token: admin, body: extra }), 400, 'VALIDATION_FAILED');
+    for (const extra of [
+      { totalSeats: 1000 },
+      { maxSeatsPerUser: 1000 },
+      { id: newUserId() },
+      { updatedAt: '2000-01-01T00:00:00.000Z' },
+      { createdAt: '2000-01-01T00:00:00.000Z' },
+    ]) {
+      expectError(
+        await http(gw, 'PATCH', `/api/events/${eventId}`, { token: admin, body: extra }),
+        400,
+        'VALIDATION_FAILED',
+      );
     }
-    for (const extra of [{ expiresAt: '2100-01-01T00:00:00.000Z' }, { status: 'reserved' }, { heldAt: '2000-01-01T00:00:00.000Z' }, { seatNumber: 2 }, { version: 1 }]) {
-      expectError(await http(gw, 'POST', `/api/seats/${eventId}/1/hold`, { token: alice.token, body: extra }), 400, 'VALIDATION_FAILED');
+    for (const extra of [
+      { expiresAt: '2100-01-01T00:00:00.000Z' },
+      { status: 'reserved' },
+      { heldAt: '2000-01-01T00:00:00.000Z' },
+      { seatNumber: 2 },
+      { version: 1 },
+    ]) {
+      expectError(
+        await http(gw, 'POST', `/api/seats/${eventId}/1/hold`, { token: alice.token, body: extra }),
+        400,
+        'VALIDATION_FAILED',
+      );
     }
     expect(await http(gw, 'GET', '/api/events?limit=100')).toMatchObject({ status: 200, body: before.body });
     expect((await seatStatus(eventId, 1)).body.status).toBe('available');
@@ -173,7 +279,15 @@ describe('no way around the gateway', () => {
     ];
     for (const target of targets) {
       for (const method of ['GET', 'PUT', 'POST', 'DELETE']) {
-        const res = await rawHttp(portOf(gw), rawRequest(method, target, { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' }, method === 'GET' ? undefined : '{"holds":[]}'));
+        const res = await rawHttp(
+          portOf(gw),
+          rawRequest(
+            method,
+            target,
+            { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' },
+            method === 'GET' ? undefined : '{"holds":[]}',
+          ),
+        );
         try {
           expectError(res, [400, 404], ['NOT_FOUND', 'VALIDATION_FAILED']);
         } catch (err) {
@@ -181,17 +295,35 @@ describe('no way around the gateway', () => {
         }
       }
     }
-    expect((await http(gw, 'GET', `/api/events/${eventId}`)).body).toMatchObject({ status: 'active', name: 'Authz show' });
+    expect((await http(gw, 'GET', `/api/events/${eventId}`)).body).toMatchObject({
+      status: 'active',
+      name: 'Authz show',
+    });
   });
 
   it('ignores identity headers: only the verified token says who the caller is', async () => {
     const eventId = await createEvent();
-    const spoof = { 'x-user-id': alice.id, 'x-user-roles': 'admin', 'x-forwarded-user': alice.id, 'x-auth-request-user': alice.id, 'x-remote-user': alice.id, 'x-roles': 'admin' };
+    const spoof = {
+      'x-user-id': alice.id,
+      'x-user-roles': 'admin',
+      'x-forwarded-user': alice.id,
+      'x-auth-request-user': alice.id,
+      'x-remote-user': alice.id,
+      'x-roles': 'admin',
+    };
     expectError(await http(gw, 'POST', `/api/seats/${eventId}/1/hold`, { headers: spoof }), 401, 'UNAUTHENTICATED');
-    expectError(await http(gw, 'POST', '/api/events', { token: bob.token, headers: spoof, body: { name: 'x', totalSeats: 10 } }), 403, 'FORBIDDEN');
+    expectError(
+      await http(gw, 'POST', '/api/events', { token: bob.token, headers: spoof, body: { name: 'x', totalSeats: 10 } }),
+      403,
+      'FORBIDDEN',
+    );
     const held = await http(gw, 'POST', `/api/seats/${eventId}/1/hold`, { token: bob.token, headers: spoof });
     expect(held).toMatchObject({ status: 201, body: { userId: bob.id } });
-    expectError(await http(gw, 'GET', `/api/seats/${eventId}/user/${alice.id}/holds`, { token: bob.token, headers: spoof }), 403, 'FORBIDDEN');
+    expectError(
+      await http(gw, 'GET', `/api/seats/${eventId}/user/${alice.id}/holds`, { token: bob.token, headers: spoof }),
+      403,
+      'FORBIDDEN',
+    );
   });
 });
 
@@ -199,7 +331,13 @@ describe('one account cannot sweep an event (API6)', () => {
   it('caps a user at maxSeatsPerUser, also under a concurrent burst', async () => {
     const eventId = await createEvent({ totalSeats: 50, maxSeatsPerUser: 3 });
     const bot = await userToken(newUserId());
-    const results = await inParallel(10, Array.from({ length: 20 }, (_, i) => () => http(gw, 'POST', `/api/seats/${eventId}/${i + 1}/hold`, { token: bot })));
+    const results = await inParallel(
+      10,
+      Array.from(
+        { length: 20 },
+        (_, i) => () => http(gw, 'POST', `/api/seats/${eventId}/${i + 1}/hold`, { token: bot }),
+      ),
+    );
     expect(results.filter((r) => r.status === 201)).toHaveLength(3);
     for (const refused of results.filter((r) => r.status !== 201)) expectError(refused, 409, 'USER_LIMIT_REACHED');
     const available = await http<{ count: number }>(gw, 'GET', `/api/events/${eventId}/seats/available`);

@@ -1,7 +1,16 @@
 import fc from 'fast-check';
 import { createEventBody, holdBody, SEAT_NUMBER_PATTERN, UUID_PATTERN } from '@zephyr/contracts';
-import { connectWs, http, isolate, newUserId, startStack, userToken, type Isolation, type Stack, type WsClient } from '@zephyr/testing';
-import { expectError, expectNoLeak, portOf, rawHttp, rawRequest } from './support';
+import {
+  connectWs,
+  http,
+  isolate,
+  newUserId,
+  userToken,
+  type Isolation,
+  type Stack,
+  type WsClient,
+} from '@zephyr/testing';
+import { expectError, expectNoLeak, portOf, rawHttp, rawRequest, startStackSafely } from './support';
 
 /**
  * Hostile input at every endpoint of SPEC.md §3 and every WebSocket message type, table-driven and
@@ -23,7 +32,7 @@ const RUNS = Number(process.env.SECURITY_FC_RUNS ?? 60);
 
 beforeAll(async () => {
   iso = await isolate('sechostile');
-  stack = await startStack(iso.env, {
+  stack = await startStackSafely(iso.env, {
     services: ['event-service', 'seat-service', 'notifier', 'gateway'],
     env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
   });
@@ -31,10 +40,16 @@ beforeAll(async () => {
   port = portOf(gw);
   admin = await userToken(newUserId(), { admin: true });
   alice.token = await userToken(alice.id);
-  const created = await http<{ id: string }>(gw, 'POST', '/api/events', { token: admin, body: { name: 'Target', totalSeats: 10 } });
+  const created = await http<{ id: string }>(gw, 'POST', '/api/events', {
+    token: admin,
+    body: { name: 'Target', totalSeats: 10 },
+  });
   eventId = created.body.id;
   // State worth protecting: a live hold on seat 1 and a reservation on seat 2.
-  expect((await http(gw, 'POST', `/api/seats/${eventId}/1/hold`, { token: alice.token, body: { holdDuration: 3600 } })).status).toBe(201);
+  expect(
+    (await http(gw, 'POST', `/api/seats/${eventId}/1/hold`, { token: alice.token, body: { holdDuration: 3600 } }))
+      .status,
+  ).toBe(201);
   expect((await http(gw, 'POST', `/api/seats/${eventId}/2/hold`, { token: alice.token })).status).toBe(201);
   expect((await http(gw, 'POST', `/api/seats/${eventId}/2/reserve`, { token: alice.token })).status).toBe(200);
   // Let the audit trail and the event's counts settle (both may lag by up to 1 s).
@@ -101,18 +116,46 @@ interface BodyEndpoint {
 
 /** Every endpoint that takes a body; a body accepted by mistake would show in the snapshot. */
 const bodyEndpoints = (): BodyEndpoint[] => [
-  { name: 'create event', method: 'POST', path: () => '/api/events', who: 'admin', valid: { name: 'Valid', totalSeats: 10 } },
-  { name: 'update event', method: 'PATCH', path: () => `/api/events/${eventId}`, who: 'admin', valid: { name: 'Renamed' } },
-  { name: 'hold', method: 'POST', path: () => `/api/seats/${eventId}/5/hold`, who: 'user', valid: { holdDuration: 60 } },
+  {
+    name: 'create event',
+    method: 'POST',
+    path: () => '/api/events',
+    who: 'admin',
+    valid: { name: 'Valid', totalSeats: 10 },
+  },
+  {
+    name: 'update event',
+    method: 'PATCH',
+    path: () => `/api/events/${eventId}`,
+    who: 'admin',
+    valid: { name: 'Renamed' },
+  },
+  {
+    name: 'hold',
+    method: 'POST',
+    path: () => `/api/seats/${eventId}/5/hold`,
+    who: 'user',
+    valid: { holdDuration: 60 },
+  },
   { name: 'reserve', method: 'POST', path: () => `/api/seats/${eventId}/1/reserve`, who: 'user', valid: {} },
-  { name: 'refresh', method: 'POST', path: () => `/api/seats/${eventId}/1/refresh`, who: 'user', valid: { holdDuration: 60 } },
+  {
+    name: 'refresh',
+    method: 'POST',
+    path: () => `/api/seats/${eventId}/1/refresh`,
+    who: 'user',
+    valid: { holdDuration: 60 },
+  },
   { name: 'release', method: 'DELETE', path: () => `/api/seats/${eventId}/1/hold`, who: 'user', valid: {} },
 ];
 
 const tokenOf = (who: Who) => (who === 'admin' ? admin : alice.token);
 
 const send = (endpoint: BodyEndpoint, rawBody: string, contentType = 'application/json') =>
-  http(gw, endpoint.method, endpoint.path(), { token: tokenOf(endpoint.who), rawBody, headers: { 'content-type': contentType } });
+  http(gw, endpoint.method, endpoint.path(), {
+    token: tokenOf(endpoint.who),
+    rawBody,
+    headers: { 'content-type': contentType },
+  });
 
 describe('request bodies', () => {
   const malformed = [
@@ -136,14 +179,26 @@ describe('request bodies', () => {
     '{"a":"\\x41"}',
     '{"a":"\\u12"}',
   ];
-  const notObjects = ['null', '[]', '[{}]', '"string"', '123', 'true', '1e308', '-0', '['.repeat(4000) + ']'.repeat(4000)];
+  const notObjects = [
+    'null',
+    '[]',
+    '[{}]',
+    '"string"',
+    '123',
+    'true',
+    '1e308',
+    '-0',
+    '['.repeat(4000) + ']'.repeat(4000),
+  ];
 
   it(`refuses ${malformed.length} kinds of malformed JSON and ${notObjects.length} non-object bodies at every body endpoint with 400`, async () => {
     await unchanged(async () => {
       for (const endpoint of bodyEndpoints()) {
         for (const body of [...malformed, ...notObjects]) {
           const res = await send(endpoint, body);
-          labelled(`${endpoint.name} ${JSON.stringify(body.slice(0, 30))}`, () => expectError(res, 400, 'VALIDATION_FAILED'));
+          labelled(`${endpoint.name} ${JSON.stringify(body.slice(0, 30))}`, () =>
+            expectError(res, 400, 'VALIDATION_FAILED'),
+          );
         }
       }
     });
@@ -151,9 +206,23 @@ describe('request bodies', () => {
   });
 
   it('refuses wrong types, huge numbers, NUL, null fields, unknown, prototype and duplicate keys with 400', async () => {
-    const common: Record<string, unknown[]> = { extra: [1, null, 'x'], constructor: [{ prototype: { isAdmin: true } }], prototype: [1] };
+    const common: Record<string, unknown[]> = {
+      extra: [1, null, 'x'],
+      constructor: [{ prototype: { isAdmin: true } }],
+      prototype: [1],
+    };
     const holdDuration = ['60', 10.5, 1e308, 2 ** 53 + 1, -60, 0, 9, 3601, null, true, [], {}, '1e1'];
-    const userId = ['x', 123, null, '', `{${alice.id}}`, `${alice.id} `, `${alice.id}\u0000`, [alice.id], 'ffffffff-ffff-ffff-ffff-fffffffffffff'];
+    const userId = [
+      'x',
+      123,
+      null,
+      '',
+      `{${alice.id}}`,
+      `${alice.id} `,
+      `${alice.id}\u0000`,
+      [alice.id],
+      'ffffffff-ffff-ffff-ffff-fffffffffffff',
+    ];
     const variations: Record<string, Record<string, unknown[]>> = {
       'create event': {
         totalSeats: ['10', 10.5, 1e308, 2 ** 53 + 1, -10, 0, 9, 1001, true, null, [], {}, '1e1'],
@@ -195,7 +264,9 @@ describe('request bodies', () => {
           for (const value of values) {
             cases++;
             const res = await send(endpoint, JSON.stringify({ ...endpoint.valid, [field]: value }));
-            labelled(`${endpoint.name} ${field}=${JSON.stringify(value)?.slice(0, 30)}`, () => expectError(res, 400, 'VALIDATION_FAILED'));
+            labelled(`${endpoint.name} ${field}=${JSON.stringify(value)?.slice(0, 30)}`, () =>
+              expectError(res, 400, 'VALIDATION_FAILED'),
+            );
           }
         }
         for (const body of rawBodies(endpoint.valid)) {
@@ -205,19 +276,37 @@ describe('request bodies', () => {
         }
       }
       // Duplicate keys: the last one counts, so an invalid last value is refused.
-      for (const [index, body] of [[0, '{"name":"a","totalSeats":10,"totalSeats":"10"}'], [2, '{"holdDuration":60,"holdDuration":"60"}'], [1, '{"status":"active","status":"bogus"}']] as const) {
+      for (const [index, body] of [
+        [0, '{"name":"a","totalSeats":10,"totalSeats":"10"}'],
+        [2, '{"holdDuration":60,"holdDuration":"60"}'],
+        [1, '{"status":"active","status":"bogus"}'],
+      ] as const) {
         const res = await send(bodyEndpoints()[index]!, body);
         labelled(body, () => expectError(res, 400, 'VALIDATION_FAILED'));
       }
     });
     expect(cases).toBeGreaterThan(100);
     // Prototype keys polluted nothing: a plain user is still not an admin.
-    expectError(await http(gw, 'POST', '/api/events', { token: alice.token, body: { name: 'x', totalSeats: 10 } }), 403, 'FORBIDDEN');
+    expectError(
+      await http(gw, 'POST', '/api/events', { token: alice.token, body: { name: 'x', totalSeats: 10 } }),
+      403,
+      'FORBIDDEN',
+    );
     expectNoFailures();
   });
 
   it('refuses bodies that are not JSON with 415, whatever their text, before validation', async () => {
-    const types = ['text/plain', 'text/plain; charset=utf-8', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'text/html', 'application/xml', 'application/octet-stream', 'json', 'application/jsonx'];
+    const types = [
+      'text/plain',
+      'text/plain; charset=utf-8',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'text/html',
+      'application/xml',
+      'application/octet-stream',
+      'json',
+      'application/jsonx',
+    ];
     await unchanged(async () => {
       for (const endpoint of bodyEndpoints()) {
         for (const type of types) {
@@ -225,7 +314,15 @@ describe('request bodies', () => {
           labelled(`${endpoint.name} as ${type}`, () => expectError(res, 415, 'UNSUPPORTED_MEDIA_TYPE'));
         }
         // A body with no Content-Type at all is not JSON either.
-        const untyped = await rawHttp(port, rawRequest(endpoint.method, endpoint.path(), { Authorization: `Bearer ${tokenOf(endpoint.who)}` }, JSON.stringify(endpoint.valid)));
+        const untyped = await rawHttp(
+          port,
+          rawRequest(
+            endpoint.method,
+            endpoint.path(),
+            { Authorization: `Bearer ${tokenOf(endpoint.who)}` },
+            JSON.stringify(endpoint.valid),
+          ),
+        );
         labelled(`${endpoint.name} untyped`, () => expectError(untyped, 415, 'UNSUPPORTED_MEDIA_TYPE'));
       }
     });
@@ -239,7 +336,11 @@ describe('request bodies', () => {
           fc.oneof(
             fc.jsonValue(),
             fc.record({ name: fc.jsonValue(), totalSeats: fc.jsonValue() }, { requiredKeys: [] }),
-            fc.record({ name: fc.string(), totalSeats: fc.oneof(fc.double(), fc.integer(), fc.string()), maxSeatsPerUser: fc.jsonValue() }),
+            fc.record({
+              name: fc.string(),
+              totalSeats: fc.oneof(fc.double(), fc.integer(), fc.string()),
+              maxSeatsPerUser: fc.jsonValue(),
+            }),
           ),
           async (body) => {
             fc.pre(createEventBody.validate(body).error !== undefined);
@@ -256,7 +357,11 @@ describe('request bodies', () => {
     await unchanged(async () => {
       await fc.assert(
         fc.asyncProperty(
-          fc.dictionary(fc.constantFrom('userId', 'holdDuration', 'extra', 'seatNumber', '__proto__', 'toString'), fc.jsonValue(), { minKeys: 1 }),
+          fc.dictionary(
+            fc.constantFrom('userId', 'holdDuration', 'extra', 'seatNumber', '__proto__', 'toString'),
+            fc.jsonValue(),
+            { minKeys: 1 },
+          ),
           async (body) => {
             fc.pre(holdBody.validate(body).error !== undefined);
             expectError(await send(bodyEndpoints()[2]!, JSON.stringify(body)), 400, 'VALIDATION_FAILED');
@@ -270,28 +375,57 @@ describe('request bodies', () => {
 });
 
 describe('paths and queries', () => {
-  const eventPaths = (id: string) => [
-    ['GET', `/api/events/${id}`, undefined],
-    ['PATCH', `/api/events/${id}`, 'admin'],
-    ['GET', `/api/events/${id}/seats/available`, undefined],
-    ['GET', `/api/events/${id}/seats`, undefined],
-    ['GET', `/api/events/${id}/history`, 'admin'],
-    ['POST', `/api/seats/${id}/3/hold`, 'user'],
-    ['POST', `/api/seats/${id}/1/reserve`, 'user'],
-    ['POST', `/api/seats/${id}/1/refresh`, 'user'],
-    ['DELETE', `/api/seats/${id}/1/hold`, 'user'],
-    ['GET', `/api/seats/${id}/1/status`, undefined],
-    ['GET', `/api/seats/${id}/user/${alice.id}/holds`, 'user'],
-  ] as const;
+  const eventPaths = (id: string) =>
+    [
+      ['GET', `/api/events/${id}`, undefined],
+      ['PATCH', `/api/events/${id}`, 'admin'],
+      ['GET', `/api/events/${id}/seats/available`, undefined],
+      ['GET', `/api/events/${id}/seats`, undefined],
+      ['GET', `/api/events/${id}/history`, 'admin'],
+      ['POST', `/api/seats/${id}/3/hold`, 'user'],
+      ['POST', `/api/seats/${id}/1/reserve`, 'user'],
+      ['POST', `/api/seats/${id}/1/refresh`, 'user'],
+      ['DELETE', `/api/seats/${id}/1/hold`, 'user'],
+      ['GET', `/api/seats/${id}/1/status`, undefined],
+      ['GET', `/api/seats/${id}/user/${alice.id}/holds`, 'user'],
+    ] as const;
 
   const request = (method: string, target: string, who: Who | undefined) =>
     rawHttp(port, rawRequest(method, target, who ? { Authorization: `Bearer ${tokenOf(who)}` } : {}));
 
   it('refuses bad event ids in every path with 400 (or 404 for a path that is no route)', async () => {
     const ids = () => [
-      '..', '.', '%2e%2e', '%2E%2E', '.%2e', '..%2F..%2Finternal', '%2F', '%5C..%5C', '%00', `${eventId}%00`, `${eventId}%20`, `%20${eventId}`,
-      `%7B${eventId}%7D`, 'null', 'undefined', '0', '-1', 'a'.repeat(1500), eventId.replace(/-/g, ''), `${eventId}a`, `${eventId};x=1`,
-      `${eventId}%3Bx=1`, '%E2%80%AE', '%F0%9F%8E%9F', '%C0%AE%C0%AE', '%', '%zz', '%u0041', `${eventId.slice(0, 35)}%C4%B1`, '*', '$where',
+      '..',
+      '.',
+      '%2e%2e',
+      '%2E%2E',
+      '.%2e',
+      '..%2F..%2Finternal',
+      '%2F',
+      '%5C..%5C',
+      '%00',
+      `${eventId}%00`,
+      `${eventId}%20`,
+      `%20${eventId}`,
+      `%7B${eventId}%7D`,
+      'null',
+      'undefined',
+      '0',
+      '-1',
+      'a'.repeat(1500),
+      eventId.replace(/-/g, ''),
+      `${eventId}a`,
+      `${eventId};x=1`,
+      `${eventId}%3Bx=1`,
+      '%E2%80%AE',
+      '%F0%9F%8E%9F',
+      '%C0%AE%C0%AE',
+      '%',
+      '%zz',
+      '%u0041',
+      `${eventId.slice(0, 35)}%C4%B1`,
+      '*',
+      '$where',
     ];
     let cases = 0;
     await unchanged(async () => {
@@ -299,11 +433,17 @@ describe('paths and queries', () => {
         for (const [method, target, who] of eventPaths(id)) {
           cases++;
           const res = await request(method, target, who);
-          labelled(`${method} ${target.slice(0, 80)}`, () => expectError(res, [400, 404], res.status === 404 ? 'NOT_FOUND' : 'VALIDATION_FAILED'));
+          labelled(`${method} ${target.slice(0, 80)}`, () =>
+            expectError(res, [400, 404], res.status === 404 ? 'NOT_FOUND' : 'VALIDATION_FAILED'),
+          );
         }
       }
       // Dot segments that split the path are simply no route.
-      for (const target of [`/api/events/../events/${eventId}/history`, `/api/seats/${eventId}/../../events/${eventId}/1/hold`, `/api/events/${eventId}/seats/../history`]) {
+      for (const target of [
+        `/api/events/../events/${eventId}/history`,
+        `/api/seats/${eventId}/../../events/${eventId}/1/hold`,
+        `/api/events/${eventId}/seats/../history`,
+      ]) {
         expectError(await request('GET', target, 'user'), 404, 'NOT_FOUND');
       }
     });
@@ -311,10 +451,44 @@ describe('paths and queries', () => {
   });
 
   it('refuses seat numbers that are not canonical positive integers with 400, and numbers above totalSeats with 404', async () => {
-    const seats = ['0', '00', '01', '+1', '1e2', '1E0', '%201', '1%20', '1.0', '1.', '-1', '0x1', '0b1', '%EF%BC%91', '%D9%A1', '1%00', '9'.repeat(101), 'Infinity', 'NaN', '1,2', '..', '%2e%2e', '1;2', '%2B1', '1_0', 'one', '%2F1'];
+    const seats = [
+      '0',
+      '00',
+      '01',
+      '+1',
+      '1e2',
+      '1E0',
+      '%201',
+      '1%20',
+      '1.0',
+      '1.',
+      '-1',
+      '0x1',
+      '0b1',
+      '%EF%BC%91',
+      '%D9%A1',
+      '1%00',
+      '9'.repeat(101),
+      'Infinity',
+      'NaN',
+      '1,2',
+      '..',
+      '%2e%2e',
+      '1;2',
+      '%2B1',
+      '1_0',
+      'one',
+      '%2F1',
+    ];
     await unchanged(async () => {
       for (const seat of seats) {
-        for (const [method, action] of [['POST', 'hold'], ['POST', 'reserve'], ['POST', 'refresh'], ['DELETE', 'hold'], ['GET', 'status']] as const) {
+        for (const [method, action] of [
+          ['POST', 'hold'],
+          ['POST', 'reserve'],
+          ['POST', 'refresh'],
+          ['DELETE', 'hold'],
+          ['GET', 'status'],
+        ] as const) {
           const res = await request(method, `/api/seats/${eventId}/${seat}/${action}`, 'user');
           labelled(`${method} seat ${seat} ${action}`, () => expectError(res, 400, 'VALIDATION_FAILED'));
         }
@@ -325,18 +499,44 @@ describe('paths and queries', () => {
       }
       expectError(await request('POST', `/api/seats/${eventId}//hold`, 'user'), 404, 'NOT_FOUND');
       for (const userId of ['me', '..', '%2e%2e', '*', 'null', `${alice.id}%00`, `${alice.id}%0A`]) {
-        expectError(await request('GET', `/api/seats/${eventId}/user/${userId}/holds`, 'user'), 400, 'VALIDATION_FAILED');
+        expectError(
+          await request('GET', `/api/seats/${eventId}/user/${userId}/holds`, 'user'),
+          400,
+          'VALIDATION_FAILED',
+        );
       }
-      expectError(await request('GET', `/api/seats/${newUserId()}/user/${alice.id}/holds`, 'user'), 404, 'EVENT_NOT_FOUND');
+      expectError(
+        await request('GET', `/api/seats/${newUserId()}/user/${alice.id}/holds`, 'user'),
+        404,
+        'EVENT_NOT_FOUND',
+      );
     });
     expectNoFailures();
   });
 
   it('refuses bad limits, cursors and unexpected query parameters with 400', async () => {
-    const limits = ['0', '101', '10.5', '1e1', '-1', '%2B1', '%201', 'abc', '', '1&limit=2', '%00', '01', '1000000000000000000000', 'null'];
+    const limits = [
+      '0',
+      '101',
+      '10.5',
+      '1e1',
+      '-1',
+      '%2B1',
+      '%201',
+      'abc',
+      '',
+      '1&limit=2',
+      '%00',
+      '01',
+      '1000000000000000000000',
+      'null',
+    ];
     const cursors = ['..%2F..', '%00', 'x'.repeat(201), '!!!', '', 'a&cursor=b', '%27%20OR%201%3D1--'];
     await unchanged(async () => {
-      for (const [base, who] of [['/api/events', undefined], [`/api/events/${eventId}/history`, 'admin']] as const) {
+      for (const [base, who] of [
+        ['/api/events', undefined],
+        [`/api/events/${eventId}/history`, 'admin'],
+      ] as const) {
         for (const limit of limits) {
           const res = await request('GET', `${base}?limit=${limit}`, who);
           labelled(`${base} limit=${limit}`, () => expectError(res, 400, 'VALIDATION_FAILED'));
@@ -346,7 +546,11 @@ describe('paths and queries', () => {
           labelled(`${base} cursor=${cursor.slice(0, 20)}`, () => expectError(res, 400, 'VALIDATION_FAILED'));
         }
       }
-      for (const target of [`/api/seats/${eventId}/1/status?x=1`, `/api/events/${eventId}/seats/available?limit=1`, `/api/events/${eventId}/seats?__proto__=1`]) {
+      for (const target of [
+        `/api/seats/${eventId}/1/status?x=1`,
+        `/api/events/${eventId}/seats/available?limit=1`,
+        `/api/events/${eventId}/seats?__proto__=1`,
+      ]) {
         const res = await request('GET', target, undefined);
         labelled(target, () => expectError(res, 400, 'VALIDATION_FAILED'));
       }
@@ -370,11 +574,15 @@ describe('paths and queries', () => {
   it('property: any non-UUID event id segment is a 400, never a 5xx', async () => {
     await unchanged(async () => {
       await fc.assert(
-        fc.asyncProperty(fc.string({ unit: 'binary', minLength: 1, maxLength: 60 }), fc.constantFrom(...eventPaths('ID')), async (segment, [method, template, who]) => {
-          fc.pre(!UUID_PATTERN.test(segment));
-          const res = await request(method, template.replace('ID', encodeURIComponent(segment)), who);
-          expectError(res, 400, 'VALIDATION_FAILED');
-        }),
+        fc.asyncProperty(
+          fc.string({ unit: 'binary', minLength: 1, maxLength: 60 }),
+          fc.constantFrom(...eventPaths('ID')),
+          async (segment, [method, template, who]) => {
+            fc.pre(!UUID_PATTERN.test(segment));
+            const res = await request(method, template.replace('ID', encodeURIComponent(segment)), who);
+            expectError(res, 400, 'VALIDATION_FAILED');
+          },
+        ),
         { numRuns: RUNS },
       );
     });
@@ -385,10 +593,19 @@ describe('paths and queries', () => {
     await unchanged(async () => {
       await fc.assert(
         fc.asyncProperty(
-          fc.oneof(fc.string({ minLength: 1, maxLength: 30 }), fc.double().map(String), fc.integer({ max: 0 }).map(String), fc.nat().map((n) => `0${n}`)),
+          fc.oneof(
+            fc.string({ minLength: 1, maxLength: 30 }),
+            fc.double().map(String),
+            fc.integer({ max: 0 }).map(String),
+            fc.nat().map((n) => `0${n}`),
+          ),
           async (seat) => {
             fc.pre(!SEAT_NUMBER_PATTERN.test(seat));
-            expectError(await request('POST', `/api/seats/${eventId}/${encodeURIComponent(seat)}/hold`, 'user'), 400, 'VALIDATION_FAILED');
+            expectError(
+              await request('POST', `/api/seats/${eventId}/${encodeURIComponent(seat)}/hold`, 'user'),
+              400,
+              'VALIDATION_FAILED',
+            );
           },
         ),
         { numRuns: RUNS },
@@ -407,13 +624,31 @@ describe('header injection and request smuggling (raw sockets)', () => {
       ['NUL in a header value', 'GET /api/events HTTP/1.1\r\nHost: x\r\nX-Test: a\u0000b\r\n\r\n'],
       ['space in a header name', 'GET /api/events HTTP/1.1\r\nHost: x\r\nX Test: a\r\n\r\n'],
       ['obsolete line folding', 'GET /api/events HTTP/1.1\r\nHost: x\r\nX-Test: a\r\n b\r\n\r\n'],
-      ['CL.TE smuggling', `POST /api/events HTTP/1.1\r\nHost: x\r\n${admin64}\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${smuggled}`],
-      ['TE.CL smuggling', `POST /api/events HTTP/1.1\r\nHost: x\r\n${admin64}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nContent-Length: 200\r\n\r\n0\r\n\r\n${smuggled}`],
-      ['two Content-Lengths', `POST /api/events HTTP/1.1\r\nHost: x\r\n${admin64}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n{}`],
-      ['Transfer-Encoding not ending in chunked', `POST /api/events HTTP/1.1\r\nHost: x\r\n${admin64}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked, identity\r\n\r\n2\r\n{}\r\n0\r\n\r\n`],
-      ['unknown Transfer-Encoding', `POST /api/events HTTP/1.1\r\nHost: x\r\n${admin64}\r\nContent-Type: application/json\r\nTransfer-Encoding: xchunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n`],
+      [
+        'CL.TE smuggling',
+        `POST /api/events HTTP/1.1\r\nHost: x\r\n${admin64}\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${smuggled}`,
+      ],
+      [
+        'TE.CL smuggling',
+        `POST /api/events HTTP/1.1\r\nHost: x\r\n${admin64}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nContent-Length: 200\r\n\r\n0\r\n\r\n${smuggled}`,
+      ],
+      [
+        'two Content-Lengths',
+        `POST /api/events HTTP/1.1\r\nHost: x\r\n${admin64}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n{}`,
+      ],
+      [
+        'Transfer-Encoding not ending in chunked',
+        `POST /api/events HTTP/1.1\r\nHost: x\r\n${admin64}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked, identity\r\n\r\n2\r\n{}\r\n0\r\n\r\n`,
+      ],
+      [
+        'unknown Transfer-Encoding',
+        `POST /api/events HTTP/1.1\r\nHost: x\r\n${admin64}\r\nContent-Type: application/json\r\nTransfer-Encoding: xchunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n`,
+      ],
       ['no Host', 'GET /api/events HTTP/1.1\r\n\r\n'],
-      ['bad chunk size', `POST /api/events HTTP/1.1\r\nHost: x\r\n${admin64}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`],
+      [
+        'bad chunk size',
+        `POST /api/events HTTP/1.1\r\nHost: x\r\n${admin64}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`,
+      ],
     ];
     // Node reads a request line without a version leniently; what matters is that nothing is split off.
     const lenient: [string, string][] = [
@@ -442,7 +677,10 @@ describe('header injection and request smuggling (raw sockets)', () => {
       expectError(encoded, 400, 'VALIDATION_FAILED');
       expect(encoded.headers['set-cookie']).toBeUndefined();
       // A request id that is not a plain token is replaced, not reflected.
-      const reflected = await rawHttp(port, rawRequest('GET', '/api/events', { 'X-Request-Id': '"><script>alert(1)</script>' }));
+      const reflected = await rawHttp(
+        port,
+        rawRequest('GET', '/api/events', { 'X-Request-Id': '"><script>alert(1)</script>' }),
+      );
       expect(reflected.status).toBe(200);
       expect(reflected.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     });
@@ -470,7 +708,10 @@ describe('unicode is stored exactly as sent', () => {
 
   it(`round-trips ${names.length} hostile but valid names and descriptions through create, read and update`, async () => {
     for (const name of names) {
-      const created = await http<{ id: string; name: string; description: string }>(gw, 'POST', '/api/events', { token: admin, body: { name, description: name, totalSeats: 10 } });
+      const created = await http<{ id: string; name: string; description: string }>(gw, 'POST', '/api/events', {
+        token: admin,
+        body: { name, description: name, totalSeats: 10 },
+      });
       labelled(name, () => {
         expect(created.status).toBe(201);
         expect(created.body.name).toBe(name);
@@ -479,7 +720,10 @@ describe('unicode is stored exactly as sent', () => {
       const read = await http<{ name: string; description: string }>(gw, 'GET', `/api/events/${created.body.id}`);
       expect([read.body.name, read.body.description]).toEqual([name, name]);
       const renamed = `${name}·2`;
-      const patched = await http<{ name: string }>(gw, 'PATCH', `/api/events/${created.body.id}`, { token: admin, body: { name: renamed } });
+      const patched = await http<{ name: string }>(gw, 'PATCH', `/api/events/${created.body.id}`, {
+        token: admin,
+        body: { name: renamed },
+      });
       expect(patched.body.name).toBe(renamed);
       expect(patched.headers.get('content-type')).toMatch(/^application\/json/);
     }
@@ -487,7 +731,11 @@ describe('unicode is stored exactly as sent', () => {
 
   it('refuses or keeps a lone surrogate exactly, never alters it', async () => {
     for (const name of ['bad \uD800 half', 'bad \uDC00 half']) {
-      const created = await http<{ id: string; name: string }>(gw, 'POST', '/api/events', { token: admin, rawBody: JSON.stringify({ name, totalSeats: 10 }), headers: { 'content-type': 'application/json' } });
+      const created = await http<{ id: string; name: string }>(gw, 'POST', '/api/events', {
+        token: admin,
+        rawBody: JSON.stringify({ name, totalSeats: 10 }),
+        headers: { 'content-type': 'application/json' },
+      });
       if (created.status === 400) continue;
       expect(created.status).toBe(201);
       const read = await http(gw, 'GET', `/api/events/${created.body.id}`, {});
@@ -500,7 +748,10 @@ describe('unicode is stored exactly as sent', () => {
     await fc.assert(
       fc.asyncProperty(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }), async (name) => {
         fc.pre(!name.includes('\u0000') && name.length <= 200);
-        const created = await http<{ id: string; name: string }>(gw, 'POST', '/api/events', { token: admin, body: { name, totalSeats: 10 } });
+        const created = await http<{ id: string; name: string }>(gw, 'POST', '/api/events', {
+          token: admin,
+          body: { name, totalSeats: 10 },
+        });
         expect(created.status).toBe(201);
         expect(created.body.name).toBe(name);
         expect((await http<{ name: string }>(gw, 'GET', `/api/events/${created.body.id}`)).body.name).toBe(name);
@@ -523,7 +774,7 @@ describe('WebSocket messages', () => {
   async function answer(frame: string | Buffer): Promise<{ type: string; code?: string; message?: string }> {
     ws.messages.length = 0;
     ws.socket.send(frame);
-    return ws.next((m) => true);
+    return ws.next(() => true);
   }
 
   async function expectWsError(frame: string | Buffer, code: string | string[]): Promise<void> {
@@ -587,9 +838,25 @@ describe('WebSocket messages', () => {
       [{ type: '🎟️' }, 'VALIDATION_FAILED'],
     ];
     const rawFrames = [
-      'null', '[]', '"PING"', '123', 'true', '{', '', ' ', 'nul', '\uFEFF{"type":"PING"}', '{"type":"PING"}{"type":"PING"}',
-      '{"type":"PING","type":"AUTH"}', '{"type":"PING","__proto__":{"isAdmin":true}}', '{"type":"SUBSCRIBE_USER","userId":"' + alice.id + '","__proto__":{"isAdmin":true}}',
-      '{"__proto__":{"type":"PING"}}', '[{"type":"PING"}]', '{"type":"PING",}', '{"type":"PING"', `{"type":"SUBSCRIBE_EVENT","eventId":${'1'.repeat(400)}}`,
+      'null',
+      '[]',
+      '"PING"',
+      '123',
+      'true',
+      '{',
+      '',
+      ' ',
+      'nul',
+      '\uFEFF{"type":"PING"}',
+      '{"type":"PING"}{"type":"PING"}',
+      '{"type":"PING","type":"AUTH"}',
+      '{"type":"PING","__proto__":{"isAdmin":true}}',
+      '{"type":"SUBSCRIBE_USER","userId":"' + alice.id + '","__proto__":{"isAdmin":true}}',
+      '{"__proto__":{"type":"PING"}}',
+      '[{"type":"PING"}]',
+      '{"type":"PING",}',
+      '{"type":"PING"',
+      `{"type":"SUBSCRIBE_EVENT","eventId":${'1'.repeat(400)}}`,
       '{"type":"SUBSCRIBE_EVENT","eventId":1e308}',
     ];
     for (const [message, code] of bad) await expectWsError(JSON.stringify(message), code);
@@ -601,17 +868,45 @@ describe('WebSocket messages', () => {
   }, 30_000);
 
   it('property: any JSON frame that is not a protocol message gets ERROR and the socket lives on', async () => {
-    const known = new Set(['AUTH', 'SUBSCRIBE_EVENT', 'UNSUBSCRIBE_EVENT', 'SUBSCRIBE_USER', 'UNSUBSCRIBE_USER', 'PING']);
+    const known = new Set([
+      'AUTH',
+      'SUBSCRIBE_EVENT',
+      'UNSUBSCRIBE_EVENT',
+      'SUBSCRIBE_USER',
+      'UNSUBSCRIBE_USER',
+      'PING',
+    ]);
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(fc.jsonValue(), fc.record({ type: fc.oneof(fc.constantFrom(...known), fc.string()), eventId: fc.jsonValue(), userId: fc.jsonValue(), token: fc.jsonValue() }, { requiredKeys: ['type'] })),
+        fc.oneof(
+          fc.jsonValue(),
+          fc.record(
+            {
+              type: fc.oneof(fc.constantFrom(...known), fc.string()),
+              eventId: fc.jsonValue(),
+              userId: fc.jsonValue(),
+              token: fc.jsonValue(),
+            },
+            { requiredKeys: ['type'] },
+          ),
+        ),
         async (message) => {
           const text = JSON.stringify(message);
           fc.pre(Buffer.byteLength(text) < 4000);
           const type = (message as { type?: unknown } | null)?.type;
           // A well-formed PING or subscribe of a real id is not hostile; everything else must be refused.
           fc.pre(!(type === 'PING' && Object.keys(message as object).length === 1));
-          fc.pre(!(typeof type === 'string' && known.has(type) && ['eventId', 'userId', 'token'].some((k) => typeof (message as Record<string, unknown>)[k] === 'string' && UUID_PATTERN.test((message as Record<string, string>)[k]!))));
+          fc.pre(
+            !(
+              typeof type === 'string' &&
+              known.has(type) &&
+              ['eventId', 'userId', 'token'].some(
+                (k) =>
+                  typeof (message as Record<string, unknown>)[k] === 'string' &&
+                  UUID_PATTERN.test((message as Record<string, string>)[k]!),
+              )
+            ),
+          );
           const reply = await answer(text);
           expect(reply.type).toBe('ERROR');
           expectNoLeak(reply);

@@ -5,15 +5,13 @@ import {
   inParallel,
   isolate,
   newUserId,
-  startService,
-  startStack,
   userToken,
   type Isolation,
   type JsonResponse,
   type ServiceProcess,
   type Stack,
 } from '@zephyr/testing';
-import { expectError, portOf, rawHttp, upgradeRequest } from './support';
+import { expectError, portOf, rawHttp, startServiceSafely, startStackSafely, upgradeRequest } from './support';
 
 /**
  * Rate limits (OWASP API4/API6): per IP and per user (mutations only), shared by two gateway replicas through
@@ -36,7 +34,7 @@ const fakeIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)
 
 beforeAll(async () => {
   iso = await isolate('secrate');
-  stack = await startStack(iso.env, {
+  stack = await startStackSafely(iso.env, {
     services: ['event-service', 'seat-service', 'notifier', 'gateway'],
     replicas: { gateway: 2 },
     env: {
@@ -66,7 +64,7 @@ afterAll(async () => {
 
 /** One more gateway on the same upstreams, with its own limits. */
 async function gatewayWith(env: Record<string, string>): Promise<ServiceProcess> {
-  const gateway = await startService('gateway', {
+  const gateway = await startServiceSafely('gateway', {
     ...iso.env,
     EVENT_SERVICE_URL: stack.urls['event-service'][0]!,
     SEAT_SERVICE_URL: stack.urls['seat-service'][0]!,
@@ -96,7 +94,10 @@ describe('per-IP limit shared by two gateways', () => {
     const started = Date.now();
     const results = await inParallel(
       6,
-      Array.from({ length: 3 * PER_IP }, (_, i) => () => http(gateways[i % 2]!, 'GET', '/api/events', { headers: { 'x-forwarded-for': ip } })),
+      Array.from(
+        { length: 3 * PER_IP },
+        (_, i) => () => http(gateways[i % 2]!, 'GET', '/api/events', { headers: { 'x-forwarded-for': ip } }),
+      ),
     );
     const elapsedMs = Date.now() - started;
     expect(count(results, 200) + count(results, 429)).toBe(results.length);
@@ -104,7 +105,8 @@ describe('per-IP limit shared by two gateways', () => {
     if (elapsedMs < (WINDOW_SECONDS - 0.5) * 1000) expect(count(results, 200)).toBe(PER_IP);
     else expect(count(results, 200)).toBeLessThanOrEqual(PER_IP * Math.ceil(elapsedMs / (WINDOW_SECONDS * 1000)));
     // Each replica alone would have let 30 through: the window is shared.
-    for (const [i] of gateways.entries()) expect(results.filter((r, j) => j % 2 === i && r.status === 429).length).toBeGreaterThan(0);
+    for (const [i] of gateways.entries())
+      expect(results.filter((r, j) => j % 2 === i && r.status === 429).length).toBeGreaterThan(0);
     for (const refused of results.filter((r) => r.status === 429)) expectRateLimited(refused, PER_IP);
   });
 
@@ -131,7 +133,10 @@ describe('per-IP limit shared by two gateways', () => {
     const ip = fakeIp();
     const results = await inParallel(
       4,
-      Array.from({ length: PER_IP + 5 }, (_, i) => () => rawHttp(portOf(gateways[i % 2]!), upgradeRequest('/ws', { 'X-Forwarded-For': ip }))),
+      Array.from(
+        { length: PER_IP + 5 },
+        (_, i) => () => rawHttp(portOf(gateways[i % 2]!), upgradeRequest('/ws', { 'X-Forwarded-For': ip })),
+      ),
     );
     expect(results.filter((r) => r.status === 101).length).toBeLessThanOrEqual(PER_IP);
     const refused = results.filter((r) => r.status === 429);
@@ -150,31 +155,72 @@ describe('per-user limit', () => {
     const ip = fakeIp();
     const holds: JsonResponse[] = [];
     for (let seat = 1; seat <= PER_USER + 2; seat++) {
-      holds.push(await http(gateways[seat % 2]!, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token, headers: { 'x-forwarded-for': ip } }));
+      holds.push(
+        await http(gateways[seat % 2]!, 'POST', `/api/seats/${eventId}/${seat}/hold`, {
+          token,
+          headers: { 'x-forwarded-for': ip },
+        }),
+      );
     }
     expect(holds.slice(0, PER_USER).map((r) => r.status)).toEqual(Array(PER_USER).fill(201));
     for (const refused of holds.slice(PER_USER)) expectRateLimited(refused, PER_USER);
     // From another address the user is still limited; other users are not.
-    expectRateLimited(await http(gateways[0]!, 'POST', `/api/seats/${eventId}/40/hold`, { token, headers: { 'x-forwarded-for': fakeIp() } }), PER_USER);
-    expect((await http(gateways[0]!, 'POST', `/api/seats/${eventId}/41/hold`, { token: await userToken(newUserId()), headers: { 'x-forwarded-for': ip } })).status).toBe(201);
+    expectRateLimited(
+      await http(gateways[0]!, 'POST', `/api/seats/${eventId}/40/hold`, {
+        token,
+        headers: { 'x-forwarded-for': fakeIp() },
+      }),
+      PER_USER,
+    );
+    expect(
+      (
+        await http(gateways[0]!, 'POST', `/api/seats/${eventId}/41/hold`, {
+          token: await userToken(newUserId()),
+          headers: { 'x-forwarded-for': ip },
+        })
+      ).status,
+    ).toBe(201);
     // Reads by the same user are not counted against the user limit.
     const readIp = fakeIp();
-    const reads = await inParallel(4, Array.from({ length: PER_USER + 5 }, (_, i) => () => http(gateways[i % 2]!, 'GET', `/api/seats/${eventId}/user/${userId}/holds`, { token, headers: { 'x-forwarded-for': readIp } })));
+    const reads = await inParallel(
+      4,
+      Array.from(
+        { length: PER_USER + 5 },
+        (_, i) => () =>
+          http(gateways[i % 2]!, 'GET', `/api/seats/${eventId}/user/${userId}/holds`, {
+            token,
+            headers: { 'x-forwarded-for': readIp },
+          }),
+      ),
+    );
     expect(reads.map((r) => r.status)).toEqual(Array(PER_USER + 5).fill(200));
     expect((reads[0]!.body as { items: unknown[] }).items).toHaveLength(PER_USER);
     for (const seat of [PER_USER + 1, PER_USER + 2, 40]) {
-      expect((await http(gateways[0]!, 'GET', `/api/seats/${eventId}/${seat}/status`, { headers: { 'x-forwarded-for': fakeIp() } })).body).toMatchObject({ status: 'available' });
+      expect(
+        (
+          await http(gateways[0]!, 'GET', `/api/seats/${eventId}/${seat}/status`, {
+            headers: { 'x-forwarded-for': fakeIp() },
+          })
+        ).body,
+      ).toMatchObject({ status: 'available' });
     }
   });
 });
 
 describe('configuration', () => {
   it('turns both limits off with 0: no refusals, no RateLimit headers', async () => {
-    const open = await gatewayWith({ RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0', REDIS_KEY_PREFIX: `${iso.redisPrefix}off:` });
+    const open = await gatewayWith({
+      RATE_LIMIT_PER_IP: '0',
+      RATE_LIMIT_PER_USER: '0',
+      REDIS_KEY_PREFIX: `${iso.redisPrefix}off:`,
+    });
     const token = await userToken(newUserId());
     const results = await inParallel(6, [
       ...Array.from({ length: 3 * PER_IP }, () => () => http(open.baseUrl, 'GET', '/api/events')),
-      ...Array.from({ length: 3 * PER_USER }, (_, i) => () => http(open.baseUrl, 'POST', `/api/seats/${eventId}/${60 + (i % 5)}/hold`, { token })),
+      ...Array.from(
+        { length: 3 * PER_USER },
+        (_, i) => () => http(open.baseUrl, 'POST', `/api/seats/${eventId}/${60 + (i % 5)}/hold`, { token }),
+      ),
     ]);
     expect(count(results, 429)).toBe(0);
     expect(results.every((r) => r.status < 500)).toBe(true);
@@ -182,9 +228,19 @@ describe('configuration', () => {
   });
 
   it('does not believe X-Forwarded-For without TRUST_PROXY: rotating it does not escape the per-IP limit', async () => {
-    const direct = await gatewayWith({ RATE_LIMIT_PER_IP: '5', RATE_LIMIT_PER_USER: '0', TRUST_PROXY: '0', REDIS_KEY_PREFIX: `${iso.redisPrefix}direct:` });
+    const direct = await gatewayWith({
+      RATE_LIMIT_PER_IP: '5',
+      RATE_LIMIT_PER_USER: '0',
+      TRUST_PROXY: '0',
+      REDIS_KEY_PREFIX: `${iso.redisPrefix}direct:`,
+    });
     const results: JsonResponse[] = [];
-    for (let i = 0; i < 10; i++) results.push(await http(direct.baseUrl, 'GET', '/api/events', { headers: { 'x-forwarded-for': fakeIp(), 'x-real-ip': fakeIp() } }));
+    for (let i = 0; i < 10; i++)
+      results.push(
+        await http(direct.baseUrl, 'GET', '/api/events', {
+          headers: { 'x-forwarded-for': fakeIp(), 'x-real-ip': fakeIp() },
+        }),
+      );
     expect(count(results, 200)).toBeLessThanOrEqual(5);
     expect(count(results, 429)).toBeGreaterThanOrEqual(5);
   });
@@ -201,7 +257,8 @@ describe('Redis outage direction', () => {
     expect((await http(cut.baseUrl, 'GET', '/health/redis')).status).toBe(503);
     const token = await userToken(newUserId());
     const holds: JsonResponse[] = [];
-    for (let seat = 80; seat < 84; seat++) holds.push(await http(cut.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token }));
+    for (let seat = 80; seat < 84; seat++)
+      holds.push(await http(cut.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token }));
     expect(holds.slice(0, 3).map((r) => r.status)).toEqual([201, 201, 201]);
     expectRateLimited(holds[3]!, 3);
     const reads: JsonResponse[] = [];

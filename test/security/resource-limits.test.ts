@@ -1,5 +1,16 @@
-import { connectWs, http, inParallel, isolate, newUserId, startStack, userToken, waitFor, type Isolation, type Stack, type WsClient } from '@zephyr/testing';
-import { closeCode, expectError, portOf, rawHttp, rawRequest } from './support';
+import {
+  connectWs,
+  http,
+  inParallel,
+  isolate,
+  newUserId,
+  userToken,
+  waitFor,
+  type Isolation,
+  type Stack,
+  type WsClient,
+} from '@zephyr/testing';
+import { closeCode, expectError, portOf, rawHttp, rawRequest, startStackSafely } from './support';
 
 /**
  * Resource limits on the public edge (OWASP API4): body size (declared and chunked), URL and header size,
@@ -18,7 +29,7 @@ let admin: string;
 
 beforeAll(async () => {
   iso = await isolate('secres');
-  stack = await startStack(iso.env, {
+  stack = await startStackSafely(iso.env, {
     services: ['event-service', 'seat-service', 'notifier', 'gateway'],
     env: {
       RATE_LIMIT_PER_IP: '0',
@@ -47,7 +58,13 @@ const jsonOfSize = (bytes: number) => {
 };
 
 /** A chunked request whose body is sent in `chunkSize` pieces. */
-function chunked(method: string, target: string, headers: Record<string, string>, body: string, chunkSize = KIB): string[] {
+function chunked(
+  method: string,
+  target: string,
+  headers: Record<string, string>,
+  body: string,
+  chunkSize = KIB,
+): string[] {
   const head = rawRequest(method, target, { ...headers, 'Transfer-Encoding': 'chunked' });
   const parts = [head];
   for (let i = 0; i < body.length; i += chunkSize) {
@@ -61,14 +78,39 @@ function chunked(method: string, target: string, headers: Record<string, string>
 describe('request bodies', () => {
   it('answers 413 to a declared body over 16 KiB, before 415 and after 401, and creates nothing', async () => {
     const before = await eventList();
-    expectError(await rawHttp(port, rawRequest('POST', '/api/events', auth(), jsonOfSize(16 * KIB + 1))), 413, 'PAYLOAD_TOO_LARGE');
-    expectError(await rawHttp(port, rawRequest('POST', '/api/events', { ...auth(), 'Content-Type': 'text/plain' }, 'x'.repeat(17 * KIB))), 413, 'PAYLOAD_TOO_LARGE');
-    expectError(await rawHttp(port, rawRequest('POST', '/api/events', { 'Content-Type': 'application/json' }, jsonOfSize(17 * KIB))), 401, 'UNAUTHENTICATED');
+    expectError(
+      await rawHttp(port, rawRequest('POST', '/api/events', auth(), jsonOfSize(16 * KIB + 1))),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    );
+    expectError(
+      await rawHttp(
+        port,
+        rawRequest('POST', '/api/events', { ...auth(), 'Content-Type': 'text/plain' }, 'x'.repeat(17 * KIB)),
+      ),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    );
+    expectError(
+      await rawHttp(
+        port,
+        rawRequest('POST', '/api/events', { 'Content-Type': 'application/json' }, jsonOfSize(17 * KIB)),
+      ),
+      401,
+      'UNAUTHENTICATED',
+    );
     // A lying Content-Length far above the limit is refused without waiting for the bytes.
-    const lying = await rawHttp(port, rawRequest('POST', '/api/events', { ...auth(), 'Content-Length': String(1024 ** 3) }));
+    const lying = await rawHttp(
+      port,
+      rawRequest('POST', '/api/events', { ...auth(), 'Content-Length': String(1024 ** 3) }),
+    );
     expectError(lying, 413, 'PAYLOAD_TOO_LARGE');
     // Exactly 16 KiB passes the size check and reaches validation (the description is over 2000 characters).
-    expectError(await rawHttp(port, rawRequest('POST', '/api/events', auth(), jsonOfSize(16 * KIB))), 400, 'VALIDATION_FAILED');
+    expectError(
+      await rawHttp(port, rawRequest('POST', '/api/events', auth(), jsonOfSize(16 * KIB))),
+      400,
+      'VALIDATION_FAILED',
+    );
     expect(await eventList()).toEqual(before);
   });
 
@@ -77,16 +119,38 @@ describe('request bodies', () => {
     const big = await rawHttp(port, chunked('POST', '/api/events', auth(), jsonOfSize(40 * KIB)));
     expectError(big, 413, 'PAYLOAD_TOO_LARGE');
     // An endless chunked upload is answered and cut, not streamed to a service.
-    const endless = await rawHttp(port, [...chunked('POST', '/api/events', auth(), 'x'.repeat(200 * KIB), 8 * KIB).slice(0, -1)], { timeoutMs: 5000 });
+    const endless = await rawHttp(
+      port,
+      [...chunked('POST', '/api/events', auth(), 'x'.repeat(200 * KIB), 8 * KIB).slice(0, -1)],
+      { timeoutMs: 5000 },
+    );
     expectError(endless, 413, 'PAYLOAD_TOO_LARGE');
     expect(await eventList()).toEqual(before);
 
-    const small = await rawHttp(port, chunked('POST', '/api/events', auth(), JSON.stringify({ name: 'Chunked ✓', totalSeats: 12, description: 'd'.repeat(1500) }), 100));
+    const small = await rawHttp(
+      port,
+      chunked(
+        'POST',
+        '/api/events',
+        auth(),
+        JSON.stringify({ name: 'Chunked ✓', totalSeats: 12, description: 'd'.repeat(1500) }),
+        100,
+      ),
+    );
     expect(small.status).toBe(201);
     expect(small.json).toMatchObject({ name: 'Chunked ✓', totalSeats: 12 });
     const eventId = (small.json as { id: string }).id;
     const user = await userToken(newUserId());
-    const hold = await rawHttp(port, chunked('POST', `/api/seats/${eventId}/1/hold`, { Authorization: `Bearer ${user}`, 'Content-Type': 'application/json' }, '{"holdDuration": 123}', 3));
+    const hold = await rawHttp(
+      port,
+      chunked(
+        'POST',
+        `/api/seats/${eventId}/1/hold`,
+        { Authorization: `Bearer ${user}`, 'Content-Type': 'application/json' },
+        '{"holdDuration": 123}',
+        3,
+      ),
+    );
     expect(hold.status).toBe(201);
     const { heldAt, expiresAt } = hold.json as { heldAt: string; expiresAt: string };
     expect(Date.parse(expiresAt) - Date.parse(heldAt)).toBe(123_000);
@@ -95,7 +159,11 @@ describe('request bodies', () => {
 
 describe('URL and headers', () => {
   it('refuses a URL over 2048 characters with 400 and an oversized request line or headers with 431', async () => {
-    expectError(await rawHttp(port, rawRequest('GET', `/api/events?cursor=${'a'.repeat(2100)}`)), 400, 'VALIDATION_FAILED');
+    expectError(
+      await rawHttp(port, rawRequest('GET', `/api/events?cursor=${'a'.repeat(2100)}`)),
+      400,
+      'VALIDATION_FAILED',
+    );
     expectError(await rawHttp(port, rawRequest('GET', `/api/events/${'a'.repeat(2100)}`)), 400, 'VALIDATION_FAILED');
     expectError(await rawHttp(port, rawRequest('GET', `/api/events?cursor=${'a'.repeat(20 * KIB)}`)), 431);
     expectError(await rawHttp(port, rawRequest('GET', '/api/events', { 'X-Big': 'a'.repeat(20 * KIB) })), 431);
@@ -106,7 +174,11 @@ describe('URL and headers', () => {
   });
 
   it('cuts a client that dribbles its headers (slowloris) after HTTP_HEADERS_TIMEOUT_MS, serving others meanwhile', async () => {
-    const parts = ['GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n', ...Array.from({ length: 25 }, (_, i) => `X-Slow-${i}: 1\r\n`), '\r\n'];
+    const parts = [
+      'GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n',
+      ...Array.from({ length: 25 }, (_, i) => `X-Slow-${i}: 1\r\n`),
+      '\r\n',
+    ];
     const slow = rawHttp(port, parts, { gapMs: 300, timeoutMs: 10_000 });
     const meanwhile = await http(gw, 'GET', '/api/events');
     expect(meanwhile.status).toBe(200);
@@ -166,7 +238,10 @@ describe('WebSocket limits through the gateway', () => {
     const ids = await inParallel(
       8,
       Array.from({ length: 101 }, (_, i) => async () => {
-        const res = await http<{ id: string }>(gw, 'POST', '/api/events', { token: admin, body: { name: `Cap ${i}`, totalSeats: 10 } });
+        const res = await http<{ id: string }>(gw, 'POST', '/api/events', {
+          token: admin,
+          body: { name: `Cap ${i}`, totalSeats: 10 },
+        });
         expect(res.status).toBe(201);
         return res.body.id;
       }),
@@ -174,9 +249,15 @@ describe('WebSocket limits through the gateway', () => {
     const ws = await connectWs(wsUrl());
     try {
       for (const eventId of ids.slice(0, 100)) ws.send({ type: 'SUBSCRIBE_EVENT', eventId });
-      await waitFor(() => ws.messages.filter((m) => m.type === 'SUBSCRIBED').length === 100, { timeoutMs: 20_000, what: '100 subscriptions' });
+      await waitFor(() => ws.messages.filter((m) => m.type === 'SUBSCRIBED').length === 100, {
+        timeoutMs: 20_000,
+        what: '100 subscriptions',
+      });
       ws.send({ type: 'SUBSCRIBE_EVENT', eventId: ids[100] });
-      expect(await ws.next((m) => m.type === 'ERROR')).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining('100') });
+      expect(await ws.next((m) => m.type === 'ERROR')).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        message: expect.stringContaining('100'),
+      });
       // Re-subscribing an event already counted, and unsubscribing to make room, both work.
       ws.send({ type: 'UNSUBSCRIBE_EVENT', eventId: ids[0] });
       await ws.next((m) => m.type === 'UNSUBSCRIBED');
@@ -201,7 +282,10 @@ describe('WebSocket limits through the gateway', () => {
       const byAuth = await connectWs(wsUrl());
       const byAuthClosed = closeCode(byAuth.socket);
       byAuth.send({ type: 'AUTH', token });
-      expect(await byAuth.next((m) => m.type === 'ERROR' || m.type === 'AUTHENTICATED')).toMatchObject({ type: 'ERROR', code: 'RATE_LIMITED' });
+      expect(await byAuth.next((m) => m.type === 'ERROR' || m.type === 'AUTHENTICATED')).toMatchObject({
+        type: 'ERROR',
+        code: 'RATE_LIMITED',
+      });
       expect(await byAuthClosed).toBe(1008);
 
       const first = sockets.shift()!;

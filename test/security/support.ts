@@ -1,6 +1,6 @@
 import { constants, createHmac, randomBytes, sign, type KeyObject } from 'node:crypto';
 import net from 'node:net';
-import type { WsClient } from '@zephyr/testing';
+import { startService, startStack, type ServiceProcess, type Stack, type WsClient } from '@zephyr/testing';
 
 /** Shared helpers of the security suite: raw HTTP, WebSocket probes, hand-made JWTs, envelope checks. */
 
@@ -68,7 +68,13 @@ export function rawHttp(
     const socket = net.connect(port, '127.0.0.1');
     let received = Buffer.alloc(0);
     let settled = false;
-    const timer = setTimeout(() => settle(new Error(`no response within ${timeoutMs} ms; got ${JSON.stringify(received.subarray(0, 300).toString())}`)), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        settle(
+          new Error(`no response within ${timeoutMs} ms; got ${JSON.stringify(received.subarray(0, 300).toString())}`),
+        ),
+      timeoutMs,
+    );
     const settle = (result: RawResponse | Error) => {
       if (settled) return;
       settled = true;
@@ -84,7 +90,12 @@ export function rawHttp(
     });
     socket.on('close', () => {
       const parsed = parseResponse(received, true);
-      settle(parsed ?? new Error(`connection closed without a response; got ${JSON.stringify(received.subarray(0, 300).toString())}`));
+      settle(
+        parsed ??
+          new Error(
+            `connection closed without a response; got ${JSON.stringify(received.subarray(0, 300).toString())}`,
+          ),
+      );
     });
     // A server that answers early and closes makes later writes fail: the answer is what counts.
     socket.on('error', () => undefined);
@@ -101,7 +112,12 @@ export function rawHttp(
 export const portOf = (baseUrl: string): number => Number(new URL(baseUrl).port);
 
 /** A request in bytes; Host and Connection: close are added. */
-export function rawRequest(method: string, target: string, headers: Record<string, string> = {}, body?: string): string {
+export function rawRequest(
+  method: string,
+  target: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): string {
   const lines = [`${method} ${target} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close'];
   for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
   if (body !== undefined) lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
@@ -111,14 +127,20 @@ export function rawRequest(method: string, target: string, headers: Record<strin
 const LEAK = /\n\s+at |\bat [\w$.<>]+ \(|\/work\/|node_modules|[\w-]+\.(ts|js):\d+|\bstack\b/i;
 
 /** The contract's error envelope with the expected status/code, and nothing internal in it. */
-export function expectError(res: { status: number; body?: unknown; json?: unknown }, status: number | number[], code?: string | string[]): void {
+export function expectError(
+  res: { status: number; body?: unknown; json?: unknown },
+  status: number | number[],
+  code?: string | string[],
+): void {
   const body = 'json' in res && res.json !== undefined ? res.json : res.body;
   const statuses = Array.isArray(status) ? status : [status];
   const context = JSON.stringify({ status: res.status, body }).slice(0, 600);
   if (!statuses.includes(res.status)) throw new Error(`expected status ${statuses.join('|')}: ${context}`);
   const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-  if (!error || typeof error.code !== 'string' || typeof error.message !== 'string') throw new Error(`no error envelope: ${context}`);
-  if (code !== undefined && !(Array.isArray(code) ? code : [code]).includes(error.code)) throw new Error(`expected code ${String(code)}: ${context}`);
+  if (!error || typeof error.code !== 'string' || typeof error.message !== 'string')
+    throw new Error(`no error envelope: ${context}`);
+  if (code !== undefined && !(Array.isArray(code) ? code : [code]).includes(error.code))
+    throw new Error(`expected code ${String(code)}: ${context}`);
   expectNoLeak(body);
 }
 
@@ -135,7 +157,12 @@ export const b64url = (value: unknown): string =>
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
 /** header.payload.signature with an HMAC over the first two parts, whatever the header claims. */
-export function hs256(payload: object | string, secret: string | Buffer, header: object = { alg: 'HS256', typ: 'JWT' }, hash = 'sha256'): string {
+export function hs256(
+  payload: object | string,
+  secret: string | Buffer,
+  header: object = { alg: 'HS256', typ: 'JWT' },
+  hash = 'sha256',
+): string {
   const signingInput = `${b64url(header)}.${b64url(payload)}`;
   return `${signingInput}.${createHmac(hash, secret).update(signingInput).digest('base64url')}`;
 }
@@ -199,3 +226,24 @@ export function closeCode(socket: Socket, timeoutMs = 5000): Promise<number> {
     });
   });
 }
+
+// ---- starting processes -----------------------------------------------------------------------------------
+
+/**
+ * startStack/startService, retried when a port was taken meanwhile: the test package picks ports up to
+ * 40000, which overlaps the kernel's ephemeral range (32768+) used by every outgoing connection.
+ */
+async function retryingOnPortClash<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= 3 || !String((err as Error).message).includes('EADDRINUSE')) throw err;
+    }
+  }
+}
+
+export const startStackSafely = (...args: Parameters<typeof startStack>): Promise<Stack> =>
+  retryingOnPortClash(() => startStack(...args));
+export const startServiceSafely = (...args: Parameters<typeof startService>): Promise<ServiceProcess> =>
+  retryingOnPortClash(() => startService(...args));

@@ -103,7 +103,13 @@ runMain(async () => {
   server.keepAliveTimeout = 65_000;
   server.on(
     'upgrade',
-    createUpgradeHandler({ notifierUrl: config.NOTIFIER_URL, verifier, ipLimit, logger, trustProxy: config.TRUST_PROXY }),
+    createUpgradeHandler({
+      notifierUrl: config.NOTIFIER_URL,
+      verifier,
+      ipLimit,
+      logger,
+      trustProxy: config.TRUST_PROXY,
+    }),
   );
   server.on('clientError', answerClientError);
   server.listen(config.PORT, () => logger.info({ port: config.PORT }, 'gateway listening'));

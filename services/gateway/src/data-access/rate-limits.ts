@@ -18,7 +18,12 @@ export interface RateLimit {
  * back to a per-replica in-memory window of the same size (fail open to a bounded rate, never a 500):
  * an outage of the limiter's store must not take the on-sale down with it.
  */
-export function createRateLimit(redis: Redis, name: string, points: number, windowSeconds: number): RateLimit | undefined {
+export function createRateLimit(
+  redis: Redis,
+  name: string,
+  points: number,
+  windowSeconds: number,
+): RateLimit | undefined {
   if (points === 0) return undefined;
   const limiter = new RateLimiterRedis({
     storeClient: redis,

@@ -1,31 +1,37 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import type { RequestHandler } from 'express';
+import type { NextFunction, RequestHandler, Response } from 'express';
 import { ErrorCodes, MAX_BODY_BYTES } from '@zephyr/contracts';
 import { AppError } from '@zephyr/runtime';
 
 const bodies = new WeakMap<IncomingMessage, Buffer>();
-/** After a 413, how much more of the upload is read and dropped, and for how long, before the socket is cut. */
+/** Before a 413 is sent, how much more of the upload is read and dropped, and for how long at most. */
 const DRAIN_LIMIT_BYTES = 1024 * 1024;
-const DRAIN_MS = 2000;
+const DRAIN_MS = 1000;
 
 /**
- * Answers 413 at once but keeps reading (and dropping) the rest of the upload for a bounded while: closing a
- * socket with unread data makes the kernel reset it, and the client would lose the answer.
+ * Refuses an oversized body with 413 once the rest of the upload has been read and dropped (bounded in
+ * bytes and time), then closes the connection. Answering while the client is still sending and then
+ * closing would make the kernel reset the connection, and the client would lose the answer.
  */
-function drainAndRefuse(req: IncomingMessage, next: (err: AppError) => void): void {
+function drainAndRefuse(req: IncomingMessage, res: Response, next: NextFunction): void {
   let drained = 0;
-  const cut = () => req.socket.destroy();
-  const timer = setTimeout(cut, DRAIN_MS);
-  timer.unref();
-  const stop = () => clearTimeout(timer);
+  let answered = false;
+  const answer = () => {
+    if (answered) return;
+    answered = true;
+    clearTimeout(timer);
+    res.setHeader('Connection', 'close');
+    next(new AppError(ErrorCodes.PayloadTooLarge, `Body over ${MAX_BODY_BYTES} bytes`));
+  };
+  const timer = setTimeout(answer, DRAIN_MS);
   req.on('data', (chunk: Buffer) => {
     drained += chunk.length;
-    if (drained > DRAIN_LIMIT_BYTES) cut();
+    if (drained > DRAIN_LIMIT_BYTES) answer();
   });
-  req.once('end', stop);
-  req.once('close', stop);
+  req.once('end', answer);
+  // The client gave up: there is no one to answer.
+  req.once('close', () => clearTimeout(timer));
   req.resume();
-  next(new AppError(ErrorCodes.PayloadTooLarge, `Body over ${MAX_BODY_BYTES} bytes`));
 }
 
 /**
@@ -38,7 +44,7 @@ export function bufferBody(): RequestHandler {
   return (req, res, next) => {
     const declared = req.headers['content-length'];
     if (declared === undefined && req.headers['transfer-encoding'] === undefined) return next();
-    const tooLarge = () => drainAndRefuse(req, next);
+    const tooLarge = () => drainAndRefuse(req, res, next);
     if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) return tooLarge();
 
     const chunks: Buffer[] = [];

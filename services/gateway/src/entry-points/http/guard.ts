@@ -66,7 +66,8 @@ export function gatewayGuard(deps: GuardDeps): RequestHandler {
 
       const token = bearerToken(req);
       const caller = token === undefined ? undefined : await deps.verifier.verify(token);
-      if (rule.access !== 'public' && !caller) throw new AppError(ErrorCodes.Unauthenticated, 'A bearer token is required');
+      if (rule.access !== 'public' && !caller)
+        throw new AppError(ErrorCodes.Unauthenticated, 'A bearer token is required');
       if (rule.access === 'admin' && !caller!.isAdmin) throw new AppError(ErrorCodes.Forbidden, 'Admin role required');
 
       if (rule.mutation && caller && deps.userLimit) {
@@ -82,7 +83,8 @@ export function gatewayGuard(deps: GuardDeps): RequestHandler {
 
       // A path that is not valid percent-encoded UTF-8 names nothing (and must not reach a router that
       // decodes it and fails): a 400 at the edge, after identity as SPEC.md's precedence wants.
-      if (!decodablePath(req.originalUrl)) throw new AppError(ErrorCodes.ValidationFailed, 'Malformed percent-encoding in the path');
+      if (!decodablePath(req.originalUrl))
+        throw new AppError(ErrorCodes.ValidationFailed, 'Malformed percent-encoding in the path');
     };
     run().then(() => next(), next);
   };

@@ -6,10 +6,20 @@ import type { Logger } from '@zephyr/runtime';
 import { writeBufferedBody } from './body';
 
 /** Keep-alive connections to the upstreams: a new TCP connection per request costs more than the proxying. */
-export const upstreamAgent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, keepAliveMsecs: 10_000 });
+export const upstreamAgent = new http.Agent({
+  keepAlive: true,
+  maxSockets: 256,
+  maxFreeSockets: 64,
+  keepAliveMsecs: 10_000,
+});
 
 /** The single answer when an upstream is down or too slow: 503 with the contract envelope. */
-function upstreamFailed(res: http.ServerResponse | import('node:net').Socket, logger: Logger, err: Error, target: string) {
+function upstreamFailed(
+  res: http.ServerResponse | import('node:net').Socket,
+  logger: Logger,
+  err: Error,
+  target: string,
+) {
   logger.warn({ target, err: err.message }, 'upstream unavailable');
   if (!(res instanceof http.ServerResponse)) {
     res.destroy();
@@ -20,7 +30,11 @@ function upstreamFailed(res: http.ServerResponse | import('node:net').Socket, lo
     return;
   }
   res.writeHead(503, { 'content-type': 'application/json; charset=utf-8' });
-  res.end(JSON.stringify(errorBody(ErrorCodes.DependencyUnavailable, 'An upstream service is unavailable; nothing was changed.')));
+  res.end(
+    JSON.stringify(
+      errorBody(ErrorCodes.DependencyUnavailable, 'An upstream service is unavailable; nothing was changed.'),
+    ),
+  );
 }
 
 /** Round-robin over an upstream's replicas (a comma-separated URL list); one URL is the usual case. */

@@ -9,7 +9,14 @@ import { roundRobin, upstreamAgent } from '../http/proxy';
 const WS_PATHS = new Set(['/', '/ws']);
 const MAX_URL_LENGTH = 2048;
 
-function refuse(socket: Duplex, status: number, reason: string, code: Parameters<typeof errorBody>[0], message: string, extra = '') {
+function refuse(
+  socket: Duplex,
+  status: number,
+  reason: string,
+  code: Parameters<typeof errorBody>[0],
+  message: string,
+  extra = '',
+) {
   const body = JSON.stringify(errorBody(code, message));
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
@@ -20,7 +27,13 @@ function refuse(socket: Duplex, status: number, reason: string, code: Parameters
  * WebSocket upgrades: express middleware does not run on them, so the path, the per-IP limit and a
  * `?token=` are checked here before the upgrade is proxied to a notifier.
  */
-export function createUpgradeHandler(deps: { notifierUrl: string; verifier: TokenVerifier; ipLimit?: RateLimit; logger: Logger; trustProxy: number }) {
+export function createUpgradeHandler(deps: {
+  notifierUrl: string;
+  verifier: TokenVerifier;
+  ipLimit?: RateLimit;
+  logger: Logger;
+  trustProxy: number;
+}) {
   const pick = roundRobin(deps.notifierUrl);
   const proxy = createProxyMiddleware({
     target: deps.notifierUrl.split(',')[0],
@@ -52,14 +65,23 @@ export function createUpgradeHandler(deps: { notifierUrl: string; verifier: Toke
     socket.on('error', () => socket.destroy());
     const run = async () => {
       const raw = req.url ?? '/';
-      if (raw.length > MAX_URL_LENGTH) return refuse(socket, 400, 'Bad Request', ErrorCodes.ValidationFailed, 'URL too long');
+      if (raw.length > MAX_URL_LENGTH)
+        return refuse(socket, 400, 'Bad Request', ErrorCodes.ValidationFailed, 'URL too long');
       // Origin-form only: '//host/...' or an absolute URL would otherwise parse to a path of '/'.
       const url = raw.startsWith('/') && !raw.startsWith('//') ? new URL(raw, 'http://gateway.local') : undefined;
-      if (!url || !WS_PATHS.has(url.pathname)) return refuse(socket, 404, 'Not Found', ErrorCodes.NotFound, 'No such route');
+      if (!url || !WS_PATHS.has(url.pathname))
+        return refuse(socket, 404, 'Not Found', ErrorCodes.NotFound, 'No such route');
       if (deps.ipLimit) {
         const decision = await deps.ipLimit.consume(clientIp(req));
         if (!decision.allowed) {
-          return refuse(socket, 429, 'Too Many Requests', ErrorCodes.RateLimited, 'Too many requests', `Retry-After: ${decision.resetSeconds}\r\n`);
+          return refuse(
+            socket,
+            429,
+            'Too Many Requests',
+            ErrorCodes.RateLimited,
+            'Too many requests',
+            `Retry-After: ${decision.resetSeconds}\r\n`,
+          );
         }
       }
       const token = url.searchParams.get('token');
@@ -68,7 +90,8 @@ export function createUpgradeHandler(deps: { notifierUrl: string; verifier: Toke
           await deps.verifier.verify(token);
         } catch (err) {
           // A bad token is 401; a key set that cannot be fetched is the outage below (503).
-          if (err instanceof AppError) return refuse(socket, 401, 'Unauthorized', ErrorCodes.Unauthenticated, 'Invalid or expired token');
+          if (err instanceof AppError)
+            return refuse(socket, 401, 'Unauthorized', ErrorCodes.Unauthenticated, 'Invalid or expired token');
           throw err;
         }
       }
