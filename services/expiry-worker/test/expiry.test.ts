@@ -47,7 +47,10 @@ test('expires holds shortly after their expiresAt, never before', async () => {
   const due = new Map(holds.map((h, i) => [h.holdVersion, start + 1200 + i * 25]));
   await harness.publish(holds.map((h) => seatEnvelope(RoutingKeys.SeatHeld, h, due.get(h.holdVersion))));
 
-  await waitFor(() => holds.every((h) => seatService.sendsOf(h).length > 0), { timeoutMs: 5000, what: 'all holds sent' });
+  await waitFor(() => holds.every((h) => seatService.sendsOf(h).length > 0), {
+    timeoutMs: 5000,
+    what: 'all holds sent',
+  });
   const lags = holds.map((h) => seatService.sendsOf(h)[0]!.at - due.get(h.holdVersion)!);
   expect(Math.min(...lags)).toBeGreaterThanOrEqual(-5); // clock granularity only
   expect(percentile(lags, 99)).toBeLessThan(1000);
@@ -154,7 +157,9 @@ test('keeps running and retrying while the seat-service is down, then drains whe
   });
   expect(Date.now() - backAt).toBeLessThan(LEASE_MS + 2500);
   await waitUntilSettled(holds);
-  await waitFor(async () => (await metricValue(worker.baseUrl, 'zephyr_expiry_backlog')) === 0, { what: 'backlog gauge 0' });
+  await waitFor(async () => (await metricValue(worker.baseUrl, 'zephyr_expiry_backlog')) === 0, {
+    what: 'backlog gauge 0',
+  });
 });
 
 test('catches up after being stopped past the due times, sending each hold once', async () => {
@@ -171,7 +176,9 @@ test('catches up after being stopped past the due times, sending each hold once'
   // The index survives in Redis and new facts wait in the durable queue while nobody consumes.
   await harness.publish(arrivedWhileStopped.map((h) => seatEnvelope(RoutingKeys.SeatHeld, h, Date.now() + 500)));
   await sleep(Math.max(0, start + 3500 - Date.now()));
-  const sentWhileStopped = [...scheduledBefore, ...arrivedWhileStopped].filter((h) => seatService.sendsOf(h).length > 0);
+  const sentWhileStopped = [...scheduledBefore, ...arrivedWhileStopped].filter(
+    (h) => seatService.sendsOf(h).length > 0,
+  );
   expect(sentWhileStopped).toHaveLength(0);
 
   const restartedAt = Date.now();

@@ -13,6 +13,10 @@ import { BACKING, http, waitFor, type Isolation } from '@zephyr/testing';
 import { IndexKeys } from '../src/data-access/expiry-index';
 import { holdKey, type HoldRef } from '../src/domain/holds';
 
+/** The channel type amqp-connection-manager hands to a setup function (amqplib is not our direct dependency). */
+type SetupFunc = NonNullable<NonNullable<Parameters<Broker['connection']['createChannel']>[0]>['setup']>;
+type AmqpChannel = Parameters<SetupFunc>[0];
+
 const logger = createLogger('expiry-worker-test', 'silent');
 
 let holdVersions = 0;
@@ -72,9 +76,17 @@ export async function createHarness(isolation: Isolation): Promise<Harness> {
       unroutable += 1;
     },
   });
-  await waitFor(() => broker.isConnected(), { what: 'test broker connection' });
   const redis = createRedis(BACKING.redisUrl, { keyPrefix: isolation.redisPrefix, name: 'expiry-worker-test' });
-  await connectRedis(redis);
+  try {
+    await waitFor(() => broker.isConnected(), { what: 'test broker connection' });
+    await connectRedis(redis);
+  } catch (err) {
+    // Without this the broker's reconnect loop keeps jest alive after a failed setup.
+    await broker.close();
+    redis.disconnect();
+    await isolation.cleanup();
+    throw err;
+  }
 
   const publish = async (envelopes: SeatEnvelope[]) => {
     await Promise.all(envelopes.map((e) => broker.publish(e)));
@@ -107,7 +119,7 @@ export async function createHarness(isolation: Isolation): Promise<Harness> {
       redis.disconnect();
       const queue = QueueNames.expiryWorkerSchedule(isolation.exchange);
       const cleanup = broker.connection.createChannel({
-        setup: async (ch: import('amqplib').ConfirmChannel) => {
+        setup: async (ch: AmqpChannel) => {
           await ch.deleteQueue(queue);
           await ch.deleteQueue(QueueNames.deadLetter(queue));
           await ch.deleteExchange(isolation.exchange);

@@ -101,9 +101,17 @@ export function createExpiryIndex(redis: Redis): RedisExpiryIndex {
       }
       // Nothing can ever settle an entry we cannot read; drop it instead of re-leasing it forever.
       if (malformed.length > 0) {
-        execOrThrow(await redis.multi().zrem(IndexKeys.inflight, ...malformed).hdel(IndexKeys.inflightDueAt, ...malformed).exec());
+        execOrThrow(
+          await redis
+            .multi()
+            .zrem(IndexKeys.inflight, ...malformed)
+            .hdel(IndexKeys.inflightDueAt, ...malformed)
+            .exec(),
+        );
       }
-      const candidates = [optionalNumber(nextDue), optionalNumber(nextLeaseEnd)].filter((n): n is number => n !== undefined);
+      const candidates = [optionalNumber(nextDue), optionalNumber(nextLeaseEnd)].filter(
+        (n): n is number => n !== undefined,
+      );
       return { holds, nowMs: Number(now), nextAtMs: candidates.length > 0 ? Math.min(...candidates) : undefined };
     },
 

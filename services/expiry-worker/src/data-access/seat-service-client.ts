@@ -76,7 +76,8 @@ export function createSeatServiceClient(options: SeatServiceClientOptions): Seat
         holds: holds.map(({ eventId, seatNumber, holdVersion }) => ({ eventId, seatNumber, holdVersion })),
       };
       const { status, text } = await post(JSON.stringify(payload));
-      if (status !== 200) throw new DependencyUnavailableError(`seat-service answered ${status}: ${text.slice(0, 200)}`);
+      if (status !== 200)
+        throw new DependencyUnavailableError(`seat-service answered ${status}: ${text.slice(0, 200)}`);
       let body: unknown;
       try {
         body = JSON.parse(text);

@@ -59,7 +59,10 @@ export function startExpiryLoop(options: ExpiryLoopOptions): ExpiryLoop {
       await index.settle(settlement);
       for (const { lagSeconds } of settlement.expired) options.onExpired(lagSeconds);
       if (settlement.unanswered.length > 0) {
-        logger.warn({ count: settlement.unanswered.length }, 'seat-service gave no usable answer for some holds; lease will retry them');
+        logger.warn(
+          { count: settlement.unanswered.length },
+          'seat-service gave no usable answer for some holds; lease will retry them',
+        );
       }
       logger.debug(
         { claimed: claim.holds.length, expired: settlement.expired.length, rescheduled: settlement.rescheduled.length },
@@ -83,7 +86,10 @@ export function startExpiryLoop(options: ExpiryLoopOptions): ExpiryLoop {
       .catch((err: unknown) => {
         failures += 1;
         const delay = Math.min(MAX_BACKOFF_MS, pollMs * 2 ** Math.min(failures, 10));
-        logger.warn({ err: err instanceof Error ? err.message : String(err), failures, retryInMs: delay }, 'expiry batch failed');
+        logger.warn(
+          { err: err instanceof Error ? err.message : String(err), failures, retryInMs: delay },
+          'expiry batch failed',
+        );
         return delay;
       })
       .then((delay) => {

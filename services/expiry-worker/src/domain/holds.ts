@@ -18,7 +18,8 @@ export function holdKey(hold: HoldRef): string {
 
 export function parseHoldKey(key: string): HoldRef | undefined {
   const [eventId, seatNumber, holdVersion, ...rest] = key.split('|');
-  if (!eventId || rest.length > 0 || !/^\d+$/.test(seatNumber ?? '') || !/^\d+$/.test(holdVersion ?? '')) return undefined;
+  if (!eventId || rest.length > 0 || !/^\d+$/.test(seatNumber ?? '') || !/^\d+$/.test(holdVersion ?? ''))
+    return undefined;
   return { eventId, seatNumber: Number(seatNumber), holdVersion: Number(holdVersion) };
 }
 

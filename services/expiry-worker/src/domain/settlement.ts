@@ -26,7 +26,11 @@ export interface Settlement {
 }
 
 /** Turns the seat-service's answers for a claimed batch into index updates. */
-export function settle(claimed: readonly ClaimedHold[], results: readonly ExpireResult[], releasedAtMs: number): Settlement {
+export function settle(
+  claimed: readonly ClaimedHold[],
+  results: readonly ExpireResult[],
+  releasedAtMs: number,
+): Settlement {
   const byKey = new Map(results.map((r) => [holdKey(r), r]));
   const settlement: Settlement = { done: [], rescheduled: [], expired: [], unanswered: [] };
   for (const hold of claimed) {

@@ -1,4 +1,11 @@
-import { Bindings, QueueNames, isSeatEnvelope, startConsumer, type Broker, type DomainEnvelope } from '@zephyr/contracts';
+import {
+  Bindings,
+  QueueNames,
+  isSeatEnvelope,
+  startConsumer,
+  type Broker,
+  type DomainEnvelope,
+} from '@zephyr/contracts';
 import { createBatcher, createRecentIds, type Logger } from '@zephyr/runtime';
 import { scheduleChangeFor, type ScheduleChange } from '../../domain/holds';
 

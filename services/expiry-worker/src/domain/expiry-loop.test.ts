@@ -1,0 +1,103 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { connectRedis, createLogger, createRedis, type Redis } from '@zephyr/runtime';
+import { BACKING, waitFor } from '@zephyr/testing';
+import { createExpiryIndex, IndexKeys, type RedisExpiryIndex } from '../data-access/expiry-index';
+import { startExpiryLoop, type HoldExpirer } from './expiry-loop';
+import type { HoldRef } from './holds';
+
+const logger = createLogger('expiry-loop-test', 'silent');
+let redis: Redis;
+let index: RedisExpiryIndex;
+
+beforeAll(async () => {
+  redis = createRedis(BACKING.redisUrl, {
+    keyPrefix: `zt:expiryloop_${randomBytes(4).toString('hex')}:`,
+    name: 'test',
+  });
+  await connectRedis(redis);
+  index = createExpiryIndex(redis);
+});
+
+afterAll(async () => {
+  await redis.del(...Object.values(IndexKeys));
+  await redis.quit();
+});
+
+const holdsDueNow = async (count: number): Promise<HoldRef[]> => {
+  const eventId = randomUUID();
+  const holds = Array.from({ length: count }, (_, i) => ({ eventId, seatNumber: i + 1, holdVersion: i + 1 }));
+  await index.apply(holds.map((hold) => ({ kind: 'schedule' as const, hold, dueAtMs: Date.now() - 10 })));
+  return holds;
+};
+
+test('retries with growing backoff while the seat-service fails, then drains in full batches', async () => {
+  const holds = await holdsDueNow(1200);
+  const callTimes: number[] = [];
+  const sent: HoldRef[] = [];
+  const batchSizes: number[] = [];
+  const expirer: HoldExpirer = {
+    async expire(batch) {
+      callTimes.push(Date.now());
+      if (callTimes.length <= 3) throw new Error('connect ECONNREFUSED');
+      sent.push(...batch);
+      batchSizes.push(batch.length);
+      return batch.map((h) => ({ ...h, outcome: 'expired' as const }));
+    },
+  };
+  const lags: (number | undefined)[] = [];
+  const loop = startExpiryLoop({
+    index,
+    expirer,
+    logger,
+    batchSize: 500,
+    pollMs: 20,
+    leaseMs: 300, // failed batches come back after this
+    onExpired: (lag) => lags.push(lag),
+  });
+  try {
+    await waitFor(() => sent.length >= holds.length, { timeoutMs: 5000, what: 'all holds sent' });
+  } finally {
+    await loop.stop();
+  }
+  const gaps = callTimes.slice(1, 4).map((t, i) => t - callTimes[i]!);
+  expect(gaps[0]).toBeGreaterThanOrEqual(35); // 2 x poll after the first failure
+  expect(gaps[1]).toBeGreaterThan(gaps[0]! * 1.5);
+  expect(new Set(sent.map((h) => h.holdVersion)).size).toBe(holds.length);
+  expect(batchSizes.sort((a, b) => a - b)).toEqual([200, 500, 500]);
+  expect(lags).toHaveLength(holds.length);
+  expect(lags.every((l) => l !== undefined && l >= 0)).toBe(true);
+  expect(await index.counts()).toEqual({ backlog: 0, scheduled: 0 });
+});
+
+test('stop() waits for the batch in flight and settles it', async () => {
+  await holdsDueNow(10);
+  let release: () => void = () => undefined;
+  let called = false;
+  const expirer: HoldExpirer = {
+    expire(batch) {
+      called = true;
+      return new Promise((resolve) => {
+        release = () => resolve(batch.map((h) => ({ ...h, outcome: 'gone' as const })));
+      });
+    },
+  };
+  const loop = startExpiryLoop({
+    index,
+    expirer,
+    logger,
+    batchSize: 500,
+    pollMs: 20,
+    leaseMs: 10_000,
+    onExpired: () => undefined,
+  });
+  await waitFor(() => called, { what: 'batch in flight' });
+  let stopped = false;
+  const stopping = loop.stop().then(() => {
+    stopped = true;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(stopped).toBe(false);
+  release();
+  await stopping;
+  expect(await index.counts()).toEqual({ backlog: 0, scheduled: 0 });
+});
