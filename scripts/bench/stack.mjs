@@ -9,7 +9,14 @@ const require = createRequire(import.meta.url);
 
 export const SERVICE_NAMES = ['event-service', 'seat-service', 'notifier', 'expiry-worker', 'gateway'];
 
-export async function startStack({ basePort, env = {}, services = SERVICE_NAMES, replicas = {}, serviceEnv = {}, nodeArgs = {} }) {
+export async function startStack({
+  basePort,
+  env = {},
+  services = SERVICE_NAMES,
+  replicas = {},
+  serviceEnv = {},
+  nodeArgs = {},
+}) {
   const id = `bench_${randomBytes(3).toString('hex')}`;
   const secret = randomBytes(32).toString('base64url');
   const ports = {
@@ -33,30 +40,47 @@ export async function startStack({ basePort, env = {}, services = SERVICE_NAMES,
     ...env,
   };
   const children = [];
-  for (const name of services) {
-    const count = replicas[name] ?? 1;
-    for (let i = 0; i < count; i++) {
-      const port = i === 0 ? ports[name] : ports[name] + 10 * i;
-      const child = spawn(process.execPath, [...(nodeArgs[name] ?? []), path.join(ROOT, 'services', name, 'dist', 'main.js')], {
-        env: { ...shared, ...(serviceEnv[name] ?? {}), PORT: String(port), NOTIFIER_REPLICA_ID: `${id}-${port}` },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      });
-      children.push({ name, port, child });
+  const killAll = () => children.forEach(({ child }) => child.exitCode === null && child.kill('SIGKILL'));
+  try {
+    for (const name of services) {
+      const count = replicas[name] ?? 1;
+      for (let i = 0; i < count; i++) {
+        const port = i === 0 ? ports[name] : ports[name] + 10 * i;
+        const child = spawn(
+          process.execPath,
+          [...(nodeArgs[name] ?? []), path.join(ROOT, 'services', name, 'dist', 'main.js')],
+          {
+            env: { ...shared, ...(serviceEnv[name] ?? {}), PORT: String(port), NOTIFIER_REPLICA_ID: `${id}-${port}` },
+            stdio: ['ignore', 'ignore', 'inherit'],
+          },
+        );
+        children.push({ name, port, child });
+      }
+      // Databases are created by the first service that migrates; start the rest once it is ready.
+      for (const c of children.filter((c) => c.name === name)) await waitReady(c.port);
     }
-    // Databases are created by the first service that migrates; start the rest once it is ready.
-    for (const c of children.filter((c) => c.name === name)) await waitReady(c.port);
+  } catch (err) {
+    killAll();
+    throw err;
   }
   const { mintToken } = require(path.join(ROOT, 'packages', 'runtime', 'dist', 'index.js'));
   return {
     id,
     ports,
-    envFor: (name) => ({ ...shared, ...(serviceEnv[name] ?? {}), PORT: String(ports[name]), NOTIFIER_REPLICA_ID: `${id}-${ports[name]}` }),
+    envFor: (name) => ({
+      ...shared,
+      ...(serviceEnv[name] ?? {}),
+      PORT: String(ports[name]),
+      NOTIFIER_REPLICA_ID: `${id}-${ports[name]}`,
+    }),
     children,
     gatewayUrl: `http://127.0.0.1:${ports.gateway}`,
     token: (userId, admin = false) => mintToken({ secret, userId, admin, expiresInSeconds: 3600 }),
     async stop() {
       for (const { child } of children) child.kill('SIGTERM');
-      await Promise.all(children.map(({ child }) => (child.exitCode !== null ? null : new Promise((r) => child.once('exit', r)))));
+      await Promise.all(
+        children.map(({ child }) => (child.exitCode !== null ? null : new Promise((r) => child.once('exit', r)))),
+      );
       const { Client } = require(path.join(ROOT, 'packages', 'runtime', 'node_modules', 'pg'));
       const admin = new Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
       await admin.connect();

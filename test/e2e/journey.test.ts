@@ -11,7 +11,7 @@ let ws: WsClient | undefined;
 
 beforeAll(async () => {
   iso = await isolate('journey');
-  stack = await startStack(iso.env, { env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' } });
+  stack = await startStack(iso, { env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' } });
 }, 90_000);
 
 afterAll(async () => {

@@ -33,7 +33,7 @@ interface SeatUpdate {
 
 beforeAll(async () => {
   iso = await isolate('faults');
-  stack = await startStack(iso.env, {
+  stack = await startStack(iso, {
     replicas: { 'seat-service': 2 },
     env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
   });

@@ -62,7 +62,7 @@ const without = (key: string) => {
 
 beforeAll(async () => {
   iso = await isolate('secauth');
-  stack = await startStackSafely(iso.env, {
+  stack = await startStackSafely(iso, {
     services: ['event-service', 'seat-service', 'notifier', 'gateway'],
     env: { JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
   });
@@ -279,7 +279,7 @@ describe('JWKS mode (RS256/ES256 from JWT_JWKS_URL)', () => {
     const jwksUrl = `${await listen(jwksServer)}/.well-known/jwks.json`;
     await listen(attackerServer);
     jwksIso = await isolate('secjwks');
-    jwksStack = await startStackSafely(jwksIso.env, {
+    jwksStack = await startStackSafely(jwksIso, {
       services: ['event-service', 'seat-service', 'notifier', 'gateway'],
       // JWT_SECRET stays set from the isolation env: the JWKS must win, so HS256 tokens made with it fail.
       env: { JWT_JWKS_URL: jwksUrl, RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },

@@ -26,7 +26,7 @@ const bob = { id: newUserId(), token: '' };
 
 beforeAll(async () => {
   iso = await isolate('secauthz');
-  stack = await startStackSafely(iso.env, {
+  stack = await startStackSafely(iso, {
     services: ['event-service', 'seat-service', 'notifier', 'gateway'],
     env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
   });

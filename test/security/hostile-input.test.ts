@@ -32,7 +32,7 @@ const RUNS = Number(process.env.SECURITY_FC_RUNS ?? 60);
 
 beforeAll(async () => {
   iso = await isolate('sechostile');
-  stack = await startStackSafely(iso.env, {
+  stack = await startStackSafely(iso, {
     services: ['event-service', 'seat-service', 'notifier', 'gateway'],
     env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
   });

@@ -34,7 +34,7 @@ const fakeIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)
 
 beforeAll(async () => {
   iso = await isolate('secrate');
-  stack = await startStackSafely(iso.env, {
+  stack = await startStackSafely(iso, {
     services: ['event-service', 'seat-service', 'notifier', 'gateway'],
     replicas: { gateway: 2 },
     env: {

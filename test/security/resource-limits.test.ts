@@ -29,7 +29,7 @@ let admin: string;
 
 beforeAll(async () => {
   iso = await isolate('secres');
-  stack = await startStackSafely(iso.env, {
+  stack = await startStackSafely(iso, {
     services: ['event-service', 'seat-service', 'notifier', 'gateway'],
     env: {
       RATE_LIMIT_PER_IP: '0',

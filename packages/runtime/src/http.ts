@@ -3,6 +3,7 @@ import express, { type ErrorRequestHandler, type Express, type NextFunction, typ
 import type Joi from 'joi';
 import { ErrorCodes, HTTP_STATUS_BY_CODE, HttpHeaders, MAX_BODY_BYTES, errorBody, type ErrorCode } from '@zephyr/contracts';
 import { AppError, isDependencyFailure } from './errors';
+import { hasPrototypeKey, parseJson } from './json';
 import type { Logger } from './logger';
 import type { ServiceMetrics } from './metrics';
 
@@ -102,6 +103,12 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       sendError(res, err.code, err.message, err.details);
       return;
     }
+    // Malformed percent-encoding in a path (express marks it 400) and similar request-level faults.
+    const status = (err as { status?: unknown }).status;
+    if (err instanceof URIError || status === 400) {
+      sendError(res, ErrorCodes.ValidationFailed, 'Malformed request');
+      return;
+    }
     if (isDependencyFailure(err)) {
       logger.warn({ requestId: req.requestId, err: (err as Error).message }, 'dependency unavailable');
       sendError(res, ErrorCodes.DependencyUnavailable, 'A backing service is unavailable; nothing was changed. Retry shortly.');
@@ -165,7 +172,7 @@ export function jsonBody(): RequestHandler {
       const text = Buffer.concat(chunks).toString('utf8');
       if (text.trim() === '') return next();
       try {
-        req.body = JSON.parse(text);
+        req.body = parseJson(text);
       } catch {
         return next(new AppError(ErrorCodes.ValidationFailed, 'Malformed JSON body'));
       }
@@ -176,6 +183,7 @@ export function jsonBody(): RequestHandler {
 
 /** Validates with a contract schema; a failure is a 400 listing every problem. */
 export function validate<T>(schema: Joi.Schema, value: unknown, what: string): T {
+  if (hasPrototypeKey(value)) throw new AppError(ErrorCodes.ValidationFailed, `Invalid ${what}`, [{ path: '__proto__', message: 'not allowed' }]);
   const { error, value: result } = schema.validate(value);
   if (error) {
     throw new AppError(

@@ -9,3 +9,4 @@ export * from './redis';
 export * from './shutdown';
 export * from './outbox';
 export * from './batcher';
+export * from './json';

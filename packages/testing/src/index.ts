@@ -3,7 +3,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Client } from 'pg';
 import WebSocket from 'ws';
+import amqp from 'amqplib';
 import { mintToken } from '@zephyr/runtime';
+import { QueueNames } from '@zephyr/contracts';
 
 /** Backing services come from env (CI and this machine run them on loopback). */
 export const BACKING = {
@@ -22,7 +24,36 @@ export interface Isolation {
   redisPrefix: string;
   exchange: string;
   env: Record<string, string>;
+  /** Queues this isolation's processes declared beyond the fixed service queues (notifier replicas). */
+  queues: Set<string>;
   cleanup(): Promise<void>;
+}
+
+/** Deletes the isolation's exchange and every queue that derives from it (quorum queues are not free). */
+async function deleteBrokerObjects(exchange: string, extraQueues: Iterable<string>): Promise<void> {
+  const queues = [
+    QueueNames.eventServiceSeatCounts(exchange),
+    QueueNames.seatServiceEventConfig(exchange),
+    QueueNames.expiryWorkerSchedule(exchange),
+    ...extraQueues,
+  ];
+  const connection = await amqp.connect(BACKING.amqpUrl).catch(() => undefined);
+  if (!connection) return;
+  try {
+    for (const queue of queues) {
+      for (const name of [queue, QueueNames.deadLetter(queue)]) {
+        const channel = await connection.createChannel();
+        await channel.deleteQueue(name).catch(() => undefined);
+        await channel.close().catch(() => undefined);
+      }
+    }
+    const channel = await connection.createChannel();
+    await channel.deleteExchange(exchange).catch(() => undefined);
+    await channel.deleteExchange(QueueNames.deadLetterExchange(exchange)).catch(() => undefined);
+    await channel.close().catch(() => undefined);
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
 }
 
 export async function isolate(label: string): Promise<Isolation> {
@@ -37,6 +68,7 @@ export async function isolate(label: string): Promise<Isolation> {
   const databaseUrl = url.toString();
   const redisPrefix = `zt:${id}:`;
   const exchange = `zt.${id}`;
+  const queues = new Set<string>();
   return {
     id,
     databaseUrl,
@@ -52,7 +84,9 @@ export async function isolate(label: string): Promise<Isolation> {
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
       SHUTDOWN_DRAIN_MS: '0',
     },
+    queues,
     async cleanup() {
+      await deleteBrokerObjects(exchange, queues);
       const client = new Client({ connectionString: BACKING.postgresAdminUrl });
       await client.connect();
       await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`).catch(() => undefined);
@@ -94,7 +128,8 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-let nextPort = 20000 + Math.floor(Math.random() * 20000);
+// Below Linux's ephemeral range (32768+), so a port is not taken by some outgoing connection.
+let nextPort = 20000 + Math.floor(Math.random() * 10000);
 export const freePort = (): number => nextPort++;
 
 /** Starts a built service (`node services/<name>/dist/main.js`) and waits until /health/ready answers 200. */

@@ -1,4 +1,5 @@
-import { freePort, startService, type ServiceProcess } from './index';
+import { QueueNames } from '@zephyr/contracts';
+import { freePort, startService, type Isolation, type ServiceProcess } from './index';
 
 export type ServiceName = 'event-service' | 'seat-service' | 'notifier' | 'expiry-worker' | 'gateway';
 
@@ -22,7 +23,8 @@ export interface Stack {
 const ORDER: ServiceName[] = ['event-service', 'seat-service', 'notifier', 'expiry-worker', 'gateway'];
 
 /** Starts real service processes wired to each other, on free ports, with the isolation env. */
-export async function startStack(isolationEnv: Record<string, string>, options: StackOptions = {}): Promise<Stack> {
+export async function startStack(isolation: Isolation | Record<string, string>, options: StackOptions = {}): Promise<Stack> {
+  const isolationEnv = 'env' in isolation && typeof isolation.env === 'object' ? (isolation as Isolation).env : (isolation as Record<string, string>);
   const wanted = options.services ?? ORDER;
   const ports = {} as Record<ServiceName, number[]>;
   for (const name of ORDER) ports[name] = Array.from({ length: options.replicas?.[name] ?? 1 }, () => freePort());
@@ -43,6 +45,9 @@ export async function startStack(isolationEnv: Record<string, string>, options: 
     ...options.env,
   };
   const processes: ServiceProcess[] = [];
+  if ('queues' in isolation && isolation.queues instanceof Set) {
+    for (const port of ports.notifier) isolation.queues.add(QueueNames.notifierReplica(isolationEnv.AMQP_EXCHANGE!, `r${port}`));
+  }
   const stop = async () => {
     await Promise.all(processes.map((p) => p.stop()));
   };

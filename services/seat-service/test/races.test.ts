@@ -14,7 +14,7 @@ let db: Client;
 
 beforeAll(async () => {
   iso = await isolate('races');
-  stack = await startStack(iso.env, {
+  stack = await startStack(iso, {
     services: ['event-service', 'seat-service', 'gateway'],
     replicas: { 'seat-service': 2 },
     env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },

@@ -10,7 +10,7 @@ let admin: string;
 
 beforeAll(async () => {
   iso = await isolate('seatrules');
-  stack = await startStack(iso.env, { services: ['event-service', 'seat-service'] });
+  stack = await startStack(iso, { services: ['event-service', 'seat-service'] });
   seatUrl = stack.urls['seat-service'][0]!;
   eventUrl = stack.urls['event-service'][0]!;
   admin = await userToken(newUserId(), { admin: true });

@@ -1,7 +1,14 @@
 import Joi from 'joi';
 
 /** Strings are stored exactly as sent; only NUL is refused (it breaks PostgreSQL text and most clients). */
-const text = () => Joi.string().pattern(/^[^\u0000]*$/, { name: 'no NUL characters' });
+const text = () =>
+  Joi.string()
+    .pattern(/^[^\u0000]*$/, { name: 'no NUL characters' })
+    // Lone surrogates cannot be stored as sent (they would come back as U+FFFD), so they are refused.
+    .custom((value: string, helpers) =>
+      (value as string & { isWellFormed(): boolean }).isWellFormed() ? value : helpers.error('string.wellFormed'),
+    )
+    .messages({ 'string.wellFormed': '{{#label}} must be well-formed Unicode' });
 
 /** Canonical hyphenated UUIDs only (Joi's guid() also accepts braces and other separators). */
 export const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;

@@ -1,6 +1,6 @@
 import Joi from 'joi';
 import { ErrorCodes, uuidSchema, type ErrorCode, type Seat, type SeatStatus } from '@zephyr/contracts';
-import { AppError } from '@zephyr/runtime';
+import { AppError, parseJson } from '@zephyr/runtime';
 
 /**
  * The WebSocket protocol of SPEC.md §4. Only the notifier speaks it (the gateway proxies frames unchanged),
@@ -81,7 +81,7 @@ export function parseClientMessage(text: string | null): ClientMessage {
   if (text === null) throw invalid('Binary frames are not supported; send JSON text');
   let body: unknown;
   try {
-    body = JSON.parse(text);
+    body = parseJson(text);
   } catch {
     throw invalid('Malformed JSON');
   }

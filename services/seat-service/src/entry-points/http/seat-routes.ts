@@ -71,7 +71,7 @@ export function seatRoutes(rules: SeatRules, verifier: TokenVerifier): Router {
     ...mutation(verifier),
     route(async (req, res) => {
       const target = seatTarget(req);
-      const body = validate<HoldBody>(holdBody, req.body ?? {}, 'body');
+      const body = validate<HoldBody>(holdBody, req.body === undefined ? {} : req.body, 'body');
       assertOwnUserId(req.caller!, body.userId);
       const { created, hold } = await rules.hold(target.eventId, target.seatNumber, req.caller!.userId, body.holdDuration);
       res.status(created ? 201 : 200).json(hold);
@@ -83,7 +83,7 @@ export function seatRoutes(rules: SeatRules, verifier: TokenVerifier): Router {
     ...mutation(verifier),
     route(async (req, res) => {
       const target = seatTarget(req);
-      const body = validate<UserBody>(reserveBody, req.body ?? {}, 'body');
+      const body = validate<UserBody>(reserveBody, req.body === undefined ? {} : req.body, 'body');
       assertOwnUserId(req.caller!, body.userId);
       res.status(200).json(await rules.reserve(target.eventId, target.seatNumber, req.caller!.userId, req.requestId));
     }),
@@ -94,7 +94,7 @@ export function seatRoutes(rules: SeatRules, verifier: TokenVerifier): Router {
     ...mutation(verifier),
     route(async (req, res) => {
       const target = seatTarget(req);
-      const body = validate<HoldBody>(refreshBody, req.body ?? {}, 'body');
+      const body = validate<HoldBody>(refreshBody, req.body === undefined ? {} : req.body, 'body');
       assertOwnUserId(req.caller!, body.userId);
       res.status(200).json(await rules.refresh(target.eventId, target.seatNumber, req.caller!.userId, body.holdDuration));
     }),
@@ -105,7 +105,7 @@ export function seatRoutes(rules: SeatRules, verifier: TokenVerifier): Router {
     ...mutation(verifier),
     route(async (req, res) => {
       const target = seatTarget(req);
-      const body = validate<UserBody>(releaseBody, req.body ?? {}, 'body');
+      const body = validate<UserBody>(releaseBody, req.body === undefined ? {} : req.body, 'body');
       assertOwnUserId(req.caller!, body.userId);
       await rules.release(target.eventId, target.seatNumber, req.caller!.userId);
       res.status(204).end();
