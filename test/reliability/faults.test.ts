@@ -111,10 +111,14 @@ async function onSale(eventId: string, n: number, midway: () => Promise<void>) {
 
 async function expectDelivered(ws: WsClient, eventId: string, confirmed: { seat: number; status: string }[]) {
   const updates = () => ws.messages.filter((m): m is SeatUpdate => m.type === 'SEAT_UPDATE');
+  const missing = () => confirmed.filter((c) => !updates().some((u) => u.seatNumber === c.seat && u.status === c.status));
   await waitFor(
     () => confirmed.every((c) => updates().some((u) => u.seatNumber === c.seat && u.status === c.status)),
     { timeoutMs: 60_000, intervalMs: 250, what: `all ${confirmed.length} confirmed changes pushed` },
-  );
+  ).catch((err: Error) => {
+    const gone = missing();
+    throw new Error(`${err.message}; ${gone.length} missing, e.g. ${JSON.stringify(gone.slice(0, 5))}; ${updates().length} updates received`);
+  });
   const versions = updates().map((u) => u.version);
   expect(new Set(versions).size).toBe(versions.length); // exactly once in effect: no version pushed twice
   // The audit trail has each confirmed change exactly once.

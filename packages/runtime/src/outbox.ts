@@ -63,6 +63,11 @@ export interface OutboxRelayOptions {
   registry: Registry;
   batchSize?: number;
   idlePollMs?: number;
+  /**
+   * Only relay rows at least this old. Used where the outbox is the durable fallback behind a faster,
+   * ordered path that deletes the rows it delivered (seat-service's reservations).
+   */
+  minAgeMs?: number;
 }
 
 export interface OutboxRelay {
@@ -109,6 +114,9 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         .withSchema(schema)
         .select('seq', 'envelope', 'request_id')
         .from(OUTBOX_TABLE)
+        .modify((q) => {
+          if (options.minAgeMs) q.where('created_at', '<', trx.raw(`now() - interval '1 millisecond' * ?`, [options.minAgeMs]));
+        })
         .orderBy('seq')
         .limit(batchSize)
         .forUpdate()

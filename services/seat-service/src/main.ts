@@ -63,9 +63,10 @@ runMain(async () => {
   const store = new SeatStore(redis);
   const reservations = new ReservationRepository(db);
   const directory = new EventDirectory(store, reservations, config.EVENT_SERVICE_URL);
-  const pgRelay = startOutboxRelay({ db, schema: SCHEMA, broker, logger, registry: metrics.registry, idlePollMs: 100 });
+  // Reservations reach the broker through the ordered Redis stream; this relay only publishes the
+  // PostgreSQL copies that path did not deliver (Redis lost them, or the process died mid-reserve).
+  const pgRelay = startOutboxRelay({ db, schema: SCHEMA, broker, logger, registry: metrics.registry, idlePollMs: 1000, minAgeMs: 30_000 });
   const rules = new SeatRules(store, reservations, directory, createSeatLocks(redis), {
-    onReservationCommitted: () => pgRelay.kick(),
     onOutcome: (action, result) => {
       outcomes.inc({ action, result });
       if (action === 'hold') holdsTotal.inc({ result });

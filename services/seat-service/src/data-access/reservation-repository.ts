@@ -1,4 +1,4 @@
-import { appendToOutbox, type Knex } from '@zephyr/runtime';
+import { OUTBOX_TABLE, appendToOutbox, type Knex } from '@zephyr/runtime';
 import type { AuditAction, AuditEntry, SeatEnvelope } from '@zephyr/contracts';
 import { SCHEMA } from '../migrations';
 import type { RestoredReservation } from './seat-store';
@@ -12,7 +12,10 @@ export interface NewReservation {
   auditSeq: number;
 }
 
-export type CommitOutcome = { outcome: 'reserved' | 'already'; reservedAt: Date } | { outcome: 'taken' };
+export type CommitOutcome =
+  | { outcome: 'reserved'; reservedAt: Date; messageId: string }
+  | { outcome: 'already'; reservedAt: Date }
+  | { outcome: 'taken' };
 
 export interface AuditRow {
   eventId: string;
@@ -75,8 +78,14 @@ export class ReservationRepository {
         })
         .into('seat_audit');
       await appendToOutbox(trx, SCHEMA, [envelope], requestId);
-      return { outcome: 'reserved', reservedAt };
+      return { outcome: 'reserved', reservedAt, messageId: envelope.id };
     });
+  }
+
+  /** The ordered path delivered these; their fallback copies in the outbox are no longer needed. */
+  async forgetOutboxCopies(messageIds: string[]): Promise<void> {
+    if (messageIds.length === 0) return;
+    await this.db.withSchema(SCHEMA).from(OUTBOX_TABLE).whereIn('message_id', messageIds).delete();
   }
 
   async find(eventId: string, seatNumber: number): Promise<{ userId: string; reservedAt: Date } | undefined> {

@@ -184,17 +184,23 @@ return {'BEGIN', f[6], ver, aseq}
 
 /**
  * Last step of a reserve, after PostgreSQL committed it (PostgreSQL is the truth, so this always wins).
- * KEYS: meta, seats, userSet. ARGV: seat, user, reservedAtMs, holdVersion.
+ * When a message id is given, seat.reserved is appended to the event's stream here, behind the seat's
+ * earlier events, so it is published in order; the PostgreSQL outbox copy is only the fallback.
+ * KEYS: meta, seats, userSet. ARGV: seat, user, reservedAtMs, holdVersion [, msgId, version, auditSeq].
  */
 const FINISH_RESERVE = `${PRELUDE}
 local seat, user = ARGV[1], ARGV[2]
 local cur = redis.call('HGET', seats_key, seat)
-if cur then
-  local f = split(cur)
-  if f[1] ~= 'R' and f[2] ~= user then redis.call('ZREM', user_key(f[2]), seat) end
+local f = cur and split(cur)
+-- A concurrent reserve by the same holder may have recorded the seat already; the event is still ours.
+if not (f and f[1] == 'R' and f[2] == user) then
+  if f and f[1] ~= 'R' and f[2] ~= user then redis.call('ZREM', user_key(f[2]), seat) end
+  redis.call('HSET', seats_key, seat, table.concat({'R', user, ARGV[3], ARGV[4]}, '|'))
+  redis.call('ZADD', KEYS[3], '+inf', seat)
 end
-redis.call('HSET', seats_key, seat, table.concat({'R', user, ARGV[3], ARGV[4]}, '|'))
-redis.call('ZADD', KEYS[3], '+inf', seat)
+if ARGV[5] then
+  append('seat.reserved', ARGV[5], seat, user, 'reserved', ARGV[6], ARGV[4], ARGV[7], ARGV[3], {'ra', ARGV[3]})
+end
 return {'OK'}
 `;
 

@@ -151,16 +151,18 @@ export class SeatStore {
     );
   }
 
-  finishReserve(eventId: string, seat: number, userId: string, reservedAtMs: number, holdVersion: number) {
-    return this.run.finishReserve(
-      seatKeys.meta(eventId),
-      seatKeys.seats(eventId),
-      seatKeys.user(eventId, userId),
-      seat,
-      userId,
-      reservedAtMs,
-      holdVersion,
-    );
+  /** `event` appends seat.reserved to the ordered stream (only the reserve that inserted the row passes it). */
+  finishReserve(
+    eventId: string,
+    seat: number,
+    userId: string,
+    reservedAtMs: number,
+    holdVersion: number,
+    event?: { messageId: string; version: number; auditSeq: number },
+  ) {
+    const args: (string | number)[] = [seat, userId, reservedAtMs, holdVersion];
+    if (event) args.push(event.messageId, event.version, event.auditSeq);
+    return this.run.finishReserve(seatKeys.meta(eventId), seatKeys.seats(eventId), seatKeys.user(eventId, userId), ...args);
   }
 
   abortReserve(eventId: string, seat: number, holdVersion: number) {

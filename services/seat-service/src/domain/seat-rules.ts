@@ -30,7 +30,6 @@ export interface SeatLocks {
 }
 
 export interface SeatRulesHooks {
-  onReservationCommitted(): void;
   onOutcome(action: 'hold' | 'reserve' | 'refresh' | 'release', result: string): void;
 }
 
@@ -149,9 +148,10 @@ export class SeatRules {
       this.hooks.onOutcome('reserve', ErrorCodes.SeatUnavailable);
       fail(ErrorCodes.SeatUnavailable);
     }
-    // PostgreSQL has it; if Redis fails now the expiry path settles the seat from PostgreSQL later.
-    await this.store.finishReserve(eventId, seatNumber, userId, outcome.reservedAt.getTime(), holdVersion).catch(() => undefined);
-    if (outcome.outcome === 'reserved') this.hooks.onReservationCommitted();
+    // PostgreSQL has it; if Redis fails now, the expiry path settles the seat from PostgreSQL later and
+    // the PostgreSQL outbox publishes the event.
+    const event = outcome.outcome === 'reserved' ? { messageId: outcome.messageId, version, auditSeq } : undefined;
+    await this.store.finishReserve(eventId, seatNumber, userId, outcome.reservedAt.getTime(), holdVersion, event).catch(() => undefined);
     this.hooks.onOutcome('reserve', outcome.outcome);
     return { eventId, seatNumber, status: 'reserved', userId, reservedAt: outcome.reservedAt.toISOString() };
   }
