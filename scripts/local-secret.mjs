@@ -15,6 +15,10 @@ export function localJwtSecret({ create }) {
   }
   if (!create) return undefined;
   const secret = randomBytes(48).toString('base64url');
-  writeFileSync(LOCAL_ENV_FILE, `# Local development secret created by npm start; not for production.\nJWT_SECRET=${secret}\n`, { mode: 0o600 });
+  writeFileSync(
+    LOCAL_ENV_FILE,
+    `# Local development secret created by npm start; not for production.\nJWT_SECRET=${secret}\n`,
+    { mode: 0o600 },
+  );
   return { secret, source: LOCAL_ENV_FILE, created: true };
 }

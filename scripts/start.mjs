@@ -16,15 +16,23 @@ ensureInstall();
 build();
 
 const found = localJwtSecret({ create: true });
-if (found.created) console.log(`zephyr: JWT_SECRET was not set; created a random local secret in ${path.relative(ROOT, found.source)} (git-ignored). Set JWT_SECRET to use your own.`);
-else if (found.source !== 'JWT_SECRET') console.log(`zephyr: using the local JWT secret from ${path.relative(ROOT, found.source)}`);
+if (found.created)
+  console.log(
+    `zephyr: JWT_SECRET was not set; created a random local secret in ${path.relative(ROOT, found.source)} (git-ignored). Set JWT_SECRET to use your own.`,
+  );
+else if (found.source !== 'JWT_SECRET')
+  console.log(`zephyr: using the local JWT secret from ${path.relative(ROOT, found.source)}`);
 const env = { ...process.env, JWT_SECRET: found.secret, MIGRATE_ON_START: 'false' };
 
 for (const name of ['event-service', 'seat-service']) {
   try {
-    process.stdout.write(execFileSync(process.execPath, [path.join(ROOT, 'services', name, 'dist', 'migrate.js')], { env }).toString());
+    process.stdout.write(
+      execFileSync(process.execPath, [path.join(ROOT, 'services', name, 'dist', 'migrate.js')], { env }).toString(),
+    );
   } catch (err) {
-    console.error(`zephyr: migrations of ${name} failed. Is PostgreSQL running (DATABASE_URL)?\n${err.stderr ?? err.message}`);
+    console.error(
+      `zephyr: migrations of ${name} failed. Is PostgreSQL running (DATABASE_URL)?\n${err.stderr ?? err.message}`,
+    );
     process.exit(1);
   }
 }
@@ -68,9 +76,13 @@ async function waitReady() {
   }
   if (stopping) return;
   if (pending.size > 0) {
-    console.error(`zephyr: not ready after 60 s: ${[...pending].join(', ')} (are PostgreSQL, Redis and RabbitMQ running?)`);
+    console.error(
+      `zephyr: not ready after 60 s: ${[...pending].join(', ')} (are PostgreSQL, Redis and RabbitMQ running?)`,
+    );
   } else {
-    console.log('\nzephyr: all five services are up. Gateway: http://127.0.0.1:3000  WebSocket: ws://127.0.0.1:3000/ws');
+    console.log(
+      '\nzephyr: all five services are up. Gateway: http://127.0.0.1:3000  WebSocket: ws://127.0.0.1:3000/ws',
+    );
     console.log('zephyr: mint a token with `npm run token -- --user <uuid> [--admin]`; Ctrl-C stops everything.\n');
   }
 }
@@ -84,7 +96,9 @@ function stop(code = 0) {
     for (const { child } of children) if (child.exitCode === null) child.kill('SIGKILL');
     process.exit(code);
   }, 15_000);
-  Promise.all(children.map(({ child }) => (child.exitCode !== null ? null : new Promise((r) => child.once('exit', r))))).then(() => {
+  Promise.all(
+    children.map(({ child }) => (child.exitCode !== null ? null : new Promise((r) => child.once('exit', r)))),
+  ).then(() => {
     clearTimeout(timer);
     process.exit(code);
   });

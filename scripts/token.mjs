@@ -8,7 +8,11 @@ import { ROOT, build, ensureInstall } from './ensure-install.mjs';
 import { localJwtSecret } from './local-secret.mjs';
 
 const { values } = parseArgs({
-  options: { user: { type: 'string' }, admin: { type: 'boolean', default: false }, ttl: { type: 'string', default: '3600' } },
+  options: {
+    user: { type: 'string' },
+    admin: { type: 'boolean', default: false },
+    ttl: { type: 'string', default: '3600' },
+  },
 });
 const userId = values.user ?? randomUUID();
 if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(userId)) {
@@ -17,7 +21,9 @@ if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(user
 }
 const found = localJwtSecret({ create: false });
 if (!found) {
-  console.error('token: no JWT_SECRET in the environment and no .zephyr-local.env yet (run npm start once, or set JWT_SECRET)');
+  console.error(
+    'token: no JWT_SECRET in the environment and no .zephyr-local.env yet (run npm start once, or set JWT_SECRET)',
+  );
   process.exit(2);
 }
 ensureInstall();

@@ -26,9 +26,11 @@ async function post(url, token, body) {
 
 async function pool(limit, tasks) {
   let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (next < tasks.length) await tasks[next++]();
-  }));
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < tasks.length) await tasks[next++]();
+    }),
+  );
 }
 
 ensureInstall();
@@ -39,7 +41,15 @@ try {
   const user = await stack.token('00000000-0000-4000-9000-000000000001');
   const events = [];
   for (let i = 0; i < Math.ceil((HOLDS + CATCHUP) / 1000); i++) {
-    events.push((await post(`${stack.gatewayUrl}/api/events`, admin, { name: `expiry ${i}`, totalSeats: 1000, maxSeatsPerUser: 1000 })).body.id);
+    events.push(
+      (
+        await post(`${stack.gatewayUrl}/api/events`, admin, {
+          name: `expiry ${i}`,
+          totalSeats: 1000,
+          maxSeatsPerUser: 1000,
+        })
+      ).body.id,
+    );
   }
   const ws = new WebSocket(`ws://127.0.0.1:${stack.ports.gateway}/ws`);
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
@@ -68,7 +78,9 @@ try {
   // Phase 1: HOLDS holds, all expiring within one minute.
   const started = Date.now();
   await holdAll(HOLDS, 0, 60);
-  console.log(`expiry: ${expiresAt.size} holds created in ${((Date.now() - started) / 1000).toFixed(1)} s; waiting for them to expire...`);
+  console.log(
+    `expiry: ${expiresAt.size} holds created in ${((Date.now() - started) / 1000).toFixed(1)} s; waiting for them to expire...`,
+  );
   const lastDue = Math.max(...expiresAt.values());
   const deadline = lastDue + 5000;
   while (lags.length < expiresAt.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
@@ -84,7 +96,9 @@ try {
   lags.length = 0;
   expiresAt.clear();
   await holdAll(CATCHUP, HOLDS, TTL);
-  console.log(`catch-up: ${expiresAt.size} holds of ${TTL} s created with the worker stopped; waiting ${TTL * 10} s...`);
+  console.log(
+    `catch-up: ${expiresAt.size} holds of ${TTL} s created with the worker stopped; waiting ${TTL * 10} s...`,
+  );
   await new Promise((r) => setTimeout(r, TTL * 10 * 1000));
   const restartedAt = Date.now();
   const child = spawn(process.execPath, [path.join(ROOT, 'services', 'expiry-worker', 'dist', 'main.js')], {
@@ -93,8 +107,11 @@ try {
   });
   stack.children.push({ name: 'expiry-worker', port: stack.ports['expiry-worker'], child });
   await waitReady(stack.ports['expiry-worker']);
-  while (lags.length < expiresAt.size && Date.now() - restartedAt < 60_000) await new Promise((r) => setTimeout(r, 100));
-  console.log(`catch-up: ${lags.length}/${expiresAt.size} released ${((Date.now() - restartedAt) / 1000).toFixed(1)} s after the worker restarted`);
+  while (lags.length < expiresAt.size && Date.now() - restartedAt < 60_000)
+    await new Promise((r) => setTimeout(r, 100));
+  console.log(
+    `catch-up: ${lags.length}/${expiresAt.size} released ${((Date.now() - restartedAt) / 1000).toFixed(1)} s after the worker restarted`,
+  );
   ws.close();
 } finally {
   await stack.stop();

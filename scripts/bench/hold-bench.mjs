@@ -84,7 +84,10 @@ const cpuOf = (pids) => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
 
 async function baseline() {
   const prefix = `benchbase_${randomBytes(3).toString('hex')}:`;
-  const server = fork(path.join(here, 'baseline-server.mjs'), { env: { ...process.env, PORT: '4190', PREFIX: prefix }, stdio: 'ignore' });
+  const server = fork(path.join(here, 'baseline-server.mjs'), {
+    env: { ...process.env, PORT: '4190', PREFIX: prefix },
+    stdio: 'ignore',
+  });
   await new Promise((resolve) => server.once('message', resolve));
   const events = Array.from({ length: 200 }, (_, i) => `e${i}`);
   const script = wrkScript({ events, tokens: [], pathFor: '"/hold/" .. ev .. "/" .. seat' });
@@ -114,9 +117,11 @@ async function zephyr() {
       events.push((await res.json()).id);
     }
     const tokens = [];
-    for (let i = 0; i < USERS; i++) tokens.push(await stack.token(`00000000-0000-4000-9000-${String(i).padStart(12, '0')}`));
+    for (let i = 0; i < USERS; i++)
+      tokens.push(await stack.token(`00000000-0000-4000-9000-${String(i).padStart(12, '0')}`));
     // Warm up connections, JIT and the event configs in Redis.
-    for (const e of events) await fetch(`${stack.gatewayUrl}/api/events/${e}/seats/available`).then((r) => r.arrayBuffer());
+    for (const e of events)
+      await fetch(`${stack.gatewayUrl}/api/events/${e}/seats/available`).then((r) => r.arrayBuffer());
 
     const script = wrkScript({ events, tokens, pathFor: '"/api/seats/" .. ev .. "/" .. seat .. "/hold"' });
     const pids = stack.children.map((c) => c.child.pid);
@@ -129,7 +134,12 @@ async function zephyr() {
     const cpu = cpuOf(pids) - cpu0;
     const backingCpu = cpuOf(backing) - backing0;
     const perService = Object.fromEntries(stack.children.map((c) => [c.name, 0]));
-    return { ...result, cpuPerOpUs: (cpu / result.ok) * 1e6, backingCpuPerOpUs: (backingCpu / result.ok) * 1e6, perService };
+    return {
+      ...result,
+      cpuPerOpUs: (cpu / result.ok) * 1e6,
+      backingCpuPerOpUs: (backingCpu / result.ok) * 1e6,
+      perService,
+    };
   } finally {
     await stack.stop();
   }
@@ -147,5 +157,9 @@ const row = (name, r, unit) =>
     .padStart(6)} ms  CPU ${r.cpuPerOpUs.toFixed(0).padStart(4)} µs/op  non-2xx ${r.non2xx}`;
 console.log(row('baseline: express + 1 Redis Lua call', base, 'req'));
 console.log(row('zephyr: hold through gateway (JWT, events)', z, 'hold'));
-console.log(`${''.padEnd(44)} backing services (Redis, RabbitMQ, PostgreSQL) CPU ${z.backingCpuPerOpUs.toFixed(0)} µs/hold`);
-console.log(`\ntargets: >= 4400 holds/s, <= 300 µs CPU per hold over Zephyr's processes, p99 < 20 ms at 64 connections`);
+console.log(
+  `${''.padEnd(44)} backing services (Redis, RabbitMQ, PostgreSQL) CPU ${z.backingCpuPerOpUs.toFixed(0)} µs/hold`,
+);
+console.log(
+  `\ntargets: >= 4400 holds/s, <= 300 µs CPU per hold over Zephyr's processes, p99 < 20 ms at 64 connections`,
+);

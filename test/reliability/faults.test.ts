@@ -51,7 +51,10 @@ const REDIS_START =
 /** Restarts the machine's Redis the way CI starts it: without persistence, so every key is gone. */
 async function restartRedis(): Promise<void> {
   execFileSync('redis-cli', ['shutdown', 'nosave'], { stdio: 'ignore', timeout: 10_000 });
-  execFileSync('sh', ['-c', `mkdir -p /var/lib/redis /var/log/redis && ${REDIS_START}`], { stdio: 'ignore', timeout: 10_000 });
+  execFileSync('sh', ['-c', `mkdir -p /var/lib/redis /var/log/redis && ${REDIS_START}`], {
+    stdio: 'ignore',
+    timeout: 10_000,
+  });
   await waitFor(
     () => {
       execFileSync('redis-cli', ['ping'], { stdio: 'ignore', timeout: 5000 });
@@ -97,11 +100,15 @@ async function onSale(eventId: string, n: number, midway: () => Promise<void>) {
         fired = true;
         void midway();
       }
-      const hold = await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token }).catch(() => undefined);
+      const hold = await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token }).catch(
+        () => undefined,
+      );
       if (hold?.status !== 201) return;
       confirmed.push({ seat, status: 'held' });
       if (seat % 3 === 0) {
-        const reserve = await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/${seat}/reserve`, { token }).catch(() => undefined);
+        const reserve = await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/${seat}/reserve`, { token }).catch(
+          () => undefined,
+        );
         if (reserve?.status === 200) confirmed.push({ seat, status: 'reserved' });
       }
     }),
@@ -111,13 +118,17 @@ async function onSale(eventId: string, n: number, midway: () => Promise<void>) {
 
 async function expectDelivered(ws: WsClient, eventId: string, confirmed: { seat: number; status: string }[]) {
   const updates = () => ws.messages.filter((m): m is SeatUpdate => m.type === 'SEAT_UPDATE');
-  const missing = () => confirmed.filter((c) => !updates().some((u) => u.seatNumber === c.seat && u.status === c.status));
-  await waitFor(
-    () => confirmed.every((c) => updates().some((u) => u.seatNumber === c.seat && u.status === c.status)),
-    { timeoutMs: 60_000, intervalMs: 250, what: `all ${confirmed.length} confirmed changes pushed` },
-  ).catch((err: Error) => {
+  const missing = () =>
+    confirmed.filter((c) => !updates().some((u) => u.seatNumber === c.seat && u.status === c.status));
+  await waitFor(() => confirmed.every((c) => updates().some((u) => u.seatNumber === c.seat && u.status === c.status)), {
+    timeoutMs: 60_000,
+    intervalMs: 250,
+    what: `all ${confirmed.length} confirmed changes pushed`,
+  }).catch((err: Error) => {
     const gone = missing();
-    throw new Error(`${err.message}; ${gone.length} missing, e.g. ${JSON.stringify(gone.slice(0, 5))}; ${updates().length} updates received`);
+    throw new Error(
+      `${err.message}; ${gone.length} missing, e.g. ${JSON.stringify(gone.slice(0, 5))}; ${updates().length} updates received`,
+    );
   });
   const versions = updates().map((u) => u.version);
   expect(new Set(versions).size).toBe(versions.length); // exactly once in effect: no version pushed twice
@@ -184,7 +195,13 @@ it('SIGKILL of a seat-service replica in the middle of 500 holds/reserves loses 
       victim.child.kill('SIGKILL');
       // Bring it back on the same port, as an orchestrator would.
       await new Promise((r) => setTimeout(r, 1000));
-      stack.processes.push(await startService('seat-service', { ...iso.env, EVENT_SERVICE_URL: stack.urls['event-service'][0]! }, { port: victim.port }));
+      stack.processes.push(
+        await startService(
+          'seat-service',
+          { ...iso.env, EVENT_SERVICE_URL: stack.urls['event-service'][0]! },
+          { port: victim.port },
+        ),
+      );
     });
     expect(confirmed.length).toBeGreaterThan(300);
     await expectDelivered(ws, eventId, confirmed);
@@ -195,7 +212,10 @@ it('SIGKILL of a seat-service replica in the middle of 500 holds/reserves loses 
 
 it('a Redis restart that loses every key loses no reservation, and versions keep growing', async () => {
   const gw = stack.gatewayUrl;
-  const created = await http<{ id: string }>(gw, 'POST', '/api/events', { token: admin, body: { name: 'Redis restart', totalSeats: 100, maxSeatsPerUser: 100 } });
+  const created = await http<{ id: string }>(gw, 'POST', '/api/events', {
+    token: admin,
+    body: { name: 'Redis restart', totalSeats: 100, maxSeatsPerUser: 100 },
+  });
   const eventId = created.body.id;
   const buyerId = newUserId();
   const buyer = await userToken(buyerId);
@@ -209,15 +229,24 @@ it('a Redis restart that loses every key loses no reservation, and versions keep
 
   const after = await waitFor(
     async () => {
-      const res = await http<{ version: number; seats: { seatNumber: number; status: string }[] }>(gw, 'GET', `/api/events/${eventId}/seats`, { token: admin });
+      const res = await http<{ version: number; seats: { seatNumber: number; status: string }[] }>(
+        gw,
+        'GET',
+        `/api/events/${eventId}/seats`,
+        { token: admin },
+      );
       return res.status === 200 ? res.body : undefined;
     },
     { timeoutMs: 20_000, intervalMs: 250, what: 'seat map after the Redis restart' },
   );
-  expect(after.seats.filter((s) => s.status === 'reserved').map((s) => s.seatNumber)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+  expect(after.seats.filter((s) => s.status === 'reserved').map((s) => s.seatNumber)).toEqual(
+    Array.from({ length: 30 }, (_, i) => i + 1),
+  );
   expect(after.version).toBeGreaterThanOrEqual(before.body.version);
   const other = await userToken(newUserId());
-  expect((await http(gw, 'POST', `/api/seats/${eventId}/5/hold`, { token: other })).body).toMatchObject({ error: { code: 'SEAT_UNAVAILABLE' } });
+  expect((await http(gw, 'POST', `/api/seats/${eventId}/5/hold`, { token: other })).body).toMatchObject({
+    error: { code: 'SEAT_UNAVAILABLE' },
+  });
   expect((await http(gw, 'POST', `/api/seats/${eventId}/5/reserve`, { token: buyer })).status).toBe(200);
   const ws = await subscribe(eventId);
   try {

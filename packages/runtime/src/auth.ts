@@ -33,7 +33,8 @@ function unauthenticated(message: string): AppError {
 }
 
 function identityFrom(payload: JWTPayload): Identity {
-  if (typeof payload.sub !== 'string' || !UUID_PATTERN.test(payload.sub)) throw unauthenticated('Token subject must be a user UUID');
+  if (typeof payload.sub !== 'string' || !UUID_PATTERN.test(payload.sub))
+    throw unauthenticated('Token subject must be a user UUID');
   const roles = (payload as { roles?: unknown }).roles;
   if (roles !== undefined && (!Array.isArray(roles) || !roles.every((r) => typeof r === 'string'))) {
     throw unauthenticated('Token roles claim must be an array of strings');

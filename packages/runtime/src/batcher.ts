@@ -3,7 +3,10 @@
  * Each add() resolves when the flush that contained its item succeeded, and rejects if it failed, so a
  * consumer can ack only after the effect is durable.
  */
-export function createBatcher<T>(flush: (items: T[]) => Promise<void>, options: { maxItems: number; maxDelayMs: number }) {
+export function createBatcher<T>(
+  flush: (items: T[]) => Promise<void>,
+  options: { maxItems: number; maxDelayMs: number },
+) {
   let pending: { item: T; resolve: () => void; reject: (err: unknown) => void }[] = [];
   let timer: NodeJS.Timeout | undefined;
 

@@ -1,7 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import express, { type ErrorRequestHandler, type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import express, {
+  type ErrorRequestHandler,
+  type Express,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import type Joi from 'joi';
-import { ErrorCodes, HTTP_STATUS_BY_CODE, HttpHeaders, MAX_BODY_BYTES, errorBody, type ErrorCode } from '@zephyr/contracts';
+import {
+  ErrorCodes,
+  HTTP_STATUS_BY_CODE,
+  HttpHeaders,
+  MAX_BODY_BYTES,
+  errorBody,
+  type ErrorCode,
+} from '@zephyr/contracts';
 import { AppError, isDependencyFailure } from './errors';
 import { hasPrototypeKey, parseJson } from './json';
 import type { Logger } from './logger';
@@ -29,7 +43,9 @@ declare global {
 
 const READINESS_TIMEOUT_MS = 1500;
 
-export async function runChecks(checks: Record<string, ReadinessCheck>): Promise<{ ok: boolean; checks: Record<string, string> }> {
+export async function runChecks(
+  checks: Record<string, ReadinessCheck>,
+): Promise<{ ok: boolean; checks: Record<string, string> }> {
   const results: Record<string, string> = {};
   await Promise.all(
     Object.entries(checks).map(async ([name, check]) => {
@@ -62,7 +78,9 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       // Proxies and other non-express routes name their route in res.locals.routeLabel.
-      const route = (res.locals.routeLabel as string | undefined) ?? (req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched');
+      const route =
+        (res.locals.routeLabel as string | undefined) ??
+        (req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched');
       const labels = { method: req.method, route, status: String(res.statusCode) };
       metrics.httpRequests.inc(labels);
       metrics.httpDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
@@ -111,7 +129,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     if (isDependencyFailure(err)) {
       logger.warn({ requestId: req.requestId, err: (err as Error).message }, 'dependency unavailable');
-      sendError(res, ErrorCodes.DependencyUnavailable, 'A backing service is unavailable; nothing was changed. Retry shortly.');
+      sendError(
+        res,
+        ErrorCodes.DependencyUnavailable,
+        'A backing service is unavailable; nothing was changed. Retry shortly.',
+      );
       return;
     }
     logger.error({ requestId: req.requestId, err }, 'unhandled request error');
@@ -135,7 +157,8 @@ function isJsonContentType(value: string): boolean {
 export function jsonBody(): RequestHandler {
   return (req, _res, next) => {
     const declaredLength = req.headers['content-length'];
-    const hasBody = (declaredLength !== undefined && declaredLength !== '0') || req.headers['transfer-encoding'] !== undefined;
+    const hasBody =
+      (declaredLength !== undefined && declaredLength !== '0') || req.headers['transfer-encoding'] !== undefined;
     req.body = undefined;
     if (declaredLength !== undefined && Number(declaredLength) > MAX_BODY_BYTES) {
       return next(new AppError(ErrorCodes.PayloadTooLarge, `Body over ${MAX_BODY_BYTES} bytes`));
@@ -183,7 +206,8 @@ export function jsonBody(): RequestHandler {
 
 /** Validates with a contract schema; a failure is a 400 listing every problem. */
 export function validate<T>(schema: Joi.Schema, value: unknown, what: string): T {
-  if (hasPrototypeKey(value)) throw new AppError(ErrorCodes.ValidationFailed, `Invalid ${what}`, [{ path: '__proto__', message: 'not allowed' }]);
+  if (hasPrototypeKey(value))
+    throw new AppError(ErrorCodes.ValidationFailed, `Invalid ${what}`, [{ path: '__proto__', message: 'not allowed' }]);
   const { error, value: result } = schema.validate(value);
   if (error) {
     throw new AppError(

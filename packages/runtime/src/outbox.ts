@@ -88,7 +88,9 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { published, backlog } = outboxMetrics(options.registry);
   const refreshBacklog = async () => {
     try {
-      const row = (await db.withSchema(schema).from(OUTBOX_TABLE).count({ n: '*' }).first()) as { n: number } | undefined;
+      const row = (await db.withSchema(schema).from(OUTBOX_TABLE).count({ n: '*' }).first()) as
+        | { n: number }
+        | undefined;
       backlog.set({ outbox: 'postgres' }, Number(row?.n ?? 0));
     } catch {
       /* database down: keep the last value */
@@ -115,7 +117,8 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         .select('seq', 'envelope', 'request_id')
         .from(OUTBOX_TABLE)
         .modify((q) => {
-          if (options.minAgeMs) q.where('created_at', '<', trx.raw(`now() - interval '1 millisecond' * ?`, [options.minAgeMs]));
+          if (options.minAgeMs)
+            q.where('created_at', '<', trx.raw(`now() - interval '1 millisecond' * ?`, [options.minAgeMs]));
         })
         .orderBy('seq')
         .limit(batchSize)

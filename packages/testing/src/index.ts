@@ -57,7 +57,10 @@ async function deleteBrokerObjects(exchange: string, extraQueues: Iterable<strin
 }
 
 export async function isolate(label: string): Promise<Isolation> {
-  const id = `${label.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 20)}_${randomBytes(4).toString('hex')}`;
+  const id = `${label
+    .replace(/[^a-z0-9]/gi, '')
+    .toLowerCase()
+    .slice(0, 20)}_${randomBytes(4).toString('hex')}`;
   const database = `zt_${id}`;
   const admin = new Client({ connectionString: BACKING.postgresAdminUrl });
   await admin.connect();
@@ -95,8 +98,16 @@ export async function isolate(label: string): Promise<Isolation> {
   };
 }
 
-export function userToken(userId: string, options: { admin?: boolean; expiresInSeconds?: number } = {}): Promise<string> {
-  return mintToken({ secret: TEST_JWT_SECRET, userId, admin: options.admin, expiresInSeconds: options.expiresInSeconds });
+export function userToken(
+  userId: string,
+  options: { admin?: boolean; expiresInSeconds?: number } = {},
+): Promise<string> {
+  return mintToken({
+    secret: TEST_JWT_SECRET,
+    userId,
+    admin: options.admin,
+    expiresInSeconds: options.expiresInSeconds,
+  });
 }
 
 export const newUserId = (): string => randomUUID();
@@ -248,11 +259,20 @@ export async function connectWs(url: string, headers: Record<string, string> = {
     socket,
     messages,
     send: (message) => socket.send(JSON.stringify(message)),
-    next<T>(predicate: (m: any) => boolean, timeoutMs = 5000): Promise<T> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    next<T>(predicate: (m: any) => boolean, timeoutMs = 5000): Promise<T> {
       const found = messages.find(predicate);
       if (found) return Promise.resolve(found as T);
       return new Promise<T>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching WebSocket message within ${timeoutMs} ms; got ${JSON.stringify(messages).slice(0, 2000)}`)), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `no matching WebSocket message within ${timeoutMs} ms; got ${JSON.stringify(messages).slice(0, 2000)}`,
+              ),
+            ),
+          timeoutMs,
+        );
         waiters.push({
           predicate,
           resolve: (m) => {

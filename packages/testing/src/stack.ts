@@ -23,8 +23,14 @@ export interface Stack {
 const ORDER: ServiceName[] = ['event-service', 'seat-service', 'notifier', 'expiry-worker', 'gateway'];
 
 /** Starts real service processes wired to each other, on free ports, with the isolation env. */
-export async function startStack(isolation: Isolation | Record<string, string>, options: StackOptions = {}): Promise<Stack> {
-  const isolationEnv = 'env' in isolation && typeof isolation.env === 'object' ? (isolation as Isolation).env : (isolation as Record<string, string>);
+export async function startStack(
+  isolation: Isolation | Record<string, string>,
+  options: StackOptions = {},
+): Promise<Stack> {
+  const isolationEnv =
+    'env' in isolation && typeof isolation.env === 'object'
+      ? (isolation as Isolation).env
+      : (isolation as Record<string, string>);
   const wanted = options.services ?? ORDER;
   const ports = {} as Record<ServiceName, number[]>;
   for (const name of ORDER) ports[name] = Array.from({ length: options.replicas?.[name] ?? 1 }, () => freePort());
@@ -46,7 +52,8 @@ export async function startStack(isolation: Isolation | Record<string, string>, 
   };
   const processes: ServiceProcess[] = [];
   if ('queues' in isolation && isolation.queues instanceof Set) {
-    for (const port of ports.notifier) isolation.queues.add(QueueNames.notifierReplica(isolationEnv.AMQP_EXCHANGE!, `r${port}`));
+    for (const port of ports.notifier)
+      isolation.queues.add(QueueNames.notifierReplica(isolationEnv.AMQP_EXCHANGE!, `r${port}`));
   }
   const stop = async () => {
     await Promise.all(processes.map((p) => p.stop()));

@@ -1,5 +1,13 @@
 import type { Express } from 'express';
-import { createServiceApp, errorHandler, notFoundHandler, type Logger, type ReadinessCheck, type ServiceMetrics, type TokenVerifier } from '@zephyr/runtime';
+import {
+  createServiceApp,
+  errorHandler,
+  notFoundHandler,
+  type Logger,
+  type ReadinessCheck,
+  type ServiceMetrics,
+  type TokenVerifier,
+} from '@zephyr/runtime';
 import type { SeatRules } from './domain/seat-rules';
 import type { EventDirectory } from './data-access/event-directory';
 import { seatRoutes } from './entry-points/http/seat-routes';

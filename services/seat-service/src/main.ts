@@ -43,7 +43,12 @@ runMain(async () => {
     help: 'Published messages the broker could not route to any queue',
     registers: [metrics.registry],
   });
-  const broker = connectBroker({ url: config.AMQP_URL, exchange: config.AMQP_EXCHANGE, logger, onUnroutable: () => unroutable.inc() });
+  const broker = connectBroker({
+    url: config.AMQP_URL,
+    exchange: config.AMQP_EXCHANGE,
+    logger,
+    onUnroutable: () => unroutable.inc(),
+  });
 
   const outcomes = new Counter({
     name: 'zephyr_seat_actions_total',
@@ -51,21 +56,38 @@ runMain(async () => {
     labelNames: ['action', 'result'] as const,
     registers: [metrics.registry],
   });
-  const holdsTotal = new Counter({ name: 'zephyr_seat_holds_total', help: 'Hold requests by result', labelNames: ['result'] as const, registers: [metrics.registry] });
+  const holdsTotal = new Counter({
+    name: 'zephyr_seat_holds_total',
+    help: 'Hold requests by result',
+    labelNames: ['result'] as const,
+    registers: [metrics.registry],
+  });
   const reservationsTotal = new Counter({
     name: 'zephyr_seat_reservations_total',
     help: 'Reserve requests by result',
     labelNames: ['result'] as const,
     registers: [metrics.registry],
   });
-  const releasesTotal = new Counter({ name: 'zephyr_seat_releases_total', help: 'Holds released by their holder', registers: [metrics.registry] });
+  const releasesTotal = new Counter({
+    name: 'zephyr_seat_releases_total',
+    help: 'Holds released by their holder',
+    registers: [metrics.registry],
+  });
 
   const store = new SeatStore(redis);
   const reservations = new ReservationRepository(db);
   const directory = new EventDirectory(store, reservations, config.EVENT_SERVICE_URL);
   // Reservations reach the broker through the ordered Redis stream; this relay only publishes the
   // PostgreSQL copies that path did not deliver (Redis lost them, or the process died mid-reserve).
-  const pgRelay = startOutboxRelay({ db, schema: SCHEMA, broker, logger, registry: metrics.registry, idlePollMs: 1000, minAgeMs: 30_000 });
+  const pgRelay = startOutboxRelay({
+    db,
+    schema: SCHEMA,
+    broker,
+    logger,
+    registry: metrics.registry,
+    idlePollMs: 1000,
+    minAgeMs: 30_000,
+  });
   const rules = new SeatRules(store, reservations, directory, createSeatLocks(redis), {
     onOutcome: (action, result) => {
       outcomes.inc({ action, result });

@@ -1,5 +1,14 @@
 import { Client } from 'pg';
-import { http, inParallel, isolate, newUserId, startStack, userToken, type Isolation, type Stack } from '@zephyr/testing';
+import {
+  http,
+  inParallel,
+  isolate,
+  newUserId,
+  startStack,
+  userToken,
+  type Isolation,
+  type Stack,
+} from '@zephyr/testing';
 
 /**
  * Races through the gateway against TWO seat-service replicas (the gateway balances between them), on real
@@ -32,7 +41,10 @@ afterAll(async () => {
 });
 
 async function createEvent(totalSeats: number, maxSeatsPerUser: number): Promise<string> {
-  const res = await http<{ id: string }>(gw, 'POST', '/api/events', { token: admin, body: { name: 'On-sale', totalSeats, maxSeatsPerUser } });
+  const res = await http<{ id: string }>(gw, 'POST', '/api/events', {
+    token: admin,
+    body: { name: 'On-sale', totalSeats, maxSeatsPerUser },
+  });
   expect(res.status).toBe(201);
   return res.body.id;
 }
@@ -59,7 +71,9 @@ it('200 users racing for one seat: exactly one hold, everyone else SEAT_UNAVAILA
   const eventId = await createEvent(10, 10);
   const racers = await users(200);
   for (let round = 1; round <= 5; round++) {
-    const results = await Promise.all(racers.map((u) => http(gw, 'POST', `/api/seats/${eventId}/${round}/hold`, { token: u.token })));
+    const results = await Promise.all(
+      racers.map((u) => http(gw, 'POST', `/api/seats/${eventId}/${round}/hold`, { token: u.token })),
+    );
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
     expect(statuses.filter((s) => s === 409)).toHaveLength(199);
@@ -74,7 +88,9 @@ it('50 users × 100 seats in random order, then reserve: every seat held and res
     const eventId = await createEvent(100, 100);
     const racers = await users(50);
     // Every user walks all 100 seats in its own random order; 250 requests in flight at any time.
-    const attempts = shuffled(racers.flatMap((u) => shuffled(Array.from({ length: 100 }, (_, i) => i + 1)).map((seat) => ({ user: u, seat }))));
+    const attempts = shuffled(
+      racers.flatMap((u) => shuffled(Array.from({ length: 100 }, (_, i) => i + 1)).map((seat) => ({ user: u, seat }))),
+    );
     const holds = await inParallel(
       250,
       attempts.map(({ user: u, seat }) => async () => {
@@ -105,10 +121,19 @@ it('50 users × 100 seats in random order, then reserve: every seat held and res
     const ownerBySeat = new Map(won.map((h) => [h.seat, h.user.id]));
     for (const row of rows.rows) expect(row.user_id).toBe(ownerBySeat.get(row.seat_number));
 
-    const map = await http<{ seats: { seatNumber: number; status: string; userId?: string }[] }>(gw, 'GET', `/api/events/${eventId}/seats`, { token: admin });
-    expect(map.body.seats.every((s) => s.status === 'reserved' && s.userId === ownerBySeat.get(s.seatNumber))).toBe(true);
+    const map = await http<{ seats: { seatNumber: number; status: string; userId?: string }[] }>(
+      gw,
+      'GET',
+      `/api/events/${eventId}/seats`,
+      { token: admin },
+    );
+    expect(map.body.seats.every((s) => s.status === 'reserved' && s.userId === ownerBySeat.get(s.seatNumber))).toBe(
+      true,
+    );
     for (const u of racers) {
-      const list = await http<{ items: unknown[] }>(gw, 'GET', `/api/seats/${eventId}/user/${u.id}/holds`, { token: u.token });
+      const list = await http<{ items: unknown[] }>(gw, 'GET', `/api/seats/${eventId}/user/${u.id}/holds`, {
+        token: u.token,
+      });
       expect(list.body.items).toEqual([]); // every hold became a reservation
     }
   }
@@ -120,14 +145,21 @@ it('the holder sending 10 concurrent reserves gets 200 ten times with one reserv
   for (let seat = 1; seat <= 10; seat++) {
     expect((await http(gw, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token: holder!.token })).status).toBe(201);
     const results = await Promise.all(
-      Array.from({ length: 10 }, () => http<{ reservedAt: string }>(gw, 'POST', `/api/seats/${eventId}/${seat}/reserve`, { token: holder!.token })),
+      Array.from({ length: 10 }, () =>
+        http<{ reservedAt: string }>(gw, 'POST', `/api/seats/${eventId}/${seat}/reserve`, { token: holder!.token }),
+      ),
     );
     expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
     expect(new Set(results.map((r) => r.body.reservedAt)).size).toBe(1);
   }
-  const rows = await db.query('select count(*)::int as n from seat_service.reservations where event_id = $1', [eventId]);
+  const rows = await db.query('select count(*)::int as n from seat_service.reservations where event_id = $1', [
+    eventId,
+  ]);
   expect(rows.rows[0].n).toBe(10);
-  const audit = await db.query("select count(*)::int as n from seat_service.seat_audit where event_id = $1 and action = 'reserved'", [eventId]);
+  const audit = await db.query(
+    "select count(*)::int as n from seat_service.seat_audit where event_id = $1 and action = 'reserved'",
+    [eventId],
+  );
   expect(audit.rows[0].n).toBe(10);
 });
 
@@ -136,10 +168,16 @@ it('30 concurrent holds by one user with maxSeatsPerUser 2: exactly 2 succeed (3
     const eventId = await createEvent(30, 2);
     const [greedy] = await users(1);
     const results = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => http(gw, 'POST', `/api/seats/${eventId}/${i + 1}/hold`, { token: greedy!.token })),
+      Array.from({ length: 30 }, (_, i) =>
+        http(gw, 'POST', `/api/seats/${eventId}/${i + 1}/hold`, { token: greedy!.token }),
+      ),
     );
     expect(results.filter((r) => r.status === 201)).toHaveLength(2);
-    expect(results.filter((r) => r.status === 409).every((r) => (r.body as { error: { code: string } }).error.code === 'USER_LIMIT_REACHED')).toBe(true);
+    expect(
+      results
+        .filter((r) => r.status === 409)
+        .every((r) => (r.body as { error: { code: string } }).error.code === 'USER_LIMIT_REACHED'),
+    ).toBe(true);
   }
 });
 
@@ -153,7 +191,10 @@ it('a release racing a reserve and other users: the seat ends in exactly one con
       http(gw, 'DELETE', `/api/seats/${eventId}/${seat}/hold`, { token: holder!.token }),
       ...others.map((u) => http(gw, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token: u.token })),
     ]);
-    const row = await db.query('select user_id from seat_service.reservations where event_id = $1 and seat_number = $2', [eventId, seat]);
+    const row = await db.query(
+      'select user_id from seat_service.reservations where event_id = $1 and seat_number = $2',
+      [eventId, seat],
+    );
     const status = await http<{ status: string }>(gw, 'GET', `/api/seats/${eventId}/${seat}/status`);
     const grabbed = grabs.filter((g) => g!.status === 201).length;
     if (reserve!.status === 200) {

@@ -22,7 +22,10 @@ afterAll(async () => {
 });
 
 async function createEvent(body: Record<string, unknown> = {}): Promise<string> {
-  const res = await http<{ id: string }>(eventUrl, 'POST', '/api/events', { token: admin, body: { name: 'Show', totalSeats: 20, ...body } });
+  const res = await http<{ id: string }>(eventUrl, 'POST', '/api/events', {
+    token: admin,
+    body: { name: 'Show', totalSeats: 20, ...body },
+  });
   expect(res.status).toBe(201);
   return res.body.id;
 }
@@ -34,12 +37,16 @@ async function user() {
 
 const hold = (eventId: string, seat: number | string, token: string, body?: unknown) =>
   http(seatUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token, body });
-const reserve = (eventId: string, seat: number, token: string) => http(seatUrl, 'POST', `/api/seats/${eventId}/${seat}/reserve`, { token });
+const reserve = (eventId: string, seat: number, token: string) =>
+  http(seatUrl, 'POST', `/api/seats/${eventId}/${seat}/reserve`, { token });
 const refresh = (eventId: string, seat: number, token: string, body?: unknown) =>
   http(seatUrl, 'POST', `/api/seats/${eventId}/${seat}/refresh`, { token, body });
-const release = (eventId: string, seat: number, token: string) => http(seatUrl, 'DELETE', `/api/seats/${eventId}/${seat}/hold`, { token });
-const status = (eventId: string, seat: number, token?: string) => http(seatUrl, 'GET', `/api/seats/${eventId}/${seat}/status`, { token });
-const seatMap = (eventId: string) => http<{ version: number; seats: { status: string }[] }>(seatUrl, 'GET', `/api/events/${eventId}/seats`);
+const release = (eventId: string, seat: number, token: string) =>
+  http(seatUrl, 'DELETE', `/api/seats/${eventId}/${seat}/hold`, { token });
+const status = (eventId: string, seat: number, token?: string) =>
+  http(seatUrl, 'GET', `/api/seats/${eventId}/${seat}/status`, { token });
+const seatMap = (eventId: string) =>
+  http<{ version: number; seats: { status: string }[] }>(seatUrl, 'GET', `/api/events/${eventId}/seats`);
 
 describe('hold', () => {
   it('holds an available seat right after the event was created, and a repeat returns the same hold', async () => {
@@ -47,7 +54,13 @@ describe('hold', () => {
     const alice = await user();
     const first = await hold(eventId, 7, alice.token, { holdDuration: 120 });
     expect(first.status).toBe(201);
-    expect(first.body).toEqual({ eventId, seatNumber: 7, userId: alice.id, heldAt: expect.stringMatching(/Z$/), expiresAt: expect.any(String) });
+    expect(first.body).toEqual({
+      eventId,
+      seatNumber: 7,
+      userId: alice.id,
+      heldAt: expect.stringMatching(/Z$/),
+      expiresAt: expect.any(String),
+    });
     const { heldAt, expiresAt } = first.body as { heldAt: string; expiresAt: string };
     expect(Date.parse(expiresAt) - Date.parse(heldAt)).toBe(120_000);
     const again = await hold(eventId, 7, alice.token);
@@ -71,22 +84,49 @@ describe('hold', () => {
     const alice = await user();
     for (const seat of ['0', '01', '-1', '1e3', '7.0', '+7', 'abc']) {
       const res = await hold(eventId, seat, alice.token);
-      expect([seat, res.status, (res.body as { error: { code: string } }).error.code]).toEqual([seat, 400, 'VALIDATION_FAILED']);
+      expect([seat, res.status, (res.body as { error: { code: string } }).error.code]).toEqual([
+        seat,
+        400,
+        'VALIDATION_FAILED',
+      ]);
     }
-    for (const body of [{ holdDuration: '60' }, { holdDuration: 9 }, { holdDuration: 3601 }, { holdDuration: 10.5 }, { holdDuration: null }, { extra: 1 }]) {
+    for (const body of [
+      { holdDuration: '60' },
+      { holdDuration: 9 },
+      { holdDuration: 3601 },
+      { holdDuration: 10.5 },
+      { holdDuration: null },
+      { extra: 1 },
+    ]) {
       expect((await hold(eventId, 2, alice.token, body)).status).toBe(400);
     }
     expect((await hold('not-a-uuid', 2, alice.token)).status).toBe(400);
-    expect((await hold(eventId, 2, alice.token, { userId: newUserId() })).body).toMatchObject({ error: { code: 'FORBIDDEN' } });
+    expect((await hold(eventId, 2, alice.token, { userId: newUserId() })).body).toMatchObject({
+      error: { code: 'FORBIDDEN' },
+    });
     expect((await http(seatUrl, 'POST', `/api/seats/${eventId}/2/hold`, {})).status).toBe(401);
-    const text = await http(seatUrl, 'POST', `/api/seats/${eventId}/2/hold`, { token: alice.token, rawBody: '{}', headers: { 'content-type': 'text/plain' } });
+    const text = await http(seatUrl, 'POST', `/api/seats/${eventId}/2/hold`, {
+      token: alice.token,
+      rawBody: '{}',
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(text.status).toBe(415);
-    const big = await http(seatUrl, 'POST', `/api/seats/${eventId}/2/hold`, { token: alice.token, rawBody: JSON.stringify({ x: 'a'.repeat(17_000) }), headers: { 'content-type': 'application/json' } });
+    const big = await http(seatUrl, 'POST', `/api/seats/${eventId}/2/hold`, {
+      token: alice.token,
+      rawBody: JSON.stringify({ x: 'a'.repeat(17_000) }),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(big.status).toBe(413);
-    const malformed = await http(seatUrl, 'POST', `/api/seats/${eventId}/2/hold`, { token: alice.token, rawBody: '{"holdDuration":', headers: { 'content-type': 'application/json' } });
+    const malformed = await http(seatUrl, 'POST', `/api/seats/${eventId}/2/hold`, {
+      token: alice.token,
+      rawBody: '{"holdDuration":',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(malformed.status).toBe(400);
     expect((await status(eventId, 2)).body).toMatchObject({ status: 'available' });
-    expect((await http(seatUrl, 'POST', `/api/seats/${newUserId()}/2/hold`, { token: alice.token })).body).toMatchObject({ error: { code: 'EVENT_NOT_FOUND' } });
+    expect(
+      (await http(seatUrl, 'POST', `/api/seats/${newUserId()}/2/hold`, { token: alice.token })).body,
+    ).toMatchObject({ error: { code: 'EVENT_NOT_FOUND' } });
   });
 
   it('enforces maxSeatsPerUser over live holds plus reservations', async () => {
@@ -126,7 +166,9 @@ describe('reserve, refresh, release', () => {
     expect(reserved.body).toMatchObject({ eventId, seatNumber: 5, status: 'reserved', userId: alice.id });
     const again = await reserve(eventId, 5, alice.token);
     expect(again.status).toBe(200);
-    expect((again.body as { reservedAt: string }).reservedAt).toBe((reserved.body as { reservedAt: string }).reservedAt);
+    expect((again.body as { reservedAt: string }).reservedAt).toBe(
+      (reserved.body as { reservedAt: string }).reservedAt,
+    );
     expect((await refresh(eventId, 5, alice.token)).body).toMatchObject({ error: { code: 'HOLD_NOT_FOUND' } });
     expect((await release(eventId, 5, alice.token)).body).toMatchObject({ error: { code: 'HOLD_NOT_FOUND' } });
     expect((await reserve(eventId, 5, bob.token)).body).toMatchObject({ error: { code: 'SEAT_UNAVAILABLE' } });
@@ -140,12 +182,18 @@ describe('reserve, refresh, release', () => {
     expect((await status(eventId, 3, admin)).body).toMatchObject({ userId: alice.id });
     expect((await status(eventId, 3, bob.token)).body).not.toHaveProperty('userId');
     expect((await status(eventId, 3)).body).not.toHaveProperty('userId');
-    const map = await http<{ seats: Record<string, unknown>[] }>(seatUrl, 'GET', `/api/events/${eventId}/seats`, { token: bob.token });
+    const map = await http<{ seats: Record<string, unknown>[] }>(seatUrl, 'GET', `/api/events/${eventId}/seats`, {
+      token: bob.token,
+    });
     expect(map.body.seats[2]).toMatchObject({ status: 'held' });
     expect(map.body.seats[2]).not.toHaveProperty('userId');
     expect((await release(eventId, 3, alice.token)).status).toBe(204);
     expect((await status(eventId, 3)).body).toEqual({ eventId, seatNumber: 3, status: 'available' });
-    const available = await http<{ count: number; seats: number[] }>(seatUrl, 'GET', `/api/events/${eventId}/seats/available`);
+    const available = await http<{ count: number; seats: number[] }>(
+      seatUrl,
+      'GET',
+      `/api/events/${eventId}/seats/available`,
+    );
     expect(available.body.count).toBe(20);
   });
 
@@ -156,11 +204,22 @@ describe('reserve, refresh, release', () => {
     await hold(eventId, 4, alice.token);
     await hold(eventId, 10, alice.token);
     await reserve(eventId, 10, alice.token);
-    const own = await http<{ items: { seatNumber: number }[] }>(seatUrl, 'GET', `/api/seats/${eventId}/user/${alice.id}/holds`, { token: alice.token });
+    const own = await http<{ items: { seatNumber: number }[] }>(
+      seatUrl,
+      'GET',
+      `/api/seats/${eventId}/user/${alice.id}/holds`,
+      { token: alice.token },
+    );
     expect(own.body.items.map((h) => h.seatNumber)).toEqual([4, 9]);
-    expect((await http(seatUrl, 'GET', `/api/seats/${eventId}/user/${alice.id}/holds`, { token: bob.token })).status).toBe(403);
-    expect((await http(seatUrl, 'GET', `/api/seats/${eventId}/user/${alice.id}/holds`, { token: admin })).status).toBe(200);
-    expect((await http(seatUrl, 'GET', `/api/seats/${newUserId()}/user/${alice.id}/holds`, { token: alice.token })).status).toBe(404);
+    expect(
+      (await http(seatUrl, 'GET', `/api/seats/${eventId}/user/${alice.id}/holds`, { token: bob.token })).status,
+    ).toBe(403);
+    expect((await http(seatUrl, 'GET', `/api/seats/${eventId}/user/${alice.id}/holds`, { token: admin })).status).toBe(
+      200,
+    );
+    expect(
+      (await http(seatUrl, 'GET', `/api/seats/${newUserId()}/user/${alice.id}/holds`, { token: alice.token })).status,
+    ).toBe(404);
   });
 });
 
@@ -170,7 +229,10 @@ describe('event status and expiry', () => {
     const alice = await user();
     await hold(eventId, 1, alice.token);
     await hold(eventId, 2, alice.token);
-    const patched = await http(eventUrl, 'PATCH', `/api/events/${eventId}`, { token: admin, body: { status: 'inactive' } });
+    const patched = await http(eventUrl, 'PATCH', `/api/events/${eventId}`, {
+      token: admin,
+      body: { status: 'inactive' },
+    });
     expect(patched.status).toBe(200);
     expect((await hold(eventId, 3, alice.token)).body).toMatchObject({ error: { code: 'EVENT_NOT_ACTIVE' } });
     expect((await reserve(eventId, 1, alice.token)).body).toMatchObject({ error: { code: 'EVENT_NOT_ACTIVE' } });
@@ -203,25 +265,50 @@ describe('audit trail', () => {
     await reserve(eventId, 1, alice.token);
     const history = await waitFor(
       async () => {
-        const res = await http<{ items: { seq: number; action: string; seatNumber: number }[] }>(seatUrl, 'GET', `/api/events/${eventId}/history`, { token: admin });
+        const res = await http<{ items: { seq: number; action: string; seatNumber: number }[] }>(
+          seatUrl,
+          'GET',
+          `/api/events/${eventId}/history`,
+          { token: admin },
+        );
         return res.body.items.length === 5 ? res.body : undefined;
       },
       { timeoutMs: 3000, what: 'five audit entries' },
     );
-    expect(history.items.map((i) => `${i.action}:${i.seatNumber}`)).toEqual(['held:1', 'refreshed:1', 'held:2', 'released:2', 'reserved:1']);
+    expect(history.items.map((i) => `${i.action}:${i.seatNumber}`)).toEqual([
+      'held:1',
+      'refreshed:1',
+      'held:2',
+      'released:2',
+      'reserved:1',
+    ]);
     const seqs = history.items.map((i) => i.seq);
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
     expect((await http(seatUrl, 'GET', `/api/events/${eventId}/history`, { token: alice.token })).status).toBe(403);
-    const page = await http<{ items: unknown[]; nextCursor: string }>(seatUrl, 'GET', `/api/events/${eventId}/history?limit=2`, { token: admin });
+    const page = await http<{ items: unknown[]; nextCursor: string }>(
+      seatUrl,
+      'GET',
+      `/api/events/${eventId}/history?limit=2`,
+      { token: admin },
+    );
     expect(page.body.items).toHaveLength(2);
-    const next = await http<{ items: { seq: number }[] }>(seatUrl, 'GET', `/api/events/${eventId}/history?limit=2&cursor=${page.body.nextCursor}`, { token: admin });
+    const next = await http<{ items: { seq: number }[] }>(
+      seatUrl,
+      'GET',
+      `/api/events/${eventId}/history?limit=2&cursor=${page.body.nextCursor}`,
+      { token: admin },
+    );
     expect(next.body.items[0]!.seq).toBe(seqs[2]);
     expect((await http(seatUrl, 'GET', `/api/events/${eventId}/history?limit=0`, { token: admin })).status).toBe(400);
-    expect((await http(seatUrl, 'GET', `/api/events/${eventId}/history?cursor=zzz`, { token: admin })).status).toBe(400);
+    expect((await http(seatUrl, 'GET', `/api/events/${eventId}/history?cursor=zzz`, { token: admin })).status).toBe(
+      400,
+    );
 
     const db = new Client({ connectionString: iso.databaseUrl });
     await db.connect();
-    const rows = await db.query('select count(*)::int as n from seat_service.seat_audit where event_id = $1', [eventId]);
+    const rows = await db.query('select count(*)::int as n from seat_service.seat_audit where event_id = $1', [
+      eventId,
+    ]);
     await db.end();
     expect(rows.rows[0].n).toBe(5);
   });

@@ -56,7 +56,9 @@ export const releaseBody = strictObject({ userId: uuidSchema });
 /** Query strings arrive as text: limit is parsed here, strictly canonical. */
 export const pageQuery = strictObject({
   limit: Joi.string().pattern(/^(100|[1-9][0-9]?)$/, { name: 'integer 1-100' }),
-  cursor: Joi.string().max(200).pattern(/^[A-Za-z0-9_-]+$/, { name: 'cursor' }),
+  cursor: Joi.string()
+    .max(200)
+    .pattern(/^[A-Za-z0-9_-]+$/, { name: 'cursor' }),
 });
 
 export interface CreateEventBody {

@@ -36,13 +36,19 @@ export class EventDirectory {
       return;
     }
     const restored = await this.reservations.restoreState(event.id);
-    await this.store.installEvent(event.id, config, restored.counterCeiling + (restored.counterCeiling > 0 ? COUNTER_MARGIN : 0), restored.reservations);
+    await this.store.installEvent(
+      event.id,
+      config,
+      restored.counterCeiling + (restored.counterCeiling > 0 ? COUNTER_MARGIN : 0),
+      restored.reservations,
+    );
   }
 
   /** Loads an event that Redis does not know; throws EVENT_NOT_FOUND when the event-service has none. */
   async load(eventId: string): Promise<void> {
     const missUntil = this.notFound.get(eventId);
-    if (missUntil !== undefined && missUntil > Date.now()) throw new AppError(ErrorCodes.EventNotFound, 'Event not found');
+    if (missUntil !== undefined && missUntil > Date.now())
+      throw new AppError(ErrorCodes.EventNotFound, 'Event not found');
     let pending = this.inFlight.get(eventId);
     if (!pending) {
       pending = this.fetchAndApply(eventId).finally(() => this.inFlight.delete(eventId));

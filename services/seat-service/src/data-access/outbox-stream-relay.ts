@@ -1,5 +1,11 @@
 import os from 'node:os';
-import { ENVELOPE_VERSION, type AuditAction, type Broker, type SeatEnvelope, type SeatRoutingKey } from '@zephyr/contracts';
+import {
+  ENVELOPE_VERSION,
+  type AuditAction,
+  type Broker,
+  type SeatEnvelope,
+  type SeatRoutingKey,
+} from '@zephyr/contracts';
 import { outboxMetrics, type Logger, type Redis, type Registry } from '@zephyr/runtime';
 import { OUTBOX_GROUP, seatKeys } from './seat-store';
 import type { AuditRow, ReservationRepository } from './reservation-repository';
@@ -59,7 +65,9 @@ export function startStreamRelay(options: StreamRelayOptions) {
   const consumer = `${os.hostname()}-${process.pid}`;
   const { published, backlog: backlogGauge } = outboxMetrics(options.registry);
   redis.defineCommand('zephyrRelayLease', { numberOfKeys: 1, lua: LEASE_SCRIPT });
-  const lease = (redis as unknown as { zephyrRelayLease: (key: string, holder: string, ms: number) => Promise<number> }).zephyrRelayLease.bind(redis);
+  const lease = (
+    redis as unknown as { zephyrRelayLease: (key: string, holder: string, ms: number) => Promise<number> }
+  ).zephyrRelayLease.bind(redis);
 
   let running = true;
   let known: string[] = [];
@@ -146,12 +154,9 @@ export function startStreamRelay(options: StreamRelayOptions) {
   const read = async (streams: string[], pending: boolean): Promise<StreamEntry[]> => {
     const args: (string | number)[] = ['GROUP', OUTBOX_GROUP, consumer, 'COUNT', BATCH];
     if (!pending) args.push('BLOCK', BLOCK_MS);
-    const reply = (await (redis as unknown as { xreadgroup: (...a: (string | number)[]) => Promise<XReply> }).xreadgroup(
-      ...args,
-      'STREAMS',
-      ...streams,
-      ...streams.map(() => (pending ? '0' : '>')),
-    )) as XReply;
+    const reply = (await (
+      redis as unknown as { xreadgroup: (...a: (string | number)[]) => Promise<XReply> }
+    ).xreadgroup(...args, 'STREAMS', ...streams, ...streams.map(() => (pending ? '0' : '>')))) as XReply;
     const entries: StreamEntry[] = [];
     for (const [prefixedStream, items] of reply ?? []) {
       const stream = prefixedStream.startsWith(keyPrefix) ? prefixedStream.slice(keyPrefix.length) : prefixedStream;
@@ -184,7 +189,9 @@ export function startStreamRelay(options: StreamRelayOptions) {
     // One channel, publishes issued in stream order: the broker routes them in that order.
     await Promise.all(entries.map((e) => broker.publish(e.envelope)));
     await reservations.appendAudit(entries.map((e) => e.audit));
-    await reservations.forgetOutboxCopies(entries.filter((e) => e.audit.action === 'reserved').map((e) => e.envelope.id));
+    await reservations.forgetOutboxCopies(
+      entries.filter((e) => e.audit.action === 'reserved').map((e) => e.envelope.id),
+    );
     const byStream = new Map<string, string[]>();
     for (const e of entries) byStream.set(e.stream, [...(byStream.get(e.stream) ?? []), e.entryId]);
     const pipeline = redis.pipeline();

@@ -36,7 +36,11 @@ export class ReservationRepository {
    * Inserts the reservation, its audit row and its seat.reserved event in one transaction. The primary
    * key makes a second reservation of a seat impossible; the holder's repeat gets the first reservedAt.
    */
-  async commit(input: NewReservation, buildEnvelope: (reservedAt: Date) => SeatEnvelope, requestId?: string): Promise<CommitOutcome> {
+  async commit(
+    input: NewReservation,
+    buildEnvelope: (reservedAt: Date) => SeatEnvelope,
+    requestId?: string,
+  ): Promise<CommitOutcome> {
     return this.db.transaction(async (trx) => {
       const inserted = (await trx
         .withSchema(SCHEMA)
@@ -59,7 +63,8 @@ export class ReservationRepository {
           .from('reservations')
           .where({ event_id: input.eventId, seat_number: input.seatNumber })
           .first()) as { user_id: string; reserved_at: Date } | undefined;
-        if (existing && existing.user_id === input.userId) return { outcome: 'already', reservedAt: existing.reserved_at };
+        if (existing && existing.user_id === input.userId)
+          return { outcome: 'already', reservedAt: existing.reserved_at };
         return { outcome: 'taken' };
       }
       const reservedAt = inserted[0]!.reserved_at;
@@ -104,7 +109,13 @@ export class ReservationRepository {
       .withSchema(SCHEMA)
       .select('seat_number', 'user_id', 'reserved_at', 'hold_version', 'version')
       .from('reservations')
-      .where({ event_id: eventId })) as { seat_number: number; user_id: string; reserved_at: Date; hold_version: number; version: number }[];
+      .where({ event_id: eventId })) as {
+      seat_number: number;
+      user_id: string;
+      reserved_at: Date;
+      hold_version: number;
+      version: number;
+    }[];
     const audit = (await this.db
       .withSchema(SCHEMA)
       .from('seat_audit')
@@ -160,7 +171,14 @@ export class ReservationRepository {
       .where({ event_id: eventId })
       .andWhere('seq', '>', afterSeq)
       .orderBy('seq')
-      .limit(limit)) as { seq: number; at: Date; action: AuditAction; seat_number: number; user_id: string; expires_at: Date | null }[];
+      .limit(limit)) as {
+      seq: number;
+      at: Date;
+      action: AuditAction;
+      seat_number: number;
+      user_id: string;
+      expires_at: Date | null;
+    }[];
     return rows.map((r) => {
       const entry: AuditEntry = {
         seq: Number(r.seq),

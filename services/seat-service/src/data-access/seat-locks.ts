@@ -8,7 +8,12 @@ import type { SeatLocks } from '../domain/seat-rules';
  * outlasts the retries becomes a clean 503, never a 500.
  */
 export function createSeatLocks(redis: Redis): SeatLocks {
-  const redlock = new Redlock([redis], { retryCount: 40, retryDelay: 25, retryJitter: 25, automaticExtensionThreshold: 500 });
+  const redlock = new Redlock([redis], {
+    retryCount: 40,
+    retryDelay: 25,
+    retryJitter: 25,
+    automaticExtensionThreshold: 500,
+  });
   return {
     async acquire(key, ttlMs) {
       let lock;

@@ -35,7 +35,14 @@ export function parseSeatState(raw: string): SeatState | undefined {
   const f = raw.split('|');
   switch (f[0]) {
     case 'H':
-      return { kind: 'held', userId: f[1]!, heldAt: +f[2]!, expiresAt: +f[3]!, durationSec: +f[4]!, holdVersion: +f[5]! };
+      return {
+        kind: 'held',
+        userId: f[1]!,
+        heldAt: +f[2]!,
+        expiresAt: +f[3]!,
+        durationSec: +f[4]!,
+        holdVersion: +f[5]!,
+      };
     case 'P':
       return {
         kind: 'reserving',
@@ -90,7 +97,10 @@ export class SeatStore {
 
   constructor(private readonly redis: Redis) {
     const run = {} as Record<SeatScriptName, ScriptRunner>;
-    for (const [name, script] of Object.entries(SeatScripts) as [SeatScriptName, (typeof SeatScripts)[SeatScriptName]][]) {
+    for (const [name, script] of Object.entries(SeatScripts) as [
+      SeatScriptName,
+      (typeof SeatScripts)[SeatScriptName],
+    ][]) {
       const command = `zephyrSeat_${name}`;
       redis.defineCommand(command, { numberOfKeys: script.numberOfKeys, lua: script.lua });
       const fn = (redis as unknown as Record<string, ScriptRunner>)[command]!.bind(redis);
@@ -162,7 +172,12 @@ export class SeatStore {
   ) {
     const args: (string | number)[] = [seat, userId, reservedAtMs, holdVersion];
     if (event) args.push(event.messageId, event.version, event.auditSeq);
-    return this.run.finishReserve(seatKeys.meta(eventId), seatKeys.seats(eventId), seatKeys.user(eventId, userId), ...args);
+    return this.run.finishReserve(
+      seatKeys.meta(eventId),
+      seatKeys.seats(eventId),
+      seatKeys.user(eventId, userId),
+      ...args,
+    );
   }
 
   abortReserve(eventId: string, seat: number, holdVersion: number) {
@@ -191,14 +206,24 @@ export class SeatStore {
     };
   }
 
-  async seat(eventId: string, seat: number | string): Promise<'NO_EVENT' | 'SEAT_NOT_FOUND' | { nowMs: number; state?: SeatState }> {
+  async seat(
+    eventId: string,
+    seat: number | string,
+  ): Promise<'NO_EVENT' | 'SEAT_NOT_FOUND' | { nowMs: number; state?: SeatState }> {
     const reply = await this.run.seat(seatKeys.meta(eventId), seatKeys.seats(eventId), seat);
     if (reply[0] !== 'OK') return reply[0] as 'NO_EVENT' | 'SEAT_NOT_FOUND';
     return { nowMs: Number(reply[1]), state: parseSeatState(String(reply[2])) };
   }
 
-  async userSeats(eventId: string, userId: string): Promise<undefined | { nowMs: number; seats: Map<number, SeatState> }> {
-    const reply = await this.run.userSeats(seatKeys.meta(eventId), seatKeys.seats(eventId), seatKeys.user(eventId, userId));
+  async userSeats(
+    eventId: string,
+    userId: string,
+  ): Promise<undefined | { nowMs: number; seats: Map<number, SeatState> }> {
+    const reply = await this.run.userSeats(
+      seatKeys.meta(eventId),
+      seatKeys.seats(eventId),
+      seatKeys.user(eventId, userId),
+    );
     if (reply[0] !== 'OK') return undefined;
     const seats = new Map<number, SeatState>();
     for (let i = 2; i < reply.length; i += 2) {
@@ -210,7 +235,13 @@ export class SeatStore {
 
   /** Installs/updates the config; on a fresh install restores reservations and starts counters at `counterFloor`. */
   async installEvent(eventId: string, config: EventConfig, counterFloor: number, reservations: RestoredReservation[]) {
-    const args: (string | number)[] = [config.revision, config.status, config.totalSeats, config.maxSeatsPerUser, counterFloor];
+    const args: (string | number)[] = [
+      config.revision,
+      config.status,
+      config.totalSeats,
+      config.maxSeatsPerUser,
+      counterFloor,
+    ];
     for (const r of reservations) args.push(r.seatNumber, r.userId, r.reservedAtMs, r.holdVersion);
     const reply = await this.run.installEvent(seatKeys.meta(eventId), seatKeys.seats(eventId), ...args);
     await this.redis.sadd(seatKeys.outboxIndex(), eventId);

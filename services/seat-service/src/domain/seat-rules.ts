@@ -93,7 +93,13 @@ export class SeatRules {
   async hold(eventId: string, seatNumber: number, userId: string, durationSec: number = LIMITS.holdDurationDefault) {
     try {
       const reply = await this.onEvent(eventId, () => this.store.hold(eventId, seatNumber, userId, durationSec));
-      const hold: Hold = { eventId, seatNumber, userId, heldAt: iso(Number(reply[1])), expiresAt: iso(Number(reply[2])) };
+      const hold: Hold = {
+        eventId,
+        seatNumber,
+        userId,
+        heldAt: iso(Number(reply[1])),
+        expiresAt: iso(Number(reply[2])),
+      };
       const created = reply[0] === 'HELD';
       this.hooks.onOutcome('hold', created ? 'held' : 'existing');
       return { created, hold };
@@ -120,7 +126,9 @@ export class SeatRules {
    * guard against a double booking), (3) Redis records the seat as reserved.
    */
   async reserve(eventId: string, seatNumber: number, userId: string, requestId?: string): Promise<Seat> {
-    const begin = await this.onEvent(eventId, () => this.store.beginReserve(eventId, seatNumber, userId, RESERVE_DEADLINE_MS));
+    const begin = await this.onEvent(eventId, () =>
+      this.store.beginReserve(eventId, seatNumber, userId, RESERVE_DEADLINE_MS),
+    );
     if (begin[0] === 'ALREADY') {
       this.hooks.onOutcome('reserve', 'already');
       return { eventId, seatNumber, status: 'reserved', userId, reservedAt: iso(Number(begin[1])) };
@@ -151,7 +159,9 @@ export class SeatRules {
     // PostgreSQL has it; if Redis fails now, the expiry path settles the seat from PostgreSQL later and
     // the PostgreSQL outbox publishes the event.
     const event = outcome.outcome === 'reserved' ? { messageId: outcome.messageId, version, auditSeq } : undefined;
-    await this.store.finishReserve(eventId, seatNumber, userId, outcome.reservedAt.getTime(), holdVersion, event).catch(() => undefined);
+    await this.store
+      .finishReserve(eventId, seatNumber, userId, outcome.reservedAt.getTime(), holdVersion, event)
+      .catch(() => undefined);
     this.hooks.onOutcome('reserve', outcome.outcome);
     return { eventId, seatNumber, status: 'reserved', userId, reservedAt: outcome.reservedAt.toISOString() };
   }
@@ -170,7 +180,15 @@ export class SeatRules {
       version: ENVELOPE_VERSION,
       occurredAt: reservedAt.toISOString(),
       producer: PRODUCER,
-      data: { eventId, seatNumber, status: 'reserved', userId, version, holdVersion, reservedAt: reservedAt.toISOString() },
+      data: {
+        eventId,
+        seatNumber,
+        status: 'reserved',
+        userId,
+        version,
+        holdVersion,
+        reservedAt: reservedAt.toISOString(),
+      },
     };
   }
 
@@ -260,7 +278,13 @@ export class SeatRules {
   private async settleStalledReserve(eventId: string, seatNumber: number, holdVersion: number): Promise<ExpireOutcome> {
     const reservation = await this.reservations.find(eventId, seatNumber);
     if (reservation) {
-      await this.store.finishReserve(eventId, seatNumber, reservation.userId, reservation.reservedAt.getTime(), holdVersion);
+      await this.store.finishReserve(
+        eventId,
+        seatNumber,
+        reservation.userId,
+        reservation.reservedAt.getTime(),
+        holdVersion,
+      );
       return { outcome: 'gone' };
     }
     await this.store.abortReserve(eventId, seatNumber, holdVersion);
@@ -268,11 +292,23 @@ export class SeatRules {
   }
 }
 
-function toSeat(eventId: string, seatNumber: number, state: SeatState | undefined, nowMs: number, caller?: Identity): Seat {
+function toSeat(
+  eventId: string,
+  seatNumber: number,
+  state: SeatState | undefined,
+  nowMs: number,
+  caller?: Identity,
+): Seat {
   if (!state || !isLive(state, nowMs)) return { eventId, seatNumber, status: 'available' };
   const reveal = caller !== undefined && (caller.isAdmin || caller.userId === state.userId);
   if (state.kind === 'reserved') {
-    return { eventId, seatNumber, status: 'reserved', ...(reveal ? { userId: state.userId } : {}), reservedAt: iso(state.reservedAt) };
+    return {
+      eventId,
+      seatNumber,
+      status: 'reserved',
+      ...(reveal ? { userId: state.userId } : {}),
+      reservedAt: iso(state.reservedAt),
+    };
   }
   return {
     eventId,

@@ -41,7 +41,11 @@ export function internalRoutes(rules: SeatRules, directory: EventDirectory): Rou
     '/internal/holds/expire',
     jsonBody(),
     route(async (req, res) => {
-      const { holds } = validate<{ holds: { eventId: string; seatNumber: number; holdVersion: number }[] }>(expireBody, req.body, 'body');
+      const { holds } = validate<{ holds: { eventId: string; seatNumber: number; holdVersion: number }[] }>(
+        expireBody,
+        req.body,
+        'body',
+      );
       const results = await Promise.all(
         holds.map(async (h) => ({ ...h, ...(await rules.expire(h.eventId, h.seatNumber, h.holdVersion)) })),
       );

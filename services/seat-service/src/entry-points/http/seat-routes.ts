@@ -14,7 +14,16 @@ import {
   type Identity,
   type UserBody,
 } from '@zephyr/contracts';
-import { AppError, jsonBody, optionalCaller, requireAdmin, requireCaller, route, validate, type TokenVerifier } from '@zephyr/runtime';
+import {
+  AppError,
+  jsonBody,
+  optionalCaller,
+  requireAdmin,
+  requireCaller,
+  route,
+  validate,
+  type TokenVerifier,
+} from '@zephyr/runtime';
 import { decodeSeqCursor, type SeatRules } from '../../domain/seat-rules';
 import { assertOwnUserId } from './identity';
 
@@ -32,7 +41,9 @@ const seatParams = Joi.object({
   eventId: eventIdParam,
   seatNumber: Joi.string().pattern(SEAT_NUMBER_PATTERN, { name: 'canonical positive integer' }).required(),
 }).options({ abortEarly: false });
-const userHoldsParams = Joi.object({ eventId: eventIdParam, userId: uuidSchema.required() }).options({ abortEarly: false });
+const userHoldsParams = Joi.object({ eventId: eventIdParam, userId: uuidSchema.required() }).options({
+  abortEarly: false,
+});
 const eventParams = Joi.object({ eventId: eventIdParam });
 const noQuery = Joi.object({}).options({ allowUnknown: false });
 
@@ -73,7 +84,12 @@ export function seatRoutes(rules: SeatRules, verifier: TokenVerifier): Router {
       const target = seatTarget(req);
       const body = validate<HoldBody>(holdBody, req.body === undefined ? {} : req.body, 'body');
       assertOwnUserId(req.caller!, body.userId);
-      const { created, hold } = await rules.hold(target.eventId, target.seatNumber, req.caller!.userId, body.holdDuration);
+      const { created, hold } = await rules.hold(
+        target.eventId,
+        target.seatNumber,
+        req.caller!.userId,
+        body.holdDuration,
+      );
       res.status(created ? 201 : 200).json(hold);
     }),
   );
@@ -96,7 +112,9 @@ export function seatRoutes(rules: SeatRules, verifier: TokenVerifier): Router {
       const target = seatTarget(req);
       const body = validate<HoldBody>(refreshBody, req.body === undefined ? {} : req.body, 'body');
       assertOwnUserId(req.caller!, body.userId);
-      res.status(200).json(await rules.refresh(target.eventId, target.seatNumber, req.caller!.userId, body.holdDuration));
+      res
+        .status(200)
+        .json(await rules.refresh(target.eventId, target.seatNumber, req.caller!.userId, body.holdDuration));
     }),
   );
 
