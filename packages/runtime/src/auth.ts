@@ -142,3 +142,22 @@ export async function requireAdmin(req: Request, verifier: TokenVerifier): Promi
   if (!caller.isAdmin) throw new AppError(ErrorCodes.Forbidden, 'Admin role required');
   return caller;
 }
+
+/** A service's env schema plus the token settings, of which JWT_SECRET or JWT_JWKS_URL is required. */
+export function envSchemaWithAuth<T extends object>(rules: Record<string, Joi.Schema>): Joi.ObjectSchema<T> {
+  return Joi.object<T>({ ...rules, ...authEnvRules })
+    .or(...authEnvRequirement)
+    .label('JWT')
+    .messages({ 'object.missing': 'JWT_SECRET (at least 32 characters) or JWT_JWKS_URL is required' });
+}
+
+export interface AuthEnv {
+  JWT_SECRET?: string;
+  JWT_JWKS_URL?: string;
+  JWT_ISSUER?: string;
+  JWT_AUDIENCE?: string;
+}
+
+export function authConfigFrom(env: AuthEnv): AuthConfig {
+  return { jwtSecret: env.JWT_SECRET, jwksUrl: env.JWT_JWKS_URL, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE };
+}

@@ -1,6 +1,5 @@
-import Joi from 'joi';
 import { DEFAULT_EXCHANGE } from '@zephyr/contracts';
-import { authEnvRequirement, authEnvRules, envRules, loadEnv, type AuthConfig } from '@zephyr/runtime';
+import { authConfigFrom, envRules, envSchemaWithAuth, loadEnv, type AuthConfig } from '@zephyr/runtime';
 import { SERVICE_NAME } from './service';
 
 export interface EventServiceEnv {
@@ -18,7 +17,7 @@ export interface EventServiceEnv {
   JWT_AUDIENCE?: string;
 }
 
-const schema = Joi.object<EventServiceEnv>({
+const schema = envSchemaWithAuth<EventServiceEnv>({
   PORT: envRules.port(3001),
   LOG_LEVEL: envRules.logLevel(),
   DATABASE_URL: envRules.databaseUrl(),
@@ -27,11 +26,7 @@ const schema = Joi.object<EventServiceEnv>({
   SEAT_SERVICE_URL: envRules.httpUrl('http://127.0.0.1:3002'),
   MIGRATE_ON_START: envRules.bool(true),
   SHUTDOWN_DRAIN_MS: envRules.nonNegativeInt(5000),
-  ...authEnvRules,
-})
-  .or(...authEnvRequirement)
-  .label('JWT')
-  .messages({ 'object.missing': 'JWT_SECRET (at least 32 characters) or JWT_JWKS_URL is required' });
+});
 
 /** The only reader of process.env: validates everything at once so one line names every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv): Readonly<EventServiceEnv> {
@@ -39,10 +34,5 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<EventServiceEnv> {
 }
 
 export function authConfig(config: Readonly<EventServiceEnv>): AuthConfig {
-  return {
-    jwtSecret: config.JWT_SECRET,
-    jwksUrl: config.JWT_JWKS_URL,
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
-  };
+  return authConfigFrom(config);
 }

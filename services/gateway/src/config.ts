@@ -1,8 +1,8 @@
 import Joi from 'joi';
-import { authEnvRules, envRules, loadEnv } from '@zephyr/runtime';
+import { envRules, envSchemaWithAuth, loadEnv } from '@zephyr/runtime';
 import { DEFAULT_EXCHANGE } from '@zephyr/contracts';
 
-const schema = Joi.object({
+const schema = envSchemaWithAuth<GatewayConfig>({
   PORT: envRules.port(3000),
   LOG_LEVEL: envRules.logLevel(),
   DATABASE_URL: envRules.databaseUrl(),
@@ -24,10 +24,7 @@ const schema = Joi.object({
   /** Time a client gets to send a whole request, body included. */
   HTTP_REQUEST_TIMEOUT_MS: envRules.positiveInt(30_000),
   SHUTDOWN_DRAIN_MS: envRules.nonNegativeInt(5000),
-  ...authEnvRules,
-})
-  .or('JWT_SECRET', 'JWT_JWKS_URL')
-  .messages({ 'object.missing': 'JWT_SECRET (at least 32 characters) or JWT_JWKS_URL must be set' });
+});
 
 export interface GatewayConfig {
   PORT: number;

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { connectBroker } from '@zephyr/contracts';
 import {
+  authConfigFrom,
   Counter,
   connectRedis,
   createDb,
@@ -31,12 +32,7 @@ runMain(async () => {
   const db = createDb(config.DATABASE_URL, { min: 0, max: 1 });
   const broker = connectBroker({ url: config.AMQP_URL, exchange: config.AMQP_EXCHANGE, logger });
 
-  const verifier = createTokenVerifier({
-    jwtSecret: config.JWT_SECRET,
-    jwksUrl: config.JWT_JWKS_URL,
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
-  });
+  const verifier = createTokenVerifier(authConfigFrom(config));
   const ipLimit = createRateLimit(redis, 'ip', config.RATE_LIMIT_PER_IP, config.RATE_LIMIT_WINDOW_SECONDS);
   const userLimit = createRateLimit(redis, 'user', config.RATE_LIMIT_PER_USER, config.RATE_LIMIT_WINDOW_SECONDS);
   const rateLimited = new Counter({

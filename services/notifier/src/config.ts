@@ -1,7 +1,7 @@
 import os from 'node:os';
 import Joi from 'joi';
 import { DEFAULT_EXCHANGE } from '@zephyr/contracts';
-import { authEnvRequirement, authEnvRules, envRules, loadEnv } from '@zephyr/runtime';
+import { envRules, envSchemaWithAuth, loadEnv } from '@zephyr/runtime';
 
 const SERVICE = 'notifier';
 const DEFAULT_PORT = 3003;
@@ -27,7 +27,7 @@ export interface NotifierConfig extends RawConfig {
   NOTIFIER_REPLICA_ID: string;
 }
 
-const schema = Joi.object<RawConfig>({
+const schema = envSchemaWithAuth<RawConfig>({
   PORT: envRules.port(DEFAULT_PORT),
   LOG_LEVEL: envRules.logLevel(),
   AMQP_URL: envRules.amqpUrl(),
@@ -40,11 +40,7 @@ const schema = Joi.object<RawConfig>({
   HEARTBEAT_INTERVAL_MS: envRules.positiveInt(15_000),
   MAX_BUFFERED_BYTES: envRules.positiveInt(MIB),
   SHUTDOWN_DRAIN_MS: envRules.nonNegativeInt(5000),
-  ...authEnvRules,
-})
-  .or(...authEnvRequirement)
-  .label('JWT')
-  .messages({ 'object.missing': 'JWT_SECRET (at least 32 characters) or JWT_JWKS_URL is required' });
+});
 
 /** Hostnames may carry characters a queue-name segment should not; keep the safe ones. */
 function defaultReplicaId(port: number): string {

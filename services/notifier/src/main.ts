@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { connectBroker } from '@zephyr/contracts';
-import { createLifecycle, createLogger, createTokenVerifier, runMain } from '@zephyr/runtime';
+import { authConfigFrom, createLifecycle, createLogger, createTokenVerifier, runMain } from '@zephyr/runtime';
 import { createApp } from './app';
 import { loadConfig } from './config';
 import { createSeatServiceClient } from './data-access/seat-service-client';
@@ -22,12 +22,7 @@ runMain(async () => {
   const config = loadConfig(process.env);
   const logger = createLogger('notifier', config.LOG_LEVEL);
   const metrics = createNotifierMetrics();
-  const verifier = createTokenVerifier({
-    jwtSecret: config.JWT_SECRET,
-    jwksUrl: config.JWT_JWKS_URL,
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
-  });
+  const verifier = createTokenVerifier(authConfigFrom(config));
   const lifecycle = createLifecycle(logger, config.SHUTDOWN_DRAIN_MS);
 
   const broker = connectBroker({ url: config.AMQP_URL, exchange: config.AMQP_EXCHANGE, logger });

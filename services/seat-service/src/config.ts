@@ -1,8 +1,7 @@
-import Joi from 'joi';
 import { DEFAULT_EXCHANGE } from '@zephyr/contracts';
-import { authEnvRules, envRules, loadEnv } from '@zephyr/runtime';
+import { envRules, envSchemaWithAuth, loadEnv } from '@zephyr/runtime';
 
-const schema = Joi.object({
+const schema = envSchemaWithAuth({
   PORT: envRules.port(3002),
   LOG_LEVEL: envRules.logLevel(),
   DATABASE_URL: envRules.databaseUrl(),
@@ -14,10 +13,7 @@ const schema = Joi.object({
   MIGRATE_ON_START: envRules.bool(true),
   SHUTDOWN_DRAIN_MS: envRules.nonNegativeInt(5000),
   PG_POOL_MAX: envRules.positiveInt(10),
-  ...authEnvRules,
-})
-  .or('JWT_SECRET', 'JWT_JWKS_URL')
-  .messages({ 'object.missing': 'JWT_SECRET (at least 32 characters) or JWT_JWKS_URL must be set' });
+});
 
 export type SeatServiceConfig = ReturnType<typeof loadConfig>;
 

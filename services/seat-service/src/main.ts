@@ -1,5 +1,6 @@
 import { connectBroker } from '@zephyr/contracts';
 import {
+  authConfigFrom,
   Counter,
   connectRedis,
   createDb,
@@ -107,12 +108,7 @@ runMain(async () => {
   });
   const consumer = startEventConfigConsumer(broker, directory, logger);
 
-  const verifier = createTokenVerifier({
-    jwtSecret: config.JWT_SECRET,
-    jwksUrl: config.JWT_JWKS_URL,
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
-  });
+  const verifier = createTokenVerifier(authConfigFrom(config));
   const app = createApp({
     rules,
     directory,
