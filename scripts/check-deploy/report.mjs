@@ -51,7 +51,7 @@ export function createReport(section) {
 export function documentedServices() {
   const doc = readRepoFile('docs', 'interfaces.md');
   const services = new Map();
-  for (const match of doc.matchAll(/^\| ([a-z-]+) \| (\d{4}) \| `node dist\/main\.js` \|/gm)) {
+  for (const match of doc.matchAll(/^\|\s*([a-z-]+)\s*\|\s*(\d{4})\s*\|\s*`node dist\/main\.js`\s*\|/gm)) {
     services.set(match[1], Number(match[2]));
   }
   return services;
