@@ -5,3 +5,4 @@ export * from './http/types';
 export * from './http/errors';
 export * from './http/headers';
 export * from './http/schemas';
+export * from './http/internal';

@@ -67,6 +67,11 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
         if (cached.expiresAtMs > Date.now()) return cached.identity;
         cache.delete(token);
       }
+      // Base64url decoders ignore the spare bits of the last character, so one signature has several
+      // spellings; only the canonical one is accepted.
+      if (!token.split('.').every((part) => Buffer.from(part, 'base64url').toString('base64url') === part)) {
+        throw unauthenticated('Invalid or expired token');
+      }
       let payload: JWTPayload;
       try {
         const result = await jwtVerify(token, key as Uint8Array, {

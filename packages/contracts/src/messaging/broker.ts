@@ -133,30 +133,40 @@ export function startConsumer(options: ConsumerOptions): Consumer {
     },
   });
 
+  const onMessage = async (message: ConsumeMessage) => {
+    let envelope: DomainEnvelope;
+    try {
+      envelope = parseEnvelope(JSON.parse(message.content.toString('utf8')));
+    } catch (err) {
+      const reason = err instanceof InvalidEnvelopeError ? err.message : 'malformed JSON';
+      logger.error({ queue, reason }, 'poison message sent to dead-letter queue');
+      options.onPoison?.(reason);
+      channel.nack(message, false, false);
+      return;
+    }
+    const rawRequestId = message.properties.headers?.[MessageHeaders.requestId];
+    try {
+      await handle(envelope, {
+        requestId: typeof rawRequestId === 'string' ? rawRequestId : undefined,
+        redelivered: message.fields.redelivered,
+      });
+      channel.ack(message);
+    } catch (err) {
+      logger.error({ queue, id: envelope.id, err: (err as Error).message }, 'message handling failed; requeued');
+      channel.nack(message, false, true);
+    }
+  };
+
+  let inFlight = 0;
   void channel
     .consume(
       queue,
       async (message: ConsumeMessage) => {
-        let envelope: DomainEnvelope;
+        inFlight++;
         try {
-          envelope = parseEnvelope(JSON.parse(message.content.toString('utf8')));
-        } catch (err) {
-          const reason = err instanceof InvalidEnvelopeError ? err.message : 'malformed JSON';
-          logger.error({ queue, reason }, 'poison message sent to dead-letter queue');
-          options.onPoison?.(reason);
-          channel.nack(message, false, false);
-          return;
-        }
-        const rawRequestId = message.properties.headers?.[MessageHeaders.requestId];
-        try {
-          await handle(envelope, {
-            requestId: typeof rawRequestId === 'string' ? rawRequestId : undefined,
-            redelivered: message.fields.redelivered,
-          });
-          channel.ack(message);
-        } catch (err) {
-          logger.error({ queue, id: envelope.id, err: (err as Error).message }, 'message handling failed; requeued');
-          channel.nack(message, false, true);
+          await onMessage(message);
+        } finally {
+          inFlight--;
         }
       },
       { prefetch: options.prefetch },
@@ -164,7 +174,15 @@ export function startConsumer(options: ConsumerOptions): Consumer {
     .catch((err: Error) => logger.error({ queue, err: err.message }, 'consumer start failed'));
 
   return {
+    /**
+     * Stop taking messages, let the ones in hand finish and their acks reach the broker, then close. Closing
+     * with acks still in flight gets those messages redelivered to the next consumer.
+     */
     async close() {
+      await channel.cancelAll().catch(() => undefined);
+      const deadline = Date.now() + 5000;
+      while (inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 200));
       await channel.close().catch(() => undefined);
     },
   };

@@ -1,4 +1,4 @@
-import { HttpHeaders, type EventChangedData } from '@zephyr/contracts';
+import { HttpHeaders, InternalPaths, type EventChangedData } from '@zephyr/contracts';
 import type { Logger } from '@zephyr/runtime';
 
 const PUSH_TIMEOUT_MS = 1000;
@@ -16,7 +16,7 @@ export function createSeatServiceClient(baseUrl: string, logger: Logger): SeatSe
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (requestId) headers[HttpHeaders.requestId] = requestId;
       try {
-        const res = await fetch(`${base}/internal/events/${event.id}`, {
+        const res = await fetch(`${base}${InternalPaths.eventConfig(event.id)}`, {
           method: 'PUT',
           headers,
           body: JSON.stringify(event),

@@ -1,30 +1,11 @@
 import http from 'node:http';
 import https from 'node:https';
 import { randomUUID } from 'node:crypto';
-import Joi from 'joi';
-import { HttpHeaders } from '@zephyr/contracts';
+import { HttpHeaders, InternalPaths, expireHoldsResponse } from '@zephyr/contracts';
 import { DependencyUnavailableError } from '@zephyr/runtime';
 import type { HoldExpirer } from '../domain/expiry-loop';
 import type { HoldRef } from '../domain/holds';
 import type { ExpireResult } from '../domain/settlement';
-
-/** seat-service internal route (docs/interfaces.md); not public, never routed by the gateway. */
-export const EXPIRE_HOLDS_PATH = '/internal/holds/expire';
-
-/** Answers are validated; unknown fields are tolerated so the seat-service can add some without breaking us. */
-const expireResponseSchema = Joi.object({
-  results: Joi.array()
-    .items(
-      Joi.object({
-        eventId: Joi.string().required(),
-        seatNumber: Joi.number().integer().min(1).required(),
-        holdVersion: Joi.number().integer().min(0).required(),
-        outcome: Joi.string().valid('expired', 'not-due', 'gone').required(),
-        expiresAt: Joi.string().isoDate(),
-      }).unknown(true),
-    )
-    .required(),
-}).unknown(true);
 
 export interface SeatServiceClient extends HoldExpirer {
   close(): void;
@@ -36,7 +17,7 @@ export interface SeatServiceClientOptions {
 }
 
 export function createSeatServiceClient(options: SeatServiceClientOptions): SeatServiceClient {
-  const url = new URL(EXPIRE_HOLDS_PATH, options.baseUrl);
+  const url = new URL(InternalPaths.expireHolds, options.baseUrl);
   const transport = url.protocol === 'https:' ? https : http;
   // Keep-alive: a busy worker calls every few milliseconds; a new TCP connection each time is waste.
   const agent = new transport.Agent({ keepAlive: true, maxSockets: 8 });
@@ -84,7 +65,7 @@ export function createSeatServiceClient(options: SeatServiceClientOptions): Seat
       } catch {
         throw new Error('seat-service answered with malformed JSON');
       }
-      const { error, value } = expireResponseSchema.validate(body);
+      const { error, value } = expireHoldsResponse.validate(body);
       if (error) throw new Error(`seat-service answer breaks the contract: ${error.message}`);
       return (value as { results: ExpireResult[] }).results;
     },

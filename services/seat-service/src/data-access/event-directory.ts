@@ -1,4 +1,4 @@
-import { ErrorCodes, type EventChangedData } from '@zephyr/contracts';
+import { ErrorCodes, InternalPaths, type EventChangedData } from '@zephyr/contracts';
 import { AppError, DependencyUnavailableError } from '@zephyr/runtime';
 import type { ReservationRepository } from './reservation-repository';
 import type { SeatStore } from './seat-store';
@@ -60,7 +60,7 @@ export class EventDirectory {
   private async fetchAndApply(eventId: string): Promise<void> {
     let response: Response;
     try {
-      response = await fetch(`${this.eventServiceUrl}/internal/events/${eventId}`, {
+      response = await fetch(`${this.eventServiceUrl}${InternalPaths.eventConfig(eventId)}`, {
         signal: AbortSignal.timeout(3000),
       });
     } catch (err) {

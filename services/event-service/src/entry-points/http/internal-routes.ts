@@ -1,3 +1,4 @@
+import { InternalPaths } from '@zephyr/contracts';
 import { route } from '@zephyr/runtime';
 import { Router } from 'express';
 import type { EventsService } from '../../domain/events';
@@ -11,7 +12,7 @@ export function internalRoutes(events: EventsService): Router {
   const router = Router();
   // seat-service asks here when it has no copy of an event yet (read-your-writes right after a POST).
   router.get(
-    '/internal/events/:id',
+    InternalPaths.eventConfig(':id'),
     route(async (req, res) => {
       res.json(await events.record(eventIdParam(req.params.id)));
     }),

@@ -1,24 +1,14 @@
 import { Router } from 'express';
-import Joi from 'joi';
-import { eventChangedDataSchema, uuidSchema, type EventChangedData } from '@zephyr/contracts';
+import {
+  InternalPaths,
+  eventChangedDataSchema,
+  expireHoldsRequest,
+  type EventChangedData,
+  type HoldVersionRef,
+} from '@zephyr/contracts';
 import { jsonBody, route, validate } from '@zephyr/runtime';
 import type { SeatRules } from '../../domain/seat-rules';
 import type { EventDirectory } from '../../data-access/event-directory';
-
-const MAX_EXPIRE_BATCH = 500;
-
-const expireBody = Joi.object({
-  holds: Joi.array()
-    .items(
-      Joi.object({
-        eventId: uuidSchema.required(),
-        seatNumber: Joi.number().integer().min(1).required(),
-        holdVersion: Joi.number().integer().min(0).required(),
-      }),
-    )
-    .max(MAX_EXPIRE_BATCH)
-    .required(),
-}).options({ convert: false, allowUnknown: false });
 
 /**
  * Service-to-service endpoints (docs/interfaces.md). The gateway never routes /internal; in Kubernetes a
@@ -28,7 +18,7 @@ export function internalRoutes(rules: SeatRules, directory: EventDirectory): Rou
   const router = Router();
 
   router.put(
-    '/internal/events/:eventId',
+    InternalPaths.eventConfig(':eventId'),
     jsonBody(),
     route(async (req, res) => {
       const event = validate<EventChangedData>(eventChangedDataSchema.options({ convert: false }), req.body, 'event');
@@ -38,14 +28,10 @@ export function internalRoutes(rules: SeatRules, directory: EventDirectory): Rou
   );
 
   router.post(
-    '/internal/holds/expire',
+    InternalPaths.expireHolds,
     jsonBody(),
     route(async (req, res) => {
-      const { holds } = validate<{ holds: { eventId: string; seatNumber: number; holdVersion: number }[] }>(
-        expireBody,
-        req.body,
-        'body',
-      );
+      const { holds } = validate<{ holds: HoldVersionRef[] }>(expireHoldsRequest, req.body, 'body');
       const results = await Promise.all(
         holds.map(async (h) => ({ ...h, ...(await rules.expire(h.eventId, h.seatNumber, h.holdVersion)) })),
       );
