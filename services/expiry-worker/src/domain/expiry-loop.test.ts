@@ -51,11 +51,11 @@ test('retries with growing backoff while the seat-service fails, then drains in 
     logger,
     batchSize: 500,
     pollMs: 20,
-    leaseMs: 300, // failed batches come back after this
+    leaseMs: 1000, // failed batches come back after this; long enough that a slow machine never re-claims a live batch
     onExpired: (lag) => lags.push(lag),
   });
   try {
-    await waitFor(() => sent.length >= holds.length, { timeoutMs: 5000, what: 'all holds sent' });
+    await waitFor(() => sent.length >= holds.length, { timeoutMs: 15_000, what: 'all holds sent' });
   } finally {
     await loop.stop();
   }
