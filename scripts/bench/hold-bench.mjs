@@ -126,6 +126,7 @@ async function zephyr() {
     const script = wrkScript({ events, tokens, pathFor: '"/api/seats/" .. ev .. "/" .. seat .. "/hold"' });
     const pids = stack.children.map((c) => c.child.pid);
     const backing = backingPids();
+    const perService0 = stack.children.map((c) => cpuSeconds(c.child.pid));
     const cpu0 = cpuOf(pids);
     const backing0 = cpuOf(backing);
     const result = runWrk(stack.gatewayUrl, script);
@@ -133,7 +134,9 @@ async function zephyr() {
     await new Promise((r) => setTimeout(r, 2000));
     const cpu = cpuOf(pids) - cpu0;
     const backingCpu = cpuOf(backing) - backing0;
-    const perService = Object.fromEntries(stack.children.map((c) => [c.name, 0]));
+    const perService = Object.fromEntries(
+      stack.children.map((c, i) => [c.name, ((cpuSeconds(c.child.pid) - perService0[i]) / result.ok) * 1e6]),
+    );
     return {
       ...result,
       cpuPerOpUs: (cpu / result.ok) * 1e6,
@@ -157,6 +160,11 @@ const row = (name, r, unit) =>
     .padStart(6)} ms  CPU ${r.cpuPerOpUs.toFixed(0).padStart(4)} µs/op  non-2xx ${r.non2xx}`;
 console.log(row('baseline: express + 1 Redis Lua call', base, 'req'));
 console.log(row('zephyr: hold through gateway (JWT, events)', z, 'hold'));
+console.log(
+  `${''.padEnd(44)} per process, µs CPU/hold: ${Object.entries(z.perService)
+    .map(([name, us]) => `${name} ${us.toFixed(0)}`)
+    .join(', ')}`,
+);
 console.log(
   `${''.padEnd(44)} backing services (Redis, RabbitMQ, PostgreSQL) CPU ${z.backingCpuPerOpUs.toFixed(0)} µs/hold`,
 );
