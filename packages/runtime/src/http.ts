@@ -154,14 +154,14 @@ function isJsonContentType(value: string): boolean {
  * Strict JSON body reader (SPEC.md precedence: 413, then 415, then 400). No body, or an empty body with a
  * JSON type, leaves req.body undefined so optional bodies can be omitted.
  */
-export function jsonBody(): RequestHandler {
+export function jsonBody(maxBytes: number = MAX_BODY_BYTES): RequestHandler {
   return (req, _res, next) => {
     const declaredLength = req.headers['content-length'];
     const hasBody =
       (declaredLength !== undefined && declaredLength !== '0') || req.headers['transfer-encoding'] !== undefined;
     req.body = undefined;
-    if (declaredLength !== undefined && Number(declaredLength) > MAX_BODY_BYTES) {
-      return next(new AppError(ErrorCodes.PayloadTooLarge, `Body over ${MAX_BODY_BYTES} bytes`));
+    if (declaredLength !== undefined && Number(declaredLength) > maxBytes) {
+      return next(new AppError(ErrorCodes.PayloadTooLarge, `Body over ${maxBytes} bytes`));
     }
     const contentType = req.headers['content-type'];
     if (contentType !== undefined && !isJsonContentType(contentType)) {
@@ -177,9 +177,9 @@ export function jsonBody(): RequestHandler {
     req.on('data', (chunk: Buffer) => {
       if (failed) return;
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
+      if (size > maxBytes) {
         failed = true;
-        next(new AppError(ErrorCodes.PayloadTooLarge, `Body over ${MAX_BODY_BYTES} bytes`));
+        next(new AppError(ErrorCodes.PayloadTooLarge, `Body over ${maxBytes} bytes`));
         return;
       }
       chunks.push(chunk);

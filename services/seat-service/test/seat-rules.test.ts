@@ -313,3 +313,20 @@ describe('audit trail', () => {
     expect(rows.rows[0].n).toBe(5);
   });
 });
+
+describe('internal expiry endpoint', () => {
+  it('accepts a full batch of 500 hold references (bigger than a public body may be)', async () => {
+    const eventId = await createEvent();
+    const holds = Array.from({ length: 500 }, (_, i) => ({
+      eventId,
+      seatNumber: (i % 20) + 1,
+      holdVersion: 1_000_000 + i,
+    }));
+    const res = await http<{ results: { outcome: string }[] }>(seatUrl, 'POST', '/internal/holds/expire', {
+      body: { holds },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.results).toHaveLength(500);
+    expect(res.body.results.every((r) => r.outcome === 'gone')).toBe(true);
+  });
+});

@@ -10,6 +10,8 @@ import { jsonBody, route, validate } from '@zephyr/runtime';
 import type { SeatRules } from '../../domain/seat-rules';
 import type { EventDirectory } from '../../data-access/event-directory';
 
+const INTERNAL_BODY_BYTES = 256 * 1024;
+
 /**
  * Service-to-service endpoints (docs/interfaces.md). The gateway never routes /internal; in Kubernetes a
  * NetworkPolicy keeps the port reachable only from the other services.
@@ -29,7 +31,8 @@ export function internalRoutes(rules: SeatRules, directory: EventDirectory): Rou
 
   router.post(
     InternalPaths.expireHolds,
-    jsonBody(),
+    // A full batch of hold references is larger than a public request may be.
+    jsonBody(INTERNAL_BODY_BYTES),
     route(async (req, res) => {
       const { holds } = validate<{ holds: HoldVersionRef[] }>(expireHoldsRequest, req.body, 'body');
       const results = await Promise.all(
