@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 const HOLDS = Number(process.env.EXPIRY_HOLDS ?? 10_000);
 const CATCHUP = Number(process.env.CATCHUP_HOLDS ?? 1000);
 const TTL = 10;
+const CATCHUP_WAIT_S = Number(process.env.CATCHUP_WAIT_S ?? TTL * 10);
 const require = createRequire(path.join(ROOT, 'packages', 'testing', 'package.json'));
 const WebSocket = require('ws');
 
@@ -51,6 +52,7 @@ try {
       ).body.id,
     );
   }
+  const started0 = Date.now();
   const ws = new WebSocket(`ws://127.0.0.1:${stack.ports.gateway}/ws`);
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
   const expiresAt = new Map();
@@ -61,6 +63,9 @@ try {
     const due = expiresAt.get(`${m.eventId}/${m.seatNumber}`);
     if (due !== undefined) lags.push(Date.now() - due);
   });
+  ws.on('close', (code) =>
+    console.log(`expiry: WebSocket closed (${code}) after ${((Date.now() - started0) / 1000).toFixed(0)} s`),
+  );
   for (const e of events) ws.send(JSON.stringify({ type: 'SUBSCRIBE_EVENT', eventId: e }));
   await new Promise((r) => setTimeout(r, 500));
 
@@ -97,13 +102,13 @@ try {
   expiresAt.clear();
   await holdAll(CATCHUP, HOLDS, TTL);
   console.log(
-    `catch-up: ${expiresAt.size} holds of ${TTL} s created with the worker stopped; waiting ${TTL * 10} s...`,
+    `catch-up: ${expiresAt.size} holds of ${TTL} s created with the worker stopped; waiting ${CATCHUP_WAIT_S} s...`,
   );
   await new Promise((r) => setTimeout(r, TTL * 10 * 1000));
   const restartedAt = Date.now();
   const child = spawn(process.execPath, [path.join(ROOT, 'services', 'expiry-worker', 'dist', 'main.js')], {
     env: stack.envFor('expiry-worker'),
-    stdio: 'ignore',
+    stdio: ['ignore', 'ignore', 'inherit'],
   });
   stack.children.push({ name: 'expiry-worker', port: stack.ports['expiry-worker'], child });
   await waitReady(stack.ports['expiry-worker']);
