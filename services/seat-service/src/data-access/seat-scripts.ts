@@ -68,6 +68,23 @@ end
 local function is_live(f, now)
   return f[1] == 'R' or f[1] == 'P' or tonumber(f[4]) > now
 end
+
+-- The rule every action on "my hold" shares (SPEC precedence among the 409s): nil when the caller holds
+-- the seat live (held or reserve in flight), otherwise the error word. A hold found past expiresAt is
+-- released on the spot.
+local function require_own_live_hold(seat, f, user, expired_msg_id, now)
+  if not f then return 'HOLD_NOT_FOUND' end
+  if f[1] == 'R' then
+    if f[2] == user then return 'HOLD_NOT_FOUND' end
+    return 'SEAT_UNAVAILABLE'
+  end
+  if not is_live(f, now) then
+    expire_hold(seat, f, expired_msg_id, now)
+    return 'HOLD_NOT_FOUND'
+  end
+  if f[2] ~= user then return 'SEAT_UNAVAILABLE' end
+  return nil
+end
 `;
 
 /** KEYS: meta, seats, userSet, outbox. ARGV: seat, user, durationSec, msgId, expiredMsgId. */
@@ -102,16 +119,8 @@ local seat, user = ARGV[1], ARGV[2]
 local now = now_ms()
 local err, f = load(seat, true)
 if err then return {err} end
-if not f then return {'HOLD_NOT_FOUND'} end
-if f[1] == 'R' then
-  if f[2] == user then return {'HOLD_NOT_FOUND'} end
-  return {'SEAT_UNAVAILABLE'}
-end
-if not is_live(f, now) then
-  expire_hold(seat, f, ARGV[5], now)
-  return {'HOLD_NOT_FOUND'}
-end
-if f[2] ~= user then return {'SEAT_UNAVAILABLE'} end
+local refused = require_own_live_hold(seat, f, user, ARGV[5], now)
+if refused then return {refused} end
 local dur = tonumber(ARGV[3]) or tonumber(f[5])
 local expires = now + dur * 1000
 f[4] = expires
@@ -130,16 +139,8 @@ local seat, user = ARGV[1], ARGV[2]
 local now = now_ms()
 local err, f = load(seat, false)
 if err then return {err} end
-if not f then return {'HOLD_NOT_FOUND'} end
-if f[1] == 'R' then
-  if f[2] == user then return {'HOLD_NOT_FOUND'} end
-  return {'SEAT_UNAVAILABLE'}
-end
-if not is_live(f, now) then
-  expire_hold(seat, f, ARGV[4], now)
-  return {'HOLD_NOT_FOUND'}
-end
-if f[2] ~= user then return {'SEAT_UNAVAILABLE'} end
+local refused = require_own_live_hold(seat, f, user, ARGV[4], now)
+if refused then return {refused} end
 -- A reserve of this hold is committing right now; the hold can no longer be given back.
 if f[1] == 'P' then return {'HOLD_NOT_FOUND'} end
 redis.call('HDEL', seats_key, seat)
@@ -160,16 +161,9 @@ local seat, user = ARGV[1], ARGV[2]
 local now = now_ms()
 local err, f = load(seat, true)
 if err then return {err} end
-if not f then return {'HOLD_NOT_FOUND'} end
-if f[1] == 'R' then
-  if f[2] == user then return {'ALREADY', f[3]} end
-  return {'SEAT_UNAVAILABLE'}
-end
-if not is_live(f, now) then
-  expire_hold(seat, f, ARGV[4], now)
-  return {'HOLD_NOT_FOUND'}
-end
-if f[2] ~= user then return {'SEAT_UNAVAILABLE'} end
+if f and f[1] == 'R' and f[2] == user then return {'ALREADY', f[3]} end
+local refused = require_own_live_hold(seat, f, user, ARGV[4], now)
+if refused then return {refused} end
 if f[1] == 'P' then return {'BEGIN', f[6], f[8], f[9]} end
 local ver = redis.call('HINCRBY', meta_key, 'ver', 1)
 local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
