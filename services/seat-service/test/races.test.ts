@@ -45,7 +45,10 @@ async function createEvent(totalSeats: number, maxSeatsPerUser: number): Promise
     token: admin,
     body: { name: 'On-sale', totalSeats, maxSeatsPerUser },
   });
-  expect(res.status).toBe(201);
+  if (res.status !== 201) {
+    const logs = stack.of('event-service').map((p) => p.output().slice(-3000));
+    throw new Error(`event create answered ${res.status} ${JSON.stringify(res.body)}\n${logs.join('\n')}`);
+  }
   return res.body.id;
 }
 
