@@ -225,3 +225,13 @@ export function route(handler: (req: Request, res: Response) => Promise<void>): 
     handler(req, res).catch(next);
   };
 }
+
+/**
+ * Services sit behind keep-alive proxies (the gateway, other services). Node closes idle connections after
+ * 5 s by default, and a proxy that reuses one at that moment gets ECONNRESET (a 503 for the client), so
+ * service servers keep idle connections longer than any caller's pool does.
+ */
+export function keepConnectionsOpen(server: import('node:http').Server): void {
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+}

@@ -7,6 +7,7 @@ import {
   createTokenVerifier,
   runMain,
   startOutboxRelay,
+  keepConnectionsOpen,
 } from '@zephyr/runtime';
 import { createApp } from './app';
 import { authConfig, loadConfig } from './config';
@@ -67,6 +68,7 @@ runMain(async () => {
     },
   });
   const server = app.listen(config.PORT);
+  keepConnectionsOpen(server);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

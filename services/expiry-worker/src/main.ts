@@ -1,6 +1,14 @@
 import type { Server } from 'node:http';
 import { connectBroker } from '@zephyr/contracts';
-import { connectRedis, createLifecycle, createLogger, createMetrics, createRedis, runMain } from '@zephyr/runtime';
+import {
+  connectRedis,
+  createLifecycle,
+  createLogger,
+  createMetrics,
+  createRedis,
+  runMain,
+  keepConnectionsOpen,
+} from '@zephyr/runtime';
 import { createApp } from './app';
 import { loadConfig, SERVICE_NAME } from './config';
 import { createExpiryIndex } from './data-access/expiry-index';
@@ -58,6 +66,7 @@ runMain(async () => {
     // Express 5 hands a listen error (port taken) to this callback.
     const listening = app.listen(config.PORT, (err?: Error) => (err ? reject(err) : resolve(listening)));
   });
+  keepConnectionsOpen(server);
 
   lifecycle.onShutdown([
     { name: 'schedule consumer', close: () => consumer.stop() },

@@ -1,6 +1,13 @@
 import http from 'node:http';
 import { connectBroker } from '@zephyr/contracts';
-import { authConfigFrom, createLifecycle, createLogger, createTokenVerifier, runMain } from '@zephyr/runtime';
+import {
+  authConfigFrom,
+  createLifecycle,
+  createLogger,
+  createTokenVerifier,
+  runMain,
+  keepConnectionsOpen,
+} from '@zephyr/runtime';
 import { createApp } from './app';
 import { loadConfig } from './config';
 import { createSeatServiceClient } from './data-access/seat-service-client';
@@ -50,6 +57,7 @@ runMain(async () => {
     isAcceptingTraffic: lifecycle.isAcceptingTraffic,
   });
 
+  keepConnectionsOpen(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.PORT, () => resolve());

@@ -11,6 +11,7 @@ import {
   createTokenVerifier,
   runMain,
   startOutboxRelay,
+  keepConnectionsOpen,
 } from '@zephyr/runtime';
 import { createApp } from './app';
 import { loadConfig } from './config';
@@ -129,7 +130,7 @@ runMain(async () => {
     },
   });
   const server = app.listen(config.PORT, () => logger.info({ port: config.PORT }, 'seat-service listening'));
-  server.keepAliveTimeout = 65_000;
+  keepConnectionsOpen(server);
 
   lifecycle.onShutdown([
     { name: 'consumer', close: () => consumer.close() },
