@@ -81,6 +81,10 @@ export async function startStack({
       await Promise.all(
         children.map(({ child }) => (child.exitCode !== null ? null : new Promise((r) => child.once('exit', r)))),
       );
+      // Durable quorum queues are not free: remove this run's exchange and queues.
+      const { deleteBrokerObjects } = require(path.join(ROOT, 'packages', 'testing', 'dist', 'index.js'));
+      const notifierQueues = children.filter((c) => c.name === 'notifier').map((c) => `${id}.notifier.${id}-${c.port}`);
+      await deleteBrokerObjects(id, notifierQueues);
       const { Client } = require(path.join(ROOT, 'packages', 'runtime', 'node_modules', 'pg'));
       const admin = new Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
       await admin.connect();

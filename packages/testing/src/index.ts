@@ -30,7 +30,7 @@ export interface Isolation {
 }
 
 /** Deletes the isolation's exchange and every queue that derives from it (quorum queues are not free). */
-async function deleteBrokerObjects(exchange: string, extraQueues: Iterable<string>): Promise<void> {
+export async function deleteBrokerObjects(exchange: string, extraQueues: Iterable<string>): Promise<void> {
   const queues = [
     QueueNames.eventServiceSeatCounts(exchange),
     QueueNames.seatServiceEventConfig(exchange),
