@@ -106,6 +106,18 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   return app;
 }
 
+/**
+ * A service's whole HTTP app: the base app, its routers in order, then the contract's 404 and the single
+ * error path. (The gateway, which proxies, assembles its own.)
+ */
+export function createRoutedServiceApp(options: ServiceAppOptions, routers: RequestHandler[] = []): Express {
+  const app = createServiceApp(options);
+  for (const router of routers) app.use(router);
+  app.use(notFoundHandler());
+  app.use(errorHandler(options.logger));
+  return app;
+}
+
 export function sendError(res: Response, code: ErrorCode, message: string, details?: unknown[]): void {
   res.status(HTTP_STATUS_BY_CODE[code]).json(errorBody(code, message, details));
 }

@@ -1,7 +1,5 @@
 import {
-  createServiceApp,
-  errorHandler,
-  notFoundHandler,
+  createRoutedServiceApp,
   type Logger,
   type ReadinessCheck,
   type ServiceMetrics,
@@ -25,17 +23,8 @@ export interface AppDeps {
 
 /** The HTTP app, without listening or opening connections (tests use it in-process). */
 export function createApp(deps: AppDeps): Express {
-  const app = createServiceApp({
-    logger: deps.logger,
-    metrics: deps.metrics,
-    readiness: deps.readiness,
-    isAcceptingTraffic: deps.isAcceptingTraffic,
-  });
-  app.use(internalRoutes(deps.events));
-  app.use(
+  return createRoutedServiceApp(deps, [
+    internalRoutes(deps.events),
     eventsRoutes({ events: deps.events, verifier: deps.verifier, eventsCreated: deps.domainMetrics.eventsCreated }),
-  );
-  app.use(notFoundHandler());
-  app.use(errorHandler(deps.logger));
-  return app;
+  ]);
 }

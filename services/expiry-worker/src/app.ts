@@ -1,12 +1,5 @@
 import type { Express } from 'express';
-import {
-  createServiceApp,
-  errorHandler,
-  notFoundHandler,
-  type Logger,
-  type ReadinessCheck,
-  type ServiceMetrics,
-} from '@zephyr/runtime';
+import { createRoutedServiceApp, type Logger, type ReadinessCheck, type ServiceMetrics } from '@zephyr/runtime';
 
 export interface AppDeps {
   logger: Logger;
@@ -17,8 +10,5 @@ export interface AppDeps {
 
 /** The worker's HTTP face is operational only: /health, /health/ready and /metrics. */
 export function createApp(deps: AppDeps): Express {
-  const app = createServiceApp(deps);
-  app.use(notFoundHandler());
-  app.use(errorHandler(deps.logger));
-  return app;
+  return createRoutedServiceApp(deps);
 }

@@ -1,5 +1,5 @@
 import type { Express } from 'express';
-import { createServiceApp, errorHandler, notFoundHandler, type Logger, type ReadinessCheck } from '@zephyr/runtime';
+import { createRoutedServiceApp, type Logger, type ReadinessCheck } from '@zephyr/runtime';
 import type { NotifierMetrics } from './metrics';
 
 export interface AppDeps {
@@ -12,8 +12,5 @@ export interface AppDeps {
 
 /** HTTP side of the notifier: health and metrics only; WebSocket upgrades are handled on the server. */
 export function createApp(deps: AppDeps): Express {
-  const app = createServiceApp(deps);
-  app.use(notFoundHandler());
-  app.use(errorHandler(deps.logger));
-  return app;
+  return createRoutedServiceApp(deps);
 }

@@ -1,8 +1,6 @@
 import type { Express } from 'express';
 import {
-  createServiceApp,
-  errorHandler,
-  notFoundHandler,
+  createRoutedServiceApp,
   type Logger,
   type ReadinessCheck,
   type ServiceMetrics,
@@ -24,10 +22,8 @@ export interface SeatAppDeps {
 }
 
 export function createApp(deps: SeatAppDeps): Express {
-  const app = createServiceApp(deps);
-  app.use(seatRoutes(deps.rules, deps.verifier));
-  app.use(internalRoutes(deps.rules, deps.directory));
-  app.use(notFoundHandler());
-  app.use(errorHandler(deps.logger));
-  return app;
+  return createRoutedServiceApp(deps, [
+    seatRoutes(deps.rules, deps.verifier),
+    internalRoutes(deps.rules, deps.directory),
+  ]);
 }
