@@ -14,6 +14,8 @@ export const ErrorCodes = {
   UnsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
   RateLimited: 'RATE_LIMITED',
   DependencyUnavailable: 'DEPENDENCY_UNAVAILABLE',
+  IdempotencyKeyReused: 'IDEMPOTENCY_KEY_REUSED',
+  IdempotencyInFlight: 'IDEMPOTENCY_IN_FLIGHT',
   Internal: 'INTERNAL_ERROR',
 } as const;
 
@@ -34,6 +36,8 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
   DEPENDENCY_UNAVAILABLE: 503,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  IDEMPOTENCY_IN_FLIGHT: 409,
   INTERNAL_ERROR: 500,
 };
 

@@ -38,6 +38,7 @@ export const createEventBody = strictObject({
   description: text().allow('').max(LIMITS.descriptionMax),
   totalSeats: Joi.number().integer().min(LIMITS.totalSeatsMin).max(LIMITS.totalSeatsMax).required(),
   maxSeatsPerUser: Joi.number().integer().min(1).max(Joi.ref('totalSeats')),
+  seatsPerRow: Joi.number().integer().min(1).max(Joi.ref('totalSeats')),
 }).required();
 
 export const updateEventBody = strictObject({
@@ -53,6 +54,28 @@ export const refreshBody = strictObject({ userId: uuidSchema, holdDuration });
 export const reserveBody = strictObject({ userId: uuidSchema });
 export const releaseBody = strictObject({ userId: uuidSchema });
 
+/**
+ * SPEC.md §7 multi-seat bodies. The per-event bounds (each seat ≤ totalSeats, at most maxSeatsPerUser
+ * seats) are checked by the seat-service against the event, still as 400 VALIDATION_FAILED.
+ */
+const seatList = Joi.array()
+  .items(Joi.number().integer().min(1).max(LIMITS.totalSeatsMax))
+  .min(1)
+  .max(LIMITS.totalSeatsMax)
+  .unique();
+export const multiHoldBody = strictObject({ seats: seatList.required(), holdDuration }).required();
+export const multiReserveBody = strictObject({ seats: seatList.required() }).required();
+export const bestAvailableBody = strictObject({
+  count: Joi.number().integer().min(1).max(LIMITS.totalSeatsMax).required(),
+  holdDuration,
+  adjacent: Joi.boolean(),
+}).required();
+
+/** SPEC.md §7: `Idempotency-Key` is 1-255 printable ASCII characters. */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,255}$/;
+/** How long a completed answer is kept for replay. */
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
+
 /** Query strings arrive as text: limit is parsed here, strictly canonical. */
 export const pageQuery = strictObject({
   limit: Joi.string().pattern(/^(100|[1-9][0-9]?)$/, { name: 'integer 1-100' }),
@@ -66,6 +89,7 @@ export interface CreateEventBody {
   description?: string;
   totalSeats: number;
   maxSeatsPerUser?: number;
+  seatsPerRow?: number;
 }
 export interface UpdateEventBody {
   status?: 'active' | 'inactive' | 'cancelled';
@@ -78,4 +102,16 @@ export interface HoldBody {
 }
 export interface UserBody {
   userId?: string;
+}
+export interface MultiHoldBody {
+  seats: number[];
+  holdDuration?: number;
+}
+export interface MultiReserveBody {
+  seats: number[];
+}
+export interface BestAvailableBody {
+  count: number;
+  holdDuration?: number;
+  adjacent?: boolean;
 }

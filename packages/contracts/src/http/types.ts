@@ -1,3 +1,4 @@
+import type { ErrorCode } from './errors';
 export type EventStatus = 'active' | 'inactive' | 'cancelled';
 export type SeatStatus = 'available' | 'held' | 'reserved';
 
@@ -7,6 +8,8 @@ export interface Event {
   description: string;
   totalSeats: number;
   maxSeatsPerUser: number;
+  /** SPEC.md §7: rows are seats 1..seatsPerRow, seatsPerRow+1..2*seatsPerRow, ... */
+  seatsPerRow: number;
   status: EventStatus;
   createdAt: string;
   updatedAt: string;
@@ -43,6 +46,20 @@ export interface Hold {
   userId: string;
   heldAt: string;
   expiresAt: string;
+}
+
+/** SPEC.md §7 multi-seat answers, in ascending seat order. */
+export interface HoldList {
+  items: Hold[];
+}
+export interface SeatList {
+  items: Seat[];
+}
+
+/** One failing seat of an all-or-nothing multi-seat request (the 409's `details`). */
+export interface SeatFailure {
+  seatNumber: number;
+  code: ErrorCode;
 }
 
 export interface SeatMap {

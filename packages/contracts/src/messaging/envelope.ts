@@ -20,6 +20,7 @@ export interface EventChangedData {
   description: string;
   totalSeats: number;
   maxSeatsPerUser: number;
+  seatsPerRow: number;
   status: EventStatus;
   revision: number;
   createdAt: string;
@@ -55,6 +56,8 @@ export const eventChangedDataSchema = Joi.object<EventChangedData>({
   description: Joi.string().allow('').max(2000).required(),
   totalSeats: Joi.number().integer().min(1).required(),
   maxSeatsPerUser: Joi.number().integer().min(1).required(),
+  // Messages written before rows existed carry none: one row of totalSeats.
+  seatsPerRow: Joi.number().integer().min(1),
   status: Joi.string().valid('active', 'inactive', 'cancelled').required(),
   revision: Joi.number().integer().min(1).required(),
   createdAt: isoTimestamp.required(),

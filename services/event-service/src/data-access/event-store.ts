@@ -9,6 +9,7 @@ interface EventRow {
   description: string;
   total_seats: number;
   max_seats_per_user: number;
+  seats_per_row: number | null;
   status: EventStatus;
   revision: number;
   created_at: Date;
@@ -22,6 +23,7 @@ function toRecord(row: EventRow): EventRecord {
     description: row.description,
     totalSeats: row.total_seats,
     maxSeatsPerUser: row.max_seats_per_user,
+    seatsPerRow: row.seats_per_row ?? row.total_seats,
     status: row.status,
     revision: row.revision,
     createdAt: row.created_at.toISOString(),
@@ -43,6 +45,7 @@ function writer(trx: Knex.Transaction): EventWriter {
           description: event.description,
           total_seats: event.totalSeats,
           max_seats_per_user: event.maxSeatsPerUser,
+          seats_per_row: event.seatsPerRow,
           status: event.status,
           revision: 1,
           created_at: nowMs(trx),

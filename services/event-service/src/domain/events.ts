@@ -61,8 +61,8 @@ export interface EventsService {
 }
 
 export function toEvent(record: EventRecord): Event {
-  const { id, name, description, totalSeats, maxSeatsPerUser, status, createdAt, updatedAt } = record;
-  return { id, name, description, totalSeats, maxSeatsPerUser, status, createdAt, updatedAt };
+  const { id, name, description, totalSeats, maxSeatsPerUser, seatsPerRow, status, createdAt, updatedAt } = record;
+  return { id, name, description, totalSeats, maxSeatsPerUser, seatsPerRow, status, createdAt, updatedAt };
 }
 
 function changedEnvelope(type: EventRoutingKey, data: EventRecord): EventEnvelope {
@@ -100,6 +100,7 @@ export function createEventsService(deps: EventsDeps): EventsService {
           description: input.description ?? '',
           totalSeats: input.totalSeats,
           maxSeatsPerUser: input.maxSeatsPerUser ?? LIMITS.maxSeatsPerUserDefault,
+          seatsPerRow: input.seatsPerRow ?? input.totalSeats,
           status: 'active',
         });
         await writer.appendToOutbox(changedEnvelope(RoutingKeys.EventCreated, event), requestId);

@@ -43,4 +43,20 @@ export const migrations: readonly Migration[] = [
       await db.schema.withSchema(SCHEMA).dropTableIfExists(Tables.events);
     },
   },
+  {
+    name: '002_events_seats_per_row',
+    async up(db: Knex) {
+      // SPEC.md §7 rows; events created before have one row of totalSeats.
+      await db.schema.withSchema(SCHEMA).alterTable(Tables.events, (t) => {
+        t.integer('seats_per_row').nullable();
+        t.check('seats_per_row between 1 and total_seats', [], 'events_seats_per_row_check');
+      });
+    },
+    async down(db: Knex) {
+      await db.schema.withSchema(SCHEMA).alterTable(Tables.events, (t) => {
+        t.dropChecks('events_seats_per_row_check');
+        t.dropColumn('seats_per_row');
+      });
+    },
+  },
 ];
