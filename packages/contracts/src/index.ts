@@ -6,3 +6,4 @@ export * from './http/errors';
 export * from './http/headers';
 export * from './http/schemas';
 export * from './http/internal';
+export * from './ws/protocol';
