@@ -7,12 +7,15 @@ import {
   type TokenVerifier,
 } from '@zephyr/runtime';
 import type { SeatRules } from './domain/seat-rules';
+import type { MultiSeatRules } from './domain/multi-seat-rules';
 import type { EventDirectory } from './data-access/event-directory';
 import { seatRoutes } from './entry-points/http/seat-routes';
 import { internalRoutes } from './entry-points/http/internal-routes';
+import { multiSeatRoutes } from './entry-points/http/multi-seat-routes';
 
 export interface SeatAppDeps {
   rules: SeatRules;
+  multiSeatRules: MultiSeatRules;
   directory: EventDirectory;
   verifier: TokenVerifier;
   logger: Logger;
@@ -24,6 +27,7 @@ export interface SeatAppDeps {
 export function createApp(deps: SeatAppDeps): Express {
   return createRoutedServiceApp(deps, [
     seatRoutes(deps.rules, deps.verifier),
+    multiSeatRoutes(deps.multiSeatRules, deps.verifier),
     internalRoutes(deps.rules, deps.directory),
   ]);
 }

@@ -18,13 +18,14 @@ import { loadConfig } from './config';
 import { runMigrations } from './migrate';
 import { SCHEMA } from './migrations';
 import { SeatRules } from './domain/seat-rules';
+import { MultiSeatRules } from './domain/multi-seat-rules';
 import { SeatStore } from './data-access/seat-store';
 import { ReservationRepository } from './data-access/reservation-repository';
 import { EventDirectory } from './data-access/event-directory';
 import { createSeatLocks } from './data-access/seat-locks';
 import { startStreamRelay } from './data-access/outbox-stream-relay';
 import { startEventConfigConsumer } from './entry-points/messaging/event-config-consumer';
-import { PRODUCER } from './domain/seat-rules';
+import { PRODUCER, type SeatRulesHooks } from './domain/seat-rules';
 
 runMain(async () => {
   const config = loadConfig(process.env);
@@ -90,14 +91,16 @@ runMain(async () => {
     idlePollMs: 1000,
     minAgeMs: 30_000,
   });
-  const rules = new SeatRules(store, reservations, directory, createSeatLocks(redis), {
+  const hooks: SeatRulesHooks = {
     onOutcome: (action, result) => {
       outcomes.inc({ action, result });
       if (action === 'hold') holdsTotal.inc({ result });
       else if (action === 'reserve') reservationsTotal.inc({ result });
       else if (action === 'release') releasesTotal.inc();
     },
-  });
+  };
+  const rules = new SeatRules(store, reservations, directory, createSeatLocks(redis), hooks);
+  const multiSeatRules = new MultiSeatRules(store, directory, hooks);
   const streamRelay = startStreamRelay({
     redis: relayRedis,
     keyPrefix: config.REDIS_KEY_PREFIX,
@@ -112,6 +115,7 @@ runMain(async () => {
   const verifier = createTokenVerifier(authConfigFrom(config));
   const app = createApp({
     rules,
+    multiSeatRules,
     directory,
     verifier,
     logger,

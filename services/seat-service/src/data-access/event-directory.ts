@@ -30,6 +30,8 @@ export class EventDirectory {
       status: event.status,
       totalSeats: event.totalSeats,
       maxSeatsPerUser: event.maxSeatsPerUser,
+      // Events announced before rows existed are one row.
+      seatsPerRow: event.seatsPerRow ?? event.totalSeats,
     };
     if (await this.store.hasEvent(event.id)) {
       await this.store.installEvent(event.id, config, 0, []);

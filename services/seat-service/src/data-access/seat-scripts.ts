@@ -3,8 +3,8 @@
  * All keys of an event share the hash tag `{eventId}` so the scripts also run on Redis Cluster.
  *
  * Per event (base = `<prefix>seat:{<eventId>}:`):
- *   base..'meta'         hash: status, total, max, rev (config revision), ver (seat-change counter),
- *                        aseq (audit sequence)
+ *   base..'meta'         hash: status, total, max, row (seats per row; absent = total), rev (config
+ *                        revision), ver (seat-change counter), aseq (audit sequence)
  *   base..'seats'        hash: seatNumber -> state (absent = available)
  *                          H|user|heldAt|expiresAt|durationSec|holdVersion                        held
  *                          P|user|heldAt|expiresAt|durationSec|holdVersion|deadline|ver|aseq     reserve in flight
@@ -18,7 +18,8 @@
 /** The consumer group the outbox relays read the event streams with. */
 export const OUTBOX_GROUP = 'relay';
 
-const PRELUDE = `
+/** Helpers every seat script starts with (multi-seat-scripts.ts builds on them too). */
+export const PRELUDE = `
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -262,17 +263,18 @@ return out
  * Installs or updates an event's config. A newer revision replaces status/total/max. On first install
  * (also after Redis lost its data) reservations from PostgreSQL are restored and the counters start
  * above everything already published, so versions keep growing.
- * KEYS: meta, seats. ARGV: revision, status, total, max, counterFloor, then seat,user,reservedAt,holdVersion...
+ * KEYS: meta, seats. ARGV: revision, status, total, max, counterFloor, seatsPerRow, then
+ * seat,user,reservedAt,holdVersion...
  */
 const INSTALL_EVENT = `${PRELUDE}
 local rev = tonumber(redis.call('HGET', meta_key, 'rev') or '0')
 local fresh = redis.call('EXISTS', meta_key) == 0
 if tonumber(ARGV[1]) > rev then
-  redis.call('HSET', meta_key, 'rev', ARGV[1], 'status', ARGV[2], 'total', ARGV[3], 'max', ARGV[4])
+  redis.call('HSET', meta_key, 'rev', ARGV[1], 'status', ARGV[2], 'total', ARGV[3], 'max', ARGV[4], 'row', ARGV[6])
 end
 if fresh then
   redis.call('HSET', meta_key, 'ver', ARGV[5], 'aseq', ARGV[5])
-  for i = 6, #ARGV, 4 do
+  for i = 7, #ARGV, 4 do
     redis.call('HSET', seats_key, ARGV[i], table.concat({'R', ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]}, '|'))
     redis.call('ZADD', user_key(ARGV[i + 1]), '+inf', ARGV[i])
   end

@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from '@zephyr/runtime';
 import type { EventStatus } from '@zephyr/contracts';
-import { SeatScripts, type SeatScriptName } from './seat-scripts';
+import { SeatScripts } from './seat-scripts';
+import { MultiSeatScripts } from './multi-seat-scripts';
+
+const ALL_SCRIPTS = { ...SeatScripts, ...MultiSeatScripts };
+type ScriptName = keyof typeof ALL_SCRIPTS;
 
 /** Keys of one event; the `{eventId}` hash tag keeps them in one Redis Cluster slot. */
 export const seatKeys = {
@@ -66,6 +70,8 @@ export function isLive(state: SeatState | undefined, nowMs: number): state is Se
   return state.kind !== 'held' || state.expiresAt > nowMs;
 }
 
+const messageIds = (n: number): string[] => Array.from({ length: n }, () => randomUUID());
+
 type ScriptReply = (string | number | ScriptReply)[];
 type ScriptRunner = (...args: (string | number)[]) => Promise<ScriptReply>;
 
@@ -74,6 +80,7 @@ export interface EventConfig {
   status: EventStatus;
   totalSeats: number;
   maxSeatsPerUser: number;
+  seatsPerRow: number;
 }
 
 export interface RestoredReservation {
@@ -93,14 +100,11 @@ export interface EventSnapshot {
 
 /** Typed access to the seat scripts. Results are returned as the scripts' first word plus fields. */
 export class SeatStore {
-  private readonly run: Record<SeatScriptName, ScriptRunner>;
+  private readonly run: Record<ScriptName, ScriptRunner>;
 
   constructor(private readonly redis: Redis) {
-    const run = {} as Record<SeatScriptName, ScriptRunner>;
-    for (const [name, script] of Object.entries(SeatScripts) as [
-      SeatScriptName,
-      (typeof SeatScripts)[SeatScriptName],
-    ][]) {
+    const run = {} as Record<ScriptName, ScriptRunner>;
+    for (const [name, script] of Object.entries(ALL_SCRIPTS) as [ScriptName, (typeof ALL_SCRIPTS)[ScriptName]][]) {
       const command = `zephyrSeat_${name}`;
       redis.defineCommand(command, { numberOfKeys: script.numberOfKeys, lua: script.lua });
       const fn = (redis as unknown as Record<string, ScriptRunner>)[command]!.bind(redis);
@@ -184,6 +188,36 @@ export class SeatStore {
     return this.run.abortReserve(seatKeys.meta(eventId), seatKeys.seats(eventId), seat, holdVersion);
   }
 
+  /** SPEC.md §7: `seats` ascending and distinct; all held or none. */
+  multiHold(eventId: string, seats: readonly number[], userId: string, durationSec: number) {
+    return this.run.multiHold(
+      seatKeys.meta(eventId),
+      seatKeys.seats(eventId),
+      seatKeys.user(eventId, userId),
+      seatKeys.outbox(eventId),
+      userId,
+      durationSec,
+      seats.length,
+      ...seats,
+      ...messageIds(2 * seats.length),
+    );
+  }
+
+  /** SPEC.md §7: chooses `count` seats and holds them in the same call. */
+  bestAvailable(eventId: string, count: number, adjacent: boolean, userId: string, durationSec: number) {
+    return this.run.bestAvailable(
+      seatKeys.meta(eventId),
+      seatKeys.seats(eventId),
+      seatKeys.user(eventId, userId),
+      seatKeys.outbox(eventId),
+      userId,
+      durationSec,
+      count,
+      adjacent ? 1 : 0,
+      ...messageIds(2 * count),
+    );
+  }
+
   expire(eventId: string, seat: number, holdVersion: number) {
     return this.run.expire(seatKeys.meta(eventId), seatKeys.seats(eventId), seat, holdVersion, randomUUID());
   }
@@ -241,6 +275,7 @@ export class SeatStore {
       config.totalSeats,
       config.maxSeatsPerUser,
       counterFloor,
+      config.seatsPerRow,
     ];
     for (const r of reservations) args.push(r.seatNumber, r.userId, r.reservedAtMs, r.holdVersion);
     const reply = await this.run.installEvent(seatKeys.meta(eventId), seatKeys.seats(eventId), ...args);

@@ -66,7 +66,7 @@ function authenticate(verifier: TokenVerifier, mode: 'required' | 'optional' | '
 }
 
 /** The identity-then-body preamble of every mutation. */
-function mutation(verifier: TokenVerifier): RequestHandler[] {
+export function mutation(verifier: TokenVerifier): RequestHandler[] {
   return [authenticate(verifier, 'required'), jsonBody()];
 }
 
