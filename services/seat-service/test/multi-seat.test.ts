@@ -1,3 +1,4 @@
+import Redis from 'ioredis';
 import {
   connectWs,
   http,
@@ -325,6 +326,20 @@ describe('POST /api/seats/:eventId/best-available', () => {
     expect(over.body.error.code).toBe('USER_LIMIT_REACHED');
     // One row of 20 with 20 taken: 1-2 leaves 3..19, no orphan.
     expect(seatsOf(await best(eventId, alice.token, { count: 2 }))).toEqual([1, 2]);
+  });
+
+  it('treats an event installed before rows existed (no row length in Redis) as one row', async () => {
+    const eventId = await createEvent({ seatsPerRow: 5 });
+    await occupy(eventId, [3]);
+    const redis = new Redis(iso.env.REDIS_URL!, { keyPrefix: iso.redisPrefix });
+    try {
+      expect(await redis.hdel(`seat:{${eventId}}:meta`, 'row')).toBe(1);
+    } finally {
+      redis.disconnect();
+    }
+    // Rows of 5 would give 6-9; one row of 20 gives 4-7 (16 free seats after it).
+    const alice = await user();
+    expect(seatsOf(await best(eventId, alice.token, { count: 4 }))).toEqual([4, 5, 6, 7]);
   });
 
   it('treats a hold past expiresAt as available and expires it in the same call', async () => {
