@@ -452,7 +452,7 @@ describe('hostile input for the §7 bodies', () => {
     expect(await seatMap(eventId)).toEqual(before);
   });
 
-  it('refuses no body, malformed JSON, text/plain and a bad event id', async () => {
+  it('refuses no body, malformed JSON, text/plain, a bad event id, an oversized body and __proto__', async () => {
     const before = await seatMap(eventId);
     for (const path of ['hold', 'best-available']) {
       const url = `/api/seats/${eventId}/${path}`;
@@ -482,6 +482,17 @@ describe('hostile input for the §7 bodies', () => {
         ).status,
       ).toBe(400);
     }
+    const huge = await http<ErrorReply>(gw, 'POST', `/api/seats/${eventId}/hold`, {
+      token: alice.token,
+      body: { seats: Array.from({ length: 5000 }, (_, i) => i + 1) },
+    });
+    expect(huge.status).toBe(413);
+    const proto = await http<ErrorReply>(gw, 'POST', `/api/seats/${eventId}/best-available`, {
+      token: alice.token,
+      rawBody: '{"count":1,"__proto__":{"adjacent":false}}',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(proto.status).toBe(400);
     expect(await seatMap(eventId)).toEqual(before);
   });
 });
