@@ -342,20 +342,28 @@ describe('POST /api/seats/:eventId/best-available', () => {
     expect(seatsOf(await best(eventId, alice.token, { count: 4 }))).toEqual([4, 5, 6, 7]);
   });
 
-  it('treats a hold past expiresAt as available and expires it in the same call', async () => {
+  it('treats a hold past expiresAt as available and expires it in the same call (a refused call writes nothing)', async () => {
     const eventId = await createEvent({ totalSeats: 10 });
-    const [alice, bob] = [await user(), await user()];
-    const short = await hold(eventId, 1, alice.token, { holdDuration: 10 });
+    const [alice, bob, carol] = [await user(), await user(), await user()];
+    const short = await multiHold(eventId, alice.token, { seats: [1, 3], holdDuration: 10 });
     expect(short.status).toBe(201);
-    const expiresAt = Date.parse((short.body as HoldItem).expiresAt);
-    // No expiry worker runs here: the seat is released only by the script that meets it.
+    expect((await hold(eventId, 5, carol.token, { holdDuration: 300 })).status).toBe(201);
+    const expiresAt = Date.parse(short.body.items[0]!.expiresAt);
+    // No expiry worker runs here: the seats are released only by the scripts that meet them.
     await waitFor(
       async () => {
         const seat = await http(gw, 'GET', `/api/seats/${eventId}/1/status`);
         return Date.now() > expiresAt && seat.body.status === 'available';
       },
-      { timeoutMs: 15_000, intervalMs: 250, what: 'the hold to pass expiresAt' },
+      { timeoutMs: 15_000, intervalMs: 250, what: 'the holds to pass expiresAt' },
     );
+    const before = await seatMap(eventId);
+    const refused = await multiHold(eventId, bob.token, { seats: [3, 5] });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.details).toEqual([{ seatNumber: 5, code: 'SEAT_UNAVAILABLE' }]);
+    expect(await seatMap(eventId)).toEqual(before);
+
+    expect(seatsOf(await multiHold(eventId, bob.token, { seats: [4, 3] }))).toEqual([3, 4]);
     const res = await best(eventId, bob.token, { count: 2 });
     expect(res.status).toBe(201);
     expect(seatsOf(res)).toEqual([1, 2]);
@@ -367,11 +375,21 @@ describe('POST /api/seats/:eventId/best-available', () => {
           `/api/events/${eventId}/history`,
           { token: admin },
         );
-        return page.body.items.length >= 4 && page.body.items;
+        return page.body.items.length >= 9 && page.body.items;
       },
-      { timeoutMs: 3000, what: 'four audit entries' },
+      { timeoutMs: 3000, what: 'nine audit entries' },
     );
-    expect(history.map((h) => `${h.action}:${h.seatNumber}`)).toEqual(['held:1', 'expired:1', 'held:1', 'held:2']);
+    expect(history.map((h) => `${h.action}:${h.seatNumber}`)).toEqual([
+      'held:1',
+      'held:3',
+      'held:5',
+      'expired:3',
+      'held:3',
+      'held:4',
+      'expired:1',
+      'held:1',
+      'held:2',
+    ]);
   }, 30_000);
 });
 

@@ -53,7 +53,9 @@ if err then return {err} end
 local seats = {}
 for i = 1, n do seats[i] = ARGV[3 + i] end
 local states = redis.call('HMGET', seats_key, unpack(seats))
-local failed, fresh, result = {}, {}, {}
+-- fresh: indexes of seats to take; stale[i]: the expired hold found on seat i, released only once the
+-- whole request is known to succeed (a refused request writes nothing).
+local failed, fresh, stale, result = {}, {}, {}, {}
 for i = 1, n do
   local seat, cur = seats[i], states[i]
   local f = cur and split(cur)
@@ -68,8 +70,7 @@ for i = 1, n do
       failed[#failed + 1] = 'SEAT_UNAVAILABLE'
     end
   else
-    -- A hold past expiresAt is released on the way, as HOLD does (it was already available to readers).
-    if f then expire_hold(seat, f, ARGV[3 + n + 2 * i], now) end
+    stale[i] = f
     fresh[#fresh + 1] = i
   end
 end
@@ -83,6 +84,8 @@ if over_limit(max, #fresh, now) then
   return out
 end
 for _, i in ipairs(fresh) do
+  -- A hold past expiresAt is released first (seat.expired), as HOLD does; readers already saw it free.
+  if stale[i] then expire_hold(seats[i], stale[i], ARGV[3 + n + 2 * i], now) end
   result[i] = {now, take(seats[i], user, dur, ARGV[3 + n + 2 * i - 1], now), 1}
 end
 local out = {'HELD'}
