@@ -15,6 +15,8 @@
  * Time is Redis server time, so every replica agrees on when a hold expires.
  */
 
+import { OutboxFields as F } from './outbox-codec';
+
 /** The consumer group the outbox relays read the event streams with. */
 export const OUTBOX_GROUP = 'relay';
 
@@ -38,8 +40,9 @@ local outbox_key = base .. 'outbox'
 local function user_key(user) return base .. 'user:' .. user end
 
 local function append(kind, msg_id, seat, user, status, ver, hold_ver, aseq, at, extra)
-  local args = {outbox_key, 'MAXLEN', '~', '1000000', '*', 't', kind, 'i', msg_id, 's', seat, 'u', user,
-    'st', status, 'v', ver, 'hv', hold_ver, 'q', aseq, 'a', at}
+  local args = {outbox_key, 'MAXLEN', '~', '1000000', '*', '${F.type}', kind, '${F.messageId}', msg_id,
+    '${F.seat}', seat, '${F.user}', user, '${F.status}', status, '${F.version}', ver, '${F.holdVersion}', hold_ver,
+    '${F.auditSeq}', aseq, '${F.at}', at}
   if extra then for _, x in ipairs(extra) do args[#args + 1] = x end end
   redis.call('XADD', unpack(args))
 end
@@ -50,7 +53,7 @@ local function expire_hold(seat, f, msg_id, now)
   redis.call('ZREM', user_key(f[2]), seat)
   local ver = redis.call('HINCRBY', meta_key, 'ver', 1)
   local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
-  append('seat.expired', msg_id, seat, f[2], 'available', ver, f[6], aseq, now, {'ha', f[3], 'ea', f[4]})
+  append('seat.expired', msg_id, seat, f[2], 'available', ver, f[6], aseq, now, {'${F.heldAt}', f[3], '${F.expiresAt}', f[4]})
 end
 
 -- Loads the event config and the seat; returns an error code, or nil plus the parsed state.
@@ -109,7 +112,7 @@ local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
 local expires = now + dur * 1000
 redis.call('HSET', seats_key, seat, table.concat({'H', user, now, expires, dur, ver}, '|'))
 redis.call('ZADD', KEYS[3], expires, seat)
-append('seat.held', ARGV[4], seat, user, 'held', ver, ver, aseq, now, {'ha', now, 'ea', expires})
+append('seat.held', ARGV[4], seat, user, 'held', ver, ver, aseq, now, {'${F.heldAt}', now, '${F.expiresAt}', expires})
 return {'HELD', now, expires}
 `;
 
@@ -129,7 +132,7 @@ redis.call('HSET', seats_key, seat, table.concat(f, '|'))
 if f[1] == 'H' then redis.call('ZADD', user_key(user), expires, seat) end
 local ver = redis.call('HGET', meta_key, 'ver')
 local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
-append('seat.refreshed', ARGV[4], seat, user, 'held', ver, f[6], aseq, now, {'ha', f[3], 'ea', expires})
+append('seat.refreshed', ARGV[4], seat, user, 'held', ver, f[6], aseq, now, {'${F.heldAt}', f[3], '${F.expiresAt}', expires})
 return {'REFRESHED', f[3], expires}
 `;
 
@@ -147,7 +150,7 @@ redis.call('HDEL', seats_key, seat)
 redis.call('ZREM', KEYS[3], seat)
 local ver = redis.call('HINCRBY', meta_key, 'ver', 1)
 local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
-append('seat.released', ARGV[3], seat, user, 'available', ver, f[6], aseq, now, {'ha', f[3], 'ea', f[4]})
+append('seat.released', ARGV[3], seat, user, 'available', ver, f[6], aseq, now, {'${F.heldAt}', f[3], '${F.expiresAt}', f[4]})
 return {'RELEASED'}
 `;
 
@@ -249,7 +252,7 @@ if not (f and f[1] == 'R' and f[2] == user) then
   redis.call('ZADD', KEYS[3], '+inf', seat)
 end
 if ARGV[5] then
-  append('seat.reserved', ARGV[5], seat, user, 'reserved', ARGV[6], ARGV[4], ARGV[7], ARGV[3], {'ra', ARGV[3]})
+  append('seat.reserved', ARGV[5], seat, user, 'reserved', ARGV[6], ARGV[4], ARGV[7], ARGV[3], {'${F.reservedAt}', ARGV[3]})
 end
 return {'OK'}
 `;
