@@ -168,6 +168,11 @@ export function idempotency(deps: IdempotencyDeps): RequestHandler {
         );
       }
       if ('claimed' in result) {
+        // The client left while the key was claimed: nobody waits for an answer, so nothing is changed.
+        if (res.destroyed || req.socket.destroyed) {
+          await deps.store.release(result.claimed).catch(() => undefined);
+          return false;
+        }
         captureAnswer(res, result.claimed, deps);
         return true;
       }
