@@ -175,10 +175,20 @@ it('an admin creates an event with rows, changes its status and sees the audit t
   await seat(page, 12, 'available');
   expect(await page.getAttribute('[data-seat="12"]', 'aria-label')).toBe('Seat 12, row 3, available');
 
-  await page.click('[data-seat="2"]');
+  // Keyboard: seats are buttons, reached by Tab and taken with Enter.
+  await page.focus('[data-seat="1"]');
+  await page.keyboard.press('Tab');
+  expect(await page.evaluate(() => document.activeElement?.getAttribute('data-seat'))).toBe('2');
+  await page.keyboard.press('Enter');
   await seat(page, 2, 'held', true);
   await page.waitForSelector('#history td:text-is("held")');
   await page.screenshot({ path: path.join(SCREENSHOTS, 'seat-map-admin.png'), fullPage: true });
+
+  // 200 % zoom of a 1100 px window: everything still fits the width (rows wrap, nothing scrolls sideways).
+  await page.setViewportSize({ width: 550, height: 800 });
+  expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'seat-map-narrow.png'), fullPage: true });
+  await page.setViewportSize({ width: 1100, height: 800 });
 
   await page.selectOption('#event-status', 'inactive');
   await page.click('#apply-status');
