@@ -79,6 +79,18 @@ let alice: Page;
 let watcher: Page;
 
 it('lists events and serves the page without a token', async () => {
+  for (const target of ['/', `/events/${eventId}`]) {
+    const res = await fetch(`${stack.gatewayUrl}${target}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(res.headers.get('content-security-policy')).toContain("connect-src 'self'");
+  }
+  const contracts = await fetch(`${stack.gatewayUrl}/assets/contracts.js`);
+  expect(await contracts.text()).toContain('"SEAT_UNAVAILABLE"');
+  expect((await http(stack.gatewayUrl, 'GET', '/assets/nothing-here.js')).body).toMatchObject({
+    error: { code: 'NOT_FOUND' },
+  });
+
   watcher = await openPage(undefined, '/');
   await watcher.waitForSelector(`#events a[href="/events/${eventId}"]`);
   await watcher.click(`#events a[href="/events/${eventId}"]`);
@@ -162,6 +174,18 @@ it('says reconnecting while the notifier is down and catches up with no wrong se
   );
   expect(onScreen).toEqual(map.body.seats.map((s) => ({ seatNumber: s.seatNumber, status: s.status })));
   expect(await alice.getAttribute('[data-seat="3"]', 'data-mine')).toBe('true');
+
+  // Multi-seat (SPEC.md §7): held when the server has it, otherwise said in words and the controls hidden.
+  await alice.check('#multi-select');
+  await alice.click('[data-seat="21"]');
+  await alice.click('[data-seat="22"]');
+  expect(await alice.getAttribute('[data-seat="22"]', 'aria-label')).toBe('Seat 22, row 3, available, selected');
+  await alice.click('#hold-selected');
+  await alice.waitForSelector(
+    '[data-seat="22"][data-status="held"][data-mine="true"], #message:has-text("does not offer multi-seat")',
+  );
+  if ((await alice.getAttribute('[data-seat="22"]', 'data-status')) === 'held') await seat(alice, 21, 'held', true);
+  else expect(await alice.isHidden('#multi-controls')).toBe(true);
   await alice.close();
 }, 40_000);
 
