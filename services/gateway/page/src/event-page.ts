@@ -237,6 +237,9 @@ function showEvent(view: HTMLElement, event: EventWithCounts, session: Session |
       if (seat && seat.status !== 'held' && holds.delete(n)) renderHolds();
       if (seat?.status !== 'available' && selected.delete(n)) paint(n);
     }
+    // The event channel's copy of this page's own hold may come first: the hold's answer says it is ours.
+    const live = [...holds.entries()].filter(([, expiresAt]) => expiresAt > Date.now()).map(([n]) => n);
+    book.markMine(live).forEach(paint);
     // A hold the page did not make (another tab of this user): learn its expiry.
     if (changedSeats.some((n) => book.seats.get(n)?.mine && book.seats.get(n)?.status === 'held' && !holds.has(n)))
       void loadMyHolds();
