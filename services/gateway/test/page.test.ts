@@ -208,6 +208,15 @@ it('an admin creates an event with rows, changes its status and sees the audit t
   await page.waitForSelector('#history td:text-is("held")');
   await page.screenshot({ path: path.join(SCREENSHOTS, 'seat-map-admin.png'), fullPage: true });
 
+  // Best available (SPEC.md §7): two more seats when the server has it, otherwise said in words.
+  await page.fill('#best-count', '2');
+  await page.click('#best');
+  await page.waitForFunction(
+    () =>
+      document.querySelectorAll('[data-mine="true"][data-status="held"]').length === 3 ||
+      /does not offer multi-seat/.test(document.getElementById('message')?.textContent ?? ''),
+  );
+
   // 200 % zoom of a 1100 px window: everything still fits the width (rows wrap, nothing scrolls sideways).
   await page.setViewportSize({ width: 550, height: 800 });
   expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
