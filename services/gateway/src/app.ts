@@ -15,6 +15,7 @@ import type { RateLimit } from './data-access/rate-limits';
 import { gatewayGuard } from './entry-points/http/guard';
 import { bufferBody } from './entry-points/http/body';
 import { idempotency, type IdempotencyDeps } from './entry-points/http/idempotency';
+import { pageRouter } from './entry-points/http/page';
 
 export interface GatewayAppDeps {
   logger: Logger;
@@ -54,6 +55,7 @@ export function createApp(deps: GatewayAppDeps): Express {
     });
   }
 
+  app.use(pageRouter());
   app.use(
     gatewayGuard({
       verifier: deps.verifier,
