@@ -83,6 +83,7 @@ async function waitReady() {
     console.log(
       '\nzephyr: all five services are up. Gateway: http://127.0.0.1:3000  WebSocket: ws://127.0.0.1:3000/ws',
     );
+    console.log('zephyr: live seat map: http://127.0.0.1:3000/ (paste a token to hold seats)');
     console.log('zephyr: mint a token with `npm run token -- --user <uuid> [--admin]`; Ctrl-C stops everything.\n');
   }
 }

@@ -4,6 +4,7 @@ export * from './messaging/broker';
 export * from './http/types';
 export * from './http/errors';
 export * from './http/headers';
+export * from './http/public-paths';
 export * from './http/schemas';
 export * from './http/internal';
 export * from './ws/protocol';

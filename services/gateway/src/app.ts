@@ -14,6 +14,8 @@ import type { RouteRule, Upstream } from './domain/route-table';
 import type { RateLimit } from './data-access/rate-limits';
 import { gatewayGuard } from './entry-points/http/guard';
 import { bufferBody } from './entry-points/http/body';
+import { idempotency, type IdempotencyDeps } from './entry-points/http/idempotency';
+import { pageRouter } from './entry-points/http/page';
 
 export interface GatewayAppDeps {
   logger: Logger;
@@ -22,6 +24,8 @@ export interface GatewayAppDeps {
   ipLimit?: RateLimit;
   userLimit?: RateLimit;
   rateLimited: Counter<'limiter'>;
+  /** SPEC.md §7's Idempotency-Key (the logger is the app's). */
+  idempotency: Omit<IdempotencyDeps, 'logger'>;
   proxies: Record<Upstream, RequestHandler>;
   /** Each backing service by name: database, redis, rabbitmq. */
   dependencyChecks: Record<'database' | 'redis' | 'rabbitmq', ReadinessCheck>;
@@ -51,6 +55,7 @@ export function createApp(deps: GatewayAppDeps): Express {
     });
   }
 
+  app.use(pageRouter());
   app.use(
     gatewayGuard({
       verifier: deps.verifier,
@@ -61,6 +66,7 @@ export function createApp(deps: GatewayAppDeps): Express {
   );
   // Bodies are bounded here but not parsed: the owning service reads the same bytes the client sent.
   app.use(bufferBody());
+  app.use(idempotency({ ...deps.idempotency, logger: deps.logger }));
   app.use((req, res, next) => deps.proxies[(res.locals.route as RouteRule).upstream](req, res, next));
   app.use(errorHandler(deps.logger));
   root.use(app);

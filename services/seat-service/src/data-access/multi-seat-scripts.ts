@@ -1,3 +1,4 @@
+import { OutboxFields as F } from './outbox-codec';
 import { PRELUDE } from './seat-scripts';
 
 /**
@@ -35,7 +36,7 @@ local function take(seat, user, dur, msg_id, now)
   local expires = now + dur * 1000
   redis.call('HSET', seats_key, seat, table.concat({'H', user, now, expires, dur, ver}, '|'))
   redis.call('ZADD', KEYS[3], expires, seat)
-  append('seat.held', msg_id, seat, user, 'held', ver, ver, aseq, now, {'ha', now, 'ea', expires})
+  append('seat.held', msg_id, seat, user, 'held', ver, ver, aseq, now, {'${F.heldAt}', now, '${F.expiresAt}', expires})
   return expires
 end
 `;

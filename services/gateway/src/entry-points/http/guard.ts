@@ -69,6 +69,8 @@ export function gatewayGuard(deps: GuardDeps): RequestHandler {
       if (rule.access !== 'public' && !caller)
         throw new AppError(ErrorCodes.Unauthenticated, 'A bearer token is required');
       if (rule.access === 'admin' && !caller!.isAdmin) throw new AppError(ErrorCodes.Forbidden, 'Admin role required');
+      // Idempotency keys are scoped by caller.
+      res.locals.callerId = caller?.userId;
 
       if (rule.mutation && caller && deps.userLimit) {
         const decision = await deps.userLimit.consume(caller.userId);
