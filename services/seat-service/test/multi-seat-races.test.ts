@@ -15,7 +15,8 @@ import {
  * SPEC.md §7 under concurrency, through the gateway against TWO seat-service replicas: multi-seat holds,
  * single holds and best-available calls race on one small event. No seat goes to two users, every 201
  * got all its seats, every 409 left nothing behind, and afterwards the seat map, every user's holds list
- * and the audit trail agree.
+ * and the audit trail agree; then every user reserves their seats in one multi-seat reserve while others
+ * keep grabbing seats, and PostgreSQL agrees with the map.
  */
 let iso: Isolation;
 let stack: Stack;
@@ -200,5 +201,48 @@ it(`multi-holds, single holds and best-available across two replicas: no seat tw
       expect(new Map(rows.map((r) => [r.seat_number, r.user_id]))).toEqual(owner);
       expect(rows).toHaveLength(owner.size);
     });
+
+    // Everyone reserves what they hold in one multi-seat reserve while others still try to grab seats:
+    // PostgreSQL, the seat map and the holds lists end up agreeing.
+    const bySeatOwner = new Map<string, number[]>();
+    for (const [seat, userId] of owner) bySeatOwner.set(userId, [...(bySeatOwner.get(userId) ?? []), seat]);
+    const reserveTasks = users
+      .filter((u) => bySeatOwner.has(u.id))
+      .map((u) => async () => {
+        const res = await http(gw, 'POST', `/api/seats/${eventId}/reserve`, {
+          token: u.token,
+          body: { seats: bySeatOwner.get(u.id) },
+        });
+        return { kind: 'reserve', status: res.status };
+      });
+    const grabTasks = users.map((u) => async () => {
+      const res = await http(gw, 'POST', `/api/seats/${eventId}/best-available`, {
+        token: u.token,
+        body: { count: 1, adjacent: false },
+      });
+      return { kind: 'grab', status: res.status };
+    });
+    const mixed = await inParallel(
+      60,
+      [...reserveTasks, ...grabTasks].sort(() => Math.random() - 0.5),
+    );
+    for (const r of mixed) expect([200, 201, 409]).toContain(r.status);
+    const reserveAnswers = mixed.filter((r) => r.kind === 'reserve');
+    expect(reserveAnswers.every((r) => r.status === 200)).toBe(true);
+    const rows = await db.query<{ seat_number: number; user_id: string }>(
+      'select seat_number, user_id from seat_service.reservations where event_id = $1',
+      [eventId],
+    );
+    expect(new Map(rows.rows.map((r) => [r.seat_number, r.user_id]))).toEqual(owner);
+    const after = await http<{ seats: { seatNumber: number; status: string; userId?: string }[] }>(
+      gw,
+      'GET',
+      `/api/events/${eventId}/seats`,
+      { token: admin },
+    );
+    const reservedNow = new Map(
+      after.body.seats.filter((s) => s.status === 'reserved').map((s) => [s.seatNumber, s.userId]),
+    );
+    expect(reservedNow).toEqual(owner);
   }
 }, 300_000);
