@@ -7,3 +7,8 @@ export * from './http/headers';
 export * from './http/schemas';
 export * from './http/internal';
 export * from './ws/protocol';
+export * from './http/routes';
+export * from './docs/json-schema';
+export * from './docs/response-schemas';
+export * from './docs/openapi';
+export * from './docs/asyncapi';

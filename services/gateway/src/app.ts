@@ -14,6 +14,7 @@ import type { RouteRule, Upstream } from './domain/route-table';
 import type { RateLimit } from './data-access/rate-limits';
 import { gatewayGuard } from './entry-points/http/guard';
 import { bufferBody } from './entry-points/http/body';
+import { documentsRouter } from './entry-points/http/documents';
 
 export interface GatewayAppDeps {
   logger: Logger;
@@ -51,6 +52,7 @@ export function createApp(deps: GatewayAppDeps): Express {
     });
   }
 
+  app.use(documentsRouter({ ipLimit: deps.ipLimit, onRateLimited: (limiter) => deps.rateLimited.inc({ limiter }) }));
   app.use(
     gatewayGuard({
       verifier: deps.verifier,
