@@ -212,6 +212,7 @@ export function buildOpenApiDocument(info: DocumentInfo): Record<string, unknown
 
   const errorCodeTable = (Object.keys(HTTP_STATUS_BY_CODE) as ErrorCode[])
     .filter((code) => code !== ErrorCodes.Internal)
+    .sort((a, b) => HTTP_STATUS_BY_CODE[a] - HTTP_STATUS_BY_CODE[b])
     .map((code) => `| ${HTTP_STATUS_BY_CODE[code]} | \`${code}\` |`)
     .join('\n');
 
