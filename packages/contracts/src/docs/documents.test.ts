@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import Joi from 'joi';
 import Ajv2020 from 'ajv/dist/2020';
 import {
@@ -9,6 +11,8 @@ import {
   updateEventBody,
 } from '../http/schemas';
 import { ROUTES } from '../http/routes';
+import { ErrorCodes } from '../http/errors';
+import { ClientMessageTypes, ServerMessageTypes } from '../ws/protocol';
 import { buildOpenApiDocument } from './openapi';
 import { buildAsyncApiDocument } from './asyncapi';
 import { joiToJsonSchema } from './json-schema';
@@ -107,6 +111,21 @@ describe('buildOpenApiDocument', () => {
       .sort();
     const table = ROUTES.map((r) => `${r.method} ${r.path.replace(/:([a-zA-Z]+)/g, '{$1}')}`).sort();
     expect(documented).toEqual(table);
+  });
+});
+
+describe('docs/api.md', () => {
+  const text = readFileSync(path.resolve(__dirname, '../../../../docs/api.md'), 'utf8');
+
+  it('lists every route of the table and every error code', () => {
+    for (const route of ROUTES) expect(text).toContain(`\`${route.method} ${route.path}\``);
+    for (const code of Object.values(ErrorCodes).filter((c) => c !== ErrorCodes.Internal))
+      expect(text).toContain(`\`${code}\``);
+  });
+
+  it('names every WebSocket message', () => {
+    for (const type of [...Object.values(ClientMessageTypes), ...Object.values(ServerMessageTypes)])
+      expect(text).toContain(`'${type}'`);
   });
 });
 
