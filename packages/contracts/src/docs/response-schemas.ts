@@ -112,8 +112,24 @@ export const RESPONSE_SCHEMAS = {
           message: { type: 'string' },
           details: {
             type: 'array',
-            description: 'For all-or-nothing multi-seat requests: `{seatNumber, code}` for every seat that failed.',
-            items: {},
+            items: {
+              anyOf: [
+                {
+                  ...closed({ path: { type: 'string' }, message: { type: 'string' } }, ['path', 'message']),
+                  description: 'VALIDATION_FAILED: one broken rule of the body or query.',
+                },
+                {
+                  ...closed(
+                    {
+                      seatNumber: { type: 'integer', minimum: 1 },
+                      code: { type: 'string', enum: Object.values(ErrorCodes) },
+                    },
+                    ['seatNumber', 'code'],
+                  ),
+                  description: 'All-or-nothing multi-seat requests: one seat that failed.',
+                },
+              ],
+            },
           },
         },
         ['code', 'message'],
