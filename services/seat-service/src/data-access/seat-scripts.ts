@@ -177,6 +177,62 @@ return {'BEGIN', f[6], ver, aseq}
 `;
 
 /**
+ * First step of a multi-seat reserve (SPEC.md §7): all or nothing. Every seat must be the caller's live
+ * hold (it becomes "reserve in flight" like BEGIN_RESERVE) or already the caller's reservation; otherwise
+ * nothing changes and every failing seat is named with its code.
+ * KEYS: meta, seats, userSet, outbox. ARGV: user, deadlineMs (from now), then seat, expiredMsgId pairs
+ * in ascending seat order.
+ * Reply: {'REFUSED', seat, code, ...} | {'BAD_SEATS'} | {'BEGUN', seat, 'ALREADY'|'BEGIN', a, b, c, ...}
+ */
+const BEGIN_RESERVE_MANY = `${PRELUDE}
+local user, deadline = ARGV[1], tonumber(ARGV[2])
+local now = now_ms()
+local meta = redis.call('HMGET', meta_key, 'status', 'total', 'max')
+if not meta[1] then return {'NO_EVENT'} end
+if (#ARGV - 2) / 2 > tonumber(meta[3]) then return {'BAD_SEATS'} end
+for i = 3, #ARGV, 2 do
+  if tonumber(ARGV[i]) > tonumber(meta[2]) then return {'BAD_SEATS'} end
+end
+if meta[1] ~= 'active' then return {'EVENT_NOT_ACTIVE'} end
+local refused, states = {}, {}
+for i = 3, #ARGV, 2 do
+  local seat = ARGV[i]
+  local cur = redis.call('HGET', seats_key, seat)
+  local f = cur and split(cur)
+  states[seat] = f
+  if not (f and f[1] == 'R' and f[2] == user) then
+    local err = require_own_live_hold(seat, f, user, ARGV[i + 1], now)
+    if err then
+      refused[#refused + 1] = seat
+      refused[#refused + 1] = err
+    end
+  end
+end
+if #refused > 0 then return {'REFUSED', unpack(refused)} end
+local out = {'BEGUN'}
+for i = 3, #ARGV, 2 do
+  local seat = ARGV[i]
+  local f = states[seat]
+  if f[1] == 'R' then
+    for _, x in ipairs({seat, 'ALREADY', f[3], 0, 0}) do out[#out + 1] = x end
+  elseif f[1] == 'P' then
+    for _, x in ipairs({seat, 'BEGIN', f[6], f[8], f[9]}) do out[#out + 1] = x end
+  else
+    local ver = redis.call('HINCRBY', meta_key, 'ver', 1)
+    local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
+    f[1] = 'P'
+    f[7] = now + deadline
+    f[8] = ver
+    f[9] = aseq
+    redis.call('HSET', seats_key, seat, table.concat(f, '|'))
+    redis.call('ZADD', KEYS[3], '+inf', seat)
+    for _, x in ipairs({seat, 'BEGIN', f[6], ver, aseq}) do out[#out + 1] = x end
+  end
+end
+return out
+`;
+
+/**
  * Last step of a reserve, after PostgreSQL committed it (PostgreSQL is the truth, so this always wins).
  * When a message id is given, seat.reserved is appended to the event's stream here, behind the seat's
  * earlier events, so it is published in order; the PostgreSQL outbox copy is only the fallback.
@@ -287,6 +343,7 @@ export const SeatScripts = {
   refresh: { numberOfKeys: 3, lua: REFRESH },
   release: { numberOfKeys: 4, lua: RELEASE },
   beginReserve: { numberOfKeys: 3, lua: BEGIN_RESERVE },
+  beginReserveMany: { numberOfKeys: 4, lua: BEGIN_RESERVE_MANY },
   finishReserve: { numberOfKeys: 3, lua: FINISH_RESERVE },
   abortReserve: { numberOfKeys: 2, lua: ABORT_RESERVE },
   expire: { numberOfKeys: 2, lua: EXPIRE },

@@ -161,6 +161,19 @@ export class SeatStore {
     );
   }
 
+  /** Seats must be distinct and ascending. */
+  beginReserveMany(eventId: string, seats: number[], userId: string, deadlineMs: number) {
+    const args: (string | number)[] = [userId, deadlineMs];
+    for (const seat of seats) args.push(seat, randomUUID());
+    return this.run.beginReserveMany(
+      seatKeys.meta(eventId),
+      seatKeys.seats(eventId),
+      seatKeys.user(eventId, userId),
+      seatKeys.outbox(eventId),
+      ...args,
+    );
+  }
+
   /** `event` appends seat.reserved to the ordered stream (only the reserve that inserted the row passes it). */
   finishReserve(
     eventId: string,
