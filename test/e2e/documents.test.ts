@@ -167,6 +167,16 @@ describe('GET /api/openapi.json', () => {
     check('PATCH /api/events/{id}', patched.status, patched.body);
     const unknown = await http(gw, 'GET', `/api/events/${newUserId()}`);
     check('GET /api/events/{id}', unknown.status, unknown.body);
+    for (const seat of [5, 6])
+      expect((await http(gw, 'POST', `/api/seats/${id}/${seat}/hold`, { token: user })).status).toBe(201);
+    const several = await http(gw, 'POST', `/api/seats/${id}/reserve`, { token: user, body: { seats: [6, 5] } });
+    expect(several.status).toBe(200);
+    check('POST /api/seats/{eventId}/reserve', several.status, several.body);
+    const refused = await http(gw, 'POST', `/api/seats/${id}/reserve`, { token: user, body: { seats: [7, 8] } });
+    expect(refused.body).toMatchObject({
+      error: { code: 'HOLD_NOT_FOUND', details: [{ seatNumber: 7 }, { seatNumber: 8 }] },
+    });
+    check('POST /api/seats/{eventId}/reserve', refused.status, refused.body);
     const history = await http(gw, 'GET', `/api/events/${id}/history`, { token: admin });
     check('GET /api/events/{id}/history', history.status, history.body);
     expect((history.body as { items: unknown[] }).items.length).toBeGreaterThan(0);
