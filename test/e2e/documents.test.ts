@@ -180,6 +180,11 @@ describe('GET /api/openapi.json', () => {
     const history = await http(gw, 'GET', `/api/events/${id}/history`, { token: admin });
     check('GET /api/events/{id}/history', history.status, history.body);
     expect((history.body as { items: unknown[] }).items.length).toBeGreaterThan(0);
+
+    // The gateway's metrics name routes by the table's templates, the same the document lists.
+    const metrics = await (await fetch(`${gw}/metrics`)).text();
+    expect(metrics).toMatch(/http_requests_total\{[^}]*route="GET \/api\/events\/:id"/);
+    expect(metrics).toMatch(/http_requests_total\{[^}]*route="\/api\/openapi.json"/);
   });
 });
 

@@ -77,7 +77,8 @@ export function gatewayGuard(deps: GuardDeps): RequestHandler {
       // Carry the gateway's request id upstream so logs and messages of one request line up. (Set on the
       // incoming headers: http-proxy's proxyReq hook can fire after headers are sent when sockets queue.)
       req.headers[HttpHeaders.requestId] = req.requestId;
-      res.locals.routeLabel = `${rule.method} ${rule.pattern.source}`;
+      // The template (`/api/events/:id`), not the regex: metric labels people can read.
+      res.locals.routeLabel = `${rule.method} ${rule.path}`;
 
       let shown = await consumeIpLimit(deps, req, res);
 
