@@ -95,6 +95,16 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
       refuseUpgrade(socket, ErrorCodes.DependencyUnavailable, 'Shutting down; reconnect');
       return;
     }
+    let url: URL | undefined;
+    try {
+      url = new URL(req.url ?? '/', 'http://notifier.invalid');
+    } catch {
+      url = undefined;
+    }
+    if (!url || !WS_PATHS.has(url.pathname)) {
+      refuseUpgrade(socket, ErrorCodes.NotFound, 'No such route');
+      return;
+    }
     // Buyers before watchers: past the cap a client is told to come back (or go to another replica).
     const release = cap.claim();
     if (!release) {
@@ -106,24 +116,14 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
     }
     let handedOver = false;
     try {
-      handedOver = await upgrade(req, socket, head, release);
+      handedOver = await upgrade(req, socket, head, url, release);
     } finally {
       if (!handedOver) release();
     }
   };
 
   /** Returns true once ws owns the socket (and with it the slot, given back on close). */
-  const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer, release: () => void) => {
-    let url: URL | undefined;
-    try {
-      url = new URL(req.url ?? '/', 'http://notifier.invalid');
-    } catch {
-      url = undefined;
-    }
-    if (!url || !WS_PATHS.has(url.pathname)) {
-      refuseUpgrade(socket, ErrorCodes.NotFound, 'No such route');
-      return false;
-    }
+  const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, release: () => void) => {
     const token = url.searchParams.get('token');
     let identity: Identity | undefined;
     if (token !== null) {
