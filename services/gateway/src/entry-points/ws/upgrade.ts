@@ -52,21 +52,26 @@ export function createUpgradeHandler(deps: {
 
   return (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    // Buyers before watchers: past the cap the REST side keeps its descriptors and CPU.
-    const release = cap.claim();
-    if (!release) {
-      refuseUpgrade(socket, ErrorCodes.DependencyUnavailable, 'Too many WebSocket connections; retry shortly', {
-        'Retry-After': 1,
-      });
-      return;
-    }
-    socket.once('close', release);
     const run = async () => {
       const raw = req.url ?? '/';
       if (raw.length > MAX_URL_LENGTH) return refuseUpgrade(socket, ErrorCodes.ValidationFailed, 'URL too long');
       // Origin-form only: '//host/...' or an absolute URL would otherwise parse to a path of '/'.
       const url = raw.startsWith('/') && !raw.startsWith('//') ? new URL(raw, 'http://gateway.local') : undefined;
       if (!url || !WS_PATHS.has(url.pathname)) return refuseUpgrade(socket, ErrorCodes.NotFound, 'No such route');
+      // Buyers before watchers: past the cap the REST side keeps its descriptors and CPU.
+      const release = cap.claim();
+      if (!release) {
+        return refuseUpgrade(
+          socket,
+          ErrorCodes.DependencyUnavailable,
+          'Too many WebSocket connections; retry shortly',
+          {
+            'Retry-After': 1,
+          },
+        );
+      }
+      // Every way out (refused below, proxied and later closed, or reset) ends with this socket's close.
+      socket.once('close', release);
       if (deps.ipLimit) {
         const decision = await deps.ipLimit.consume(clientIp(req));
         if (!decision.allowed) {
