@@ -13,6 +13,7 @@ const CONNECT_CONCURRENCY = 50;
 const seen = new Map();
 let subscribed = 0;
 let refused = 0;
+let subscribeErrors = 0;
 let disconnects = 0;
 let stopping = false;
 const sockets = [];
@@ -49,7 +50,10 @@ function open() {
       else if (message.type === 'SUBSCRIBED') {
         subscribed++;
         resolve();
-      } else if (message.type === 'ERROR') resolve();
+      } else if (message.type === 'ERROR') {
+        subscribeErrors++;
+        resolve();
+      }
     });
   });
 }
@@ -63,7 +67,7 @@ async function connectAll() {
     }
   };
   await Promise.all(Array.from({ length: CONNECT_CONCURRENCY }, worker));
-  process.send({ type: 'subscribed', subscribed, refused });
+  process.send({ type: 'subscribed', subscribed, refused, subscribeErrors });
 }
 
 process.on('message', (message) => {

@@ -20,14 +20,20 @@ const WORKERS = Number(process.env.BENCH_WORKERS ?? 4);
 const DIRECT = process.env.BENCH_DIRECT === '1';
 const BUDGET_MS = 90_000;
 const here = path.dirname(fileURLToPath(import.meta.url));
-const started = Date.now();
+let started = Date.now();
+/** Everything this run started, so a hard stop leaves no process, database or queue behind. */
+const live = { stack: undefined, workers: new Set(), rows: [] };
 
-// Hard bound: whatever happens, nothing of this run outlives 90 s.
-const hardStop = setTimeout(() => {
-  console.error('bench:ws: 90 s budget reached, stopping');
+async function abort(reason) {
+  console.error(`bench:ws: ${reason}; stopping`);
+  for (const child of live.workers) child.kill('SIGKILL');
+  if (live.rows.length) console.table(live.rows);
+  const cleanup = live.stack?.stop().catch((err) => console.error(`cleanup: ${err.message}`));
+  await Promise.race([cleanup, new Promise((r) => setTimeout(r, 15_000))]);
   process.exit(3);
-}, BUDGET_MS);
-hardStop.unref();
+}
+process.once('SIGINT', () => void abort('interrupted'));
+process.once('SIGTERM', () => void abort('terminated'));
 
 const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] : NaN);
 const rssMb = (pid) => {
@@ -44,6 +50,8 @@ function startWorkers(url, eventId, total, batch) {
   return Array.from({ length: WORKERS }, (_, i) => {
     const count = Math.max(0, Math.min(per, total - i * per));
     const child = fork(path.join(here, 'ws-bench-client.mjs'), [JSON.stringify({ url, eventId, count, batch })]);
+    live.workers.add(child);
+    child.once('exit', () => live.workers.delete(child));
     const next = (type) => new Promise((resolve) => child.on('message', (m) => m.type === type && resolve(m)));
     return { child, subscribed: next('subscribed'), report: () => (child.send({ type: 'report' }), next('report')) };
   });
@@ -70,6 +78,7 @@ async function runOne(stack, sockets, mode) {
   const subs = await Promise.all(workers.map((w) => w.subscribed));
   const subscribed = subs.reduce((n, s) => n + s.subscribed, 0);
   const refused = subs.reduce((n, s) => n + s.refused, 0);
+  const subscribeErrors = subs.reduce((n, s) => n + s.subscribeErrors, 0);
 
   const pids = Object.fromEntries(stack.children.map((c) => [c.name, c.child.pid]));
   const cpu0 = { notifier: cpuSeconds(pids.notifier), gateway: cpuSeconds(pids.gateway) };
@@ -120,6 +129,7 @@ async function runOne(stack, sockets, mode) {
     mode,
     subscribed,
     refused,
+    subscribeErrors,
     delivered: `${delivered}/${ok.length * subscribed}`,
     holdsOk: `${ok.length}/${answers.length}`,
     p50: pct(lat, 0.5),
@@ -138,17 +148,20 @@ async function runOne(stack, sockets, mode) {
 async function main() {
   ensureInstall();
   build();
+  // The 90 s bound covers the stack and the runs, not the build; a hard stop still cleans up.
+  started = Date.now();
+  setTimeout(() => void abort('90 s budget reached'), BUDGET_MS).unref();
   const ulimit = execSync('ulimit -n', { shell: '/bin/sh' }).toString().trim();
   console.log(
     `bench:ws  ulimit -n ${ulimit}  rate ${RATE}/s for ${SECONDS}s  ${WORKERS} client processes  ${DIRECT ? 'direct to notifier' : 'through the gateway'}`,
   );
   const huge = '100000';
-  const stack = await startStack({
+  const stack = (live.stack = await startStack({
     basePort: 24000 + Math.floor(Math.random() * 2000) * 10,
     services: ['event-service', 'seat-service', 'notifier', 'gateway'],
     env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0', WS_MAX_CONNECTIONS: huge },
-  });
-  const rows = [];
+  }));
+  const rows = live.rows;
   try {
     for (const sockets of SOCKETS) {
       for (const mode of MODES) {
