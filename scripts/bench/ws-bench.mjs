@@ -53,7 +53,12 @@ function startWorkers(url, eventId, total, batch) {
     live.workers.add(child);
     child.once('exit', () => live.workers.delete(child));
     const next = (type) => new Promise((resolve) => child.on('message', (m) => m.type === type && resolve(m)));
-    return { child, subscribed: next('subscribed'), report: () => (child.send({ type: 'report' }), next('report')) };
+    const report = () => {
+      if (!child.connected) return Promise.resolve({ seen: [], disconnects: 0 });
+      child.send({ type: 'report' });
+      return next('report');
+    };
+    return { child, subscribed: next('subscribed'), report };
   });
 }
 
