@@ -8,3 +8,8 @@ export * from './http/public-paths';
 export * from './http/schemas';
 export * from './http/internal';
 export * from './ws/protocol';
+export * from './http/routes';
+export * from './docs/json-schema';
+export * from './docs/response-schemas';
+export * from './docs/openapi';
+export * from './docs/asyncapi';

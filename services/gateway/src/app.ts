@@ -1,5 +1,6 @@
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
+import { documentsRouter } from './entry-points/http/documents';
 import {
   createServiceApp,
   errorHandler,
@@ -47,6 +48,8 @@ export function createApp(deps: GatewayAppDeps): Express {
     isAcceptingTraffic: deps.isAcceptingTraffic,
   });
   app.set('trust proxy', deps.trustProxy);
+  // SPEC.md §8 documents: public, served here, never proxied (other methods fall through to the 404).
+  app.use(documentsRouter({ ipLimit: deps.ipLimit, onRateLimited: (limiter) => deps.rateLimited.inc({ limiter }) }));
 
   for (const name of ['database', 'redis', 'rabbitmq'] as const) {
     app.get(`/health/${name}`, async (_req, res) => {

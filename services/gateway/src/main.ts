@@ -115,6 +115,7 @@ runMain(async () => {
       ipLimit,
       logger,
       trustProxy: config.TRUST_PROXY,
+      maxConnections: config.WS_MAX_CONNECTIONS,
     }),
   );
   server.on('clientError', answerClientError);
