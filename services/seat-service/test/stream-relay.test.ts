@@ -1,0 +1,87 @@
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import { Client } from 'pg';
+import {
+  http,
+  isolate,
+  newUserId,
+  startService,
+  startStack,
+  userToken,
+  waitFor,
+  type Isolation,
+  type Stack,
+} from '@zephyr/testing';
+import { OutboxFields as F } from '../src/data-access/outbox-codec';
+import { seatKeys } from '../src/data-access/seat-store';
+
+/**
+ * The stream relay reads only streams marked as having news. A change whose mark was lost (its writer was
+ * killed between the script and the mark) must still be relayed: every starting replica sweeps the index.
+ */
+let iso: Isolation;
+let stack: Stack;
+let redis: Redis;
+let db: Client;
+
+beforeAll(async () => {
+  iso = await isolate('relay');
+  stack = await startStack(iso, { services: ['event-service', 'seat-service'] });
+  redis = new Redis(iso.env.REDIS_URL!, { keyPrefix: iso.redisPrefix });
+  db = new Client({ connectionString: iso.databaseUrl });
+  await db.connect();
+}, 60_000);
+
+afterAll(async () => {
+  redis?.disconnect();
+  await db?.end();
+  await stack?.stop();
+  await iso?.cleanup();
+});
+
+const auditOf = async (messageId: string) =>
+  (await db.query('SELECT action, seat_number FROM seat_service.seat_audit WHERE message_id = $1', [messageId])).rows;
+
+it('relays a change whose dirty mark was lost once a replica starts, and leaves the dirty set empty', async () => {
+  const admin = await userToken(newUserId(), { admin: true });
+  const created = await http<{ id: string }>(stack.urls['event-service'][0]!, 'POST', '/api/events', {
+    token: admin,
+    body: { name: 'Relay', totalSeats: 10 },
+  });
+  const eventId = created.body.id;
+  const buyer = newUserId();
+  const seatUrl = stack.urls['seat-service'][0]!;
+  expect((await http(seatUrl, 'POST', `/api/seats/${eventId}/1/hold`, { token: await userToken(buyer) })).status).toBe(
+    201,
+  );
+  await waitFor(async () => (await redis.xlen(seatKeys.outbox(eventId))) === 0, { what: 'the hold relayed' });
+  expect(await redis.scard(seatKeys.outboxDirty())).toBe(0);
+
+  // The only seat-service stops; an entry lands in the stream with no dirty mark, as if its writer died.
+  const [seatService] = stack.of('seat-service');
+  await seatService!.stop();
+  const messageId = randomUUID();
+  const now = Date.now();
+  await redis.xadd(
+    seatKeys.outbox(eventId),
+    '*',
+    ...[F.type, 'seat.held', F.messageId, messageId, F.seat, '2', F.user, buyer, F.status, 'held'],
+    ...[F.version, '1000', F.holdVersion, '1000', F.auditSeq, '1000', F.at, String(now)],
+    ...[F.heldAt, String(now), F.expiresAt, String(now + 60_000)],
+  );
+  expect(await redis.scard(seatKeys.outboxDirty())).toBe(0);
+
+  stack.processes.push(
+    await startService(
+      'seat-service',
+      { ...iso.env, EVENT_SERVICE_URL: stack.urls['event-service'][0]! },
+      { port: seatService!.port },
+    ),
+  );
+  await waitFor(async () => (await auditOf(messageId)).length === 1, {
+    timeoutMs: 20_000,
+    what: 'the unmarked entry relayed after the start-up sweep',
+  });
+  expect(await auditOf(messageId)).toEqual([{ action: 'held', seat_number: 2 }]);
+  await waitFor(async () => (await redis.xlen(seatKeys.outbox(eventId))) === 0, { what: 'the stream drained' });
+});
