@@ -5,6 +5,10 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }] },
-  moduleNameMapper: { '^@zephyr/(contracts|runtime|testing)$': '<rootDir>/packages/$1/src' },
+  moduleNameMapper: {
+    '^@zephyr/(contracts|runtime|testing)$': '<rootDir>/packages/$1/src',
+    // Subpath exports (`@zephyr/runtime/errors`) map to the module of the same name, as package.json "exports" does.
+    '^@zephyr/(contracts|runtime|testing)/(.+)$': '<rootDir>/packages/$1/src/$2',
+  },
   testTimeout: 60_000,
 };

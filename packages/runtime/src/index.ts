@@ -10,3 +10,4 @@ export * from './shutdown';
 export * from './outbox';
 export * from './batcher';
 export * from './json';
+export * from './messaging';

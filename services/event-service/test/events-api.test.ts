@@ -4,11 +4,11 @@ import {
   ErrorCodes,
   MAX_BODY_BYTES,
   RoutingKeys,
-  type Broker,
   type Event,
   type EventChangedData,
   type Page,
 } from '@zephyr/contracts';
+import { type Broker } from '@zephyr/runtime/messaging';
 import {
   http,
   isolate,

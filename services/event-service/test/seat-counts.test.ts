@@ -1,12 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import {
-  RoutingKeys,
-  type Broker,
-  type Event,
-  type EventWithCounts,
-  type SeatCounts,
-  type SeatEnvelope,
-} from '@zephyr/contracts';
+import { RoutingKeys, type Event, type EventWithCounts, type SeatCounts, type SeatEnvelope } from '@zephyr/contracts';
+import { type Broker } from '@zephyr/runtime/messaging';
 import {
   http,
   isolate,

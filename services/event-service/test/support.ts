@@ -4,14 +4,12 @@ import net from 'node:net';
 import {
   ENVELOPE_VERSION,
   QueueNames,
-  connectBroker,
   parseEnvelope,
-  type Broker,
-  type BrokerLogger,
   type DomainEnvelope,
   type SeatChangedData,
   type SeatEnvelope,
 } from '@zephyr/contracts';
+import { connectBroker, type Broker, type BrokerLogger } from '@zephyr/runtime/messaging';
 import { BACKING, type ServiceProcess } from '@zephyr/testing';
 
 export const quietLogger: BrokerLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };

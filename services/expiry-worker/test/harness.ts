@@ -1,13 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import {
-  ENVELOPE_VERSION,
-  QueueNames,
-  RoutingKeys,
-  connectBroker,
-  type Broker,
-  type SeatEnvelope,
-  type SeatRoutingKey,
-} from '@zephyr/contracts';
+import { ENVELOPE_VERSION, QueueNames, RoutingKeys, type SeatEnvelope, type SeatRoutingKey } from '@zephyr/contracts';
+import { connectBroker, type Broker } from '@zephyr/runtime/messaging';
 import { connectRedis, createLogger, createRedis, type Redis } from '@zephyr/runtime';
 import { BACKING, http, waitFor, type Isolation } from '@zephyr/testing';
 import { IndexKeys } from '../src/data-access/expiry-index';

@@ -2,7 +2,8 @@ import { execSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
-import { RoutingKeys, type Broker, type SeatMap } from '@zephyr/contracts';
+import { RoutingKeys, type SeatMap } from '@zephyr/contracts';
+import { type Broker } from '@zephyr/runtime/messaging';
 import { mintToken } from '@zephyr/runtime';
 import {
   REPO_ROOT,

@@ -1,5 +1,5 @@
 import { RoutingKeys, type SeatEnvelope } from '@zephyr/contracts';
-import { createRecentIds } from '@zephyr/runtime';
+import { createRecentIds } from '@zephyr/runtime/batcher';
 import { ServerMessageTypes, serialize, type Channel } from './protocol';
 import { VersionTracker } from './version-tracker';
 

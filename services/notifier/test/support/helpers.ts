@@ -4,12 +4,11 @@ import {
   ENVELOPE_VERSION,
   QueueNames,
   RoutingKeys,
-  connectBroker,
-  type Broker,
   type SeatEnvelope,
   type SeatRoutingKey,
   type SeatStatus,
 } from '@zephyr/contracts';
+import { connectBroker, type Broker } from '@zephyr/runtime/messaging';
 import type { ServiceProcess } from '@zephyr/testing';
 
 export const silentLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };

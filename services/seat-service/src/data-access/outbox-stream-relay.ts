@@ -1,11 +1,6 @@
 import os from 'node:os';
-import {
-  ENVELOPE_VERSION,
-  type AuditAction,
-  type Broker,
-  type SeatEnvelope,
-  type SeatRoutingKey,
-} from '@zephyr/contracts';
+import { ENVELOPE_VERSION, type AuditAction, type SeatEnvelope, type SeatRoutingKey } from '@zephyr/contracts';
+import { type Broker } from '@zephyr/runtime/messaging';
 import { outboxMetrics, type Logger, type Redis, type Registry } from '@zephyr/runtime';
 import { OUTBOX_GROUP, seatKeys } from './seat-store';
 import type { AuditRow, ReservationRepository } from './reservation-repository';

@@ -13,7 +13,7 @@ import {
   type SeatEnvelope,
   type SeatMap,
 } from '@zephyr/contracts';
-import { AppError } from '@zephyr/runtime';
+import { AppError } from '@zephyr/runtime/errors';
 import { randomUUID } from 'node:crypto';
 import { isLive, seatKeys, type SeatState, type SeatStore } from '../data-access/seat-store';
 import type { ReservationRepository } from '../data-access/reservation-repository';
