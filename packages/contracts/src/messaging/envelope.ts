@@ -1,6 +1,7 @@
 import Joi from 'joi';
 import { EVENT_ROUTING_KEYS, RoutingKeys, SEAT_ROUTING_KEYS, type RoutingKey } from './names';
 import type { EventStatus, SeatStatus } from '../http/types';
+import { LIMITS, uuidSchema } from '../http/schemas';
 
 export const ENVELOPE_VERSION = 1;
 
@@ -48,12 +49,13 @@ export type SeatEnvelope = Envelope<(typeof SEAT_ROUTING_KEYS)[number], SeatChan
 export type DomainEnvelope = EventEnvelope | SeatEnvelope;
 
 const isoTimestamp = Joi.string().isoDate().pattern(/Z$/);
-const uuid = Joi.string().guid({ version: ['uuidv4', 'uuidv5', 'uuidv7', 'uuidv1'] });
+// The contract's one UUID rule (canonical hyphenated form), the same the HTTP and WebSocket schemas use.
+const uuid = uuidSchema;
 
 export const eventChangedDataSchema = Joi.object<EventChangedData>({
   id: uuid.required(),
-  name: Joi.string().min(1).max(200).required(),
-  description: Joi.string().allow('').max(2000).required(),
+  name: Joi.string().min(1).max(LIMITS.nameMax).required(),
+  description: Joi.string().allow('').max(LIMITS.descriptionMax).required(),
   totalSeats: Joi.number().integer().min(1).required(),
   maxSeatsPerUser: Joi.number().integer().min(1).required(),
   // Messages written before rows existed carry none: one row of totalSeats.
