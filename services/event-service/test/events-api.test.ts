@@ -19,16 +19,9 @@ import {
   waitFor,
   type Isolation,
   type ServiceProcess,
-} from '@zephyr/testing';
-import {
-  deleteBrokerResources,
-  probeQueue,
-  startFakeSeatService,
-  stopService,
   testBroker,
-  type FakeSeatService,
-  type Probe,
-} from './support';
+} from '@zephyr/testing';
+import { probeQueue, startFakeSeatService, stopService, type FakeSeatService, type Probe } from './support';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -57,7 +50,6 @@ afterAll(async () => {
   await probe?.close();
   await broker?.close();
   await seatService?.close();
-  await deleteBrokerResources(iso.exchange);
   await iso?.cleanup();
 });
 

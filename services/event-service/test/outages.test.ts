@@ -11,16 +11,9 @@ import {
   waitFor,
   type Isolation,
   type ServiceProcess,
-} from '@zephyr/testing';
-import {
-  closedPort,
-  deleteBrokerResources,
-  probeQueue,
-  startTcpProxy,
-  stopService,
   testBroker,
-  type TcpProxy,
-} from './support';
+} from '@zephyr/testing';
+import { closedPort, probeQueue, startTcpProxy, stopService, type TcpProxy } from './support';
 
 let iso: Isolation;
 let service: ServiceProcess | undefined;
@@ -44,7 +37,6 @@ afterEach(async () => {
 
 afterAll(async () => {
   await broker?.close();
-  await deleteBrokerResources(iso.exchange);
   await iso?.cleanup();
 });
 

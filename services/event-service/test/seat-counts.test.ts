@@ -10,8 +10,10 @@ import {
   waitFor,
   type Isolation,
   type ServiceProcess,
+  seatEnvelope,
+  testBroker,
 } from '@zephyr/testing';
-import { deleteBrokerResources, seatEnvelope, stopService, testBroker } from './support';
+import { stopService } from './support';
 
 let iso: Isolation;
 let service: ServiceProcess;
@@ -119,7 +121,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopService(service);
   await broker?.close();
-  await deleteBrokerResources(iso.exchange);
   await iso?.cleanup();
 });
 
