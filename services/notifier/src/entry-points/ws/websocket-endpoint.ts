@@ -24,7 +24,6 @@ export interface WebSocketEndpointOptions {
 }
 
 export interface WebSocketEndpoint {
-  connectionCount(): number;
   /** Refuses new upgrades and closes every socket with 1001. */
   close(): Promise<void>;
 }
@@ -158,7 +157,6 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
   heartbeat.unref();
 
   return {
-    connectionCount: () => connections.size,
     async close() {
       closing = true;
       clearInterval(heartbeat);
