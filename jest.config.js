@@ -11,4 +11,7 @@ module.exports = {
     '^@zephyr/(contracts|runtime|testing)/(.+)$': '<rootDir>/packages/$1/src/$2',
   },
   testTimeout: 60_000,
+  // PostgreSQL/Redis/RabbitMQ: the configured ones when they answer, else containers when Docker is present.
+  globalSetup: '<rootDir>/packages/testing/src/global-setup.ts',
+  globalTeardown: '<rootDir>/packages/testing/src/global-teardown.ts',
 };
