@@ -8,7 +8,7 @@ import {
   type EventChangedData,
   type Page,
 } from '@zephyr/contracts';
-import { type Broker } from '@zephyr/runtime/messaging';
+import type { Broker } from '@zephyr/runtime/messaging';
 import {
   http,
   isolate,

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { ErrorCodes, RoutingKeys, type DomainEnvelope, type Event, type Page } from '@zephyr/contracts';
-import { type Broker } from '@zephyr/runtime/messaging';
+import type { Broker } from '@zephyr/runtime/messaging';
 import {
   BACKING,
   http,

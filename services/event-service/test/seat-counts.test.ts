@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { RoutingKeys, type Event, type EventWithCounts, type SeatCounts, type SeatEnvelope } from '@zephyr/contracts';
-import { type Broker } from '@zephyr/runtime/messaging';
+import {
+  RoutingKeys,
+  type Event,
+  type EventWithCounts,
+  type SeatChangedData,
+  type SeatCounts,
+  type SeatEnvelope,
+  type SeatRoutingKey,
+} from '@zephyr/contracts';
+import type { Broker } from '@zephyr/runtime/messaging';
 import {
   http,
   isolate,
@@ -24,58 +32,20 @@ const holder = newUserId();
 const inMs = (ms: number) => new Date(Date.now() + ms).toISOString();
 
 /** seat.* envelopes as seat-service would publish them; `version` is the event's seat-change counter. */
-const seat = (eventId: string) => ({
-  held: (seatNumber: number, version: number, expiresInMs = 60_000) =>
-    seatEnvelope(RoutingKeys.SeatHeld, {
-      eventId,
-      seatNumber,
-      status: 'held',
-      userId: holder,
-      version,
-      holdVersion: version,
-      heldAt: inMs(0),
-      expiresAt: inMs(expiresInMs),
-    }),
-  refreshed: (seatNumber: number, version: number, expiresInMs: number) =>
-    seatEnvelope(RoutingKeys.SeatRefreshed, {
-      eventId,
-      seatNumber,
-      status: 'held',
-      userId: holder,
-      version,
-      holdVersion: version,
-      heldAt: inMs(0),
-      expiresAt: inMs(expiresInMs),
-    }),
-  reserved: (seatNumber: number, version: number) =>
-    seatEnvelope(RoutingKeys.SeatReserved, {
-      eventId,
-      seatNumber,
-      status: 'reserved',
-      userId: holder,
-      version,
-      holdVersion: version,
-      reservedAt: inMs(0),
-    }),
-  released: (seatNumber: number, version: number) =>
-    seatEnvelope(RoutingKeys.SeatReleased, {
-      eventId,
-      seatNumber,
-      status: 'available',
-      userId: holder,
-      version,
-      holdVersion: version,
-    }),
-  expired: (seatNumber: number, version: number) =>
-    seatEnvelope(RoutingKeys.SeatExpired, {
-      eventId,
-      seatNumber,
-      status: 'available',
-      userId: holder,
-      version,
-      holdVersion: version,
-    }),
-});
+const seat = (eventId: string) => {
+  const change = (type: SeatRoutingKey, seatNumber: number, version: number, times: Partial<SeatChangedData> = {}) =>
+    seatEnvelope(type, { eventId, seatNumber, userId: holder, version, holdVersion: version, ...times });
+  return {
+    held: (seatNumber: number, version: number, expiresInMs = 60_000) =>
+      change(RoutingKeys.SeatHeld, seatNumber, version, { heldAt: inMs(0), expiresAt: inMs(expiresInMs) }),
+    refreshed: (seatNumber: number, version: number, expiresInMs: number) =>
+      change(RoutingKeys.SeatRefreshed, seatNumber, version, { heldAt: inMs(0), expiresAt: inMs(expiresInMs) }),
+    reserved: (seatNumber: number, version: number) =>
+      change(RoutingKeys.SeatReserved, seatNumber, version, { reservedAt: inMs(0) }),
+    released: (seatNumber: number, version: number) => change(RoutingKeys.SeatReleased, seatNumber, version),
+    expired: (seatNumber: number, version: number) => change(RoutingKeys.SeatExpired, seatNumber, version),
+  };
+};
 
 const publishAll = (envelopes: SeatEnvelope[]) => Promise.all(envelopes.map((e) => broker.publish(e)));
 

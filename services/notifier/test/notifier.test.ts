@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { QueueNames, RoutingKeys, type SeatMap } from '@zephyr/contracts';
-import { type Broker } from '@zephyr/runtime/messaging';
+import type { Broker } from '@zephyr/runtime/messaging';
 import { mintToken } from '@zephyr/runtime';
 import {
   REPO_ROOT,
