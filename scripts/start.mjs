@@ -1,5 +1,6 @@
 // npm start: install, build, migrate, then run all five services on this machine (gateway on :3000).
 import { spawn, execFileSync } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import { ROOT, build, ensureInstall } from './ensure-install.mjs';
 import { localJwtSecret } from './local-secret.mjs';
@@ -11,6 +12,26 @@ const SERVICES = [
   { name: 'expiry-worker', port: 3004 },
   { name: 'gateway', port: 3000 },
 ];
+
+/** Resolves true when something already listens on the port (another stack would answer our readiness checks). */
+const portTaken = (port) =>
+  new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
+const taken = [];
+for (const s of SERVICES) if (await portTaken(s.port)) taken.push(s);
+if (taken.length > 0) {
+  console.error(
+    `zephyr: port(s) ${taken.map((s) => `${s.port} (${s.name})`).join(', ')} already in use; is another stack running? Stop it first.`,
+  );
+  process.exit(1);
+}
 
 ensureInstall();
 build();
@@ -39,7 +60,7 @@ for (const name of ['event-service', 'seat-service']) {
 
 const children = [];
 let stopping = false;
-for (const service of SERVICES) {
+function launch(service) {
   const child = spawn(process.execPath, [path.join(ROOT, 'services', service.name, 'dist', 'main.js')], {
     env: { ...env, PORT: String(service.port) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -59,20 +80,26 @@ for (const service of SERVICES) {
   children.push({ ...service, child });
 }
 
+const isReady = async (service) => {
+  try {
+    const res = await fetch(`http://127.0.0.1:${service.port}/health/ready`, { signal: AbortSignal.timeout(1000) });
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+};
+
+/** One service at a time, each after the one it calls is ready (no connection-refused noise at start). */
 async function waitReady() {
   const deadline = Date.now() + 60_000;
   const pending = new Set(SERVICES.map((s) => s.name));
-  while (pending.size > 0 && Date.now() < deadline && !stopping) {
-    for (const s of SERVICES) {
-      if (!pending.has(s.name)) continue;
-      try {
-        const res = await fetch(`http://127.0.0.1:${s.port}/health/ready`, { signal: AbortSignal.timeout(1000) });
-        if (res.status === 200) pending.delete(s.name);
-      } catch {
-        /* not up yet */
-      }
-    }
-    if (pending.size > 0) await new Promise((r) => setTimeout(r, 300));
+  for (const service of SERVICES) {
+    if (stopping) return;
+    launch(service);
+    while (!stopping && Date.now() < deadline && !(await isReady(service)))
+      await new Promise((r) => setTimeout(r, 200));
+    if (stopping || Date.now() >= deadline) break;
+    pending.delete(service.name);
   }
   if (stopping) return;
   if (pending.size > 0) {
@@ -83,6 +110,7 @@ async function waitReady() {
     console.log(
       '\nzephyr: all five services are up. Gateway: http://127.0.0.1:3000  WebSocket: ws://127.0.0.1:3000/ws',
     );
+    console.log('zephyr: live seat map: http://127.0.0.1:3000/ (paste a token to hold seats)');
     console.log('zephyr: mint a token with `npm run token -- --user <uuid> [--admin]`; Ctrl-C stops everything.\n');
   }
 }

@@ -11,7 +11,14 @@ export function createDb(url: string, pool = { min: 0, max: 10 }): Knex {
   types.setTypeParser(types.builtins.INT8, (value: string) => Number(value));
   return knex({
     client: 'pg',
-    connection: { connectionString: url, connectionTimeoutMillis: 3000, statement_timeout: 10_000 },
+    connection: {
+      connectionString: url,
+      connectionTimeoutMillis: 3000,
+      statement_timeout: 10_000,
+      // A process stopped mid-transaction (SIGSTOP, a long GC pause) must not keep its row locks for
+      // ever: PostgreSQL ends the session, the transaction rolls back and fenced writers can decide.
+      idle_in_transaction_session_timeout: 5_000,
+    },
     pool: { ...pool, acquireTimeoutMillis: 3000 },
     acquireConnectionTimeout: 3000,
   });

@@ -163,6 +163,19 @@ function isJsonContentType(value: string): boolean {
 }
 
 /**
+ * SPEC.md's 415: a content type that is not JSON, or a body sent without any content type. The gateway
+ * applies the same rule before its own body-level 400s so the precedence matches the services'.
+ */
+export function isUnsupportedMediaType(headers: import('node:http').IncomingHttpHeaders): boolean {
+  const declaredLength = headers['content-length'];
+  const hasBody =
+    (declaredLength !== undefined && declaredLength !== '0') || headers['transfer-encoding'] !== undefined;
+  const contentType = headers['content-type'];
+  if (contentType !== undefined) return !isJsonContentType(contentType);
+  return hasBody;
+}
+
+/**
  * Strict JSON body reader (SPEC.md precedence: 413, then 415, then 400). No body, or an empty body with a
  * JSON type, leaves req.body undefined so optional bodies can be omitted.
  */
@@ -175,14 +188,10 @@ export function jsonBody(maxBytes: number = MAX_BODY_BYTES): RequestHandler {
     if (declaredLength !== undefined && Number(declaredLength) > maxBytes) {
       return next(new AppError(ErrorCodes.PayloadTooLarge, `Body over ${maxBytes} bytes`));
     }
-    const contentType = req.headers['content-type'];
-    if (contentType !== undefined && !isJsonContentType(contentType)) {
+    if (isUnsupportedMediaType(req.headers)) {
       return next(new AppError(ErrorCodes.UnsupportedMediaType, 'Bodies must be application/json'));
     }
     if (!hasBody) return next();
-    if (contentType === undefined) {
-      return next(new AppError(ErrorCodes.UnsupportedMediaType, 'Bodies must be application/json'));
-    }
     const chunks: Buffer[] = [];
     let size = 0;
     let failed = false;

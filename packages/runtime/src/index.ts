@@ -11,3 +11,4 @@ export * from './outbox';
 export * from './batcher';
 export * from './json';
 export * from './messaging';
+export * from './upgrade';

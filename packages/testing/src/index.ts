@@ -286,6 +286,7 @@ export async function connectWs(url: string, headers: Record<string, string> = {
 }
 
 export * from './stack';
+export * from './tcp-proxy';
 
 /**
  * Runs tasks with at most `limit` in flight (the order is the caller's; shuffle it for races). Thousands of

@@ -1,5 +1,6 @@
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
+import { documentsRouter } from './entry-points/http/documents';
 import {
   createServiceApp,
   errorHandler,
@@ -14,6 +15,8 @@ import type { RouteRule, Upstream } from './domain/route-table';
 import type { RateLimit } from './data-access/rate-limits';
 import { gatewayGuard } from './entry-points/http/guard';
 import { bufferBody } from './entry-points/http/body';
+import { idempotency, type IdempotencyDeps } from './entry-points/http/idempotency';
+import { pageRouter } from './entry-points/http/page';
 
 export interface GatewayAppDeps {
   logger: Logger;
@@ -22,6 +25,8 @@ export interface GatewayAppDeps {
   ipLimit?: RateLimit;
   userLimit?: RateLimit;
   rateLimited: Counter<'limiter'>;
+  /** SPEC.md §7's Idempotency-Key (the logger is the app's). */
+  idempotency: Omit<IdempotencyDeps, 'logger'>;
   proxies: Record<Upstream, RequestHandler>;
   /** Each backing service by name: database, redis, rabbitmq. */
   dependencyChecks: Record<'database' | 'redis' | 'rabbitmq', ReadinessCheck>;
@@ -43,6 +48,8 @@ export function createApp(deps: GatewayAppDeps): Express {
     isAcceptingTraffic: deps.isAcceptingTraffic,
   });
   app.set('trust proxy', deps.trustProxy);
+  // SPEC.md §8 documents: public, served here, never proxied (other methods fall through to the 404).
+  app.use(documentsRouter({ ipLimit: deps.ipLimit, onRateLimited: (limiter) => deps.rateLimited.inc({ limiter }) }));
 
   for (const name of ['database', 'redis', 'rabbitmq'] as const) {
     app.get(`/health/${name}`, async (_req, res) => {
@@ -51,6 +58,7 @@ export function createApp(deps: GatewayAppDeps): Express {
     });
   }
 
+  app.use(pageRouter());
   app.use(
     gatewayGuard({
       verifier: deps.verifier,
@@ -61,6 +69,7 @@ export function createApp(deps: GatewayAppDeps): Express {
   );
   // Bodies are bounded here but not parsed: the owning service reads the same bytes the client sent.
   app.use(bufferBody());
+  app.use(idempotency({ ...deps.idempotency, logger: deps.logger }));
   app.use((req, res, next) => deps.proxies[(res.locals.route as RouteRule).upstream](req, res, next));
   app.use(errorHandler(deps.logger));
   root.use(app);

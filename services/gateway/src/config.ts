@@ -24,6 +24,8 @@ const schema = envSchemaWithAuth<GatewayConfig>({
   /** Time a client gets to send a whole request, body included. */
   HTTP_REQUEST_TIMEOUT_MS: envRules.positiveInt(30_000),
   SHUTDOWN_DRAIN_MS: envRules.nonNegativeInt(5000),
+  /** Proxied WebSockets per replica; two descriptors each, so keep 2× this well under `ulimit -n`. */
+  WS_MAX_CONNECTIONS: envRules.positiveInt(5_000),
 });
 
 export interface GatewayConfig {
@@ -45,6 +47,7 @@ export interface GatewayConfig {
   HTTP_HEADERS_TIMEOUT_MS: number;
   HTTP_REQUEST_TIMEOUT_MS: number;
   SHUTDOWN_DRAIN_MS: number;
+  WS_MAX_CONNECTIONS: number;
   JWT_SECRET?: string;
   JWT_JWKS_URL?: string;
   JWT_ISSUER?: string;

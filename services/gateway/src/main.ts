@@ -15,9 +15,14 @@ import {
 import { createApp } from './app';
 import { loadConfig } from './config';
 import { createRateLimit } from './data-access/rate-limits';
+import { createIdempotencyStore } from './data-access/idempotency-store';
 import { createUpstreamProxy } from './entry-points/http/proxy';
+import { createIdempotencyOutcomes } from './entry-points/http/idempotency';
 import { createUpgradeHandler } from './entry-points/ws/upgrade';
 import { answerClientError, MAX_HEADER_BYTES } from './entry-points/http/client-errors';
+
+/** Time after the upstream timeout for the proxy to report it and the marker to be released. */
+const IDEMPOTENCY_MARKER_MARGIN_MS = 1000;
 
 runMain(async () => {
   const config = loadConfig(process.env);
@@ -41,7 +46,6 @@ runMain(async () => {
     labelNames: ['limiter'] as const,
     registers: [metrics.registry],
   });
-
   // Ready when at least one replica of each upstream answers.
   const upstreamCheck = (urls: string) => async () => {
     await Promise.any(
@@ -71,6 +75,12 @@ runMain(async () => {
     ipLimit,
     userLimit,
     rateLimited,
+    idempotency: {
+      store: createIdempotencyStore(redis),
+      // A claim outlives its request only by this margin, so a crashed gateway blocks its key no longer.
+      markerTtlMs: config.UPSTREAM_TIMEOUT_MS + IDEMPOTENCY_MARKER_MARGIN_MS,
+      outcomes: createIdempotencyOutcomes(metrics.registry),
+    },
     trustProxy: config.TRUST_PROXY,
     proxies: {
       event: createUpstreamProxy(config.EVENT_SERVICE_URL, logger, config.UPSTREAM_TIMEOUT_MS),
@@ -105,6 +115,7 @@ runMain(async () => {
       ipLimit,
       logger,
       trustProxy: config.TRUST_PROXY,
+      maxConnections: config.WS_MAX_CONNECTIONS,
     }),
   );
   server.on('clientError', answerClientError);

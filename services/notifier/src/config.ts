@@ -17,6 +17,9 @@ interface RawConfig {
   HEARTBEAT_INTERVAL_MS: number;
   MAX_BUFFERED_BYTES: number;
   SHUTDOWN_DRAIN_MS: number;
+  WS_MAX_CONNECTIONS: number;
+  WS_BATCH_INTERVAL_MS: number;
+  WS_FANOUT_SLICE: number;
   JWT_SECRET?: string;
   JWT_JWKS_URL?: string;
   JWT_ISSUER?: string;
@@ -40,6 +43,11 @@ const schema = envSchemaWithAuth<RawConfig>({
   HEARTBEAT_INTERVAL_MS: envRules.positiveInt(15_000),
   MAX_BUFFERED_BYTES: envRules.positiveInt(MIB),
   SHUTDOWN_DRAIN_MS: envRules.nonNegativeInt(5000),
+  // ~9 KB each: 10,000 sockets stay far below the memory and descriptor budget of one replica.
+  WS_MAX_CONNECTIONS: envRules.positiveInt(10_000),
+  // SPEC.md §4 allows at most one SEAT_UPDATES per subscription per 100 ms; never less.
+  WS_BATCH_INTERVAL_MS: envRules.positiveInt(100).min(100).max(500),
+  WS_FANOUT_SLICE: envRules.positiveInt(1_000),
 });
 
 /** Hostnames may carry characters a queue-name segment should not; keep the safe ones. */

@@ -33,12 +33,15 @@ runMain(async () => {
   const lifecycle = createLifecycle(logger, config.SHUTDOWN_DRAIN_MS);
 
   const broker = connectBroker({ url: config.AMQP_URL, exchange: config.AMQP_EXCHANGE, logger });
-  const hub = new SubscriptionHub<ClientSession>();
+  const hub = new SubscriptionHub<ClientSession>(
+    { batchIntervalMs: config.WS_BATCH_INTERVAL_MS, fanoutSlice: config.WS_FANOUT_SLICE },
+    (frames) => metrics.messagesPushed.inc(frames),
+  );
   const events = createEventDirectory(
     createSeatServiceClient({ baseUrl: config.SEAT_SERVICE_URL, timeoutMs: SEAT_SERVICE_TIMEOUT_MS }),
   );
   const queue = replicaQueue(broker, config.NOTIFIER_REPLICA_ID);
-  const consumer = startSeatUpdateConsumer({ broker, replicaId: config.NOTIFIER_REPLICA_ID, hub, metrics, logger });
+  const consumer = startSeatUpdateConsumer({ broker, replicaId: config.NOTIFIER_REPLICA_ID, hub, logger });
 
   const app = createApp({
     logger,
@@ -54,6 +57,7 @@ runMain(async () => {
     logger,
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
     maxBufferedBytes: config.MAX_BUFFERED_BYTES,
+    maxConnections: config.WS_MAX_CONNECTIONS,
     isAcceptingTraffic: lifecycle.isAcceptingTraffic,
   });
 

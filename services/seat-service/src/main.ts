@@ -76,7 +76,9 @@ runMain(async () => {
     registers: [metrics.registry],
   });
 
-  const store = new SeatStore(redis);
+  // The relay is started below; writes wake it so their events leave at once.
+  let wakeRelay = () => {};
+  const store = new SeatStore(redis, () => wakeRelay());
   const reservations = new ReservationRepository(db);
   const directory = new EventDirectory(store, reservations, config.EVENT_SERVICE_URL);
   // Reservations reach the broker through the ordered Redis stream; this relay only publishes the
@@ -100,13 +102,13 @@ runMain(async () => {
   });
   const streamRelay = startStreamRelay({
     redis: relayRedis,
-    keyPrefix: config.REDIS_KEY_PREFIX,
     broker,
     reservations,
     logger,
     registry: metrics.registry,
     producer: PRODUCER,
   });
+  wakeRelay = streamRelay.wake;
   const consumer = startEventConfigConsumer(broker, directory, logger);
 
   const verifier = createTokenVerifier(authConfigFrom(config));

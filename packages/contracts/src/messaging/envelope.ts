@@ -5,6 +5,9 @@ import { LIMITS, uuidSchema } from '../http/schemas';
 
 export const ENVELOPE_VERSION = 1;
 
+/** Revisions are a PostgreSQL integer in the event-service. */
+export const MAX_EVENT_REVISION = 2 ** 31 - 1;
+
 export interface Envelope<TType extends RoutingKey = RoutingKey, TData = unknown> {
   id: string;
   type: TType;
@@ -56,12 +59,14 @@ export const eventChangedDataSchema = Joi.object<EventChangedData>({
   id: uuid.required(),
   name: Joi.string().min(1).max(LIMITS.nameMax).required(),
   description: Joi.string().allow('').max(LIMITS.descriptionMax).required(),
-  totalSeats: Joi.number().integer().min(1).required(),
-  maxSeatsPerUser: Joi.number().integer().min(1).required(),
+  // Bounded even though only the cluster sends these: a huge totalSeats would exhaust memory, a huge
+  // revision would pin the event's config for ever (the event-service stores it as a 32-bit integer).
+  totalSeats: Joi.number().integer().min(1).max(LIMITS.totalSeatsMax).required(),
+  maxSeatsPerUser: Joi.number().integer().min(1).max(Joi.ref('totalSeats')).required(),
   // Messages written before rows existed carry none: one row of totalSeats.
   seatsPerRow: Joi.number().integer().min(1),
   status: Joi.string().valid('active', 'inactive', 'cancelled').required(),
-  revision: Joi.number().integer().min(1).required(),
+  revision: Joi.number().integer().min(1).max(MAX_EVENT_REVISION).required(),
   createdAt: isoTimestamp.required(),
   updatedAt: isoTimestamp.required(),
 });

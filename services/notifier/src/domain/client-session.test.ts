@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { ENVELOPE_VERSION, RoutingKeys, type SeatEnvelope, type SeatMap } from '@zephyr/contracts';
 import { createLogger, type TokenVerifier } from '@zephyr/runtime';
+import { waitFor } from '@zephyr/testing';
 import { ClientSession, type Transport } from './client-session';
 import { createEventDirectory, type SeatMapSource } from './event-directory';
 import { SubscriptionHub } from './hub';
 
 class FakeTransport implements Transport {
   readonly sent: Record<string, unknown>[] = [];
-  send(text: string): boolean {
-    this.sent.push(JSON.parse(text) as Record<string, unknown>);
+  send(frame: string | Buffer): boolean {
+    this.sent.push(JSON.parse(frame.toString()) as Record<string, unknown>);
     return true;
   }
   close(): void {}
@@ -47,13 +48,49 @@ describe('ClientSession snapshot', () => {
     hub.publish(seatChange(eventId, 2, 9));
     expect(transport.sent).toEqual([]);
     answer({ eventId, version: 8, seats: [] });
-    await new Promise((resolve) => setImmediate(resolve));
+    await waitFor(() => transport.sent.length === 3, { what: 'map and the newer change' });
     expect(transport.sent.map((m) => [m.type, m.version])).toEqual([
       ['SUBSCRIBED', undefined],
       ['SEAT_MAP', 8],
       ['SEAT_UPDATE', 9],
     ]);
     session.dispose();
-    expect(hub.stats()).toEqual({ events: 0, users: 0, trackedEvents: 0 });
+    expect(hub.stats()).toMatchObject({ events: 0, batchEvents: 0, users: 0, trackedEvents: 0 });
+  });
+
+  it('in batch mode sends SUBSCRIBED, SEAT_MAP, then one SEAT_UPDATES with only the changes newer than the map', async () => {
+    const eventId = randomUUID();
+    const hub = new SubscriptionHub<ClientSession>({ batchIntervalMs: 100 });
+    let answer: (map: SeatMap) => void = () => undefined;
+    let slow = false;
+    const source: SeatMapSource = {
+      getSeatMap: (id) =>
+        slow
+          ? new Promise<SeatMap>((resolve) => (answer = resolve))
+          : Promise.resolve({ eventId: id, version: 0, seats: [] }),
+    };
+    const transport = new FakeTransport();
+    const deps = { hub, verifier, events: createEventDirectory(source), logger: createLogger('test', 'silent') };
+    const session = new ClientSession(transport, deps);
+    // A second batch watcher without snapshot shows when the tick has gone out.
+    const watcherTransport = new FakeTransport();
+    const watcher = new ClientSession(watcherTransport, deps);
+    watcher.enqueue(JSON.stringify({ type: 'SUBSCRIBE_EVENT', eventId, batch: true }));
+    await waitFor(() => watcherTransport.sent.length === 1, { what: 'watcher subscribed' });
+    slow = true;
+    session.enqueue(JSON.stringify({ type: 'SUBSCRIBE_EVENT', eventId, snapshot: true, batch: true }));
+    await new Promise((resolve) => setImmediate(resolve));
+    hub.publish(seatChange(eventId, 1, 7));
+    hub.publish(seatChange(eventId, 2, 9));
+    await waitFor(() => watcherTransport.sent.length === 2, { what: 'the tick' });
+    // The map is still being read: nothing may reach this socket yet.
+    expect(transport.sent).toEqual([]);
+    answer({ eventId, version: 8, seats: [] });
+    await waitFor(() => transport.sent.length === 3, { what: 'map and the batch' });
+    expect(transport.sent.map((m) => m.type)).toEqual(['SUBSCRIBED', 'SEAT_MAP', 'SEAT_UPDATES']);
+    expect(transport.sent[2]!.updates).toEqual([expect.objectContaining({ seatNumber: 2, version: 9 })]);
+    session.dispose();
+    watcher.dispose();
+    expect(hub.stats()).toMatchObject({ events: 0, batchEvents: 0, trackedEvents: 0 });
   });
 });

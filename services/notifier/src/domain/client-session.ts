@@ -16,8 +16,8 @@ import {
 
 /** What a session needs from the socket underneath; the transport applies the slow-client policy. */
 export interface Transport {
-  /** Returns false when the text was not sent (socket closing, or dropped as too slow). */
-  send(text: string): boolean;
+  /** Returns false when the frame was not sent (socket closing, or dropped as too slow). A Buffer goes out as text. */
+  send(frame: string | Buffer): boolean;
   close(code: number, reason: string): void;
 }
 
@@ -65,7 +65,7 @@ function publicSeat(seat: Seat): Seat {
 
 interface HeldUpdate {
   version: number;
-  text: string;
+  frame: Buffer;
 }
 
 /**
@@ -82,6 +82,8 @@ export class ClientSession implements Subscriber {
   private closing = false;
   /** While a snapshot is read, that event's updates wait here so none lands before SUBSCRIBED/SEAT_MAP. */
   private gate: { eventId: string; held: HeldUpdate[] } | undefined;
+  /** Per event, the version of the last snapshot sent: a v1 update not newer than it is already in the map. */
+  private readonly floors = new Map<string, number>();
 
   constructor(
     private readonly transport: Transport,
@@ -115,17 +117,27 @@ export class ClientSession implements Subscriber {
       });
   }
 
-  deliverUpdate(channel: Channel, eventId: string, version: number, text: string): boolean {
+  deliverUpdate(channel: Channel, eventId: string, version: number, frame: Buffer): boolean {
     if (!this.active) return false;
-    if (channel === 'event' && this.gate?.eventId === eventId) {
-      if (this.gate.held.length >= SessionLimits.heldUpdates) {
-        this.close(CloseCodes.tryAgainLater, 'too many updates while reading the seat map');
-        return false;
+    if (channel === 'event') {
+      // Fan-out is sliced: a frame queued before an UNSUBSCRIBE_EVENT must not arrive after UNSUBSCRIBED.
+      if (!this.events.has(eventId)) return false;
+      if (this.gate?.eventId === eventId) {
+        if (this.gate.held.length >= SessionLimits.heldUpdates) {
+          this.close(CloseCodes.tryAgainLater, 'too many updates while reading the seat map');
+          return false;
+        }
+        this.gate.held.push({ version, frame });
+        return true;
       }
-      this.gate.held.push({ version, text });
-      return true;
+      if (version <= (this.floors.get(eventId) ?? -1)) return false;
     }
-    return this.transport.send(text);
+    return this.transport.send(frame);
+  }
+
+  deliverBatch(eventId: string, frame: Buffer): boolean {
+    if (!this.active || !this.events.has(eventId)) return false;
+    return this.transport.send(frame);
   }
 
   /** Called once the socket is gone: forget every subscription. */
@@ -162,11 +174,11 @@ export class ClientSession implements Subscriber {
         return;
       }
       case ClientMessageTypes.SubscribeEvent:
-        await this.subscribeEvent(message.eventId, message.snapshot === true);
+        await this.subscribeEvent(message.eventId, message.snapshot === true, message.batch === true);
         return;
       case ClientMessageTypes.UnsubscribeEvent: {
         const key = channelKey(message.eventId);
-        if (this.events.delete(key)) this.deps.hub.unsubscribeEvent(this, key);
+        this.removeEvent(key);
         this.send({ type: ServerMessageTypes.Unsubscribed, channel: 'event', id: message.eventId });
         return;
       }
@@ -189,7 +201,7 @@ export class ClientSession implements Subscriber {
     }
   }
 
-  private async subscribeEvent(eventId: string, snapshot: boolean): Promise<void> {
+  private async subscribeEvent(eventId: string, snapshot: boolean, batch: boolean): Promise<void> {
     const key = channelKey(eventId);
     const already = this.events.has(key);
     if (!already && this.events.size >= SessionLimits.eventSubscriptions) {
@@ -201,15 +213,19 @@ export class ClientSession implements Subscriber {
     if (!snapshot) {
       await this.deps.events.ensureExists(key);
       if (!this.active) return;
-      this.addEvent(key);
+      this.addEvent(key, batch);
       this.send({ type: ServerMessageTypes.Subscribed, channel: 'event', id: eventId });
+      return;
+    }
+    if (batch) {
+      await this.subscribeBatchWithSnapshot(eventId, key, already);
       return;
     }
     // Subscribe before reading the map so no change made between the read and the subscription is lost;
     // changes arriving meanwhile are held and only those newer than the map are sent after it.
     const gate = { eventId: key, held: [] as HeldUpdate[] };
     this.gate = gate;
-    this.addEvent(key);
+    this.addEvent(key, false);
     let map: SeatMap;
     try {
       map = await this.deps.events.snapshot(key);
@@ -222,6 +238,33 @@ export class ClientSession implements Subscriber {
       throw err;
     }
     if (!this.active) return;
+    this.sendSnapshot(eventId, map);
+    this.floors.set(key, map.version);
+    this.releaseGate(gate, map.version);
+  }
+
+  /**
+   * Batch mode with a snapshot: the hub holds this subscription's changes while the map is read, then sends
+   * only those newer than the map in its next tick, so there is no gap and nothing older than the map.
+   */
+  private async subscribeBatchWithSnapshot(eventId: string, key: string, already: boolean): Promise<void> {
+    const { hub } = this.deps;
+    this.events.add(key);
+    hub.subscribeEvent(this, key, { batch: true, holdForSnapshot: true });
+    let map: SeatMap;
+    try {
+      map = await this.deps.events.snapshot(key);
+    } catch (err) {
+      if (already) hub.releaseSnapshot(this, key, -1);
+      else this.removeEvent(key);
+      throw err;
+    }
+    if (!this.active) return;
+    this.sendSnapshot(eventId, map);
+    hub.releaseSnapshot(this, key, map.version);
+  }
+
+  private sendSnapshot(eventId: string, map: SeatMap): void {
     this.send({ type: ServerMessageTypes.Subscribed, channel: 'event', id: eventId });
     this.send({
       type: ServerMessageTypes.SeatMap,
@@ -229,23 +272,23 @@ export class ClientSession implements Subscriber {
       version: map.version,
       seats: map.seats.map(publicSeat),
     });
-    this.releaseGate(gate, map.version);
   }
 
   private releaseGate(gate: { held: HeldUpdate[] }, mapVersion: number): void {
     this.gate = undefined;
     for (const update of gate.held) {
-      if (update.version > mapVersion) this.transport.send(update.text);
+      if (update.version > mapVersion) this.transport.send(update.frame);
     }
   }
 
-  private addEvent(key: string): void {
-    if (this.events.has(key)) return;
+  /** Subscribes, or switches an existing subscription's mode (the hub sends what the old mode still owed). */
+  private addEvent(key: string, batch: boolean): void {
     this.events.add(key);
-    this.deps.hub.subscribeEvent(this, key);
+    this.deps.hub.subscribeEvent(this, key, { batch });
   }
 
   private removeEvent(key: string): void {
+    this.floors.delete(key);
     if (this.events.delete(key)) this.deps.hub.unsubscribeEvent(this, key);
   }
 

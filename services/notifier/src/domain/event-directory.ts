@@ -23,9 +23,19 @@ export function createEventDirectory(source: SeatMapSource, knownLimit = 50_000)
     known.add(eventId);
     return map;
   };
+  // Thousands of watchers subscribing to one on-sale at once make one seat-service call, not thousands.
+  const checking = new Map<string, Promise<void>>();
   return {
     async ensureExists(eventId) {
-      if (!known.has(eventId)) await snapshot(eventId);
+      if (known.has(eventId)) return;
+      let check = checking.get(eventId);
+      if (!check) {
+        check = snapshot(eventId)
+          .then(() => undefined)
+          .finally(() => checking.delete(eventId));
+        checking.set(eventId, check);
+      }
+      await check;
     },
     snapshot,
   };

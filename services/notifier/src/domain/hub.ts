@@ -1,12 +1,15 @@
-import { RoutingKeys, type SeatEnvelope } from '@zephyr/contracts';
+import { RoutingKeys, type SeatEnvelope, type SeatUpdateItem } from '@zephyr/contracts';
 import { createRecentIds } from '@zephyr/runtime/batcher';
-import { ServerMessageTypes, serialize, type Channel } from './protocol';
+import { FanoutQueue } from './fanout';
+import { ServerMessageTypes, encode, type Channel } from './protocol';
 import { VersionTracker } from './version-tracker';
 
-/** A connection as the hub sees it: something a pre-serialized update can be handed to. */
+/** A connection as the hub sees it: something a pre-encoded frame can be handed to. */
 export interface Subscriber {
-  /** Returns true when the update was sent (or queued for sending) to this subscriber. */
-  deliverUpdate(channel: Channel, eventId: string, version: number, text: string): boolean;
+  /** A v1 SEAT_UPDATE; returns true when it was sent (or queued for sending) to this subscriber. */
+  deliverUpdate(channel: Channel, eventId: string, version: number, frame: Buffer): boolean;
+  /** A SEAT_UPDATES batch on an event channel. */
+  deliverBatch(eventId: string, frame: Buffer): boolean;
 }
 
 export interface HubLimits {
@@ -14,36 +17,138 @@ export interface HubLimits {
   recentIds: number;
   /** Events whose per-seat versions are remembered at once. */
   trackedEvents: number;
+  /** Least time between two SEAT_UPDATES to one subscription (SPEC.md §4: at most one per 100 ms). */
+  batchIntervalMs: number;
+  /** Socket writes per event-loop turn before yielding. */
+  fanoutSlice: number;
 }
 
-const DEFAULT_LIMITS: HubLimits = { recentIds: 20_000, trackedEvents: 2_000 };
+export const DEFAULT_HUB_LIMITS: HubLimits = {
+  recentIds: 20_000,
+  trackedEvents: 2_000,
+  batchIntervalMs: 100,
+  fanoutSlice: 1_000,
+};
 
 /** Ids are UUIDs; compare them case-insensitively. */
 export const channelKey = (id: string): string => id.toLowerCase();
 
+/** A batch subscription's state between two flushes of its event. */
+interface BatchMember {
+  /** Items of the current tick before this index were already sent to it as v1 SEAT_UPDATEs (mode switch). */
+  joinIndex: number;
+  /** Set while its snapshot is read: items wait here, and only those newer than the map are sent. */
+  held?: SeatUpdateItem[];
+  /** Items to send with the next flush, ahead of that tick's own (released from `held`). */
+  extras?: SeatUpdateItem[];
+  /** Versions up to this one are in the snapshot the subscriber has; never sent again. */
+  floor: number;
+}
+
+/** One event's batch subscribers and the changes waiting for the next tick. */
+interface BatchChannel {
+  eventId: string;
+  members: Map<unknown, BatchMember>;
+  pending: SeatUpdateItem[];
+  timer?: NodeJS.Timeout;
+  /** A flush is being written to sockets; the next one starts an interval after it finished. */
+  writing: boolean;
+  nextFlushAt: number;
+}
+
 /**
- * Who listens to what on this replica, and the fan-out of seat changes to them. Each change is serialized
- * once per channel and the same string goes to every subscriber of that channel.
+ * Who listens to what on this replica, and the fan-out of seat changes to them. A change is encoded once per
+ * channel (and a batch once per event tick) and the same Buffer goes to every subscriber, through one
+ * sliced FIFO so each socket gets its frames in order and the loop never stalls on a big fan-out.
  */
 export class SubscriptionHub<S extends Subscriber> {
   private readonly byEvent = new Map<string, Set<S>>();
+  private readonly batches = new Map<string, BatchChannel>();
   private readonly byUser = new Map<string, Set<S>>();
   private readonly connectionsByUser = new Map<string, Set<S>>();
   private readonly recent;
   private readonly versions;
+  private readonly limits: HubLimits;
+  private readonly fanout: FanoutQueue;
 
-  constructor(limits: HubLimits = DEFAULT_LIMITS) {
-    this.recent = createRecentIds(limits.recentIds);
-    this.versions = new VersionTracker(limits.trackedEvents);
+  constructor(
+    limits: Partial<HubLimits> = {},
+    /** Told how many frames each fan-out delivered (metrics). */
+    private readonly onDelivered: (frames: number) => void = () => undefined,
+  ) {
+    this.limits = { ...DEFAULT_HUB_LIMITS, ...limits };
+    this.recent = createRecentIds(this.limits.recentIds);
+    this.versions = new VersionTracker(this.limits.trackedEvents);
+    this.fanout = new FanoutQueue(this.limits.fanoutSlice);
   }
 
-  subscribeEvent(subscriber: S, eventId: string): void {
+  /**
+   * Subscribes to an event in v1 (one SEAT_UPDATE per change) or batch mode. Subscribing again in the other
+   * mode switches it, with no change lost or sent twice. `holdForSnapshot` (batch only) keeps changes back
+   * until releaseSnapshot().
+   */
+  subscribeEvent(subscriber: S, eventId: string, options: { batch?: boolean; holdForSnapshot?: boolean } = {}): void {
+    if (options.batch) {
+      removeFrom(this.byEvent, eventId, subscriber);
+      let channel = this.batches.get(eventId);
+      if (!channel) {
+        channel = { eventId, members: new Map(), pending: [], writing: false, nextFlushAt: 0 };
+        this.batches.set(eventId, channel);
+      }
+      const existing = channel.members.get(subscriber);
+      if (existing) {
+        if (options.holdForSnapshot) existing.held ??= [];
+        return;
+      }
+      // Changes of this tick that came before the subscription went out as v1 (switch) or precede it (new).
+      const member: BatchMember = { joinIndex: channel.pending.length, floor: -1 };
+      if (options.holdForSnapshot) member.held = [];
+      channel.members.set(subscriber, member);
+      return;
+    }
+    const channel = this.batches.get(eventId);
+    const member = channel?.members.get(subscriber);
+    if (channel && member) {
+      // Switching to v1: what the batch subscription has not received yet goes out as single updates first.
+      this.leaveBatch(channel, subscriber);
+      const owed = [...(member.extras ?? []), ...channel.pending.slice(member.joinIndex)].filter(
+        (item) => item.version > member.floor,
+      );
+      for (const item of owed) {
+        const frame = encode({
+          type: ServerMessageTypes.SeatUpdate,
+          channel: 'event',
+          eventId: channel.eventId,
+          ...item,
+        });
+        this.fanout.push({
+          targets: [subscriber],
+          deliver: (s) => s.deliverUpdate('event', eventId, item.version, frame),
+        });
+      }
+    }
     addTo(this.byEvent, eventId, subscriber);
   }
 
+  /** Ends a batch subscription's snapshot hold: only changes newer than the map's version are sent, next tick. */
+  releaseSnapshot(subscriber: S, eventId: string, mapVersion: number): void {
+    const channel = this.batches.get(eventId);
+    const member = channel?.members.get(subscriber);
+    if (!channel || !member?.held) return;
+    member.floor = Math.max(member.floor, mapVersion);
+    const newer = member.held.filter((item) => item.version > member.floor);
+    member.held = undefined;
+    if (newer.length === 0) return;
+    member.extras = [...(member.extras ?? []), ...newer];
+    this.scheduleFlush(channel);
+  }
+
   unsubscribeEvent(subscriber: S, eventId: string): void {
+    removeFrom(this.byEvent, eventId, subscriber);
+    const channel = this.batches.get(eventId);
+    if (channel) this.leaveBatch(channel, subscriber);
     // Nobody watches the event on this replica any more: its version map is dead weight.
-    if (removeFrom(this.byEvent, eventId, subscriber)) this.versions.forget(eventId);
+    if (!this.byEvent.has(eventId) && !this.batches.has(eventId)) this.versions.forget(eventId);
   }
 
   subscribeUser(subscriber: S, userId: string): void {
@@ -66,48 +171,124 @@ export class SubscriptionHub<S extends Subscriber> {
     removeFrom(this.connectionsByUser, userId, subscriber);
   }
 
-  /** Pushes one seat change to its event channel and its user's channel; returns the number of messages sent. */
-  publish(envelope: SeatEnvelope): number {
+  /**
+   * Takes one seat change: queues it for its event's v1 subscribers, its event's next batch tick, and its
+   * user's channel. Returns false when it was dropped (refresh, duplicate, stale version, nobody listening).
+   */
+  publish(envelope: SeatEnvelope): boolean {
     // A refresh only moves expiresAt: not a seat change, nothing to push.
-    if (envelope.type === RoutingKeys.SeatRefreshed) return 0;
-    if (this.recent.has(envelope.id)) return 0;
+    if (envelope.type === RoutingKeys.SeatRefreshed) return false;
+    if (this.recent.has(envelope.id)) return false;
     this.recent.add(envelope.id);
 
     const data = envelope.data;
     const eventId = channelKey(data.eventId);
-    const userId = channelKey(data.userId);
     const eventSubscribers = this.byEvent.get(eventId);
-    const userSubscribers = this.byUser.get(userId);
-    if (!eventSubscribers && !userSubscribers) return 0;
-    if (!this.versions.accept(eventId, data.seatNumber, data.version)) return 0;
+    const batch = this.batches.get(eventId);
+    const userSubscribers = this.byUser.get(channelKey(data.userId));
+    if (!eventSubscribers && !batch && !userSubscribers) return false;
+    if (!this.versions.accept(eventId, data.seatNumber, data.version)) return false;
 
-    const update = {
-      type: ServerMessageTypes.SeatUpdate,
-      eventId: data.eventId,
+    // Event channels are public: never a userId on them.
+    const item: SeatUpdateItem = {
       seatNumber: data.seatNumber,
       status: data.status,
       timestamp: envelope.occurredAt,
       version: data.version,
     };
-    let sent = 0;
+    const update = { type: ServerMessageTypes.SeatUpdate, eventId: data.eventId, ...item };
     if (eventSubscribers) {
-      // Event channels are public: never a userId on them.
-      const text = serialize({ ...update, channel: 'event' });
-      for (const subscriber of eventSubscribers) {
-        if (subscriber.deliverUpdate('event', eventId, data.version, text)) sent++;
-      }
+      const frame = encode({ ...update, channel: 'event' });
+      this.fanout.push({
+        targets: [...eventSubscribers],
+        deliver: (s) => s.deliverUpdate('event', eventId, data.version, frame),
+        done: this.onDelivered,
+      });
+    }
+    if (batch) {
+      batch.pending.push(item);
+      this.scheduleFlush(batch);
     }
     if (userSubscribers) {
-      const text = serialize({ ...update, channel: 'user', userId: data.userId });
-      for (const subscriber of userSubscribers) {
-        if (subscriber.deliverUpdate('user', eventId, data.version, text)) sent++;
-      }
+      const frame = encode({ ...update, channel: 'user', userId: data.userId });
+      this.fanout.push({
+        targets: [...userSubscribers],
+        deliver: (s) => s.deliverUpdate('user', eventId, data.version, frame),
+        done: this.onDelivered,
+      });
     }
-    return sent;
+    return true;
   }
 
-  stats(): { events: number; users: number; trackedEvents: number } {
-    return { events: this.byEvent.size, users: this.byUser.size, trackedEvents: this.versions.trackedEvents };
+  stats(): { events: number; batchEvents: number; users: number; trackedEvents: number; fanoutDepth: number } {
+    return {
+      events: this.byEvent.size,
+      batchEvents: this.batches.size,
+      users: this.byUser.size,
+      trackedEvents: this.versions.trackedEvents,
+      fanoutDepth: this.fanout.depth,
+    };
+  }
+
+  private leaveBatch(channel: BatchChannel, subscriber: S): void {
+    if (!channel.members.delete(subscriber) || channel.members.size > 0) return;
+    if (channel.timer) clearTimeout(channel.timer);
+    this.batches.delete(channel.eventId);
+  }
+
+  private scheduleFlush(channel: BatchChannel): void {
+    if (channel.timer || channel.writing) return;
+    const delay = Math.max(0, channel.nextFlushAt - Date.now());
+    channel.timer = setTimeout(() => this.flush(channel), delay);
+  }
+
+  /**
+   * One tick of an event: its pending changes become one SEAT_UPDATES frame, encoded once and written to every
+   * batch subscriber. The next tick starts no sooner than an interval after this one was fully written, so no
+   * subscription gets two within the interval however long the fan-out takes.
+   */
+  private flush(channel: BatchChannel): void {
+    channel.timer = undefined;
+    if (this.batches.get(channel.eventId) !== channel) return;
+    const items = channel.pending;
+    channel.pending = [];
+    let minVersion = Infinity;
+    for (const item of items) minVersion = Math.min(minVersion, item.version);
+    const frameOf = (updates: SeatUpdateItem[]) =>
+      encode({ type: ServerMessageTypes.SeatUpdates, channel: 'event', eventId: channel.eventId, updates });
+    let shared: Buffer | undefined;
+    const targets: [S, Buffer][] = [];
+    for (const [key, member] of channel.members) {
+      const subscriber = key as S;
+      const own = member.joinIndex > 0 ? items.slice(member.joinIndex) : items;
+      const custom = member.joinIndex > 0 || member.extras !== undefined || member.floor >= minVersion;
+      member.joinIndex = 0;
+      if (member.held) {
+        member.held.push(...own);
+        continue;
+      }
+      if (!custom) {
+        if (items.length > 0) targets.push([subscriber, (shared ??= frameOf(items))]);
+        continue;
+      }
+      // Rare (a mode switch, a snapshot just released): this subscriber gets its own frame.
+      const updates = [...(member.extras ?? []), ...own.filter((item) => item.version > member.floor)];
+      member.extras = undefined;
+      if (updates.length > 0) targets.push([subscriber, frameOf(updates)]);
+    }
+    if (targets.length === 0) return;
+    channel.writing = true;
+    this.fanout.push({
+      targets,
+      deliver: ([subscriber, frame]) => subscriber.deliverBatch(channel.eventId, frame),
+      done: (delivered) => {
+        channel.writing = false;
+        channel.nextFlushAt = Date.now() + this.limits.batchIntervalMs;
+        this.onDelivered(delivered);
+        const waiting = channel.pending.length > 0 || [...channel.members.values()].some((m) => m.extras);
+        if (waiting && this.batches.get(channel.eventId) === channel) this.scheduleFlush(channel);
+      },
+    });
   }
 }
 
@@ -120,11 +301,10 @@ function addTo<S>(index: Map<string, Set<S>>, key: string, subscriber: S): void 
   set.add(subscriber);
 }
 
-/** Returns true when the key lost its last subscriber. */
+/** Returns true when the subscriber was there. */
 function removeFrom<S>(index: Map<string, Set<S>>, key: string, subscriber: S): boolean {
   const set = index.get(key);
   if (!set || !set.delete(subscriber)) return false;
-  if (set.size > 0) return false;
-  index.delete(key);
+  if (set.size === 0) index.delete(key);
   return true;
 }

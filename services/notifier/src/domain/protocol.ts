@@ -35,3 +35,6 @@ export function parseClientMessage(text: string | null): ClientMessage {
 }
 
 export const serialize = (message: ServerMessage): string => JSON.stringify(message);
+
+/** Encoded once and written as-is to every socket of a channel (ws sends a Buffer without copying it). */
+export const encode = (message: ServerMessage): Buffer => Buffer.from(JSON.stringify(message), 'utf8');

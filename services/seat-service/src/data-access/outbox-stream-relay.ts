@@ -1,45 +1,28 @@
-import os from 'node:os';
-import { ENVELOPE_VERSION, type AuditAction, type SeatEnvelope, type SeatRoutingKey } from '@zephyr/contracts';
-import { type Broker } from '@zephyr/runtime/messaging';
+import type { Broker } from '@zephyr/runtime/messaging';
 import { outboxMetrics, type Logger, type Redis, type Registry } from '@zephyr/runtime';
+import { decodeEntry, type StreamEntry } from './outbox-codec';
+import { createLease } from './relay-lease';
 import { OUTBOX_GROUP, seatKeys } from './seat-store';
-import type { AuditRow, ReservationRepository } from './reservation-repository';
+import type { ReservationRepository } from './reservation-repository';
+import os from 'node:os';
 
-const BATCH = 500;
-const BLOCK_MS = 50;
+/** Most streams read per turn, and most entries per stream per turn (the rest waits a turn). */
+const STREAMS_PER_TURN = 200;
+const ENTRIES_PER_STREAM = 200;
 const LEASE_MS = 10_000;
-const LEASE_RENEW_BEFORE_MS = 6_000;
-const LEASE_RETRY_MS = 2_000;
-const STREAM_LIST_TTL_MS = 1_000;
-const BACKLOG_EVERY_MS = 5_000;
-
-const ACTION_BY_KEY: Record<SeatRoutingKey, AuditAction> = {
-  'seat.held': 'held',
-  'seat.refreshed': 'refreshed',
-  'seat.released': 'released',
-  'seat.expired': 'expired',
-  'seat.reserved': 'reserved',
-};
-
-/** Takes or renews the lease on one event's stream; only the holder reads it, so it is published in order. */
-const LEASE_SCRIPT = `
-local holder = redis.call('GET', KEYS[1])
-if holder == ARGV[1] or not holder then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-return 0`;
-
-interface StreamEntry {
-  stream: string;
-  entryId: string;
-  envelope: SeatEnvelope;
-  audit: AuditRow;
-}
+/** Renew this long before the lease ends; never publish or acknowledge with less than SAFETY_MS left. */
+const RENEW_BEFORE_MS = 6_000;
+const SAFETY_MS = 2_000;
+const FOLLOWER_RETRY_MS = 1_000;
+const IDLE_WAIT_MS = 50;
+/** A last safety net for a change whose "stream has news" mark was lost (its writer died in between). */
+const SWEEP_EVERY_MS = 5 * 60_000;
+const SWEEP_CHUNK = 1000;
+/** The consumer name in every stream's group: the same for every leader, so a new leader sees the old one's pending entries. */
+const CONSUMER = 'relay';
 
 export interface StreamRelayOptions {
   redis: Redis;
-  keyPrefix: string;
   broker: Broker;
   reservations: ReservationRepository;
   logger: Logger;
@@ -47,197 +30,186 @@ export interface StreamRelayOptions {
   producer: string;
 }
 
+type XReply = [string, [string, string[] | null][]][] | null;
+
 /**
  * Relays the per-event Redis outbox streams (written by the seat scripts in the same atomic step as the
- * change). One replica at a time holds each stream's lease and reads it in order, so a seat's events reach
- * the broker in the order they happened. Each batch is published with confirms, its audit rows written,
- * the PostgreSQL fallback copies of reservations forgotten, then XACK+XDEL. A failure leaves entries
- * pending and they are retried (consumers dedupe on envelope id). A new lease holder first takes over the
- * previous holder's pending entries.
+ * change) to the broker. Work follows news, not size: every write marks its event in one "dirty" set
+ * (seatKeys.outboxDirty) and the relay reads only those streams, so idle events cost nothing.
+ *
+ * One replica at a time leads (a Redis lease) and reads streams in order, so a seat's events reach the
+ * broker in the order they happened. Each batch is published with confirms, its audit rows written, the
+ * PostgreSQL fallback copies of reservations forgotten, then XACK+XDEL; the lease is checked before the
+ * publish and before the acknowledgement. A failure marks the streams dirty again with their pending
+ * entries to be read first (consumers dedupe on envelope id). A new leader, and every replica at start,
+ * sweeps the index once so that no stream with entries is forgotten.
  */
 export function startStreamRelay(options: StreamRelayOptions) {
-  const { redis, keyPrefix, broker, reservations, logger } = options;
-  const consumer = `${os.hostname()}-${process.pid}`;
+  const { redis, broker, reservations, logger } = options;
   const { published, backlog: backlogGauge } = outboxMetrics(options.registry);
-  redis.defineCommand('zephyrRelayLease', { numberOfKeys: 1, lua: LEASE_SCRIPT });
-  const lease = (
-    redis as unknown as { zephyrRelayLease: (key: string, holder: string, ms: number) => Promise<number> }
-  ).zephyrRelayLease.bind(redis);
+  const lease = createLease(redis, seatKeys.relayLeader(), `${os.hostname()}-${process.pid}`, LEASE_MS);
 
   let running = true;
-  let known: string[] = [];
-  let knownLoadedAt = 0;
-  let retryPending = true;
-  let lastBacklog = 0;
-  /** stream → when our lease ends (owned) or when to try again (not owned, negative). */
-  const leases = new Map<string, number>();
+  let lastSweep = 0;
+  /** Events whose streams may hold entries read but never acknowledged (after a takeover or a failure). */
+  const maybePending = new Set<string>();
+  let wakeUp: (() => void) | undefined;
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
 
-  const eventIdOf = (stream: string) => /\{([^}]+)\}/.exec(stream)![1]!;
-  const leaseKey = (stream: string) => `seat:{${eventIdOf(stream)}}:relay-lease`;
-
-  const refreshLeases = async (): Promise<string[]> => {
-    if (Date.now() - knownLoadedAt > STREAM_LIST_TTL_MS) {
-      known = (await redis.smembers(seatKeys.outboxIndex())).map((id) => seatKeys.outbox(id));
-      knownLoadedAt = Date.now();
-    }
-    const now = Date.now();
-    const owned: string[] = [];
-    for (const stream of known) {
-      const state = leases.get(stream) ?? 0;
-      const ownedUntil = state > 0 ? state : 0;
-      const due = state > 0 ? ownedUntil - now < LEASE_RENEW_BEFORE_MS : now >= -state;
-      if (due) {
-        const got = (await lease(leaseKey(stream), consumer, LEASE_MS)) === 1;
-        if (got && state <= 0) {
-          // New to this stream: take over whatever the previous holder read but never acknowledged.
-          await redis.xautoclaim(stream, OUTBOX_GROUP, consumer, 0, '0', 'COUNT', 10_000);
-          retryPending = true;
-        }
-        leases.set(stream, got ? now + LEASE_MS : -(now + LEASE_RETRY_MS));
+  /** Marks every event whose stream has entries dirty (and possibly pending): O(events), so rare. */
+  const sweep = async () => {
+    lastSweep = Date.now();
+    const ids = await redis.smembers(seatKeys.outboxIndex());
+    for (let i = 0; i < ids.length; i += SWEEP_CHUNK) {
+      const chunk = ids.slice(i, i + SWEEP_CHUNK);
+      const pipeline = redis.pipeline();
+      for (const id of chunk) pipeline.xlen(seatKeys.outbox(id));
+      const lengths = (await pipeline.exec()) ?? [];
+      const busy = chunk.filter((_, j) => Number(lengths[j]?.[1] ?? 0) > 0);
+      if (busy.length > 0) {
+        await redis.sadd(seatKeys.outboxDirty(), ...busy);
+        for (const id of busy) maybePending.add(id);
       }
-      if ((leases.get(stream) ?? 0) > 0) owned.push(stream);
     }
-    return owned;
   };
 
-  const toEntry = (stream: string, entryId: string, fields: string[]): StreamEntry => {
-    const f: Record<string, string> = {};
-    for (let i = 0; i < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
-    const eventId = eventIdOf(stream);
-    const type = f.t as SeatRoutingKey;
-    const at = new Date(Number(f.a));
-    const data: SeatEnvelope['data'] = {
-      eventId,
-      seatNumber: Number(f.s),
-      status: f.st as SeatEnvelope['data']['status'],
-      userId: f.u!,
-      version: Number(f.v),
-      holdVersion: Number(f.hv),
-    };
-    if (f.ha) data.heldAt = new Date(Number(f.ha)).toISOString();
-    if (f.ea) data.expiresAt = new Date(Number(f.ea)).toISOString();
-    if (f.ra) data.reservedAt = new Date(Number(f.ra)).toISOString();
-    const envelope: SeatEnvelope = {
-      id: f.i!,
-      type,
-      version: ENVELOPE_VERSION,
-      occurredAt: at.toISOString(),
-      producer: options.producer,
-      data,
-    };
-    const action = ACTION_BY_KEY[type];
-    return {
-      stream,
-      entryId,
-      envelope,
-      audit: {
-        eventId,
-        seq: Number(f.q),
-        action,
-        seatNumber: data.seatNumber,
-        userId: data.userId,
-        version: data.version,
-        at,
-        expiresAt: action === 'held' || action === 'refreshed' ? new Date(Number(f.ea)) : undefined,
-        messageId: envelope.id,
-      },
-    };
-  };
+  const createGroup = (eventId: string) =>
+    // ioredis does not prefix XGROUP's key, so name it in full.
+    redis
+      .xgroup('CREATE', `${redis.options.keyPrefix ?? ''}${seatKeys.outbox(eventId)}`, OUTBOX_GROUP, '0', 'MKSTREAM')
+      .catch(() => undefined);
 
-  type XReply = [string, [string, string[] | null][]][] | null;
-
-  const read = async (streams: string[], pending: boolean): Promise<StreamEntry[]> => {
-    const args: (string | number)[] = ['GROUP', OUTBOX_GROUP, consumer, 'COUNT', BATCH];
-    if (!pending) args.push('BLOCK', BLOCK_MS);
-    const reply = (await (
-      redis as unknown as { xreadgroup: (...a: (string | number)[]) => Promise<XReply> }
-    ).xreadgroup(...args, 'STREAMS', ...streams, ...streams.map(() => (pending ? '0' : '>')))) as XReply;
+  /** Reads the dirty streams, one command per stream (valid on Redis Cluster), in one pipeline. */
+  const read = async (eventIds: string[]) => {
+    const pipeline = redis.pipeline();
+    const reads: { eventId: string; pending: boolean }[] = [];
+    for (const eventId of eventIds) {
+      const stream = seatKeys.outbox(eventId);
+      for (const pending of maybePending.has(eventId) ? [true, false] : [false]) {
+        pipeline.xreadgroup(
+          'GROUP',
+          OUTBOX_GROUP,
+          CONSUMER,
+          'COUNT',
+          ENTRIES_PER_STREAM,
+          'STREAMS',
+          stream,
+          pending ? '0' : '>',
+        );
+        reads.push({ eventId, pending });
+      }
+    }
+    const replies = (await pipeline.exec()) ?? [];
     const entries: StreamEntry[] = [];
-    for (const [prefixedStream, items] of reply ?? []) {
-      const stream = prefixedStream.startsWith(keyPrefix) ? prefixedStream.slice(keyPrefix.length) : prefixedStream;
-      const vanished: string[] = [];
-      for (const [entryId, fields] of items) {
-        if (fields) entries.push(toEntry(stream, entryId, fields));
-        else vanished.push(entryId); // pending but already deleted: nothing left to deliver
+    const full = new Set<string>();
+    const vanished = redis.pipeline();
+    for (let i = 0; i < reads.length; i++) {
+      const { eventId, pending } = reads[i]!;
+      const [err, reply] = replies[i] ?? [];
+      if (err) {
+        if (err.message.includes('NOGROUP')) await createGroup(eventId);
+        throw err;
       }
-      if (vanished.length > 0) await redis.xack(stream, OUTBOX_GROUP, ...vanished);
+      const items = (reply as XReply)?.[0]?.[1] ?? [];
+      if (pending) maybePending.delete(eventId);
+      if (items.length >= ENTRIES_PER_STREAM) full.add(eventId);
+      const gone: string[] = [];
+      for (const [entryId, fields] of items) {
+        if (fields) entries.push(decodeEntry(eventId, entryId, fields, options.producer));
+        else gone.push(entryId); // pending but already deleted: nothing left to deliver
+      }
+      if (gone.length > 0) vanished.xack(seatKeys.outbox(eventId), OUTBOX_GROUP, ...gone);
     }
-    return entries;
-  };
-
-  const recreateGroups = async () => {
-    for (const stream of known) {
-      // ioredis does not prefix XGROUP's key, so name it in full.
-      await redis.xgroup('CREATE', `${keyPrefix}${stream}`, OUTBOX_GROUP, '0', 'MKSTREAM').catch(() => undefined);
-    }
-  };
-
-  const reportBacklog = async () => {
-    if (Date.now() - lastBacklog < BACKLOG_EVERY_MS) return;
-    lastBacklog = Date.now();
-    let backlog = 0;
-    for (const stream of known) backlog += await redis.xlen(stream);
-    backlogGauge.set({ outbox: 'redis' }, backlog);
+    if (vanished.length > 0) await vanished.exec();
+    return { entries, full };
   };
 
   const deliver = async (entries: StreamEntry[]) => {
+    if (!lease.held(SAFETY_MS)) throw new Error('relay lease ends before the publish');
     // One channel, publishes issued in stream order: the broker routes them in that order.
     await Promise.all(entries.map((e) => broker.publish(e.envelope)));
     await reservations.appendAudit(entries.map((e) => e.audit));
     await reservations.forgetOutboxCopies(
       entries.filter((e) => e.audit.action === 'reserved').map((e) => e.envelope.id),
     );
+    if (!lease.held(SAFETY_MS)) throw new Error('relay lease ends before the acknowledgement');
     const byStream = new Map<string, string[]>();
-    for (const e of entries) byStream.set(e.stream, [...(byStream.get(e.stream) ?? []), e.entryId]);
+    for (const e of entries) byStream.set(e.eventId, [...(byStream.get(e.eventId) ?? []), e.entryId]);
     const pipeline = redis.pipeline();
-    for (const [stream, ids] of byStream) {
-      pipeline.xack(stream, OUTBOX_GROUP, ...ids);
-      pipeline.xdel(stream, ...ids);
+    for (const [eventId, ids] of byStream) {
+      pipeline.xack(seatKeys.outbox(eventId), OUTBOX_GROUP, ...ids);
+      pipeline.xdel(seatKeys.outbox(eventId), ...ids);
     }
     await pipeline.exec();
     published.inc({ outbox: 'redis' }, entries.length);
   };
 
+  /** One turn as leader: take a share of the dirty events, relay their news. False when there was none. */
+  const turn = async (): Promise<boolean> => {
+    const eventIds = (await redis.spop(seatKeys.outboxDirty(), STREAMS_PER_TURN)) as string[];
+    if (eventIds.length === 0) return false;
+    try {
+      const { entries, full } = await read(eventIds);
+      if (entries.length > 0) await deliver(entries);
+      // Streams with more than one turn's worth wait for the next turn, behind the other events.
+      if (full.size > 0) await redis.sadd(seatKeys.outboxDirty(), ...full);
+    } catch (err) {
+      for (const id of eventIds) maybePending.add(id);
+      await redis.sadd(seatKeys.outboxDirty(), ...eventIds).catch(() => undefined);
+      throw err;
+    }
+    return true;
+  };
+
+  const startupSweep = sweep().catch((err: Error) =>
+    logger.warn({ err: err.message }, 'outbox sweep failed; the next leader sweeps again'),
+  );
+
   const loop = (async () => {
+    await startupSweep;
     while (running) {
       try {
         if (!broker.isConnected() || redis.status !== 'ready') {
-          await new Promise((resolve) => setTimeout(resolve, 200));
+          await pause(200);
           continue;
         }
-        const owned = await refreshLeases();
-        await reportBacklog();
-        if (owned.length === 0) {
-          await new Promise((resolve) => setTimeout(resolve, 100));
-          continue;
+        if (!lease.held(RENEW_BEFORE_MS)) {
+          const { held, takenOver } = await lease.renew();
+          if (!held) {
+            await pause(FOLLOWER_RETRY_MS);
+            continue;
+          }
+          if (takenOver) await sweep();
         }
-        let entries: StreamEntry[] = [];
-        if (retryPending) {
-          entries = await read(owned, true);
-          if (entries.length === 0) retryPending = false;
-        }
-        if (entries.length === 0) entries = await read(owned, false);
-        if (entries.length > 0) await deliver(entries);
+        if (Date.now() - lastSweep > SWEEP_EVERY_MS) await sweep();
+        const busy = await turn();
+        backlogGauge.set({ outbox: 'redis' }, await redis.scard(seatKeys.outboxDirty()));
+        if (!busy) await pause(IDLE_WAIT_MS);
       } catch (err) {
-        retryPending = true;
-        knownLoadedAt = 0;
-        if ((err as Error).message.includes('NOGROUP')) await recreateGroups().catch(() => undefined);
         logger.warn({ err: (err as Error).message }, 'outbox stream relay failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await pause(500);
       }
     }
   })();
 
   return {
+    /** A local write just appended to an event's stream: read it now rather than at the next poll. */
+    wake() {
+      if (lease.held()) wakeUp?.();
+    },
     async stop() {
       running = false;
+      wakeUp?.();
       await loop;
-      // Hand the streams over at once instead of making the next holder wait for the lease to run out.
-      for (const [stream, until] of leases) {
-        if (until <= 0) continue;
-        const key = leaseKey(stream);
-        if ((await redis.get(key).catch(() => null)) === consumer) await redis.del(key).catch(() => undefined);
-      }
+      // Hand the streams over at once instead of making the next leader wait for the lease to run out.
+      await lease.release();
     },
   };
 }

@@ -3,19 +3,45 @@ import type { AuditAction, AuditEntry, SeatEnvelope } from '@zephyr/contracts';
 import { SCHEMA } from '../migrations';
 import type { RestoredReservation } from './seat-store';
 
-export interface NewReservation {
-  eventId: string;
+/** One seat of a reserve: the hold version it claims and the counters Redis gave the change. */
+export interface SeatClaim {
   seatNumber: number;
-  userId: string;
   holdVersion: number;
   version: number;
   auditSeq: number;
 }
 
+export interface NewReservations {
+  eventId: string;
+  userId: string;
+  /** Ascending seat order, so concurrent multi-seat commits lock rows in one order (no deadlock). */
+  seats: SeatClaim[];
+}
+
+export type SeatCommit =
+  | { seatNumber: number; outcome: 'reserved'; reservedAt: Date; messageId: string }
+  | { seatNumber: number; outcome: 'already'; reservedAt: Date };
+
+/** Why a seat could not be committed: its hold was given up ('lost'), or another user has the seat. */
+export interface SeatRefusal {
+  seatNumber: number;
+  reason: 'lost' | 'taken';
+}
+
 export type CommitOutcome =
-  | { outcome: 'reserved'; reservedAt: Date; messageId: string }
-  | { outcome: 'already'; reservedAt: Date }
-  | { outcome: 'taken' };
+  | { outcome: 'committed'; seats: SeatCommit[] }
+  | { outcome: 'refused'; refusals: SeatRefusal[] };
+
+export type HoldVerdict = 'reserved' | 'abandoned';
+
+/** Thrown inside the transaction to roll back an all-or-nothing commit that found a refused seat. */
+class Refused extends Error {
+  constructor(readonly refusals: SeatRefusal[]) {
+    super('reserve refused');
+  }
+}
+
+const VERDICTS = `${SCHEMA}.hold_verdicts`;
 
 export interface AuditRow {
   eventId: string;
@@ -33,58 +59,141 @@ export class ReservationRepository {
   constructor(private readonly db: Knex) {}
 
   /**
-   * Inserts the reservation, its audit row and its seat.reserved event in one transaction. The primary
-   * key makes a second reservation of a seat impossible; the holder's repeat gets the first reservedAt.
+   * Commits the seats' reservations, audit rows and seat.reserved events in ONE transaction, all or
+   * nothing. Each seat is fenced twice: its hold version's verdict (an expiry that gave the hold up wrote
+   * 'abandoned' first → 'lost'), and the reservation primary key (someone else's row → 'taken'; the
+   * holder's own row → 'already', keeping the first reservedAt).
    */
   async commit(
-    input: NewReservation,
-    buildEnvelope: (reservedAt: Date) => SeatEnvelope,
+    input: NewReservations,
+    buildEnvelope: (seat: SeatClaim, reservedAt: Date) => SeatEnvelope,
     requestId?: string,
   ): Promise<CommitOutcome> {
+    try {
+      const seats = await this.db.transaction(async (trx) => {
+        const claims = input.seats;
+        const decided = (await trx.raw(
+          `INSERT INTO ${VERDICTS} (event_id, seat_number, hold_version, verdict)
+           SELECT ?::uuid, s, v, 'reserved' FROM unnest(?::int[], ?::bigint[]) AS c(s, v)
+           ON CONFLICT DO NOTHING RETURNING seat_number`,
+          [input.eventId, claims.map((c) => c.seatNumber), claims.map((c) => c.holdVersion)],
+        )) as { rows: { seat_number: number }[] };
+        if (decided.rows.length < claims.length) {
+          // A verdict existed: 'reserved' by a concurrent reserve of the same hold (it joins), or 'abandoned'.
+          const fresh = new Set(decided.rows.map((r) => r.seat_number));
+          const lost: SeatRefusal[] = [];
+          for (const claim of claims.filter((c) => !fresh.has(c.seatNumber))) {
+            const verdict = await verdictOf(trx, input.eventId, claim.seatNumber, claim.holdVersion);
+            if (verdict !== 'reserved') lost.push({ seatNumber: claim.seatNumber, reason: 'lost' });
+          }
+          if (lost.length > 0) throw new Refused(lost);
+        }
+        const inserted = (await trx.raw(
+          `INSERT INTO ${SCHEMA}.reservations (event_id, seat_number, user_id, hold_version, version, reserved_at)
+           SELECT ?::uuid, s, ?::uuid, hv, v, now() FROM unnest(?::int[], ?::bigint[], ?::bigint[]) AS c(s, hv, v)
+           ON CONFLICT (event_id, seat_number) DO NOTHING RETURNING seat_number, reserved_at`,
+          [
+            input.eventId,
+            input.userId,
+            claims.map((c) => c.seatNumber),
+            claims.map((c) => c.holdVersion),
+            claims.map((c) => c.version),
+          ],
+        )) as { rows: { seat_number: number; reserved_at: Date }[] };
+        const reservedAtBySeat = new Map(inserted.rows.map((r) => [r.seat_number, r.reserved_at]));
+        const existing = claims.filter((c) => !reservedAtBySeat.has(c.seatNumber));
+        const already = new Map<number, Date>();
+        if (existing.length > 0) {
+          const rows = (await trx
+            .withSchema(SCHEMA)
+            .select('seat_number', 'user_id', 'reserved_at')
+            .from('reservations')
+            .where({ event_id: input.eventId })
+            .whereIn(
+              'seat_number',
+              existing.map((c) => c.seatNumber),
+            )) as { seat_number: number; user_id: string; reserved_at: Date }[];
+          const taken: SeatRefusal[] = [];
+          for (const row of rows) {
+            if (row.user_id === input.userId) already.set(row.seat_number, row.reserved_at);
+            else taken.push({ seatNumber: row.seat_number, reason: 'taken' });
+          }
+          if (taken.length > 0) throw new Refused(taken);
+        }
+        const results: SeatCommit[] = [];
+        const envelopes: SeatEnvelope[] = [];
+        for (const claim of claims) {
+          const reservedAt = reservedAtBySeat.get(claim.seatNumber);
+          if (!reservedAt) {
+            results.push({
+              seatNumber: claim.seatNumber,
+              outcome: 'already',
+              reservedAt: already.get(claim.seatNumber)!,
+            });
+            continue;
+          }
+          const envelope = buildEnvelope(claim, reservedAt);
+          envelopes.push(envelope);
+          results.push({ seatNumber: claim.seatNumber, outcome: 'reserved', reservedAt, messageId: envelope.id });
+        }
+        if (envelopes.length > 0) {
+          await trx
+            .withSchema(SCHEMA)
+            .insert(
+              claims
+                .filter((c) => reservedAtBySeat.has(c.seatNumber))
+                .map((c, i) => ({
+                  event_id: input.eventId,
+                  seq: c.auditSeq,
+                  action: 'reserved',
+                  seat_number: c.seatNumber,
+                  user_id: input.userId,
+                  version: c.version,
+                  at: reservedAtBySeat.get(c.seatNumber)!,
+                  message_id: envelopes[i]!.id,
+                })),
+            )
+            .into('seat_audit');
+          await appendToOutbox(trx, SCHEMA, envelopes, requestId);
+        }
+        return results;
+      });
+      return { outcome: 'committed', seats };
+    } catch (err) {
+      if (err instanceof Refused) return { outcome: 'refused', refusals: err.refusals };
+      throw err;
+    }
+  }
+
+  /**
+   * The other side of the fence, for a reserve that stalled past its deadline: gives the hold version up
+   * unless its reserve committed first. A reserve still inside its transaction holds the verdict row; we
+   * wait for it only briefly (the caller retries later) rather than pile up behind a stopped process.
+   */
+  async abandonHold(eventId: string, seatNumber: number, holdVersion: number): Promise<HoldVerdict> {
     return this.db.transaction(async (trx) => {
-      const inserted = (await trx
+      await trx.raw(`SET LOCAL lock_timeout = '2s'`);
+      await trx.raw(
+        `INSERT INTO ${VERDICTS} (event_id, seat_number, hold_version, verdict) VALUES (?, ?, ?, 'abandoned')
+         ON CONFLICT DO NOTHING`,
+        [eventId, seatNumber, holdVersion],
+      );
+      const verdict = (await verdictOf(trx, eventId, seatNumber, holdVersion))!;
+      if (verdict === 'reserved') return verdict;
+      // Reserves committed before verdicts existed left only their reservation row.
+      const legacy = await trx
         .withSchema(SCHEMA)
-        .insert({
-          event_id: input.eventId,
-          seat_number: input.seatNumber,
-          user_id: input.userId,
-          hold_version: input.holdVersion,
-          version: input.version,
-          reserved_at: trx.fn.now(),
-        })
-        .into('reservations')
-        .onConflict(['event_id', 'seat_number'])
-        .ignore()
-        .returning(['reserved_at'])) as { reserved_at: Date }[];
-      if (inserted.length === 0) {
-        const existing = (await trx
-          .withSchema(SCHEMA)
-          .select('user_id', 'reserved_at')
-          .from('reservations')
-          .where({ event_id: input.eventId, seat_number: input.seatNumber })
-          .first()) as { user_id: string; reserved_at: Date } | undefined;
-        if (existing && existing.user_id === input.userId)
-          return { outcome: 'already', reservedAt: existing.reserved_at };
-        return { outcome: 'taken' };
-      }
-      const reservedAt = inserted[0]!.reserved_at;
-      const envelope = buildEnvelope(reservedAt);
-      await trx
-        .withSchema(SCHEMA)
-        .insert({
-          event_id: input.eventId,
-          seq: input.auditSeq,
-          action: 'reserved',
-          seat_number: input.seatNumber,
-          user_id: input.userId,
-          version: input.version,
-          at: reservedAt,
-          message_id: envelope.id,
-        })
-        .into('seat_audit');
-      await appendToOutbox(trx, SCHEMA, [envelope], requestId);
-      return { outcome: 'reserved', reservedAt, messageId: envelope.id };
+        .select('user_id')
+        .from('reservations')
+        .where({ event_id: eventId, seat_number: seatNumber, hold_version: holdVersion })
+        .first();
+      return legacy ? 'reserved' : verdict;
     });
+  }
+
+  /** The recorded verdict of one hold version, if any (a reserve that failed asks whether it was fenced off). */
+  verdict(eventId: string, seatNumber: number, holdVersion: number): Promise<HoldVerdict | undefined> {
+    return verdictOf(this.db, eventId, seatNumber, holdVersion);
   }
 
   /** The ordered path delivered these; their fallback copies in the outbox are no longer needed. */
@@ -191,4 +300,19 @@ export class ReservationRepository {
       return entry;
     });
   }
+}
+
+async function verdictOf(
+  db: Knex | Knex.Transaction,
+  eventId: string,
+  seatNumber: number,
+  holdVersion: number,
+): Promise<HoldVerdict | undefined> {
+  const row = (await db
+    .withSchema(SCHEMA)
+    .select('verdict')
+    .from('hold_verdicts')
+    .where({ event_id: eventId, seat_number: seatNumber, hold_version: holdVersion })
+    .first()) as { verdict: HoldVerdict } | undefined;
+  return row?.verdict;
 }

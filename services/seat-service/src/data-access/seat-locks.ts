@@ -15,10 +15,10 @@ export function createSeatLocks(redis: Redis): SeatLocks {
     automaticExtensionThreshold: 500,
   });
   return {
-    async acquire(key, ttlMs) {
+    async acquire(keys, ttlMs) {
       let lock;
       try {
-        lock = await redlock.acquire([key], ttlMs);
+        lock = await redlock.acquire(keys, ttlMs);
       } catch (err) {
         throw new DependencyUnavailableError(`seat lock unavailable: ${(err as Error).message}`);
       }

@@ -15,6 +15,8 @@
  * Time is Redis server time, so every replica agrees on when a hold expires.
  */
 
+import { OutboxFields as F } from './outbox-codec';
+
 /** The consumer group the outbox relays read the event streams with. */
 export const OUTBOX_GROUP = 'relay';
 
@@ -38,8 +40,9 @@ local outbox_key = base .. 'outbox'
 local function user_key(user) return base .. 'user:' .. user end
 
 local function append(kind, msg_id, seat, user, status, ver, hold_ver, aseq, at, extra)
-  local args = {outbox_key, 'MAXLEN', '~', '1000000', '*', 't', kind, 'i', msg_id, 's', seat, 'u', user,
-    'st', status, 'v', ver, 'hv', hold_ver, 'q', aseq, 'a', at}
+  local args = {outbox_key, 'MAXLEN', '~', '1000000', '*', '${F.type}', kind, '${F.messageId}', msg_id,
+    '${F.seat}', seat, '${F.user}', user, '${F.status}', status, '${F.version}', ver, '${F.holdVersion}', hold_ver,
+    '${F.auditSeq}', aseq, '${F.at}', at}
   if extra then for _, x in ipairs(extra) do args[#args + 1] = x end end
   redis.call('XADD', unpack(args))
 end
@@ -50,7 +53,7 @@ local function expire_hold(seat, f, msg_id, now)
   redis.call('ZREM', user_key(f[2]), seat)
   local ver = redis.call('HINCRBY', meta_key, 'ver', 1)
   local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
-  append('seat.expired', msg_id, seat, f[2], 'available', ver, f[6], aseq, now, {'ha', f[3], 'ea', f[4]})
+  append('seat.expired', msg_id, seat, f[2], 'available', ver, f[6], aseq, now, {'${F.heldAt}', f[3], '${F.expiresAt}', f[4]})
 end
 
 -- Loads the event config and the seat; returns an error code, or nil plus the parsed state.
@@ -109,7 +112,7 @@ local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
 local expires = now + dur * 1000
 redis.call('HSET', seats_key, seat, table.concat({'H', user, now, expires, dur, ver}, '|'))
 redis.call('ZADD', KEYS[3], expires, seat)
-append('seat.held', ARGV[4], seat, user, 'held', ver, ver, aseq, now, {'ha', now, 'ea', expires})
+append('seat.held', ARGV[4], seat, user, 'held', ver, ver, aseq, now, {'${F.heldAt}', now, '${F.expiresAt}', expires})
 return {'HELD', now, expires}
 `;
 
@@ -129,7 +132,7 @@ redis.call('HSET', seats_key, seat, table.concat(f, '|'))
 if f[1] == 'H' then redis.call('ZADD', user_key(user), expires, seat) end
 local ver = redis.call('HGET', meta_key, 'ver')
 local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
-append('seat.refreshed', ARGV[4], seat, user, 'held', ver, f[6], aseq, now, {'ha', f[3], 'ea', expires})
+append('seat.refreshed', ARGV[4], seat, user, 'held', ver, f[6], aseq, now, {'${F.heldAt}', f[3], '${F.expiresAt}', expires})
 return {'REFRESHED', f[3], expires}
 `;
 
@@ -147,7 +150,7 @@ redis.call('HDEL', seats_key, seat)
 redis.call('ZREM', KEYS[3], seat)
 local ver = redis.call('HINCRBY', meta_key, 'ver', 1)
 local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
-append('seat.released', ARGV[3], seat, user, 'available', ver, f[6], aseq, now, {'ha', f[3], 'ea', f[4]})
+append('seat.released', ARGV[3], seat, user, 'available', ver, f[6], aseq, now, {'${F.heldAt}', f[3], '${F.expiresAt}', f[4]})
 return {'RELEASED'}
 `;
 
@@ -177,6 +180,62 @@ return {'BEGIN', f[6], ver, aseq}
 `;
 
 /**
+ * First step of a multi-seat reserve (SPEC.md §7): all or nothing. Every seat must be the caller's live
+ * hold (it becomes "reserve in flight" like BEGIN_RESERVE) or already the caller's reservation; otherwise
+ * nothing changes and every failing seat is named with its code.
+ * KEYS: meta, seats, userSet, outbox. ARGV: user, deadlineMs (from now), then seat, expiredMsgId pairs
+ * in ascending seat order.
+ * Reply: {'REFUSED', seat, code, ...} | {'BAD_SEATS'} | {'BEGUN', seat, 'ALREADY'|'BEGIN', a, b, c, ...}
+ */
+const BEGIN_RESERVE_MANY = `${PRELUDE}
+local user, deadline = ARGV[1], tonumber(ARGV[2])
+local now = now_ms()
+local meta = redis.call('HMGET', meta_key, 'status', 'total', 'max')
+if not meta[1] then return {'NO_EVENT'} end
+if (#ARGV - 2) / 2 > tonumber(meta[3]) then return {'BAD_SEATS'} end
+for i = 3, #ARGV, 2 do
+  if tonumber(ARGV[i]) > tonumber(meta[2]) then return {'BAD_SEATS'} end
+end
+if meta[1] ~= 'active' then return {'EVENT_NOT_ACTIVE'} end
+local refused, states = {}, {}
+for i = 3, #ARGV, 2 do
+  local seat = ARGV[i]
+  local cur = redis.call('HGET', seats_key, seat)
+  local f = cur and split(cur)
+  states[seat] = f
+  if not (f and f[1] == 'R' and f[2] == user) then
+    local err = require_own_live_hold(seat, f, user, ARGV[i + 1], now)
+    if err then
+      refused[#refused + 1] = seat
+      refused[#refused + 1] = err
+    end
+  end
+end
+if #refused > 0 then return {'REFUSED', unpack(refused)} end
+local out = {'BEGUN'}
+for i = 3, #ARGV, 2 do
+  local seat = ARGV[i]
+  local f = states[seat]
+  if f[1] == 'R' then
+    for _, x in ipairs({seat, 'ALREADY', f[3], 0, 0}) do out[#out + 1] = x end
+  elseif f[1] == 'P' then
+    for _, x in ipairs({seat, 'BEGIN', f[6], f[8], f[9]}) do out[#out + 1] = x end
+  else
+    local ver = redis.call('HINCRBY', meta_key, 'ver', 1)
+    local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
+    f[1] = 'P'
+    f[7] = now + deadline
+    f[8] = ver
+    f[9] = aseq
+    redis.call('HSET', seats_key, seat, table.concat(f, '|'))
+    redis.call('ZADD', KEYS[3], '+inf', seat)
+    for _, x in ipairs({seat, 'BEGIN', f[6], ver, aseq}) do out[#out + 1] = x end
+  end
+end
+return out
+`;
+
+/**
  * Last step of a reserve, after PostgreSQL committed it (PostgreSQL is the truth, so this always wins).
  * When a message id is given, seat.reserved is appended to the event's stream here, behind the seat's
  * earlier events, so it is published in order; the PostgreSQL outbox copy is only the fallback.
@@ -193,7 +252,7 @@ if not (f and f[1] == 'R' and f[2] == user) then
   redis.call('ZADD', KEYS[3], '+inf', seat)
 end
 if ARGV[5] then
-  append('seat.reserved', ARGV[5], seat, user, 'reserved', ARGV[6], ARGV[4], ARGV[7], ARGV[3], {'ra', ARGV[3]})
+  append('seat.reserved', ARGV[5], seat, user, 'reserved', ARGV[6], ARGV[4], ARGV[7], ARGV[3], {'${F.reservedAt}', ARGV[3]})
 end
 return {'OK'}
 `;
@@ -287,6 +346,7 @@ export const SeatScripts = {
   refresh: { numberOfKeys: 3, lua: REFRESH },
   release: { numberOfKeys: 4, lua: RELEASE },
   beginReserve: { numberOfKeys: 3, lua: BEGIN_RESERVE },
+  beginReserveMany: { numberOfKeys: 4, lua: BEGIN_RESERVE_MANY },
   finishReserve: { numberOfKeys: 3, lua: FINISH_RESERVE },
   abortReserve: { numberOfKeys: 2, lua: ABORT_RESERVE },
   expire: { numberOfKeys: 2, lua: EXPIRE },

@@ -10,8 +10,12 @@ export const seatKeys = {
   user: (eventId: string, userId: string) => `seat:{${eventId}}:user:${userId}`,
   outbox: (eventId: string) => `seat:{${eventId}}:outbox`,
   lock: (eventId: string, seatNumber: number) => `seat:{${eventId}}:lock:${seatNumber}`,
-  /** Events that have an outbox stream; the relay reads them all. */
+  /** Events that have an outbox stream; swept only when a relay leader takes over or starts. */
   outboxIndex: () => 'seat:outbox-streams',
+  /** Events whose stream has news since the relay last read it: the relay's work list. */
+  outboxDirty: () => 'seat:outbox-dirty',
+  /** The lease of the one relay that reads the streams. */
+  relayLeader: () => 'seat:outbox-relay-leader',
 };
 
 export { OUTBOX_GROUP } from './seat-scripts';
@@ -91,11 +95,20 @@ export interface EventSnapshot {
   seats: Map<number, SeatState>;
 }
 
+/** Scripts that never append to the event's outbox stream. */
+const READ_ONLY_SCRIPTS = new Set<SeatScriptName>(['snapshot', 'seat', 'userSeats', 'abortReserve', 'installEvent']);
+
+const eventIdOfKey = (key: string | number) => /\{([^}]+)\}/.exec(String(key))?.[1];
+
 /** Typed access to the seat scripts. Results are returned as the scripts' first word plus fields. */
 export class SeatStore {
   private readonly run: Record<SeatScriptName, ScriptRunner>;
 
-  constructor(private readonly redis: Redis) {
+  /** `onAppend` hears of every script that may have appended to an event's stream (the relay wakes). */
+  constructor(
+    private readonly redis: Redis,
+    private readonly onAppend: (eventId: string) => void = () => undefined,
+  ) {
     const run = {} as Record<SeatScriptName, ScriptRunner>;
     for (const [name, script] of Object.entries(SeatScripts) as [
       SeatScriptName,
@@ -104,9 +117,20 @@ export class SeatStore {
       const command = `zephyrSeat_${name}`;
       redis.defineCommand(command, { numberOfKeys: script.numberOfKeys, lua: script.lua });
       const fn = (redis as unknown as Record<string, ScriptRunner>)[command]!.bind(redis);
-      run[name] = fn;
+      run[name] = READ_ONLY_SCRIPTS.has(name) ? fn : (...args) => this.marked(fn(...args), eventIdOfKey(args[0]!));
     }
     this.run = run;
+  }
+
+  /** After a write script, its event's stream may have news: mark it for the relay (single-key, cluster-safe). */
+  private async marked(reply: Promise<ScriptReply>, eventId: string | undefined): Promise<ScriptReply> {
+    const result = await reply;
+    if (eventId) {
+      // Not awaited: a lost mark only delays the entry until the next sweep, and the answer need not wait.
+      this.redis.sadd(seatKeys.outboxDirty(), eventId).catch(() => undefined);
+      this.onAppend(eventId);
+    }
+    return result;
   }
 
   hold(eventId: string, seat: number, userId: string, durationSec: number) {
@@ -158,6 +182,19 @@ export class SeatStore {
       userId,
       deadlineMs,
       randomUUID(),
+    );
+  }
+
+  /** Seats must be distinct and ascending. */
+  beginReserveMany(eventId: string, seats: number[], userId: string, deadlineMs: number) {
+    const args: (string | number)[] = [userId, deadlineMs];
+    for (const seat of seats) args.push(seat, randomUUID());
+    return this.run.beginReserveMany(
+      seatKeys.meta(eventId),
+      seatKeys.seats(eventId),
+      seatKeys.user(eventId, userId),
+      seatKeys.outbox(eventId),
+      ...args,
     );
   }
 

@@ -11,12 +11,13 @@ import {
   type Page,
   type Seat,
   type SeatEnvelope,
+  type SeatFailure,
   type SeatMap,
 } from '@zephyr/contracts';
 import { AppError } from '@zephyr/runtime/errors';
 import { randomUUID } from 'node:crypto';
 import { isLive, seatKeys, type SeatState, type SeatStore } from '../data-access/seat-store';
-import type { ReservationRepository } from '../data-access/reservation-repository';
+import type { CommitOutcome, ReservationRepository, SeatClaim } from '../data-access/reservation-repository';
 import type { EventDirectory } from '../data-access/event-directory';
 
 export const PRODUCER = 'seat-service';
@@ -25,8 +26,8 @@ const RESERVE_DEADLINE_MS = 10_000;
 const RESERVE_LOCK_TTL_MS = 5_000;
 
 export interface SeatLocks {
-  /** Serialises the commit step of reserves on one seat; resolves to a release function. */
-  acquire(key: string, ttlMs: number): Promise<() => Promise<void>>;
+  /** Serialises the commit step of reserves on these seats (one event's keys); resolves to a release function. */
+  acquire(keys: string[], ttlMs: number): Promise<() => Promise<void>>;
 }
 
 export interface SeatRulesHooks {
@@ -55,8 +56,14 @@ const ERROR_MESSAGES: Partial<Record<ErrorCode, string>> = {
   EVENT_NOT_FOUND: 'Event not found',
 };
 
-function fail(code: ErrorCode): never {
-  throw new AppError(code, ERROR_MESSAGES[code] ?? code);
+function fail(code: ErrorCode, message?: string): never {
+  throw new AppError(code, message ?? ERROR_MESSAGES[code] ?? code);
+}
+
+/** The all-or-nothing 409 of a multi-seat request: the first failing seat's code, every failure in details. */
+function failSeats(failures: SeatFailure[]): never {
+  const first = failures[0]!;
+  throw new AppError(first.code, ERROR_MESSAGES[first.code] ?? first.code, failures);
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -122,8 +129,8 @@ export class SeatRules {
 
   /**
    * Reserve = (1) Redis marks the caller's live hold "reserve in flight" so nothing else can take it,
-   * (2) PostgreSQL commits the reservation, its audit row and its event (the primary key is the last
-   * guard against a double booking), (3) Redis records the seat as reserved.
+   * (2) PostgreSQL commits the reservation, its audit row and its event, fenced by the hold version's
+   * verdict and the primary key, (3) Redis records the seat as reserved.
    */
   async reserve(eventId: string, seatNumber: number, userId: string, requestId?: string): Promise<Seat> {
     const begin = await this.onEvent(eventId, () =>
@@ -133,47 +140,158 @@ export class SeatRules {
       this.hooks.onOutcome('reserve', 'already');
       return { eventId, seatNumber, status: 'reserved', userId, reservedAt: iso(Number(begin[1])) };
     }
-    const holdVersion = Number(begin[1]);
-    const version = Number(begin[2]);
-    const auditSeq = Number(begin[3]);
-
-    const release = await this.locks.acquire(seatKeys.lock(eventId, seatNumber), RESERVE_LOCK_TTL_MS);
-    let outcome;
-    try {
-      outcome = await this.reservations.commit(
-        { eventId, seatNumber, userId, holdVersion, version, auditSeq },
-        (reservedAt) => this.reservedEnvelope(eventId, seatNumber, userId, version, holdVersion, reservedAt),
-        requestId,
-      );
-    } catch (err) {
-      await this.store.abortReserve(eventId, seatNumber, holdVersion).catch(() => undefined);
-      throw err;
-    } finally {
-      await release();
-    }
-    if (outcome.outcome === 'taken') {
-      await this.store.abortReserve(eventId, seatNumber, holdVersion).catch(() => undefined);
-      this.hooks.onOutcome('reserve', ErrorCodes.SeatUnavailable);
-      fail(ErrorCodes.SeatUnavailable);
-    }
-    // PostgreSQL has it; if Redis fails now, the expiry path settles the seat from PostgreSQL later and
-    // the PostgreSQL outbox publishes the event.
-    const event = outcome.outcome === 'reserved' ? { messageId: outcome.messageId, version, auditSeq } : undefined;
-    await this.store
-      .finishReserve(eventId, seatNumber, userId, outcome.reservedAt.getTime(), holdVersion, event)
-      .catch(() => undefined);
-    this.hooks.onOutcome('reserve', outcome.outcome);
-    return { eventId, seatNumber, status: 'reserved', userId, reservedAt: outcome.reservedAt.toISOString() };
+    const claim = { seatNumber, holdVersion: Number(begin[1]), version: Number(begin[2]), auditSeq: Number(begin[3]) };
+    const [seat] = await this.commitClaims(eventId, userId, [claim], requestId);
+    return seat!;
   }
 
-  private reservedEnvelope(
+  /**
+   * SPEC.md §7 multi-seat reserve: all or nothing. Every seat must be the caller's live hold or already the
+   * caller's reservation; otherwise nothing changes and the 409 names every failing seat.
+   */
+  async reserveMany(eventId: string, seatNumbers: number[], userId: string, requestId?: string): Promise<Seat[]> {
+    const seats = [...seatNumbers].sort((a, b) => a - b);
+    const begin = await this.onEvent(eventId, () =>
+      this.store.beginReserveMany(eventId, seats, userId, RESERVE_DEADLINE_MS),
+    );
+    if (begin[0] === 'BAD_SEATS') {
+      fail(ErrorCodes.ValidationFailed, 'Each seat must be within the event and at most maxSeatsPerUser seats');
+    }
+    if (begin[0] === 'REFUSED') {
+      const failures: SeatFailure[] = [];
+      for (let i = 1; i < begin.length; i += 2) {
+        failures.push({ seatNumber: Number(begin[i]), code: String(begin[i + 1]) as ErrorCode });
+      }
+      this.hooks.onOutcome('reserve', failures[0]!.code);
+      failSeats(failures);
+    }
+    const claims: SeatClaim[] = [];
+    const already: Seat[] = [];
+    for (let i = 1; i < begin.length; i += 5) {
+      const seatNumber = Number(begin[i]);
+      if (begin[i + 1] === 'ALREADY') {
+        already.push({ eventId, seatNumber, status: 'reserved', userId, reservedAt: iso(Number(begin[i + 2])) });
+      } else {
+        claims.push({
+          seatNumber,
+          holdVersion: Number(begin[i + 2]),
+          version: Number(begin[i + 3]),
+          auditSeq: Number(begin[i + 4]),
+        });
+      }
+    }
+    const committed = claims.length > 0 ? await this.commitClaims(eventId, userId, claims, requestId) : [];
+    if (claims.length === 0) this.hooks.onOutcome('reserve', 'already');
+    return [...already, ...committed].sort((a, b) => a.seatNumber - b.seatNumber);
+  }
+
+  /** Steps (2) and (3) of a reserve for seats that are "reserve in flight" for this caller. */
+  private async commitClaims(eventId: string, userId: string, claims: SeatClaim[], requestId?: string) {
+    const abort = (which: SeatClaim[]) =>
+      Promise.all(
+        which.map((c) => this.store.abortReserve(eventId, c.seatNumber, c.holdVersion).catch(() => undefined)),
+      );
+    let outcome: CommitOutcome;
+    try {
+      const release = await this.locks.acquire(
+        claims.map((c) => seatKeys.lock(eventId, c.seatNumber)),
+        RESERVE_LOCK_TTL_MS,
+      );
+      try {
+        outcome = await this.reservations.commit(
+          { eventId, userId, seats: claims },
+          (claim, reservedAt) => this.reservedEnvelope(eventId, claim, userId, reservedAt),
+          requestId,
+        );
+      } finally {
+        await release();
+      }
+    } catch (err) {
+      outcome = await this.afterFailedCommit(eventId, userId, claims, err, abort);
+    }
+    if (outcome.outcome === 'refused') {
+      // A lost hold's in-flight mark is left for the expiry path, which has already given the hold up.
+      const lost = new Set(outcome.refusals.filter((r) => r.reason === 'lost').map((r) => r.seatNumber));
+      await abort(claims.filter((c) => !lost.has(c.seatNumber)));
+      const failures = outcome.refusals
+        .map((r) => ({
+          seatNumber: r.seatNumber,
+          code: r.reason === 'lost' ? ErrorCodes.HoldNotFound : ErrorCodes.SeatUnavailable,
+        }))
+        .sort((a, b) => a.seatNumber - b.seatNumber);
+      this.hooks.onOutcome('reserve', failures[0]!.code);
+      if (claims.length === 1) fail(failures[0]!.code);
+      failSeats(failures);
+    }
+    // PostgreSQL has them; if Redis fails now, the expiry path settles each seat from PostgreSQL later and
+    // the PostgreSQL outbox publishes the events.
+    const byVersion = new Map(claims.map((c) => [c.seatNumber, c]));
+    await Promise.all(
+      outcome.seats.map((seat) => {
+        const claim = byVersion.get(seat.seatNumber)!;
+        const event =
+          seat.outcome === 'reserved'
+            ? { messageId: seat.messageId, version: claim.version, auditSeq: claim.auditSeq }
+            : undefined;
+        return this.store
+          .finishReserve(eventId, seat.seatNumber, userId, seat.reservedAt.getTime(), claim.holdVersion, event)
+          .catch(() => undefined);
+      }),
+    );
+    for (const seat of outcome.seats) this.hooks.onOutcome('reserve', seat.outcome);
+    return outcome.seats.map(
+      (seat): Seat => ({
+        eventId,
+        seatNumber: seat.seatNumber,
+        status: 'reserved',
+        userId,
+        reservedAt: seat.reservedAt.toISOString(),
+      }),
+    );
+  }
+
+  /**
+   * The commit threw: answer only what is known. The verdicts tell whether it committed after all (the
+   * client library lost the answer), was fenced off, or never happened; if even that cannot be read, the
+   * seats stay "reserve in flight" so a retried reserve joins them and converges, and the expiry path
+   * settles them after the deadline otherwise.
+   */
+  private async afterFailedCommit(
     eventId: string,
-    seatNumber: number,
     userId: string,
-    version: number,
-    holdVersion: number,
-    reservedAt: Date,
-  ): SeatEnvelope {
+    claims: SeatClaim[],
+    err: unknown,
+    abort: (which: SeatClaim[]) => Promise<unknown>,
+  ): Promise<CommitOutcome> {
+    let verdicts;
+    try {
+      verdicts = await Promise.all(claims.map((c) => this.reservations.verdict(eventId, c.seatNumber, c.holdVersion)));
+    } catch {
+      throw err;
+    }
+    if (verdicts.every((v) => v === undefined)) {
+      await abort(claims);
+      throw err;
+    }
+    if (verdicts.every((v) => v === 'reserved')) {
+      const seats = [];
+      for (const claim of claims) {
+        const found = await this.reservations.find(eventId, claim.seatNumber);
+        if (!found || found.userId !== userId) throw err;
+        seats.push({ seatNumber: claim.seatNumber, outcome: 'already' as const, reservedAt: found.reservedAt });
+      }
+      return { outcome: 'committed', seats };
+    }
+    return {
+      outcome: 'refused',
+      refusals: claims
+        .filter((_, i) => verdicts[i] === 'abandoned')
+        .map((c) => ({ seatNumber: c.seatNumber, reason: 'lost' as const })),
+    };
+  }
+
+  private reservedEnvelope(eventId: string, claim: SeatClaim, userId: string, reservedAt: Date): SeatEnvelope {
+    const { seatNumber, version, holdVersion } = claim;
     return {
       id: randomUUID(),
       type: RoutingKeys.SeatReserved,
@@ -274,17 +392,24 @@ export class SeatRules {
     }
   }
 
-  /** A reserve whose process died mid-way: PostgreSQL decides whether it happened. */
+  /**
+   * A reserve that outlived its deadline (its process stalled or died): the hold version's verdict in
+   * PostgreSQL decides. If the reserve committed first, Redis records the reservation; otherwise the hold
+   * is given up for good (a late commit of it is refused) and expires now.
+   */
   private async settleStalledReserve(eventId: string, seatNumber: number, holdVersion: number): Promise<ExpireOutcome> {
-    const reservation = await this.reservations.find(eventId, seatNumber);
-    if (reservation) {
-      await this.store.finishReserve(
-        eventId,
-        seatNumber,
-        reservation.userId,
-        reservation.reservedAt.getTime(),
-        holdVersion,
-      );
+    const verdict = await this.reservations.abandonHold(eventId, seatNumber, holdVersion);
+    if (verdict === 'reserved') {
+      const reservation = await this.reservations.find(eventId, seatNumber);
+      if (reservation) {
+        await this.store.finishReserve(
+          eventId,
+          seatNumber,
+          reservation.userId,
+          reservation.reservedAt.getTime(),
+          holdVersion,
+        );
+      }
       return { outcome: 'gone' };
     }
     await this.store.abortReserve(eventId, seatNumber, holdVersion);

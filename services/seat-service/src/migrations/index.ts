@@ -37,4 +37,24 @@ export const migrations: readonly Migration[] = [
       await db.schema.withSchema(SCHEMA).dropTableIfExists('reservations');
     },
   },
+  {
+    name: '002_hold_verdicts',
+    async up(db: Knex) {
+      // The fence at the commit: one verdict per hold version. A reserve writes 'reserved' in its own
+      // transaction; the expiry of a stalled reserve writes 'abandoned'. Whichever commits first wins, so
+      // a reserve that stalled past its deadline can never commit after its hold was given up.
+      await db.schema.withSchema(SCHEMA).createTable('hold_verdicts', (t) => {
+        t.uuid('event_id').notNullable();
+        t.integer('seat_number').notNullable();
+        t.bigInteger('hold_version').notNullable();
+        t.text('verdict').notNullable();
+        t.timestamp('decided_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+        t.primary(['event_id', 'seat_number', 'hold_version']);
+        t.check("verdict in ('reserved', 'abandoned')", [], 'hold_verdicts_verdict_check');
+      });
+    },
+    async down(db: Knex) {
+      await db.schema.withSchema(SCHEMA).dropTableIfExists('hold_verdicts');
+    },
+  },
 ];

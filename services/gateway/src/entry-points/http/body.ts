@@ -85,6 +85,13 @@ export function bufferBody(): RequestHandler {
   };
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/** The exact body bytes bufferBody read (empty when the request had no body). */
+export function bufferedBody(req: IncomingMessage): Buffer {
+  return bodies.get(req) ?? EMPTY;
+}
+
 /**
  * http-proxy `proxyReq` hook: writes the buffered body. The incoming stream has already ended, so the
  * proxy's own pipe only ends the upstream request after this write.

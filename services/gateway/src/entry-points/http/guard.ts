@@ -1,4 +1,4 @@
-import type { RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { ErrorCodes, HttpHeaders } from '@zephyr/contracts';
 import { AppError, bearerToken, type TokenVerifier } from '@zephyr/runtime';
 import { matchRoute, type RouteRule } from '../../domain/route-table';
@@ -34,6 +34,32 @@ function tooMany(res: Response, decision: LimitDecision): AppError {
   return new AppError(ErrorCodes.RateLimited, 'Too many requests; retry later');
 }
 
+/** The per-IP limit; throws RATE_LIMITED (with its headers set) when the caller is over it. */
+async function consumeIpLimit(
+  deps: Pick<GuardDeps, 'ipLimit' | 'onRateLimited'>,
+  req: Request,
+  res: Response,
+): Promise<LimitDecision | undefined> {
+  if (!deps.ipLimit) return undefined;
+  const decision = await deps.ipLimit.consume(req.ip ?? 'unknown');
+  if (!decision.allowed) {
+    deps.onRateLimited('ip');
+    setLimitHeaders(res, decision);
+    throw tooMany(res, decision);
+  }
+  return decision;
+}
+
+/** The per-IP limit alone, for the gateway's own public routes (the API documents). */
+export function limitByIp(deps: Pick<GuardDeps, 'ipLimit' | 'onRateLimited'>): RequestHandler {
+  return (req, res, next) => {
+    consumeIpLimit(deps, req, res).then((decision) => {
+      if (decision) setLimitHeaders(res, decision);
+      next();
+    }, next);
+  };
+}
+
 /**
  * Everything the gateway decides before a request reaches a service, in SPEC.md's precedence:
  * unknown route 404, per-IP limit, 401, 403 (role), per-user limit, then a path that does not decode (400);
@@ -51,24 +77,18 @@ export function gatewayGuard(deps: GuardDeps): RequestHandler {
       // Carry the gateway's request id upstream so logs and messages of one request line up. (Set on the
       // incoming headers: http-proxy's proxyReq hook can fire after headers are sent when sockets queue.)
       req.headers[HttpHeaders.requestId] = req.requestId;
-      res.locals.routeLabel = `${rule.method} ${rule.pattern.source}`;
+      // The template (`/api/events/:id`), not the regex: metric labels people can read.
+      res.locals.routeLabel = `${rule.method} ${rule.path}`;
 
-      let shown: LimitDecision | undefined;
-      if (deps.ipLimit) {
-        const decision = await deps.ipLimit.consume(req.ip ?? 'unknown');
-        shown = decision;
-        if (!decision.allowed) {
-          deps.onRateLimited('ip');
-          setLimitHeaders(res, decision);
-          throw tooMany(res, decision);
-        }
-      }
+      let shown = await consumeIpLimit(deps, req, res);
 
       const token = bearerToken(req);
       const caller = token === undefined ? undefined : await deps.verifier.verify(token);
       if (rule.access !== 'public' && !caller)
         throw new AppError(ErrorCodes.Unauthenticated, 'A bearer token is required');
       if (rule.access === 'admin' && !caller!.isAdmin) throw new AppError(ErrorCodes.Forbidden, 'Admin role required');
+      // Idempotency keys are scoped by caller.
+      res.locals.callerId = caller?.userId;
 
       if (rule.mutation && caller && deps.userLimit) {
         const decision = await deps.userLimit.consume(caller.userId);

@@ -53,7 +53,9 @@ export function createUpstreamProxy(urls: string, logger: Logger, timeoutMs: num
     agent: upstreamAgent,
     xfwd: true,
     proxyTimeout: timeoutMs,
-    timeout: timeoutMs,
+    // The client socket's own idle bound must fire after the upstream's, or a slow upstream would cut the
+    // client off without its 503 (and an Idempotency-Key's claim would end without a clear answer).
+    timeout: timeoutMs + 1000,
     on: {
       proxyReq: writeBufferedBody,
       error: (err, _req, res) => upstreamFailed(res, logger, err, target),

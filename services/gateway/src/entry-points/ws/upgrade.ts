@@ -1,27 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createProxyMiddleware } from 'http-proxy-middleware';
-import { ErrorCodes, errorBody } from '@zephyr/contracts';
-import { AppError, type Logger, type TokenVerifier } from '@zephyr/runtime';
+import { ErrorCodes } from '@zephyr/contracts';
+import { AppError, createConnectionCap, refuseUpgrade, type Logger, type TokenVerifier } from '@zephyr/runtime';
 import type { RateLimit } from '../../data-access/rate-limits';
 import { roundRobin, upstreamAgent } from '../http/proxy';
 
 const WS_PATHS = new Set(['/', '/ws']);
 const MAX_URL_LENGTH = 2048;
-
-function refuse(
-  socket: Duplex,
-  status: number,
-  reason: string,
-  code: Parameters<typeof errorBody>[0],
-  message: string,
-  extra = '',
-) {
-  const body = JSON.stringify(errorBody(code, message));
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
-  );
-}
 
 /**
  * WebSocket upgrades: express middleware does not run on them, so the path, the per-IP limit and a
@@ -33,7 +19,10 @@ export function createUpgradeHandler(deps: {
   ipLimit?: RateLimit;
   logger: Logger;
   trustProxy: number;
+  /** Proxied WebSockets this replica carries (each costs two descriptors); more get 503 at the upgrade. */
+  maxConnections: number;
 }) {
+  const cap = createConnectionCap(deps.maxConnections);
   const pick = roundRobin(deps.notifierUrl);
   const proxy = createProxyMiddleware({
     target: deps.notifierUrl.split(',')[0],
@@ -65,23 +54,30 @@ export function createUpgradeHandler(deps: {
     socket.on('error', () => socket.destroy());
     const run = async () => {
       const raw = req.url ?? '/';
-      if (raw.length > MAX_URL_LENGTH)
-        return refuse(socket, 400, 'Bad Request', ErrorCodes.ValidationFailed, 'URL too long');
+      if (raw.length > MAX_URL_LENGTH) return refuseUpgrade(socket, ErrorCodes.ValidationFailed, 'URL too long');
       // Origin-form only: '//host/...' or an absolute URL would otherwise parse to a path of '/'.
       const url = raw.startsWith('/') && !raw.startsWith('//') ? new URL(raw, 'http://gateway.local') : undefined;
-      if (!url || !WS_PATHS.has(url.pathname))
-        return refuse(socket, 404, 'Not Found', ErrorCodes.NotFound, 'No such route');
+      if (!url || !WS_PATHS.has(url.pathname)) return refuseUpgrade(socket, ErrorCodes.NotFound, 'No such route');
+      // Buyers before watchers: past the cap the REST side keeps its descriptors and CPU.
+      const release = cap.claim();
+      if (!release) {
+        return refuseUpgrade(
+          socket,
+          ErrorCodes.DependencyUnavailable,
+          'Too many WebSocket connections; retry shortly',
+          {
+            'Retry-After': 1,
+          },
+        );
+      }
+      // Every way out (refused below, proxied and later closed, or reset) ends with this socket's close.
+      socket.once('close', release);
       if (deps.ipLimit) {
         const decision = await deps.ipLimit.consume(clientIp(req));
         if (!decision.allowed) {
-          return refuse(
-            socket,
-            429,
-            'Too Many Requests',
-            ErrorCodes.RateLimited,
-            'Too many requests',
-            `Retry-After: ${decision.resetSeconds}\r\n`,
-          );
+          return refuseUpgrade(socket, ErrorCodes.RateLimited, 'Too many requests', {
+            'Retry-After': decision.resetSeconds,
+          });
         }
       }
       const token = url.searchParams.get('token');
@@ -91,7 +87,7 @@ export function createUpgradeHandler(deps: {
         } catch (err) {
           // A bad token is 401; a key set that cannot be fetched is the outage below (503).
           if (err instanceof AppError)
-            return refuse(socket, 401, 'Unauthorized', ErrorCodes.Unauthenticated, 'Invalid or expired token');
+            return refuseUpgrade(socket, ErrorCodes.Unauthenticated, 'Invalid or expired token');
           throw err;
         }
       }
@@ -99,7 +95,7 @@ export function createUpgradeHandler(deps: {
     };
     run().catch((err: Error) => {
       deps.logger.warn({ err: err.message }, 'websocket upgrade failed');
-      refuse(socket, 503, 'Service Unavailable', ErrorCodes.DependencyUnavailable, 'Try again shortly');
+      refuseUpgrade(socket, ErrorCodes.DependencyUnavailable, 'Try again shortly');
     });
   };
 }

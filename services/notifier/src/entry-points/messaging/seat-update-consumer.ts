@@ -3,13 +3,11 @@ import { startConsumer, type Broker, type Consumer } from '@zephyr/runtime/messa
 import type { Logger } from '@zephyr/runtime';
 import type { ClientSession } from '../../domain/client-session';
 import type { SubscriptionHub } from '../../domain/hub';
-import type { NotifierMetrics } from '../../metrics';
 
 export interface SeatUpdateConsumerDeps {
   broker: Broker;
   replicaId: string;
   hub: SubscriptionHub<ClientSession>;
-  metrics: NotifierMetrics;
   logger: Logger;
 }
 
@@ -28,10 +26,9 @@ export function startSeatUpdateConsumer(deps: SeatUpdateConsumerDeps): Consumer 
     kind: 'replica',
     prefetch: PREFETCH,
     logger: deps.logger,
+    // Only queues the fan-out (written in slices on later loop turns), so acks and heartbeats never wait on sockets.
     async handle(envelope) {
-      if (!isSeatEnvelope(envelope)) return;
-      const pushed = deps.hub.publish(envelope);
-      if (pushed > 0) deps.metrics.messagesPushed.inc(pushed);
+      if (isSeatEnvelope(envelope)) deps.hub.publish(envelope);
     },
   });
 }

@@ -1,8 +1,8 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { ErrorCodes, errorBody, type ErrorCode, type Identity } from '@zephyr/contracts';
-import { AppError, type Logger } from '@zephyr/runtime';
+import { ErrorCodes, type Identity } from '@zephyr/contracts';
+import { AppError, createConnectionCap, refuseUpgrade, type Logger } from '@zephyr/runtime';
 import { ClientSession, CloseCodes, verifyToken, type SessionDeps, type Transport } from '../../domain/client-session';
 import type { NotifierMetrics } from '../../metrics';
 
@@ -20,6 +20,8 @@ export interface WebSocketEndpointOptions {
   logger: Logger;
   heartbeatIntervalMs: number;
   maxBufferedBytes: number;
+  /** WebSocket connections this replica accepts; more get 503 at the upgrade. */
+  maxConnections: number;
   isAcceptingTraffic: () => boolean;
 }
 
@@ -33,24 +35,6 @@ interface Connection {
   alive: boolean;
 }
 
-const STATUS_TEXT: Record<number, string> = {
-  401: 'Unauthorized',
-  404: 'Not Found',
-  503: 'Service Unavailable',
-};
-
-/** Answers an upgrade request with a plain HTTP error (JSON body, like every other error) and drops the socket. */
-function refuseUpgrade(socket: Duplex, status: number, code: ErrorCode, message: string): void {
-  if (socket.destroyed) return;
-  const body = JSON.stringify(errorBody(code, message));
-  socket.once('finish', () => socket.destroy());
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
-      'Connection: close\r\nContent-Type: application/json\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
-}
-
 function textOf(data: RawData): string {
   if (Buffer.isBuffer(data)) return data.toString('utf8');
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
@@ -62,10 +46,11 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
   const { server, metrics, logger } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD_BYTES, clientTracking: false });
   const connections = new Map<WebSocket, Connection>();
+  const cap = createConnectionCap(options.maxConnections);
   let closing = false;
 
   const transportFor = (ws: WebSocket): Transport => ({
-    send(text) {
+    send(frame) {
       if (ws.readyState !== WebSocket.OPEN) return false;
       // Never buffer without bound for a client that does not read: cut it and let it reconnect.
       if (ws.bufferedAmount > options.maxBufferedBytes) {
@@ -74,7 +59,8 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
         ws.terminate();
         return false;
       }
-      ws.send(text);
+      // A Buffer is written as-is (no per-socket encoding); binary: false keeps it a text frame.
+      ws.send(frame, { binary: false });
       return true;
     },
     close(code, reason) {
@@ -82,7 +68,7 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
     },
   });
 
-  const onConnection = (ws: WebSocket, identity: Identity | undefined) => {
+  const onConnection = (ws: WebSocket, identity: Identity | undefined, release: () => void) => {
     const session = new ClientSession(transportFor(ws), options.session);
     const connection: Connection = { session, alive: true };
     connections.set(ws, connection);
@@ -93,6 +79,7 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
     ws.on('message', (data, isBinary) => session.enqueue(isBinary ? null : textOf(data)));
     ws.on('error', (err) => logger.debug({ err: err.message }, 'WebSocket error'));
     ws.on('close', () => {
+      release();
       session.dispose();
       connections.delete(ws);
       metrics.connections.dec();
@@ -104,7 +91,7 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
     // Until ws takes over, a reset by the peer must not become an uncaught error.
     socket.on('error', () => socket.destroy());
     if (closing || !options.isAcceptingTraffic()) {
-      refuseUpgrade(socket, 503, ErrorCodes.DependencyUnavailable, 'Shutting down; reconnect');
+      refuseUpgrade(socket, ErrorCodes.DependencyUnavailable, 'Shutting down; reconnect');
       return;
     }
     let url: URL | undefined;
@@ -114,9 +101,28 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
       url = undefined;
     }
     if (!url || !WS_PATHS.has(url.pathname)) {
-      refuseUpgrade(socket, 404, ErrorCodes.NotFound, 'No such route');
+      refuseUpgrade(socket, ErrorCodes.NotFound, 'No such route');
       return;
     }
+    // Buyers before watchers: past the cap a client is told to come back (or go to another replica).
+    const release = cap.claim();
+    if (!release) {
+      metrics.refusedConnections.inc();
+      refuseUpgrade(socket, ErrorCodes.DependencyUnavailable, 'Too many WebSocket connections; retry shortly', {
+        'Retry-After': 1,
+      });
+      return;
+    }
+    let handedOver = false;
+    try {
+      handedOver = await upgrade(req, socket, head, url, release);
+    } finally {
+      if (!handedOver) release();
+    }
+  };
+
+  /** Returns true once ws owns the socket (and with it the slot, given back on close). */
+  const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, release: () => void) => {
     const token = url.searchParams.get('token');
     let identity: Identity | undefined;
     if (token !== null) {
@@ -124,16 +130,19 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
       try {
         identity = await verifyToken(options.session.verifier, token);
       } catch (err) {
-        if (err instanceof AppError) refuseUpgrade(socket, 401, ErrorCodes.Unauthenticated, err.message);
-        else refuseUpgrade(socket, 503, ErrorCodes.DependencyUnavailable, 'Token keys unavailable; retry shortly');
-        return;
+        if (err instanceof AppError) refuseUpgrade(socket, ErrorCodes.Unauthenticated, err.message);
+        else refuseUpgrade(socket, ErrorCodes.DependencyUnavailable, 'Token keys unavailable; retry shortly');
+        return false;
       }
     }
     if (socket.destroyed || closing) {
       socket.destroy();
-      return;
+      return false;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, identity));
+    // ws may refuse a malformed handshake without calling back: the slot comes back when the socket closes.
+    socket.once('close', release);
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, identity, release));
+    return true;
   };
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -144,9 +153,17 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
   });
 
   // A socket that has not answered the previous ping by the next one is dead: gone within two intervals.
+  // When this tick itself comes late, the loop was stalled and the pongs may still sit unread in the
+  // kernel: cutting everyone then would drop every socket at once, so that round only pings.
+  let lastTick = Date.now();
   const heartbeat = setInterval(() => {
+    const now = Date.now();
+    const lateMs = now - lastTick - options.heartbeatIntervalMs;
+    const stalled = lateMs > options.heartbeatIntervalMs / 2;
+    lastTick = now;
+    if (stalled) logger.warn({ lateMs }, 'heartbeat ran late; no peer is cut this round');
     for (const [ws, connection] of connections) {
-      if (!connection.alive) {
+      if (!connection.alive && !stalled) {
         ws.terminate();
         continue;
       }

@@ -1,12 +1,13 @@
 import { Router } from 'express';
 import {
+  ErrorCodes,
   InternalPaths,
   eventChangedDataSchema,
   expireHoldsRequest,
   type EventChangedData,
   type HoldVersionRef,
 } from '@zephyr/contracts';
-import { jsonBody, route, validate } from '@zephyr/runtime';
+import { AppError, jsonBody, route, validate } from '@zephyr/runtime';
 import type { SeatRules } from '../../domain/seat-rules';
 import type { EventDirectory } from '../../data-access/event-directory';
 
@@ -24,6 +25,9 @@ export function internalRoutes(rules: SeatRules, directory: EventDirectory): Rou
     jsonBody(),
     route(async (req, res) => {
       const event = validate<EventChangedData>(eventChangedDataSchema.options({ convert: false }), req.body, 'event');
+      if (event.id.toLowerCase() !== String(req.params.eventId).toLowerCase()) {
+        throw new AppError(ErrorCodes.ValidationFailed, 'The event id in the body must be the one in the path');
+      }
       await directory.apply(event);
       res.status(204).end();
     }),

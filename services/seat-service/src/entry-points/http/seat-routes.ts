@@ -5,6 +5,7 @@ import {
   LIMITS,
   SEAT_NUMBER_PATTERN,
   holdBody,
+  multiReserveBody,
   pageQuery,
   refreshBody,
   releaseBody,
@@ -12,6 +13,7 @@ import {
   uuidSchema,
   type HoldBody,
   type Identity,
+  type MultiReserveBody,
   type UserBody,
 } from '@zephyr/contracts';
 import {
@@ -102,6 +104,18 @@ export function seatRoutes(rules: SeatRules, verifier: TokenVerifier): Router {
       const body = validate<UserBody>(reserveBody, req.body === undefined ? {} : req.body, 'body');
       assertOwnUserId(req.caller!, body.userId);
       res.status(200).json(await rules.reserve(target.eventId, target.seatNumber, req.caller!.userId, req.requestId));
+    }),
+  );
+
+  router.post(
+    '/api/seats/:eventId/reserve',
+    ...mutation(verifier),
+    route(async (req, res) => {
+      const { eventId } = validate<{ eventId: string }>(eventParams, req.params, 'path');
+      const body = validate<MultiReserveBody>(multiReserveBody, req.body, 'body');
+      res.status(200).json({
+        items: await rules.reserveMany(eventId.toLowerCase(), body.seats, req.caller!.userId, req.requestId),
+      });
     }),
   );
 

@@ -1,0 +1,86 @@
+// One child process of `npm run bench:ws`: opens its share of WebSocket watchers on one event, and records
+// for every change (by seat number) how many sockets got it and when the last one did.
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { ROOT } from '../ensure-install.mjs';
+
+const require = createRequire(import.meta.url);
+const WebSocket = require(path.join(ROOT, 'services', 'notifier', 'node_modules', 'ws'));
+
+const { url, eventId, count, batch } = JSON.parse(process.argv[2]);
+const CONNECT_CONCURRENCY = 50;
+/** seatNumber → [sockets that got it, time the last one did] */
+const seen = new Map();
+let subscribed = 0;
+let refused = 0;
+let subscribeErrors = 0;
+let disconnects = 0;
+let stopping = false;
+const sockets = [];
+
+function record(seatNumber, at) {
+  const entry = seen.get(seatNumber);
+  if (entry) {
+    entry[0]++;
+    entry[1] = at;
+  } else seen.set(seatNumber, [1, at]);
+}
+
+function open() {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(url);
+    socket.on('unexpected-response', (req) => {
+      refused++;
+      req.destroy();
+      resolve();
+    });
+    socket.on('error', () => resolve());
+    socket.on('close', () => {
+      if (!stopping) disconnects++;
+    });
+    socket.on('open', () => {
+      sockets.push(socket);
+      socket.send(JSON.stringify({ type: 'SUBSCRIBE_EVENT', eventId, batch }));
+    });
+    socket.on('message', (data) => {
+      const at = Date.now();
+      const message = JSON.parse(data.toString());
+      if (message.type === 'SEAT_UPDATES') for (const u of message.updates) record(u.seatNumber, at);
+      else if (message.type === 'SEAT_UPDATE') record(message.seatNumber, at);
+      else if (message.type === 'SUBSCRIBED') {
+        subscribed++;
+        resolve();
+      } else if (message.type === 'ERROR') {
+        subscribeErrors++;
+        resolve();
+      }
+    });
+  });
+}
+
+async function connectAll() {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      next++;
+      await open();
+    }
+  };
+  await Promise.all(Array.from({ length: CONNECT_CONCURRENCY }, worker));
+  process.send({ type: 'subscribed', subscribed, refused, subscribeErrors });
+}
+
+process.on('message', (message) => {
+  if (message.type !== 'report') return;
+  stopping = true;
+  process.send({
+    type: 'report',
+    seen: [...seen],
+    disconnects,
+    open: sockets.filter((s) => s.readyState === 1).length,
+  });
+  for (const socket of sockets) socket.terminate();
+  setTimeout(() => process.exit(0), 100);
+});
+
+void connectAll();

@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto';
+import { ErrorCodes, IDEMPOTENCY_KEY_PATTERN } from '@zephyr/contracts';
+import { AppError } from '@zephyr/runtime/errors';
+
+/** SPEC.md §7: who retries what. The caller is the token's `sub`, or the client IP when anonymous. */
+export interface IdempotencyScope {
+  caller: { userId: string } | { ip: string };
+  method: string;
+  /** The request path without its query. */
+  path: string;
+  key: string;
+}
+
+/** A first request still running: who claimed it and for which body. */
+export interface InFlight {
+  state: 'in-flight';
+  bodyHash: string;
+  /** Random per claim, so only the claimer can complete or release it. */
+  claim: string;
+}
+
+/** The kept first answer. */
+export interface Completed {
+  state: 'completed';
+  bodyHash: string;
+  status: number;
+  headers: Record<string, string>;
+  /** Base64 of the exact body bytes. */
+  body: string;
+}
+
+export type IdempotencyRecord = InFlight | Completed;
+
+export type Outcome = 'replayed' | 'reused' | 'in_flight' | 'stored' | 'not_kept';
+
+export function assertValidKey(key: string): void {
+  if (!IDEMPOTENCY_KEY_PATTERN.test(key))
+    throw new AppError(ErrorCodes.ValidationFailed, 'Idempotency-Key must be 1-255 printable ASCII characters', [
+      { path: 'headers.idempotency-key', message: 'must be 1-255 printable ASCII characters' },
+    ]);
+}
+
+const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
+
+/**
+ * One Redis key per scope. The parts are JSON-encoded before hashing so no choice of key or path can
+ * collide with another scope's; the hash sits in a hash tag so the single key maps to one Cluster slot
+ * whatever the prefix in front of it.
+ */
+export function scopeKey(scope: IdempotencyScope): string {
+  const caller = 'userId' in scope.caller ? `user:${scope.caller.userId}` : `ip:${scope.caller.ip}`;
+  return `gateway:idem:{${sha256(JSON.stringify([caller, scope.method, scope.path, scope.key]))}}`;
+}
+
+export const bodyHash = (body: Buffer): string => sha256(body);
+
+/**
+ * What a repeat gets, given the record its key already holds: the kept answer for the same bytes; a
+ * refusal for another body, or while the first is still running (whatever its body).
+ */
+export function decideRepeat(record: IdempotencyRecord, hash: string): Completed {
+  if (record.state === 'in-flight')
+    throw new AppError(ErrorCodes.IdempotencyInFlight, 'A request with this Idempotency-Key is still running');
+  if (record.bodyHash !== hash)
+    throw new AppError(
+      ErrorCodes.IdempotencyKeyReused,
+      'This Idempotency-Key was used with another request body; use a new key for a new request',
+    );
+  return record;
+}
