@@ -102,7 +102,11 @@ export function bearerToken(req: Request): string | undefined {
   const header = req.headers[HttpHeaders.authorization];
   if (header === undefined) return undefined;
   const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/.exec(header);
-  if (!match) throw unauthenticated('Authorization must be "Bearer <JWT>"');
+  if (!match) {
+    // Tell a token that is not a JWT apart from a header that is not a bearer token at all.
+    if (/^Bearer \S+$/.test(header)) throw unauthenticated('The bearer token is not a valid JWT');
+    throw unauthenticated('Authorization must be "Bearer <JWT>"');
+  }
   return match[1];
 }
 

@@ -162,13 +162,11 @@ describe('SEAT_UPDATES batches', () => {
       }
     }
     // Coalesced: far fewer frames than changes, and no more than one per 100 ms over the whole run. Single gaps
-    // are measured at this (busy) client, where two frames read in one go look simultaneous, so the bound is
-    // checked on the whole span and on most gaps rather than on the smallest one.
+    // measured at this client say nothing (two frames read in one go look simultaneous on a busy machine);
+    // the per-frame interval is the hub's guarantee, checked with its own clock in hub.test.ts.
     expect(batches.length).toBeLessThan(version / 4);
     const span = batches[batches.length - 1]!.at - batches[0]!.at;
     expect(batches.length - 1).toBeLessThanOrEqual(Math.floor(span / BATCH_INTERVAL_MS) + 1);
-    const gaps = batches.slice(1).map((b, i) => b.at - batches[i]!.at);
-    expect(gaps.filter((gap) => gap >= BATCH_INTERVAL_MS - 5).length).toBeGreaterThanOrEqual(gaps.length * 0.9);
   }, 60_000);
 
   it('serves batch and v1 subscribers of one event side by side, v1 unchanged', async () => {

@@ -140,7 +140,8 @@ it('50 users × 100 seats in random order, then reserve: every seat held and res
       expect(list.body.items).toEqual([]); // every hold became a reservation
     }
   }
-});
+  // 45,000 holds and their reserves through two replicas: minutes, not seconds, on a busy 2-core machine.
+}, 300_000);
 
 it('the holder sending 10 concurrent reserves gets 200 ten times with one reservedAt (10 seats)', async () => {
   const eventId = await createEvent(10, 10);
