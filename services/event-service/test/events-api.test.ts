@@ -78,6 +78,8 @@ describe('POST /api/events', () => {
       description: '',
       totalSeats: 50,
       maxSeatsPerUser: 10,
+      // SPEC §7: one row of totalSeats unless told otherwise.
+      seatsPerRow: 50,
       status: 'active',
       createdAt: expect.stringMatching(ISO_UTC),
       updatedAt: expect.stringMatching(ISO_UTC),
