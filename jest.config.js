@@ -5,6 +5,13 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }] },
-  moduleNameMapper: { '^@zephyr/(contracts|runtime|testing)$': '<rootDir>/packages/$1/src' },
+  moduleNameMapper: {
+    '^@zephyr/(contracts|runtime|testing)$': '<rootDir>/packages/$1/src',
+    // Subpath exports (`@zephyr/runtime/errors`) map to the module of the same name, as package.json "exports" does.
+    '^@zephyr/(contracts|runtime|testing)/(.+)$': '<rootDir>/packages/$1/src/$2',
+  },
   testTimeout: 60_000,
+  // PostgreSQL/Redis/RabbitMQ: the configured ones when they answer, else containers when Docker is present.
+  globalSetup: '<rootDir>/packages/testing/src/global-setup.ts',
+  globalTeardown: '<rootDir>/packages/testing/src/global-teardown.ts',
 };

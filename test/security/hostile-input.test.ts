@@ -6,6 +6,7 @@ import {
   isolate,
   newUserId,
   userToken,
+  waitFor,
   type Isolation,
   type Stack,
   type WsClient,
@@ -52,8 +53,22 @@ beforeAll(async () => {
   ).toBe(201);
   expect((await http(gw, 'POST', `/api/seats/${eventId}/2/hold`, { token: alice.token })).status).toBe(201);
   expect((await http(gw, 'POST', `/api/seats/${eventId}/2/reserve`, { token: alice.token })).status).toBe(200);
-  // Let the audit trail and the event's counts settle (both may lag by up to 1 s).
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  // The audit trail and the event's counts lag the writes: wait until both show them, so no snapshot races them.
+  await waitFor(
+    async () => {
+      const history = await http<{ items: unknown[] }>(gw, 'GET', `/api/events/${eventId}/history?limit=100`, {
+        token: admin,
+      });
+      const event = await http<{ seats: { available: number; held: number; reserved: number } }>(
+        gw,
+        'GET',
+        `/api/events/${eventId}`,
+      );
+      const { available, held, reserved } = event.body.seats;
+      return history.body.items.length === 3 && available === 8 && held === 1 && reserved === 1;
+    },
+    { what: 'the audit trail and event counts to show the setup' },
+  );
 }, 90_000);
 
 afterAll(async () => {

@@ -18,8 +18,14 @@ import { expectError, portOf, rawHttp, startServiceSafely, startStackSafely, upg
  * Redis, with RateLimit-* and Retry-After headers; `0` turns a limit off; X-Forwarded-For is only believed
  * behind a trusted proxy; while Redis is away each replica falls back to its own in-memory window.
  * Every test uses its own client address (X-Forwarded-For behind TRUST_PROXY=1) so windows never mix.
+ *
+ * The limiter's fixed window opens at a key's first request. Counting assertions run in a window far longer
+ * than any test (a sequence that straddled a 5 s window on a loaded machine once let 6 of 5 through), and
+ * each such test asserts it stayed inside the window it counts. Only the Retry-After test needs a short
+ * window, and it asserts nothing that depends on where the window boundary falls.
  */
-const WINDOW_SECONDS = 5;
+const WINDOW_SECONDS = 120;
+const SHORT_WINDOW_SECONDS = 2;
 const PER_IP = 20;
 const PER_USER = 10;
 
@@ -78,64 +84,92 @@ async function gatewayWith(env: Record<string, string>): Promise<ServiceProcess>
 
 const count = (results: JsonResponse[], status: number) => results.filter((r) => r.status === status).length;
 
-function expectRateLimited(res: JsonResponse, limit: number): void {
+function expectRateLimited(res: JsonResponse, limit: number, windowSeconds = WINDOW_SECONDS): void {
   expectError(res, 429, 'RATE_LIMITED');
   const retryAfter = Number(res.headers.get('retry-after'));
-  expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= WINDOW_SECONDS).toBe(true);
+  expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= windowSeconds).toBe(true);
   expect(res.headers.get('ratelimit-limit')).toBe(String(limit));
   expect(res.headers.get('ratelimit-remaining')).toBe('0');
   const reset = Number(res.headers.get('ratelimit-reset'));
-  expect(reset >= 1 && reset <= WINDOW_SECONDS).toBe(true);
+  expect(reset >= 1 && reset <= windowSeconds).toBe(true);
+}
+
+/** Runs a counting sequence and fails loudly (rather than miscounting) if it outlived the window it counts in. */
+async function withinOneWindow<T>(sequence: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  const result = await sequence();
+  expect(Date.now() - started).toBeLessThan(WINDOW_SECONDS * 1000);
+  return result;
 }
 
 describe('per-IP limit shared by two gateways', () => {
   it('keeps the combined rate across both replicas within the limit', async () => {
     const ip = fakeIp();
-    const started = Date.now();
-    const results = await inParallel(
-      6,
-      Array.from(
-        { length: 3 * PER_IP },
-        (_, i) => () => http(gateways[i % 2]!, 'GET', '/api/events', { headers: { 'x-forwarded-for': ip } }),
+    const results = await withinOneWindow(() =>
+      inParallel(
+        6,
+        Array.from(
+          { length: 3 * PER_IP },
+          (_, i) => () => http(gateways[i % 2]!, 'GET', '/api/events', { headers: { 'x-forwarded-for': ip } }),
+        ),
       ),
     );
-    const elapsedMs = Date.now() - started;
     expect(count(results, 200) + count(results, 429)).toBe(results.length);
-    // A burst inside one window gets exactly the limit; a slow machine may straddle windows.
-    if (elapsedMs < (WINDOW_SECONDS - 0.5) * 1000) expect(count(results, 200)).toBe(PER_IP);
-    else expect(count(results, 200)).toBeLessThanOrEqual(PER_IP * Math.ceil(elapsedMs / (WINDOW_SECONDS * 1000)));
+    // A burst inside one window gets exactly the limit.
+    expect(count(results, 200)).toBe(PER_IP);
     // Each replica alone would have let 30 through: the window is shared.
     for (const [i] of gateways.entries())
       expect(results.filter((r, j) => j % 2 === i && r.status === 429).length).toBeGreaterThan(0);
     for (const refused of results.filter((r) => r.status === 429)) expectRateLimited(refused, PER_IP);
   });
 
-  it('sets RateLimit-* headers on allowed requests and lets the client in again after Retry-After', async () => {
+  it('sets RateLimit-* headers on allowed requests, counting across both replicas', async () => {
     const ip = fakeIp();
-    const first = await http(gateways[0]!, 'GET', '/api/events', { headers: { 'x-forwarded-for': ip } });
-    expect(first.status).toBe(200);
-    expect(first.headers.get('ratelimit-limit')).toBe(String(PER_IP));
-    expect(first.headers.get('ratelimit-remaining')).toBe(String(PER_IP - 1));
-    const second = await http(gateways[1]!, 'GET', '/api/events', { headers: { 'x-forwarded-for': ip } });
-    expect(second.headers.get('ratelimit-remaining')).toBe(String(PER_IP - 2));
+    await withinOneWindow(async () => {
+      const first = await http(gateways[0]!, 'GET', '/api/events', { headers: { 'x-forwarded-for': ip } });
+      expect(first.status).toBe(200);
+      expect(first.headers.get('ratelimit-limit')).toBe(String(PER_IP));
+      expect(first.headers.get('ratelimit-remaining')).toBe(String(PER_IP - 1));
+      const second = await http(gateways[1]!, 'GET', '/api/events', { headers: { 'x-forwarded-for': ip } });
+      expect(second.headers.get('ratelimit-remaining')).toBe(String(PER_IP - 2));
+      const rest: JsonResponse[] = [];
+      for (let i = 0; i < PER_IP - 1; i++)
+        rest.push(await http(gateways[i % 2]!, 'GET', '/api/events', { headers: { 'x-forwarded-for': ip } }));
+      expect(rest.map((r) => r.status)).toEqual([...Array(PER_IP - 2).fill(200), 429]);
+      expectRateLimited(rest.at(-1)!, PER_IP);
+    });
+  });
+
+  it('lets the client in again once the Retry-After it was given has passed', async () => {
+    const short = await gatewayWith({
+      RATE_LIMIT_PER_IP: '1',
+      RATE_LIMIT_PER_USER: '0',
+      RATE_LIMIT_WINDOW_SECONDS: String(SHORT_WINDOW_SECONDS),
+      TRUST_PROXY: '0',
+      REDIS_KEY_PREFIX: `${iso.redisPrefix}short:`,
+    });
+    // Two requests in a row land in one window unless a boundary falls between them; then the next pair does.
     let refused: JsonResponse | undefined;
-    for (let i = 0; i < PER_IP && !refused; i++) {
-      const res = await http(gateways[i % 2]!, 'GET', '/api/events', { headers: { 'x-forwarded-for': ip } });
+    for (let i = 0; i < 10 && !refused; i++) {
+      const res = await http(short.baseUrl, 'GET', '/api/events');
       if (res.status === 429) refused = res;
     }
     expect(refused).toBeDefined();
-    expectRateLimited(refused!, PER_IP);
-    await new Promise((resolve) => setTimeout(resolve, Number(refused!.headers.get('retry-after')) * 1000 + 300));
-    expect((await http(gateways[1]!, 'GET', '/api/events', { headers: { 'x-forwarded-for': ip } })).status).toBe(200);
-  }, 20_000);
+    expectRateLimited(refused!, 1, SHORT_WINDOW_SECONDS);
+    // Waiting out the announced Retry-After is the client behaviour under test, not a settle delay.
+    await new Promise((resolve) => setTimeout(resolve, Number(refused!.headers.get('retry-after')) * 1000));
+    expect((await http(short.baseUrl, 'GET', '/api/events')).status).toBe(200);
+  });
 
   it('counts WebSocket upgrades against the same per-IP window', async () => {
     const ip = fakeIp();
-    const results = await inParallel(
-      4,
-      Array.from(
-        { length: PER_IP + 5 },
-        (_, i) => () => rawHttp(portOf(gateways[i % 2]!), upgradeRequest('/ws', { 'X-Forwarded-For': ip })),
+    const results = await withinOneWindow(() =>
+      inParallel(
+        4,
+        Array.from(
+          { length: PER_IP + 5 },
+          (_, i) => () => rawHttp(portOf(gateways[i % 2]!), upgradeRequest('/ws', { 'X-Forwarded-For': ip })),
+        ),
       ),
     );
     expect(results.filter((r) => r.status === 101).length).toBeLessThanOrEqual(PER_IP);
@@ -153,15 +187,18 @@ describe('per-user limit', () => {
     const userId = newUserId();
     const token = await userToken(userId);
     const ip = fakeIp();
-    const holds: JsonResponse[] = [];
-    for (let seat = 1; seat <= PER_USER + 2; seat++) {
-      holds.push(
-        await http(gateways[seat % 2]!, 'POST', `/api/seats/${eventId}/${seat}/hold`, {
-          token,
-          headers: { 'x-forwarded-for': ip },
-        }),
-      );
-    }
+    const holds = await withinOneWindow(async () => {
+      const answers: JsonResponse[] = [];
+      for (let seat = 1; seat <= PER_USER + 2; seat++) {
+        answers.push(
+          await http(gateways[seat % 2]!, 'POST', `/api/seats/${eventId}/${seat}/hold`, {
+            token,
+            headers: { 'x-forwarded-for': ip },
+          }),
+        );
+      }
+      return answers;
+    });
     expect(holds.slice(0, PER_USER).map((r) => r.status)).toEqual(Array(PER_USER).fill(201));
     for (const refused of holds.slice(PER_USER)) expectRateLimited(refused, PER_USER);
     // From another address the user is still limited; other users are not.
@@ -234,15 +271,18 @@ describe('configuration', () => {
       TRUST_PROXY: '0',
       REDIS_KEY_PREFIX: `${iso.redisPrefix}direct:`,
     });
-    const results: JsonResponse[] = [];
-    for (let i = 0; i < 10; i++)
-      results.push(
-        await http(direct.baseUrl, 'GET', '/api/events', {
-          headers: { 'x-forwarded-for': fakeIp(), 'x-real-ip': fakeIp() },
-        }),
-      );
-    expect(count(results, 200)).toBeLessThanOrEqual(5);
-    expect(count(results, 429)).toBeGreaterThanOrEqual(5);
+    const results = await withinOneWindow(async () => {
+      const answers: JsonResponse[] = [];
+      for (let i = 0; i < 10; i++)
+        answers.push(
+          await http(direct.baseUrl, 'GET', '/api/events', {
+            headers: { 'x-forwarded-for': fakeIp(), 'x-real-ip': fakeIp() },
+          }),
+        );
+      return answers;
+    });
+    // All ten come from 127.0.0.1 inside one window: exactly the first five pass.
+    expect(results.map((r) => r.status)).toEqual([...Array(5).fill(200), ...Array(5).fill(429)]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTVerifyGetKey, type JWTPayload } from 'jose';
 import Joi from 'joi';
-import { ErrorCodes, HttpHeaders, type Identity } from '@zephyr/contracts';
+import { ErrorCodes, HttpHeaders, UUID_PATTERN, type Identity } from '@zephyr/contracts';
 import type { Request } from 'express';
 import { AppError, DependencyUnavailableError, isDependencyFailure } from './errors';
 import { envRules } from './config';
@@ -25,7 +25,6 @@ export interface TokenVerifier {
   verify(token: string): Promise<Identity>;
 }
 
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CACHE_LIMIT = 20_000;
 
 function unauthenticated(message: string): AppError {

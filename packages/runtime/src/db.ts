@@ -1,13 +1,14 @@
 import knex, { type Knex } from 'knex';
-import { Client } from 'pg';
+import { Client, types } from 'pg';
 
 export type { Knex };
 
-// Return bigint/numeric counts as JS numbers and timestamps as Date; ids in this project fit in 2^53.
-import { types } from 'pg';
-types.setTypeParser(20, (value: string) => Number(value));
-
+/**
+ * Opens a pool. pg's type parsers are process-global, so the one this project relies on (bigint counts as JS
+ * numbers; ids and counts here fit in 2^53) is set when a pool is opened, not as a side effect of importing.
+ */
 export function createDb(url: string, pool = { min: 0, max: 10 }): Knex {
+  types.setTypeParser(types.builtins.INT8, (value: string) => Number(value));
   return knex({
     client: 'pg',
     connection: {

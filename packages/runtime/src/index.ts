@@ -10,4 +10,5 @@ export * from './shutdown';
 export * from './outbox';
 export * from './batcher';
 export * from './json';
+export * from './messaging';
 export * from './upgrade';

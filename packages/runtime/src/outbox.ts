@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import type { Broker, DomainEnvelope } from '@zephyr/contracts';
+import type { DomainEnvelope } from '@zephyr/contracts';
+import type { Broker } from './messaging';
 import type { Logger } from './logger';
 import { Counter, Gauge, type Registry } from 'prom-client';
 

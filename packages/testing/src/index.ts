@@ -7,12 +7,11 @@ import amqp from 'amqplib';
 import { mintToken } from '@zephyr/runtime';
 import { QueueNames } from '@zephyr/contracts';
 
-/** Backing services come from env (CI and this machine run them on loopback). */
-export const BACKING = {
-  postgresAdminUrl: process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-  redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-  amqpUrl: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
-};
+import { BACKING } from './backing';
+
+export { BACKING };
+export * from './messaging';
+export * from './fake-http';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-characters-long';
 export const REPO_ROOT = path.resolve(__dirname, '../../..');

@@ -4,11 +4,11 @@ import {
   ErrorCodes,
   MAX_BODY_BYTES,
   RoutingKeys,
-  type Broker,
   type Event,
   type EventChangedData,
   type Page,
 } from '@zephyr/contracts';
+import type { Broker } from '@zephyr/runtime/messaging';
 import {
   http,
   isolate,
@@ -19,16 +19,9 @@ import {
   waitFor,
   type Isolation,
   type ServiceProcess,
-} from '@zephyr/testing';
-import {
-  deleteBrokerResources,
-  probeQueue,
-  startFakeSeatService,
-  stopService,
   testBroker,
-  type FakeSeatService,
-  type Probe,
-} from './support';
+} from '@zephyr/testing';
+import { probeQueue, startFakeSeatService, stopService, type FakeSeatService, type Probe } from './support';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -57,7 +50,6 @@ afterAll(async () => {
   await probe?.close();
   await broker?.close();
   await seatService?.close();
-  await deleteBrokerResources(iso.exchange);
   await iso?.cleanup();
 });
 
@@ -86,6 +78,8 @@ describe('POST /api/events', () => {
       description: '',
       totalSeats: 50,
       maxSeatsPerUser: 10,
+      // SPEC §7: one row of totalSeats unless told otherwise.
+      seatsPerRow: 50,
       status: 'active',
       createdAt: expect.stringMatching(ISO_UTC),
       updatedAt: expect.stringMatching(ISO_UTC),

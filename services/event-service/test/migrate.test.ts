@@ -12,7 +12,7 @@ import {
   type Isolation,
   type ServiceProcess,
 } from '@zephyr/testing';
-import { deleteBrokerResources, stopService } from './support';
+import { stopService } from './support';
 
 const MIGRATE = path.join(REPO_ROOT, 'services/event-service/dist/migrate.js');
 
@@ -55,7 +55,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopService(service);
   await query(BACKING.postgresAdminUrl, `DROP DATABASE IF EXISTS "${freshName}" WITH (FORCE)`);
-  await deleteBrokerResources(iso.exchange);
   await iso?.cleanup();
 });
 

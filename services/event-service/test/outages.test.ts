@@ -1,5 +1,6 @@
 import { Client } from 'pg';
-import { ErrorCodes, RoutingKeys, type Broker, type DomainEnvelope, type Event, type Page } from '@zephyr/contracts';
+import { ErrorCodes, RoutingKeys, type DomainEnvelope, type Event, type Page } from '@zephyr/contracts';
+import type { Broker } from '@zephyr/runtime/messaging';
 import {
   BACKING,
   http,
@@ -10,16 +11,9 @@ import {
   waitFor,
   type Isolation,
   type ServiceProcess,
-} from '@zephyr/testing';
-import {
-  closedPort,
-  deleteBrokerResources,
-  probeQueue,
-  startTcpProxy,
-  stopService,
   testBroker,
-  type TcpProxy,
-} from './support';
+} from '@zephyr/testing';
+import { closedPort, probeQueue, startTcpProxy, stopService, type TcpProxy } from './support';
 
 let iso: Isolation;
 let service: ServiceProcess | undefined;
@@ -43,7 +37,6 @@ afterEach(async () => {
 
 afterAll(async () => {
   await broker?.close();
-  await deleteBrokerResources(iso.exchange);
   await iso?.cleanup();
 });
 

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import {
   RoutingKeys,
-  type Broker,
   type Event,
   type EventWithCounts,
+  type SeatChangedData,
   type SeatCounts,
   type SeatEnvelope,
+  type SeatRoutingKey,
 } from '@zephyr/contracts';
+import type { Broker } from '@zephyr/runtime/messaging';
 import {
   http,
   isolate,
@@ -16,8 +18,10 @@ import {
   waitFor,
   type Isolation,
   type ServiceProcess,
+  seatEnvelope,
+  testBroker,
 } from '@zephyr/testing';
-import { deleteBrokerResources, seatEnvelope, stopService, testBroker } from './support';
+import { stopService } from './support';
 
 let iso: Isolation;
 let service: ServiceProcess;
@@ -28,58 +32,20 @@ const holder = newUserId();
 const inMs = (ms: number) => new Date(Date.now() + ms).toISOString();
 
 /** seat.* envelopes as seat-service would publish them; `version` is the event's seat-change counter. */
-const seat = (eventId: string) => ({
-  held: (seatNumber: number, version: number, expiresInMs = 60_000) =>
-    seatEnvelope(RoutingKeys.SeatHeld, {
-      eventId,
-      seatNumber,
-      status: 'held',
-      userId: holder,
-      version,
-      holdVersion: version,
-      heldAt: inMs(0),
-      expiresAt: inMs(expiresInMs),
-    }),
-  refreshed: (seatNumber: number, version: number, expiresInMs: number) =>
-    seatEnvelope(RoutingKeys.SeatRefreshed, {
-      eventId,
-      seatNumber,
-      status: 'held',
-      userId: holder,
-      version,
-      holdVersion: version,
-      heldAt: inMs(0),
-      expiresAt: inMs(expiresInMs),
-    }),
-  reserved: (seatNumber: number, version: number) =>
-    seatEnvelope(RoutingKeys.SeatReserved, {
-      eventId,
-      seatNumber,
-      status: 'reserved',
-      userId: holder,
-      version,
-      holdVersion: version,
-      reservedAt: inMs(0),
-    }),
-  released: (seatNumber: number, version: number) =>
-    seatEnvelope(RoutingKeys.SeatReleased, {
-      eventId,
-      seatNumber,
-      status: 'available',
-      userId: holder,
-      version,
-      holdVersion: version,
-    }),
-  expired: (seatNumber: number, version: number) =>
-    seatEnvelope(RoutingKeys.SeatExpired, {
-      eventId,
-      seatNumber,
-      status: 'available',
-      userId: holder,
-      version,
-      holdVersion: version,
-    }),
-});
+const seat = (eventId: string) => {
+  const change = (type: SeatRoutingKey, seatNumber: number, version: number, times: Partial<SeatChangedData> = {}) =>
+    seatEnvelope(type, { eventId, seatNumber, userId: holder, version, holdVersion: version, ...times });
+  return {
+    held: (seatNumber: number, version: number, expiresInMs = 60_000) =>
+      change(RoutingKeys.SeatHeld, seatNumber, version, { heldAt: inMs(0), expiresAt: inMs(expiresInMs) }),
+    refreshed: (seatNumber: number, version: number, expiresInMs: number) =>
+      change(RoutingKeys.SeatRefreshed, seatNumber, version, { heldAt: inMs(0), expiresAt: inMs(expiresInMs) }),
+    reserved: (seatNumber: number, version: number) =>
+      change(RoutingKeys.SeatReserved, seatNumber, version, { reservedAt: inMs(0) }),
+    released: (seatNumber: number, version: number) => change(RoutingKeys.SeatReleased, seatNumber, version),
+    expired: (seatNumber: number, version: number) => change(RoutingKeys.SeatExpired, seatNumber, version),
+  };
+};
 
 const publishAll = (envelopes: SeatEnvelope[]) => Promise.all(envelopes.map((e) => broker.publish(e)));
 
@@ -125,7 +91,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopService(service);
   await broker?.close();
-  await deleteBrokerResources(iso.exchange);
   await iso?.cleanup();
 });
 

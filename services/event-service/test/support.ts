@@ -1,24 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import http, { type IncomingMessage, type Server } from 'node:http';
 import net from 'node:net';
-import {
-  ENVELOPE_VERSION,
-  QueueNames,
-  connectBroker,
-  parseEnvelope,
-  type Broker,
-  type BrokerLogger,
-  type DomainEnvelope,
-  type SeatChangedData,
-  type SeatEnvelope,
-} from '@zephyr/contracts';
-import { BACKING, type ServiceProcess } from '@zephyr/testing';
-
-export const quietLogger: BrokerLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-export function testBroker(exchange: string, url = BACKING.amqpUrl): Broker {
-  return connectBroker({ url, exchange, logger: quietLogger });
-}
+import { parseEnvelope, type DomainEnvelope } from '@zephyr/contracts';
+import type { Broker } from '@zephyr/runtime/messaging';
+import { startFakeHttp, type ServiceProcess } from '@zephyr/testing';
 
 /** The few amqplib channel calls the tests make (amqplib itself is not a dependency of this service). */
 interface TestChannel {
@@ -67,38 +51,6 @@ export async function probeQueue(broker: Broker, pattern: string): Promise<Probe
   return { received, invalid, close };
 }
 
-/** Removes what the service declared on the isolated exchange, so test runs leave RabbitMQ as they found it. */
-export async function deleteBrokerResources(exchange: string): Promise<void> {
-  const broker = testBroker(exchange);
-  try {
-    const queue = QueueNames.eventServiceSeatCounts(exchange);
-    const close = await withChannel(broker, async (channel) => {
-      await channel.deleteQueue(queue);
-      await channel.deleteQueue(QueueNames.deadLetter(queue));
-      await channel.deleteExchange(exchange);
-      await channel.deleteExchange(QueueNames.deadLetterExchange(exchange));
-    });
-    await close();
-  } finally {
-    await broker.close();
-  }
-}
-
-export function seatEnvelope(
-  type: SeatEnvelope['type'],
-  data: SeatChangedData,
-  id: string = randomUUID(),
-): SeatEnvelope {
-  return {
-    id,
-    type,
-    version: ENVELOPE_VERSION,
-    occurredAt: new Date().toISOString(),
-    producer: 'event-service-test',
-    data,
-  };
-}
-
 export interface FakeSeatService {
   url: string;
   puts: { path: string; body: unknown }[];
@@ -110,24 +62,11 @@ export interface FakeSeatService {
 /** Stands in for seat-service's PUT /internal/events/:id and records what event-service pushed. */
 export async function startFakeSeatService(): Promise<FakeSeatService> {
   const fake: Omit<FakeSeatService, 'url' | 'close'> = { puts: [], mode: 'ok' };
-  const server: Server = http.createServer((req: IncomingMessage, res) => {
-    let text = '';
-    req.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-    req.on('end', () => {
-      fake.puts.push({ path: `${req.method} ${req.url}`, body: text ? JSON.parse(text) : undefined });
-      if (fake.mode === 'ok') res.writeHead(204).end();
-    });
+  const server = await startFakeHttp((req, res) => {
+    fake.puts.push({ path: `${req.method} ${req.url}`, body: req.body ? JSON.parse(req.body) : undefined });
+    if (fake.mode === 'ok') res.writeHead(204).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  return Object.assign(fake, {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  });
+  return Object.assign(fake, { url: server.url, close: server.stop });
 }
 
 /** A loopback port nothing listens on (for a broker or database that is down). */

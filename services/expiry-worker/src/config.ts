@@ -1,5 +1,5 @@
 import Joi from 'joi';
-import { DEFAULT_EXCHANGE } from '@zephyr/contracts';
+import { DEFAULT_EXCHANGE, MAX_EXPIRE_BATCH } from '@zephyr/contracts';
 import { envRules, loadEnv } from '@zephyr/runtime';
 
 export const SERVICE_NAME = 'expiry-worker';
@@ -14,7 +14,7 @@ export interface Config {
   SEAT_SERVICE_URL: string;
   /** Longest sleep between two claims when nothing is due sooner. */
   EXPIRY_POLL_MS: number;
-  /** Holds claimed and sent to the seat-service per call (the seat-service accepts at most 500). */
+  /** Holds claimed and sent to the seat-service per call (the seat-service accepts at most MAX_EXPIRE_BATCH). */
   EXPIRY_BATCH_SIZE: number;
   /** How long a claimed batch stays with one replica before another may take it over (crash recovery). */
   EXPIRY_LEASE_MS: number;
@@ -33,7 +33,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
       AMQP_EXCHANGE: envRules.name(DEFAULT_EXCHANGE),
       SEAT_SERVICE_URL: envRules.httpUrl('http://127.0.0.1:3002'),
       EXPIRY_POLL_MS: Joi.number().integer().min(10).max(1000).default(100),
-      EXPIRY_BATCH_SIZE: Joi.number().integer().min(1).max(500).default(500),
+      EXPIRY_BATCH_SIZE: Joi.number().integer().min(1).max(MAX_EXPIRE_BATCH).default(MAX_EXPIRE_BATCH),
       // At least 1 s: the seat-service call timeout is half the lease, so a lease never ends mid-call.
       EXPIRY_LEASE_MS: Joi.number().integer().min(1000).max(300_000).default(10_000),
       SHUTDOWN_DRAIN_MS: envRules.nonNegativeInt(5000),

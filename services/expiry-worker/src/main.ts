@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { connectBroker } from '@zephyr/contracts';
+import { connectBroker } from '@zephyr/runtime/messaging';
 import {
   connectRedis,
   createLifecycle,

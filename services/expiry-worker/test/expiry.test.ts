@@ -166,16 +166,20 @@ test('catches up after being stopped past the due times, sending each hold once'
   const scheduledBefore = holdsFor(300);
   const arrivedWhileStopped = holdsFor(300);
   const start = Date.now();
-  await harness.publish(scheduledBefore.map((h) => seatEnvelope(RoutingKeys.SeatHeld, h, start + 2500)));
+  // Due well after the worker has stopped: scheduling and stopping a process take seconds on a loaded machine.
+  const dueAt = start + 6000;
+  await harness.publish(scheduledBefore.map((h) => seatEnvelope(RoutingKeys.SeatHeld, h, dueAt)));
   await waitFor(async () => (await harness.indexed(scheduledBefore)).due === scheduledBefore.length, {
     timeoutMs: 2000,
     what: 'holds scheduled',
   });
 
   await worker.stop();
+  expect(Date.now()).toBeLessThan(dueAt);
   // The index survives in Redis and new facts wait in the durable queue while nobody consumes.
   await harness.publish(arrivedWhileStopped.map((h) => seatEnvelope(RoutingKeys.SeatHeld, h, Date.now() + 500)));
-  await sleep(Math.max(0, start + 3500 - Date.now()));
+  // Nothing runs to wait on: the worker is stopped, and this waits for its holds to fall due.
+  await sleep(Math.max(0, dueAt + 1000 - Date.now()));
   const sentWhileStopped = [...scheduledBefore, ...arrivedWhileStopped].filter(
     (h) => seatService.sendsOf(h).length > 0,
   );

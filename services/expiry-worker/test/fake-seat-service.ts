@@ -1,5 +1,5 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { InternalPaths } from '@zephyr/contracts';
+import { sendJson, startFakeHttp, type FakeHttpServer } from '@zephyr/testing';
 import type { HoldRef } from '../src/domain/holds';
 import type { ExpireResult } from '../src/domain/settlement';
 
@@ -22,8 +22,7 @@ export class FakeSeatService {
   /** Delay before answering, or 'hang' to never answer (a stuck seat-service). */
   delayMs: number | 'hang' = 0;
   calls = 0;
-  private server: http.Server | undefined;
-  private port = 0;
+  private server: FakeHttpServer | undefined;
 
   constructor(
     readonly name = 'seat-service',
@@ -31,46 +30,36 @@ export class FakeSeatService {
   ) {}
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return this.server?.url ?? 'http://127.0.0.1:0';
   }
 
   async start(): Promise<this> {
-    const server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const at = Date.now();
-        if (req.method !== 'POST' || req.url !== '/internal/holds/expire') {
-          res.writeHead(404).end();
-          return;
-        }
-        this.calls += 1;
-        const { holds } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { holds: HoldRef[] };
-        const results = holds.map((hold) => {
-          const record = { ...hold, at, server: this.name };
-          this.received.push(record);
-          this.shared?.push(record);
-          return { ...hold, ...this.verdict(hold) };
-        });
-        if (this.delayMs === 'hang') return;
-        setTimeout(() => {
-          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ results }));
-        }, this.delayMs);
+    if (this.server) {
+      await this.server.start();
+      return this;
+    }
+    this.server = await startFakeHttp((req, res) => {
+      if (req.method !== 'POST' || req.url !== InternalPaths.expireHolds) {
+        res.writeHead(404).end();
+        return;
+      }
+      this.calls += 1;
+      const { holds } = JSON.parse(req.body) as { holds: HoldRef[] };
+      const results = holds.map((hold) => {
+        const record = { ...hold, at: req.at, server: this.name };
+        this.received.push(record);
+        this.shared?.push(record);
+        return { ...hold, ...this.verdict(hold) };
       });
+      if (this.delayMs === 'hang') return;
+      setTimeout(() => sendJson(res, 200, { results }), this.delayMs);
     });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as AddressInfo).port;
-    this.server = server;
     return this;
   }
 
   /** Goes down hard (connections refused) until start() is called again on the same port. */
   async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.server?.stop();
   }
 
   /** Every time this hold was sent to us. */

@@ -1,21 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import {
-  ENVELOPE_VERSION,
-  QueueNames,
-  RoutingKeys,
-  connectBroker,
-  type Broker,
-  type SeatEnvelope,
-  type SeatRoutingKey,
-} from '@zephyr/contracts';
+import { RoutingKeys, type SeatEnvelope, type SeatRoutingKey } from '@zephyr/contracts';
+import { connectBroker, type Broker } from '@zephyr/runtime/messaging';
 import { connectRedis, createLogger, createRedis, type Redis } from '@zephyr/runtime';
-import { BACKING, http, waitFor, type Isolation } from '@zephyr/testing';
+import { BACKING, seatEnvelope as sharedSeatEnvelope, waitFor, type Isolation } from '@zephyr/testing';
 import { IndexKeys } from '../src/data-access/expiry-index';
 import { holdKey, type HoldRef } from '../src/domain/holds';
-
-/** The channel type amqp-connection-manager hands to a setup function (amqplib is not our direct dependency). */
-type SetupFunc = NonNullable<NonNullable<Parameters<Broker['connection']['createChannel']>[0]>['setup']>;
-type AmqpChannel = Parameters<SetupFunc>[0];
 
 const logger = createLogger('expiry-worker-test', 'silent');
 
@@ -27,31 +16,13 @@ export const newHold = (eventId: string, seatNumber: number): HoldRef => ({
   holdVersion: ++holdVersions,
 });
 
-const STATUS_AFTER: Record<SeatRoutingKey, SeatEnvelope['data']['status']> = {
-  [RoutingKeys.SeatHeld]: 'held',
-  [RoutingKeys.SeatRefreshed]: 'held',
-  [RoutingKeys.SeatReleased]: 'available',
-  [RoutingKeys.SeatExpired]: 'available',
-  [RoutingKeys.SeatReserved]: 'reserved',
-};
-
-let seatVersion = 0;
+/** A seat.* fact about a hold, with its expiry when it has one. */
 export function seatEnvelope(type: SeatRoutingKey, hold: HoldRef, expiresAtMs?: number): SeatEnvelope {
   const now = new Date().toISOString();
-  return {
-    id: randomUUID(),
-    type,
-    version: ENVELOPE_VERSION,
-    occurredAt: now,
-    producer: 'expiry-worker-test',
-    data: {
-      ...hold,
-      status: STATUS_AFTER[type],
-      userId: randomUUID(),
-      version: ++seatVersion,
-      ...(expiresAtMs === undefined ? {} : { heldAt: now, expiresAt: new Date(expiresAtMs).toISOString() }),
-    },
-  };
+  return sharedSeatEnvelope(type, {
+    ...hold,
+    ...(expiresAtMs === undefined ? {} : { heldAt: now, expiresAt: new Date(expiresAtMs).toISOString() }),
+  });
 }
 
 /** A publisher on the test's own exchange plus a Redis view of the worker's index. */
@@ -117,30 +88,14 @@ export async function createHarness(isolation: Isolation): Promise<Harness> {
     async close() {
       await redis.del(...Object.values(IndexKeys));
       redis.disconnect();
-      const queue = QueueNames.expiryWorkerSchedule(isolation.exchange);
-      const cleanup = broker.connection.createChannel({
-        setup: async (ch: AmqpChannel) => {
-          await ch.deleteQueue(queue);
-          await ch.deleteQueue(QueueNames.deadLetter(queue));
-          await ch.deleteExchange(isolation.exchange);
-          await ch.deleteExchange(QueueNames.deadLetterExchange(isolation.exchange));
-        },
-      });
-      await cleanup.waitForConnect().catch(() => undefined);
-      await cleanup.close().catch(() => undefined);
       await broker.close();
+      // Deletes the exchange and the worker's queue with its dead-letter queue.
       await isolation.cleanup();
     },
   };
 }
 
-/** Reads one sample from a Prometheus text page (first series of that name). */
-export async function metricValue(baseUrl: string, name: string): Promise<number> {
-  const { body } = await http<string>(baseUrl, 'GET', '/metrics');
-  const line = body.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
-  if (!line) throw new Error(`metric ${name} not found`);
-  return Number(line.slice(line.lastIndexOf(' ') + 1));
-}
+export { metricValue } from '@zephyr/testing';
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

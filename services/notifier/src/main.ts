@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { connectBroker } from '@zephyr/contracts';
+import { connectBroker } from '@zephyr/runtime/messaging';
 import {
   authConfigFrom,
   createLifecycle,

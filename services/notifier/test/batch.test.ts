@@ -1,7 +1,8 @@
 import { execSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import { RoutingKeys, type Broker, type SeatMap } from '@zephyr/contracts';
+import { QueueNames, RoutingKeys, type SeatMap } from '@zephyr/contracts';
+import type { Broker } from '@zephyr/runtime/messaging';
 import {
   REPO_ROOT,
   connectWs,
@@ -12,9 +13,11 @@ import {
   type Isolation,
   type ServiceProcess,
   type WsClient,
+  seatEnvelope,
+  testBroker,
 } from '@zephyr/testing';
 import { startSeatServiceStub, type SeatServiceStub } from './support/seat-service-stub';
-import { deleteBrokerObjects, seatEnvelope, stopProcess, testBroker, wsUrl } from './support/helpers';
+import { stopProcess, wsUrl } from './support/helpers';
 
 /** SPEC.md §4: at most one SEAT_UPDATES per subscription per 100 ms, each change within 1 s. */
 const BATCH_INTERVAL_MS = 100;
@@ -99,17 +102,17 @@ beforeAll(async () => {
   await waitFor(async () => (await fetch(`${gateway.baseUrl}/health`).catch(() => undefined))?.status === 200, {
     what: 'gateway up',
   });
-  broker = testBroker(isolation.env.AMQP_URL!, isolation.exchange);
+  broker = testBroker(isolation.exchange, isolation.env.AMQP_URL!);
   await waitFor(() => broker.isConnected(), { what: 'test broker connection' });
 }, 120_000);
 
 afterAll(async () => {
   for (const client of clients) client.socket.terminate();
   await Promise.all([stopProcess(notifier), stopProcess(capped), stopProcess(gateway)]);
-  if (broker) {
-    await deleteBrokerObjects(broker, ['batch', 'capped']).catch(() => undefined);
-    await broker.close();
-  }
+  // The replicas' own queues go with the isolation's exchange and fixed queues.
+  for (const replicaId of ['batch', 'capped'])
+    isolation?.queues.add(QueueNames.notifierReplica(isolation.exchange, replicaId));
+  await broker?.close();
   await stub?.close();
   await isolation?.cleanup();
 });

@@ -2,7 +2,8 @@ import { execSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
-import { RoutingKeys, type Broker, type SeatMap } from '@zephyr/contracts';
+import { QueueNames, RoutingKeys, type SeatMap } from '@zephyr/contracts';
+import type { Broker } from '@zephyr/runtime/messaging';
 import { mintToken } from '@zephyr/runtime';
 import {
   REPO_ROOT,
@@ -15,19 +16,12 @@ import {
   type Isolation,
   type ServiceProcess,
   type WsClient,
+  seatEnvelope,
+  testBroker,
+  type SeatFacts,
 } from '@zephyr/testing';
 import { startSeatServiceStub, type SeatServiceStub } from './support/seat-service-stub';
-import {
-  closeCode,
-  deleteBrokerObjects,
-  metric,
-  seatEnvelope,
-  stopProcess,
-  testBroker,
-  upgradeStatus,
-  wsUrl,
-  type SeatChange,
-} from './support/helpers';
+import { closeCode, metric, stopProcess, upgradeStatus, wsUrl } from './support/helpers';
 
 /** Small enough that the stalled-client test can pass it in a few seconds of updates. */
 const SMALL_BUFFER_BYTES = 64 * 1024;
@@ -83,7 +77,7 @@ const updatesOf = (client: WsClient, eventId: string, channel: 'event' | 'user')
  */
 async function flushThrough(client: WsClient, eventId: string, userId = newUserId()): Promise<void> {
   const seatNumber = 900 + Math.floor(Math.random() * 99);
-  const marker: SeatChange = { eventId, seatNumber, userId, version: 1_000_000 + Math.floor(Math.random() * 1e6) };
+  const marker: SeatFacts = { eventId, seatNumber, userId, version: 1_000_000 + Math.floor(Math.random() * 1e6) };
   await broker.publish(seatEnvelope(RoutingKeys.SeatHeld, marker));
   await client.next((m) => m.type === 'SEAT_UPDATE' && m.seatNumber === seatNumber && m.version === marker.version);
 }
@@ -97,7 +91,7 @@ beforeAll(async () => {
     startService('notifier', { ...env, NOTIFIER_REPLICA_ID: 'a', MAX_BUFFERED_BYTES: String(SMALL_BUFFER_BYTES) }),
     startService('notifier', { ...env, NOTIFIER_REPLICA_ID: 'b', HEARTBEAT_INTERVAL_MS: String(FAST_HEARTBEAT_MS) }),
   ]);
-  broker = testBroker(isolation.env.AMQP_URL!, isolation.exchange);
+  broker = testBroker(isolation.exchange, isolation.env.AMQP_URL!);
   await waitFor(() => broker.isConnected(), { what: 'test broker connection' });
 }, 120_000);
 
@@ -105,10 +99,9 @@ afterAll(async () => {
   for (const client of clients) client.socket.terminate();
   for (const socket of rawSockets) socket.terminate();
   await Promise.all([stopProcess(replicaA), stopProcess(replicaB)]);
-  if (broker) {
-    await deleteBrokerObjects(broker, ['a', 'b']).catch(() => undefined);
-    await broker.close();
-  }
+  // The replicas' own queues go with the isolation's exchange and fixed queues.
+  for (const replicaId of ['a', 'b']) isolation?.queues.add(QueueNames.notifierReplica(isolation.exchange, replicaId));
+  await broker?.close();
   await stub?.close();
   await isolation?.cleanup();
 });

@@ -1,4 +1,4 @@
-import { connectBroker } from '@zephyr/contracts';
+import { connectBroker } from '@zephyr/runtime/messaging';
 import {
   authConfigFrom,
   Counter,

@@ -1,7 +1,7 @@
 import Joi from 'joi';
 import { EVENT_ROUTING_KEYS, RoutingKeys, SEAT_ROUTING_KEYS, type RoutingKey } from './names';
 import type { EventStatus, SeatStatus } from '../http/types';
-import { LIMITS } from '../http/schemas';
+import { LIMITS, uuidSchema } from '../http/schemas';
 
 export const ENVELOPE_VERSION = 1;
 
@@ -52,12 +52,13 @@ export type SeatEnvelope = Envelope<(typeof SEAT_ROUTING_KEYS)[number], SeatChan
 export type DomainEnvelope = EventEnvelope | SeatEnvelope;
 
 const isoTimestamp = Joi.string().isoDate().pattern(/Z$/);
-const uuid = Joi.string().guid({ version: ['uuidv4', 'uuidv5', 'uuidv7', 'uuidv1'] });
+// The contract's one UUID rule (canonical hyphenated form), the same the HTTP and WebSocket schemas use.
+const uuid = uuidSchema;
 
 export const eventChangedDataSchema = Joi.object<EventChangedData>({
   id: uuid.required(),
-  name: Joi.string().min(1).max(200).required(),
-  description: Joi.string().allow('').max(2000).required(),
+  name: Joi.string().min(1).max(LIMITS.nameMax).required(),
+  description: Joi.string().allow('').max(LIMITS.descriptionMax).required(),
   // Bounded even though only the cluster sends these: a huge totalSeats would exhaust memory, a huge
   // revision would pin the event's config for ever (the event-service stores it as a 32-bit integer).
   totalSeats: Joi.number().integer().min(1).max(LIMITS.totalSeatsMax).required(),

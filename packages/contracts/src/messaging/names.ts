@@ -16,7 +16,6 @@ export type RoutingKey = (typeof RoutingKeys)[keyof typeof RoutingKeys];
 export type EventRoutingKey = typeof RoutingKeys.EventCreated | typeof RoutingKeys.EventUpdated;
 export type SeatRoutingKey = Exclude<RoutingKey, EventRoutingKey>;
 
-export const ALL_ROUTING_KEYS: readonly RoutingKey[] = Object.values(RoutingKeys);
 export const SEAT_ROUTING_KEYS: readonly SeatRoutingKey[] = [
   RoutingKeys.SeatHeld,
   RoutingKeys.SeatRefreshed,

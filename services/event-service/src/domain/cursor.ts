@@ -1,5 +1,5 @@
-import { ErrorCodes } from '@zephyr/contracts';
-import { AppError } from '@zephyr/runtime';
+import { ErrorCodes, UUID_PATTERN } from '@zephyr/contracts';
+import { AppError } from '@zephyr/runtime/errors';
 
 /** Position in the newest-first listing: the last item a page returned. */
 export interface PageKey {
@@ -8,7 +8,6 @@ export interface PageKey {
 }
 
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Opaque to clients (base64url of a small JSON pair); stored timestamps have millisecond precision. */
 export function encodeCursor(key: PageKey): string {
@@ -29,7 +28,7 @@ export function decodeCursor(cursor: string): PageKey {
   }
   if (!Array.isArray(decoded) || decoded.length !== 2) throw invalid();
   const [at, id] = decoded as unknown[];
-  if (typeof at !== 'string' || typeof id !== 'string' || !ISO_MS.test(at) || !UUID.test(id)) throw invalid();
+  if (typeof at !== 'string' || typeof id !== 'string' || !ISO_MS.test(at) || !UUID_PATTERN.test(id)) throw invalid();
   const createdAt = new Date(at);
   if (Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== at) throw invalid();
   return { createdAt, id };

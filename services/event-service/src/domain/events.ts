@@ -13,7 +13,7 @@ import {
   type Page,
   type UpdateEventBody,
 } from '@zephyr/contracts';
-import { AppError } from '@zephyr/runtime';
+import { AppError } from '@zephyr/runtime/errors';
 import { SERVICE_NAME } from '../service';
 import { decodeCursor, encodeCursor, type PageKey } from './cursor';
 import { seatCounts, type SeatStateStore } from './seat-states';

@@ -1,4 +1,4 @@
-import type { Logger } from '@zephyr/runtime';
+import type { Logger } from '@zephyr/runtime/logger';
 import type { HoldRef } from './holds';
 import { settle, type ClaimedHold, type ExpireResult, type Settlement } from './settlement';
 

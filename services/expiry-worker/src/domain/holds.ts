@@ -1,11 +1,7 @@
-import { RoutingKeys, type SeatEnvelope } from '@zephyr/contracts';
+import { RoutingKeys, type HoldVersionRef, type SeatEnvelope } from '@zephyr/contracts';
 
 /** One hold's lifetime: the seat-service fences every expiry by holdVersion, so this triple is its identity. */
-export interface HoldRef {
-  eventId: string;
-  seatNumber: number;
-  holdVersion: number;
-}
+export type HoldRef = HoldVersionRef;
 
 export type ScheduleChange =
   | { kind: 'schedule'; hold: HoldRef; dueAtMs: number }

@@ -1,13 +1,13 @@
+import type { ExpireHoldResult, ExpireOutcomeName } from '@zephyr/contracts';
 import { holdKey, type HoldRef } from './holds';
 
-export type ExpireOutcome = 'expired' | 'not-due' | 'gone';
+export type ExpireOutcome = ExpireOutcomeName;
 
-/** The seat-service's verdict on one hold (docs/interfaces.md, POST /internal/holds/expire). */
-export interface ExpireResult extends HoldRef {
-  outcome: ExpireOutcome;
-  /** The hold's current expiry, present on `not-due` (it was refreshed). */
-  expiresAt?: string;
-}
+/**
+ * The seat-service's verdict on one hold (POST /internal/holds/expire), as the contract defines it;
+ * `expiresAt` is the hold's current expiry, present on `not-due` (it was refreshed).
+ */
+export type ExpireResult = ExpireHoldResult;
 
 /** A hold this replica claimed; dueAtMs is the expiry the index had for it (unknown after a lost record). */
 export interface ClaimedHold extends HoldRef {

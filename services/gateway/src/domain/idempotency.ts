@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ErrorCodes, IDEMPOTENCY_KEY_PATTERN } from '@zephyr/contracts';
-import { AppError } from '@zephyr/runtime';
+import { AppError } from '@zephyr/runtime/errors';
 
 /** SPEC.md §7: who retries what. The caller is the token's `sub`, or the client IP when anonymous. */
 export interface IdempotencyScope {

@@ -1,11 +1,7 @@
 import { ErrorCodes, type Identity, type Seat, type SeatMap } from '@zephyr/contracts';
-import {
-  AppError,
-  DependencyUnavailableError,
-  isDependencyFailure,
-  type Logger,
-  type TokenVerifier,
-} from '@zephyr/runtime';
+import { AppError, DependencyUnavailableError, isDependencyFailure } from '@zephyr/runtime/errors';
+import type { TokenVerifier } from '@zephyr/runtime/auth';
+import type { Logger } from '@zephyr/runtime/logger';
 import type { EventDirectory } from './event-directory';
 import { channelKey, type Subscriber, type SubscriptionHub } from './hub';
 import {

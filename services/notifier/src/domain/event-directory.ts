@@ -1,5 +1,5 @@
 import type { SeatMap } from '@zephyr/contracts';
-import { createRecentIds } from '@zephyr/runtime';
+import { createRecentIds } from '@zephyr/runtime/batcher';
 
 /** Reads an event's seat map from its owner; throws AppError EVENT_NOT_FOUND or a dependency failure. */
 export interface SeatMapSource {

@@ -1,5 +1,5 @@
 import { RoutingKeys, type SeatEnvelope, type SeatUpdateItem } from '@zephyr/contracts';
-import { createRecentIds } from '@zephyr/runtime';
+import { createRecentIds } from '@zephyr/runtime/batcher';
 import { FanoutQueue } from './fanout';
 import { ServerMessageTypes, encode, type Channel } from './protocol';
 import { VersionTracker } from './version-tracker';

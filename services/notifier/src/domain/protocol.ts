@@ -1,5 +1,6 @@
 import { ErrorCodes, clientMessageSchemas, type ClientMessage, type ServerMessage } from '@zephyr/contracts';
-import { AppError, parseJson } from '@zephyr/runtime';
+import { AppError } from '@zephyr/runtime/errors';
+import { parseJson } from '@zephyr/runtime/json';
 
 export {
   ClientMessageTypes,

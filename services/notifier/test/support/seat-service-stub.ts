@@ -1,6 +1,5 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ErrorCodes, errorBody, type SeatMap } from '@zephyr/contracts';
+import { sendJson, startFakeHttp } from '@zephyr/testing';
 
 /**
  * A fake of the seat-service's public `GET /api/events/:id/seats` (the only call the notifier makes), so
@@ -24,33 +23,20 @@ export async function startSeatServiceStub(): Promise<SeatServiceStub> {
     down: false,
     requests: [] as string[],
   };
-  const server = http.createServer((req, res) => {
-    const match = /^\/api\/events\/([^/]+)\/seats$/.exec(req.url ?? '');
-    const send = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
-    };
-    if (req.method !== 'GET' || !match) return send(404, errorBody(ErrorCodes.NotFound, 'No such route'));
+  const server = await startFakeHttp((req, res) => {
+    const match = /^\/api\/events\/([^/]+)\/seats$/.exec(req.url);
+    if (req.method !== 'GET' || !match) return sendJson(res, 404, errorBody(ErrorCodes.NotFound, 'No such route'));
     const eventId = decodeURIComponent(match[1]!);
     stub.requests.push(eventId);
-    if (stub.down) return send(503, errorBody(ErrorCodes.DependencyUnavailable, 'down'));
+    if (stub.down) return sendJson(res, 503, errorBody(ErrorCodes.DependencyUnavailable, 'down'));
     const map = stub.maps.get(eventId);
     setTimeout(
       () => {
-        if (!map) send(404, errorBody(ErrorCodes.EventNotFound, 'No such event'));
-        else send(200, map);
+        if (!map) sendJson(res, 404, errorBody(ErrorCodes.EventNotFound, 'No such event'));
+        else sendJson(res, 200, map);
       },
       stub.delays.get(eventId) ?? 0,
     );
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  return Object.assign(stub, {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  });
+  return Object.assign(stub, { url: server.url, close: server.stop });
 }

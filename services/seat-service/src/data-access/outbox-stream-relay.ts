@@ -1,4 +1,4 @@
-import { type Broker } from '@zephyr/contracts';
+import type { Broker } from '@zephyr/runtime/messaging';
 import { outboxMetrics, type Logger, type Redis, type Registry } from '@zephyr/runtime';
 import { decodeEntry, type StreamEntry } from './outbox-codec';
 import { createLease } from './relay-lease';

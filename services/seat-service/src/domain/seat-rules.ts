@@ -14,7 +14,7 @@ import {
   type SeatFailure,
   type SeatMap,
 } from '@zephyr/contracts';
-import { AppError } from '@zephyr/runtime';
+import { AppError } from '@zephyr/runtime/errors';
 import { randomUUID } from 'node:crypto';
 import { isLive, seatKeys, type SeatState, type SeatStore } from '../data-access/seat-store';
 import type { CommitOutcome, ReservationRepository, SeatClaim } from '../data-access/reservation-repository';

@@ -1,4 +1,5 @@
-import { Bindings, QueueNames, isSeatEnvelope, startConsumer, type Broker } from '@zephyr/contracts';
+import { Bindings, QueueNames, isSeatEnvelope } from '@zephyr/contracts';
+import { startConsumer, type Broker } from '@zephyr/runtime/messaging';
 import { createBatcher, createRecentIds, isDependencyFailure, type Logger } from '@zephyr/runtime';
 import { newestPerSeat, seatStateFrom, type SeatState, type SeatStateStore } from '../../domain/seat-states';
 

@@ -1,11 +1,5 @@
-import {
-  Bindings,
-  QueueNames,
-  isSeatEnvelope,
-  startConsumer,
-  type Broker,
-  type DomainEnvelope,
-} from '@zephyr/contracts';
+import { Bindings, QueueNames, isSeatEnvelope, type DomainEnvelope } from '@zephyr/contracts';
+import { startConsumer, type Broker } from '@zephyr/runtime/messaging';
 import { createBatcher, createRecentIds, type Logger } from '@zephyr/runtime';
 import { scheduleChangeFor, type ScheduleChange } from '../../domain/holds';
 

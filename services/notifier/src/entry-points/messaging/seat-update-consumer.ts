@@ -1,4 +1,5 @@
-import { Bindings, QueueNames, isSeatEnvelope, startConsumer, type Broker, type Consumer } from '@zephyr/contracts';
+import { Bindings, QueueNames, isSeatEnvelope } from '@zephyr/contracts';
+import { startConsumer, type Broker, type Consumer } from '@zephyr/runtime/messaging';
 import type { Logger } from '@zephyr/runtime';
 import type { ClientSession } from '../../domain/client-session';
 import type { SubscriptionHub } from '../../domain/hub';

@@ -26,7 +26,6 @@ export interface WebSocketEndpointOptions {
 }
 
 export interface WebSocketEndpoint {
-  connectionCount(): number;
   /** Refuses new upgrades and closes every socket with 1001. */
   close(): Promise<void>;
 }
@@ -175,7 +174,6 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
   heartbeat.unref();
 
   return {
-    connectionCount: () => connections.size,
     async close() {
       closing = true;
       clearInterval(heartbeat);

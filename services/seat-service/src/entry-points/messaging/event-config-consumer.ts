@@ -1,4 +1,5 @@
-import { Bindings, QueueNames, isEventEnvelope, startConsumer, type Broker } from '@zephyr/contracts';
+import { Bindings, QueueNames, isEventEnvelope } from '@zephyr/contracts';
+import { startConsumer, type Broker } from '@zephyr/runtime/messaging';
 import type { Logger } from '@zephyr/runtime';
 import type { EventDirectory } from '../../data-access/event-directory';
 

@@ -1,9 +1,19 @@
 import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
-import { MessageHeaders, QueueNames } from './names';
-import { InvalidEnvelopeError, parseEnvelope, type DomainEnvelope } from './envelope';
+import {
+  InvalidEnvelopeError,
+  MessageHeaders,
+  QueueNames,
+  parseEnvelope,
+  type DomainEnvelope,
+} from '@zephyr/contracts';
 
-/** Structured logger shape (pino-compatible) so this package stays free of a logging dependency. */
+/**
+ * RabbitMQ connection, publisher, consumer and dead-letter wiring. The names and envelopes it speaks are the
+ * contract's (`@zephyr/contracts`); the I/O lives here so the contract stays pure data.
+ */
+
+/** Structured logger shape (pino-compatible): any logger with these three methods will do. */
 export interface BrokerLogger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
@@ -103,6 +113,8 @@ export interface Consumer {
 }
 
 const REPLICA_QUEUE_IDLE_EXPIRY_MS = 60 * 60 * 1000;
+/** How long close() lets the messages in hand finish before closing anyway. */
+const CLOSE_DRAIN_TIMEOUT_MS = 5000;
 
 /**
  * Consumes envelopes with manual acks: validate, run the effect, then ack. A message that breaks the
@@ -158,6 +170,7 @@ export function startConsumer(options: ConsumerOptions): Consumer {
   };
 
   let inFlight = 0;
+  let idle: (() => void) | undefined;
   void channel
     .consume(
       queue,
@@ -167,6 +180,7 @@ export function startConsumer(options: ConsumerOptions): Consumer {
           await onMessage(message);
         } finally {
           inFlight--;
+          if (inFlight === 0) idle?.();
         }
       },
       { prefetch: options.prefetch },
@@ -180,9 +194,16 @@ export function startConsumer(options: ConsumerOptions): Consumer {
      */
     async close() {
       await channel.cancelAll().catch(() => undefined);
-      const deadline = Date.now() + 5000;
-      while (inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      if (inFlight > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise<void>((resolve) => (idle = resolve)),
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_DRAIN_TIMEOUT_MS))),
+        ]);
+        clearTimeout(timer);
+      }
+      // Each ack was written to this channel when its handler finished. Closing is a round trip on the same
+      // channel and the broker handles a channel's frames in order, so close-ok means the acks were applied.
       await channel.close().catch(() => undefined);
     },
   };

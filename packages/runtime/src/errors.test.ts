@@ -1,0 +1,39 @@
+import { ErrorCodes } from '@zephyr/contracts';
+import { AppError, DependencyUnavailableError, isDependencyFailure } from './errors';
+
+const withCode = (code: string) => Object.assign(new Error('failed'), { code });
+const named = (name: string) => Object.assign(new Error('failed'), { name });
+
+describe('AppError', () => {
+  it('carries a contract code and details, and is an Error', () => {
+    const error = new AppError(ErrorCodes.SeatUnavailable, 'Seat 3 is held', [{ seat: 3 }]);
+    expect(error).toBeInstanceOf(Error);
+    expect(error.name).toBe('AppError');
+    expect(error.code).toBe('SEAT_UNAVAILABLE');
+    expect(error.details).toEqual([{ seat: 3 }]);
+  });
+});
+
+describe('isDependencyFailure', () => {
+  it.each(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '08006', '53300'])('recognises code %s', (code) => {
+    expect(isDependencyFailure(withCode(code))).toBe(true);
+  });
+
+  it.each(['KnexTimeoutError', 'MaxRetriesPerRequestError', 'DependencyUnavailableError'])('recognises %s', (name) => {
+    expect(isDependencyFailure(named(name))).toBe(true);
+  });
+
+  it('recognises our own DependencyUnavailableError and the clients’ outage messages', () => {
+    expect(isDependencyFailure(new DependencyUnavailableError('seat-service down'))).toBe(true);
+    expect(isDependencyFailure(new Error('Connection is closed.'))).toBe(true);
+    expect(isDependencyFailure(new Error('broker not connected'))).toBe(true);
+  });
+
+  it('does not call a bug or a domain refusal an outage', () => {
+    expect(isDependencyFailure(new TypeError('x is undefined'))).toBe(false);
+    expect(isDependencyFailure(withCode('23505'))).toBe(false); // unique violation: a real conflict
+    expect(isDependencyFailure(new AppError(ErrorCodes.HoldNotFound, 'no hold'))).toBe(false);
+    expect(isDependencyFailure('ECONNREFUSED')).toBe(false);
+    expect(isDependencyFailure(undefined)).toBe(false);
+  });
+});

@@ -1,0 +1,9 @@
+/**
+ * Backing services come from env (CI and this machine run them on loopback; the jest global setup exports
+ * container URLs here when it had to start them).
+ */
+export const BACKING = {
+  postgresAdminUrl: process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+  redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  amqpUrl: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+};

@@ -1,0 +1,10 @@
+import { startedContainers } from './global-setup';
+
+/** jest globalTeardown: stops the containers globalSetup started (none when the configured services answered). */
+export default async function globalTeardown(): Promise<void> {
+  await Promise.all(
+    startedContainers()
+      .splice(0)
+      .map((container) => container.stop()),
+  );
+}

@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ENVELOPE_VERSION,
+  RoutingKeys,
+  type SeatChangedData,
+  type SeatEnvelope,
+  type SeatRoutingKey,
+  type SeatStatus,
+} from '@zephyr/contracts';
+import { connectBroker, type Broker, type BrokerLogger } from '@zephyr/runtime/messaging';
+import { BACKING } from './backing';
+
+/** Test brokers stay silent: a test asserts on what it receives, not on connection chatter. */
+export const quietLogger: BrokerLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** A publisher on a test's own (isolated) exchange. */
+export function testBroker(exchange: string, url: string = BACKING.amqpUrl): Broker {
+  return connectBroker({ url, exchange, logger: quietLogger });
+}
+
+/** The seat's status after each seat.* fact, as the seat-service publishes it. */
+export const STATUS_AFTER: Readonly<Record<SeatRoutingKey, SeatStatus>> = {
+  [RoutingKeys.SeatHeld]: 'held',
+  [RoutingKeys.SeatRefreshed]: 'held',
+  [RoutingKeys.SeatReserved]: 'reserved',
+  [RoutingKeys.SeatReleased]: 'available',
+  [RoutingKeys.SeatExpired]: 'available',
+};
+
+/** What a test must say about a seat change; the rest gets a valid default. */
+export type SeatFacts = Pick<SeatChangedData, 'eventId' | 'seatNumber'> & Partial<SeatChangedData>;
+
+let seatVersion = 0;
+
+/**
+ * A seat.* envelope as the seat-service publishes it. Unless given: `status` follows the routing key, the
+ * user is a fresh id, `version` grows per call in this process and `holdVersion` is 1.
+ */
+export function seatEnvelope(type: SeatRoutingKey, facts: SeatFacts): SeatEnvelope {
+  return {
+    id: randomUUID(),
+    type,
+    version: ENVELOPE_VERSION,
+    occurredAt: new Date().toISOString(),
+    producer: 'test',
+    data: {
+      status: STATUS_AFTER[type],
+      userId: randomUUID(),
+      version: ++seatVersion,
+      holdVersion: 1,
+      ...facts,
+    },
+  };
+}
