@@ -1,3 +1,5 @@
+import os from 'node:os';
+import { mkdtempSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -18,7 +20,11 @@ import {
  * against the whole stack (expiry worker included), with two pages on one event.
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SCREENSHOTS = path.join(REPO_ROOT, 'docs', 'images');
+// `UPDATE_SCREENSHOTS=1 npx jest services/gateway/test/page.test.ts` refreshes the committed pictures;
+// an ordinary run writes them aside so a test run never leaves the checkout changed.
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS
+  ? path.join(REPO_ROOT, 'docs', 'images')
+  : mkdtempSync(path.join(os.tmpdir(), 'zephyr-page-'));
 
 let iso: Isolation;
 let stack: Stack;
