@@ -34,6 +34,7 @@ export async function deleteBrokerObjects(exchange: string, extraQueues: Iterabl
     QueueNames.eventServiceSeatCounts(exchange),
     QueueNames.seatServiceEventConfig(exchange),
     QueueNames.expiryWorkerSchedule(exchange),
+    QueueNames.notifierReplicasDeadLetter(exchange),
     ...extraQueues,
   ];
   const connection = await amqp.connect(BACKING.amqpUrl).catch(() => undefined);

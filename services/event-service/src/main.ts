@@ -49,7 +49,7 @@ runMain(async () => {
       await seatService.pushEvent(event, requestId);
     },
   });
-  const consumer = startSeatCountsConsumer({ broker, seatStates, logger });
+  const consumer = startSeatCountsConsumer({ broker, seatStates, logger, registry: metrics.registry });
 
   const app = createApp({
     logger,

@@ -47,7 +47,13 @@ runMain(async () => {
     leaseMs: config.EXPIRY_LEASE_MS,
     onExpired: (lagSeconds) => expiryMetrics.observeExpired(lagSeconds),
   });
-  const consumer = startScheduleConsumer({ broker, logger, apply: (changes) => index.apply(changes), prefetch: 500 });
+  const consumer = startScheduleConsumer({
+    broker,
+    logger,
+    apply: (changes) => index.apply(changes),
+    prefetch: 500,
+    registry: metrics.registry,
+  });
 
   const app = createApp({
     logger,

@@ -112,7 +112,7 @@ runMain(async () => {
     producer: PRODUCER,
   });
   wakeRelay = streamRelay.wake;
-  const consumer = startEventConfigConsumer(broker, directory, logger);
+  const consumer = startEventConfigConsumer(broker, directory, logger, metrics.registry);
 
   const verifier = createTokenVerifier(authConfigFrom(config));
   const app = createApp({
