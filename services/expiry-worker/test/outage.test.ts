@@ -1,8 +1,12 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import amqp from 'amqplib';
 import { QueueNames, RoutingKeys } from '@zephyr/contracts';
 import {
   BACKING,
+  REPO_ROOT,
   isolate,
   startService,
   startTcpProxy,
@@ -73,4 +77,37 @@ test('a Redis outage while seat facts flow dead-letters nothing, and every fact 
   });
   expect(await dlqDepth(QueueNames.expiryWorkerSchedule(isolation.exchange))).toBe(0);
   expect(await metricValue(worker.baseUrl, 'zephyr_dlq_messages')).toBe(0);
+});
+
+test('only a poison message is dead-lettered, counted, and npm run dlq:replay puts a DLQ back into its queue', async () => {
+  const queue = QueueNames.expiryWorkerSchedule(isolation.exchange);
+  const dlq = QueueNames.deadLetter(queue);
+  const connection = await amqp.connect(BACKING.amqpUrl);
+  try {
+    const channel = await connection.createConfirmChannel();
+    channel.publish(isolation.exchange, RoutingKeys.SeatHeld, Buffer.from('{not json'), { persistent: true });
+    await waitFor(async () => (await dlqDepth(queue)) === 1, { what: 'poison dead-lettered' });
+    await waitFor(async () => (await metricValue(worker.baseUrl, 'zephyr_dlq_messages')) === 1, {
+      what: 'DLQ depth reported',
+    });
+
+    // A good fact left in the DLQ (say, dead-lettered by an older build) next to the poison one.
+    const hold = newHold(randomUUID(), 1);
+    const fact = seatEnvelope(RoutingKeys.SeatHeld, hold, Date.now() + 10 * 60_000);
+    channel.sendToQueue(dlq, Buffer.from(JSON.stringify(fact)), { persistent: true, messageId: fact.id });
+    await channel.waitForConfirms();
+    await waitFor(async () => (await dlqDepth(queue)) === 2, { what: 'good fact in the DLQ' });
+
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [path.join(REPO_ROOT, 'scripts', 'dlq-replay.mjs'), queue, '--url', BACKING.amqpUrl],
+      { cwd: REPO_ROOT },
+    );
+    expect(stdout).toContain(`moved 2 message(s) from ${dlq} to ${queue}`);
+    // The good fact is applied; the poison one can never be and goes back to the DLQ.
+    await waitFor(async () => (await harness.indexed([hold])).due === 1, { what: 'replayed fact scheduled' });
+    await waitFor(async () => (await dlqDepth(queue)) === 1, { what: 'poison back in the DLQ' });
+  } finally {
+    await connection.close();
+  }
 });
