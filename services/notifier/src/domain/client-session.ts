@@ -28,7 +28,33 @@ export const SessionLimits = {
   pendingMessages: 256,
   /** Updates held back while a snapshot is read; far more than one event changes in a read timeout. */
   heldUpdates: 10_000,
+  /**
+   * Subscribes that need a seat-service call (every snapshot; a plain subscribe to an event this replica
+   * does not know yet) take a token from a per-socket bucket: a burst of this many, refilled at
+   * `lookupsPerSecond`. Beyond it: ERROR RATE_LIMITED, and no call. Plain subscribes to known events are free.
+   */
+  lookupBurst: 20,
+  lookupsPerSecond: 5,
 } as const;
+
+/** A token bucket: `capacity` at once, refilled continuously at `perSecond`. */
+export function createTokenBucket(capacity: number, perSecond: number, now: () => number = Date.now) {
+  let tokens = capacity;
+  let at = now();
+  return {
+    take(): boolean {
+      const t = now();
+      tokens = Math.min(capacity, tokens + ((t - at) / 1000) * perSecond);
+      at = t;
+      if (tokens < 1) return false;
+      tokens -= 1;
+      return true;
+    },
+  };
+}
+
+/** Longest setTimeout Node accepts; a later token expiry is re-armed when this fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** WebSocket close codes (RFC 6455). */
 export const CloseCodes = {
@@ -84,6 +110,8 @@ export class ClientSession implements Subscriber {
   private gate: { eventId: string; held: HeldUpdate[] } | undefined;
   /** Per event, the version of the last snapshot sent: a v1 update not newer than it is already in the map. */
   private readonly floors = new Map<string, number>();
+  private readonly lookups = createTokenBucket(SessionLimits.lookupBurst, SessionLimits.lookupsPerSecond);
+  private expiryTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly transport: Transport,
@@ -145,6 +173,7 @@ export class ClientSession implements Subscriber {
     if (this.closed) return;
     this.closed = true;
     this.gate = undefined;
+    clearTimeout(this.expiryTimer);
     const { hub } = this.deps;
     for (const eventId of this.events) hub.unsubscribeEvent(this, eventId);
     for (const userId of this.users) hub.unsubscribeUser(this, userId);
@@ -208,6 +237,12 @@ export class ClientSession implements Subscriber {
       throw new AppError(
         ErrorCodes.ValidationFailed,
         `At most ${SessionLimits.eventSubscriptions} event subscriptions per connection`,
+      );
+    }
+    if ((snapshot || !this.deps.events.isKnown(key)) && !this.lookups.take()) {
+      throw new AppError(
+        ErrorCodes.RateLimited,
+        `At most ${SessionLimits.lookupsPerSecond} snapshots or unknown-event subscribes per second per connection`,
       );
     }
     if (!snapshot) {
@@ -314,6 +349,7 @@ export class ClientSession implements Subscriber {
       return false;
     }
     this.identity = identity;
+    this.armExpiry(identity.expiresAtMs);
     // A token without the admin role keeps only the user's own channel.
     if (!identity.isAdmin) {
       for (const userId of [...this.users]) {
@@ -321,6 +357,42 @@ export class ClientSession implements Subscriber {
       }
     }
     return true;
+  }
+
+  /**
+   * When the token expires the connection stops being authenticated: its user channels end and it gets
+   * ERROR UNAUTHENTICATED (event channels are public and stay). A fresh AUTH restores it, and an AUTH with a
+   * newer token before then simply moves the deadline. Runs in the message chain, so it never lands in the
+   * middle of an AUTH or a SUBSCRIBE_USER.
+   */
+  private armExpiry(expiresAtMs: number | undefined): void {
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    if (expiresAtMs === undefined) return;
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, expiresAtMs - Date.now()));
+    this.expiryTimer = setTimeout(() => {
+      this.chain = this.chain.then(() => this.expireIfDue());
+    }, delay);
+    this.expiryTimer.unref?.();
+  }
+
+  private expireIfDue(): void {
+    const identity = this.identity;
+    if (!this.active || identity?.expiresAtMs === undefined) return;
+    if (identity.expiresAtMs > Date.now()) {
+      this.armExpiry(identity.expiresAtMs);
+      return;
+    }
+    const { hub } = this.deps;
+    for (const userId of this.users) hub.unsubscribeUser(this, userId);
+    this.users.clear();
+    hub.releaseConnection(this, identity.userId);
+    this.identity = undefined;
+    this.send({
+      type: ServerMessageTypes.Error,
+      code: ErrorCodes.Unauthenticated,
+      message: 'Token expired: user channels ended. Send AUTH with a fresh token to subscribe again.',
+    });
   }
 
   /** Stops handling messages at once; dispose() runs when the socket has actually closed. */
