@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { ENVELOPE_VERSION, RoutingKeys, type SeatEnvelope, type SeatMap } from '@zephyr/contracts';
-import { createLogger, type TokenVerifier } from '@zephyr/runtime';
+import { ENVELOPE_VERSION, ErrorCodes, RoutingKeys, type SeatEnvelope, type SeatMap } from '@zephyr/contracts';
+import { AppError, createLogger, type TokenVerifier } from '@zephyr/runtime';
 import { waitFor } from '@zephyr/testing';
 import { ClientSession, SessionLimits, type Transport } from './client-session';
 import { createEventDirectory, type SeatMapSource } from './event-directory';
@@ -169,6 +169,41 @@ describe('ClientSession lookup rate', () => {
     expect(calls).toBeLessThan(attempts);
     expect(limited.length).toBe(attempts - calls);
     expect(transport.sent.filter((m) => m.type === 'SUBSCRIBED')).toHaveLength(calls + 1);
+    session.dispose();
+  });
+
+  it('limits subscribes to events that do not exist (random ids), never those to events that do', async () => {
+    const existing = new Set(Array.from({ length: 60 }, () => randomUUID()));
+    let calls = 0;
+    const source: SeatMapSource = {
+      getSeatMap: async (id) => {
+        calls++;
+        if (!existing.has(id)) throw new AppError(ErrorCodes.EventNotFound, 'No such event');
+        return { eventId: id, version: 0, seats: [] };
+      },
+    };
+    const transport = new FakeTransport();
+    const session = new ClientSession(transport, {
+      hub: new SubscriptionHub<ClientSession>(),
+      verifier,
+      events: createEventDirectory(source),
+      logger: createLogger('test', 'silent'),
+    });
+    // Far more existing events than the burst: all subscribed.
+    for (const eventId of existing) session.enqueue(JSON.stringify({ type: 'SUBSCRIBE_EVENT', eventId }));
+    const attempts = SessionLimits.lookupBurst + 30;
+    for (let i = 0; i < attempts; i++) {
+      session.enqueue(JSON.stringify({ type: 'SUBSCRIBE_EVENT', eventId: randomUUID() }));
+    }
+    session.enqueue(JSON.stringify({ type: 'PING' }));
+    await waitFor(() => transport.sent.some((m) => m.type === 'PONG'), { what: 'all handled' });
+    expect(transport.sent.filter((m) => m.type === 'SUBSCRIBED')).toHaveLength(existing.size);
+    const misses = calls - existing.size;
+    expect(misses).toBeGreaterThanOrEqual(SessionLimits.lookupBurst);
+    expect(misses).toBeLessThan(attempts);
+    const errors = transport.sent.filter((m) => m.type === 'ERROR');
+    expect(errors.filter((m) => m.code === 'EVENT_NOT_FOUND')).toHaveLength(misses);
+    expect(errors.filter((m) => m.code === 'RATE_LIMITED')).toHaveLength(attempts - misses);
     session.dispose();
   });
 });

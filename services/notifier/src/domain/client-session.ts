@@ -29,9 +29,10 @@ export const SessionLimits = {
   /** Updates held back while a snapshot is read; far more than one event changes in a read timeout. */
   heldUpdates: 10_000,
   /**
-   * Subscribes that need a seat-service call (every snapshot; a plain subscribe to an event this replica
-   * does not know yet) take a token from a per-socket bucket: a burst of this many, refilled at
-   * `lookupsPerSecond`. Beyond it: ERROR RATE_LIMITED, and no call. Plain subscribes to known events are free.
+   * Per socket, token buckets (a burst, then a rate per second) for what costs a seat-service call: every
+   * snapshot takes a token; a subscribe to an event that does not exist takes one when the answer comes,
+   * and with none left a subscribe to an event this replica has not seen is refused without a call. Past
+   * either: ERROR RATE_LIMITED. Subscribes to existing events (a page following many) are never limited.
    */
   lookupBurst: 20,
   lookupsPerSecond: 5,
@@ -41,14 +42,28 @@ export const SessionLimits = {
 export function createTokenBucket(capacity: number, perSecond: number, now: () => number = Date.now) {
   let tokens = capacity;
   let at = now();
+  const refill = () => {
+    const t = now();
+    tokens = Math.min(capacity, tokens + ((t - at) / 1000) * perSecond);
+    at = t;
+  };
   return {
+    /** Takes a token if there is one. */
     take(): boolean {
-      const t = now();
-      tokens = Math.min(capacity, tokens + ((t - at) / 1000) * perSecond);
-      at = t;
+      refill();
       if (tokens < 1) return false;
       tokens -= 1;
       return true;
+    },
+    /** True when a token is there, without taking it. */
+    has(): boolean {
+      refill();
+      return tokens >= 1;
+    },
+    /** Takes a token even if that leaves the bucket in debt (a cost learnt after the fact). */
+    charge(): void {
+      refill();
+      tokens -= 1;
     },
   };
 }
@@ -110,7 +125,8 @@ export class ClientSession implements Subscriber {
   private gate: { eventId: string; held: HeldUpdate[] } | undefined;
   /** Per event, the version of the last snapshot sent: a v1 update not newer than it is already in the map. */
   private readonly floors = new Map<string, number>();
-  private readonly lookups = createTokenBucket(SessionLimits.lookupBurst, SessionLimits.lookupsPerSecond);
+  private readonly snapshots = createTokenBucket(SessionLimits.lookupBurst, SessionLimits.lookupsPerSecond);
+  private readonly misses = createTokenBucket(SessionLimits.lookupBurst, SessionLimits.lookupsPerSecond);
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -239,14 +255,20 @@ export class ClientSession implements Subscriber {
         `At most ${SessionLimits.eventSubscriptions} event subscriptions per connection`,
       );
     }
-    if ((snapshot || !this.deps.events.isKnown(key)) && !this.lookups.take()) {
+    const limited = snapshot ? !this.snapshots.take() : !this.deps.events.isKnown(key) && !this.misses.has();
+    if (limited) {
       throw new AppError(
         ErrorCodes.RateLimited,
-        `At most ${SessionLimits.lookupsPerSecond} snapshots or unknown-event subscribes per second per connection`,
+        snapshot
+          ? `At most ${SessionLimits.lookupsPerSecond} snapshots per second per connection`
+          : `Too many subscribes to unknown events: at most ${SessionLimits.lookupsPerSecond} per second per connection`,
       );
     }
     if (!snapshot) {
-      await this.deps.events.ensureExists(key);
+      await this.deps.events.ensureExists(key).catch((err: unknown) => {
+        if (err instanceof AppError && err.code === ErrorCodes.EventNotFound) this.misses.charge();
+        throw err;
+      });
       if (!this.active) return;
       this.addEvent(key, batch);
       this.send({ type: ServerMessageTypes.Subscribed, channel: 'event', id: eventId });
