@@ -274,6 +274,10 @@ export function startConsumer(options: ConsumerOptions): Consumer {
           logger.warn({ queue, id: envelope.id, attempt, err: error.message }, 'dependency down; retrying message');
         }
         await pause(retryDelayMs(attempt));
+        if (closing) {
+          channel.nack(message, false, true);
+          return;
+        }
       }
     }
   };
