@@ -24,6 +24,7 @@ import { ReservationRepository } from './data-access/reservation-repository';
 import { EventDirectory } from './data-access/event-directory';
 import { createSeatLocks } from './data-access/seat-locks';
 import { startStreamRelay } from './data-access/outbox-stream-relay';
+import { startLostHoldsWatch } from './entry-points/jobs/lost-holds-watch';
 import { startEventConfigConsumer } from './entry-points/messaging/event-config-consumer';
 import { PRODUCER, type SeatRulesHooks } from './domain/seat-rules';
 
@@ -113,6 +114,17 @@ runMain(async () => {
   });
   wakeRelay = streamRelay.wake;
   const consumer = startEventConfigConsumer(broker, directory, logger, metrics.registry);
+  const lostHoldsWatch = startLostHoldsWatch(
+    {
+      claimEpochRecovery: (ttlMs) => store.claimEpochRecovery(ttlMs),
+      settleEpoch: () => store.settleEpoch(),
+      dropEpochClaim: () => store.dropEpochClaim(),
+      openHolds: (withinSeconds) => reservations.openHolds(withinSeconds),
+      loadEvent: (eventId) => directory.load(eventId),
+      announceLostHold: (eventId, hold) => store.announceLostHold(eventId, hold),
+    },
+    logger,
+  );
 
   const verifier = createTokenVerifier(authConfigFrom(config));
   const app = createApp({
@@ -141,6 +153,7 @@ runMain(async () => {
   lifecycle.onShutdown([
     { name: 'consumer', close: () => consumer.close() },
     { name: 'http', close: () => new Promise((resolve) => server.close(() => resolve(undefined))) },
+    { name: 'lost-holds-watch', close: () => lostHoldsWatch.stop() },
     { name: 'stream-relay', close: () => streamRelay.stop() },
     { name: 'outbox-relay', close: () => pgRelay.stop() },
     { name: 'broker', close: () => broker.close() },

@@ -319,6 +319,23 @@ return out
 `;
 
 /**
+ * After Redis lost its data, a hold that PostgreSQL's audit shows open (held, never ended) is announced as
+ * ended: seat.expired with a fresh version, so subscribers and the audit see it end. Skipped when the seat
+ * has a state again (someone acted on it since the loss; their newer change was already announced).
+ * KEYS: meta, seats. ARGV: seat, user, holdVersion, heldAt, expiresAt, msgId.
+ */
+const ANNOUNCE_LOST_HOLD = `${PRELUDE}
+if redis.call('EXISTS', meta_key) == 0 then return {'NO_EVENT'} end
+if redis.call('HEXISTS', seats_key, ARGV[1]) == 1 then return {'SKIPPED'} end
+local now = now_ms()
+local ver = redis.call('HINCRBY', meta_key, 'ver', 1)
+local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
+append('seat.expired', ARGV[6], ARGV[1], ARGV[2], 'available', ver, ARGV[3], aseq, now,
+  {'${F.heldAt}', ARGV[4], '${F.expiresAt}', ARGV[5]})
+return {'ANNOUNCED'}
+`;
+
+/**
  * Installs or updates an event's config. A newer revision replaces status/total/max. On first install
  * (also after Redis lost its data) reservations from PostgreSQL are restored and the counters start
  * above everything already published, so versions keep growing.
@@ -356,6 +373,7 @@ export const SeatScripts = {
   seat: { numberOfKeys: 2, lua: SEAT },
   userSeats: { numberOfKeys: 3, lua: USER_SEATS },
   installEvent: { numberOfKeys: 2, lua: INSTALL_EVENT },
+  announceLostHold: { numberOfKeys: 2, lua: ANNOUNCE_LOST_HOLD },
 } as const;
 
 export type SeatScriptName = keyof typeof SeatScripts;

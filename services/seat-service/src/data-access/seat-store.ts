@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from '@zephyr/runtime';
 import type { EventStatus } from '@zephyr/contracts';
+import type { OpenHold } from '../domain/lost-holds';
 import { SeatScripts } from './seat-scripts';
 import { MultiSeatScripts } from './multi-seat-scripts';
 
@@ -18,6 +19,8 @@ export const seatKeys = {
   outboxIndex: () => 'seat:outbox-streams',
   /** Events whose stream has news since the relay last read it: the relay's work list. */
   outboxDirty: () => 'seat:outbox-dirty',
+  /** Present while Redis keeps its data; its absence tells a replica that Redis lost everything. */
+  epoch: () => 'seat:epoch',
   /** The lease of the one relay that reads the streams. */
   relayLeader: () => 'seat:outbox-relay-leader',
 };
@@ -318,6 +321,39 @@ export class SeatStore {
     const reply = await this.run.installEvent(seatKeys.meta(eventId), seatKeys.seats(eventId), ...args);
     await this.redis.sadd(seatKeys.outboxIndex(), eventId);
     return reply[0] as 'INSTALLED' | 'UPDATED';
+  }
+
+  /** Ends a hold that Redis lost (see ANNOUNCE_LOST_HOLD); false when the seat was acted on since. */
+  async announceLostHold(eventId: string, hold: OpenHold): Promise<boolean | 'NO_EVENT'> {
+    const reply = await this.run.announceLostHold(
+      seatKeys.meta(eventId),
+      seatKeys.seats(eventId),
+      hold.seatNumber,
+      hold.userId,
+      hold.holdVersion,
+      hold.heldAtMs,
+      hold.expiresAtMs,
+      randomUUID(),
+    );
+    return reply[0] === 'NO_EVENT' ? 'NO_EVENT' : reply[0] === 'ANNOUNCED';
+  }
+
+  /**
+   * Claims the recovery of a Redis that has no epoch marker (fresh, or it lost its data): true for the one
+   * replica that gets it. The claim lapses after `ttlMs` so a replica that died while recovering is replaced.
+   */
+  async claimEpochRecovery(ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(seatKeys.epoch(), 'recovering', 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  /** Recovery done: the marker stays until Redis loses its data again. */
+  async settleEpoch(): Promise<void> {
+    await this.redis.set(seatKeys.epoch(), new Date().toISOString());
+  }
+
+  /** Recovery failed: let the next check (on any replica) try again. */
+  async dropEpochClaim(): Promise<void> {
+    await this.redis.del(seatKeys.epoch());
   }
 
   async hasEvent(eventId: string): Promise<boolean> {
