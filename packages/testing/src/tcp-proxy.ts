@@ -5,12 +5,28 @@ export interface TcpProxy {
   /** Simulates an outage: refuses new connections and cuts the open ones. */
   down(): Promise<void>;
   up(): Promise<void>;
+  /** Delays every chunk in both directions by `ms` from now on (0: none), keeping each direction's order. */
+  delay(ms: number): void;
   close(): Promise<void>;
 }
 
 /** A TCP proxy in front of a real backing service, so a test can cut it without stopping it for others. */
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
+  let delayMs = 0;
+  // A chunk never overtakes the one before it, even when the delay shrinks (timers fire in due order).
+  const forward = (from: net.Socket, to: net.Socket) => {
+    let lastDue = 0;
+    from.on('data', (chunk) => {
+      if (delayMs === 0 && lastDue <= Date.now()) {
+        to.write(chunk);
+        return;
+      }
+      lastDue = Math.max(Date.now() + delayMs, lastDue);
+      setTimeout(() => to.destroyed || to.write(chunk), lastDue - Date.now());
+    });
+    from.on('end', () => setTimeout(() => to.end(), Math.max(0, lastDue - Date.now())));
+  };
   const track = (socket: net.Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -19,7 +35,8 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     const upstream = net.connect(targetPort, targetHost);
     track(client);
     track(upstream);
-    client.pipe(upstream).pipe(client);
+    forward(client, upstream);
+    forward(upstream, client);
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
   });
@@ -31,5 +48,13 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     for (const socket of sockets) socket.destroy();
     await closed;
   };
-  return { port, down, up: () => listen(port), close: () => (server.listening ? down() : Promise.resolve()) };
+  return {
+    port,
+    down,
+    up: () => listen(port),
+    delay: (ms) => {
+      delayMs = ms;
+    },
+    close: () => (server.listening ? down() : Promise.resolve()),
+  };
 }
