@@ -83,18 +83,25 @@ function checkClientOps(history: History, add: Add): void {
     // Two users told "reserved" for one seat.
     const reservers = new Set(ok.filter((e) => RESERVES.has(e.op.kind)).map((e) => e.op.userId));
     if (reservers.size > 1) add('reservedTwice', eventId, seat, `200 reserve answered to ${reservers.size} users`);
-    // A confirmed hold, then another user's success on the seat before its expiresAt, with no release between.
+    // A confirmed hold H and another user's success O on the seat: one of them came first. O after H is
+    // fine only if H had ended (released, or expired before O completed); O before H only if O was a hold
+    // that ended before H completed. If neither order is possible, a live hold was taken.
+    const releasedBy = (userId: string, before: number) =>
+      entries.some((e) => e.op.userId === userId && e.op.kind === 'release' && e.op.invokedAt < before);
     for (const held of ok.filter((e) => HOLDS.has(e.op.kind) && e.op.status === 201)) {
       const h = held.op;
       const expiresAt = held.expiresAt ?? Infinity;
       for (const other of ok) {
         const o = other.op;
         if (o.userId === h.userId || !(HOLDS.has(o.kind) || RESERVES.has(o.kind))) continue;
-        if (o.invokedAt <= h.completedAt || o.completedAt >= expiresAt - SLACK_MS) continue;
-        const released = entries.some(
-          (e) => e.op.userId === h.userId && e.op.kind === 'release' && e.op.invokedAt < o.completedAt,
-        );
-        if (!released) add('holdOverwritten', eventId, seat, `${describe(h)} then ${describe(o)} before its expiry`);
+        if (o.completedAt <= h.invokedAt || o.invokedAt >= expiresAt - SLACK_MS) continue;
+        const afterOk = releasedBy(h.userId, o.completedAt) || o.completedAt > expiresAt - SLACK_MS;
+        const beforeOk =
+          o.invokedAt < h.completedAt &&
+          HOLDS.has(o.kind) &&
+          ((other.expiresAt ?? Infinity) < h.completedAt + SLACK_MS || releasedBy(o.userId, h.completedAt));
+        if (!afterOk && !beforeOk)
+          add('holdOverwritten', eventId, seat, `${describe(h)} and ${describe(o)} while it was live`);
       }
     }
     // A 200 reserve needs an earlier hold (confirmed or maybe) by that user.
