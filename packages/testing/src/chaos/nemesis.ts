@@ -12,8 +12,8 @@ export type Backing = 'postgres' | 'redis' | 'amqp';
 export interface NemesisContext {
   stack: Stack;
   proxies: Record<Backing, TcpProxy>;
-  /** Starts a reserve on `baseUrl` (a held seat of the nemesis' own buyer) and returns its answer. */
-  reserveVia(baseUrl: string): Promise<unknown> | undefined;
+  /** Holds a free seat for the nemesis' own buyer; then `reserve(baseUrl)` reserves it there (recorded). */
+  holdForReserve(): Promise<((baseUrl: string) => Promise<unknown>) | undefined>;
   sharedRestarts: boolean;
   log(line: string): void;
 }
@@ -62,8 +62,11 @@ async function killAndRestart(ctx: NemesisContext, name: ServiceName): Promise<s
  */
 async function stopMidReserve(ctx: NemesisContext): Promise<string> {
   const victim: ServiceProcess = ctx.stack.of('seat-service').at(-1)!;
-  const answer = ctx.reserveVia(victim.baseUrl);
-  await sleep(Math.random() * 15);
+  let reserve: ((baseUrl: string) => Promise<unknown>) | undefined;
+  for (let i = 0; i < 20 && !reserve; i++) reserve = await ctx.holdForReserve();
+  const answer = reserve?.(victim.baseUrl);
+  // A few milliseconds in: sometimes before the reserve began, mostly inside its lock or its transaction.
+  await sleep(2 + Math.random() * 10);
   process.kill(victim.child.pid!, 'SIGSTOP');
   try {
     await sleep(13_000);

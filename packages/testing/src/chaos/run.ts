@@ -55,6 +55,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     RATE_LIMIT_PER_USER: '0',
   };
   const subscribers: Subscriber[] = [];
+  // Set on the way out, so that a failing run leaves no buyer or loop behind.
+  let halted = false;
   let stack: Awaited<ReturnType<typeof startStack>> | undefined;
   try {
     stack = await startStack(
@@ -86,7 +88,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
 
     const recorder = new Recorder();
     const started = Date.now();
-    const stopped = () => Date.now() - started >= options.durationMs;
+    const stopped = () => halted || Date.now() - started >= options.durationMs;
     const active = () => events.slice(-3);
     const users = await Promise.all(
       Array.from({ length: options.clients ?? 8 }, async () => {
@@ -97,9 +99,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     const clients = users.map((u) => runClient({ ...u, gateways, events: active, recorder, stopped }));
     // A fresh event every 40 s keeps seats on sale once the first ones are sold.
     const rotation = (async () => {
-      while (!stopped()) {
-        await sleep(40_000);
-        if (!stopped()) await createEvent().catch((err: Error) => log(`new event failed: ${err.message}`));
+      for (let next = Date.now() + 40_000; !stopped(); await sleep(500)) {
+        if (Date.now() < next) continue;
+        next += 40_000;
+        await createEvent().catch((err: Error) => log(`new event failed: ${err.message}`));
       }
     })();
     const nemesisBuyer = { userId: newUserId(), token: '' };
@@ -111,24 +114,24 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
         sharedRestarts: options.sharedRestarts ?? false,
         log,
         // The nemesis' own buyer holds a free seat, then reserves it through the replica about to stop.
-        reserveVia: (baseUrl) =>
-          (async () => {
-            const event = events.at(-1)!;
-            const best = await recorder.run(gateways()[0]!, nemesisBuyer.token, {
-              userId: nemesisBuyer.userId,
-              kind: 'best',
-              eventId: event.id,
-              seats: [],
-              body: { count: 1, holdDuration: 10 },
-            });
-            if (best.status !== 201) return undefined;
-            return recorder.run(baseUrl, nemesisBuyer.token, {
+        holdForReserve: async () => {
+          const event = events.at(-1)!;
+          const best = await recorder.run(gateways()[0]!, nemesisBuyer.token, {
+            userId: nemesisBuyer.userId,
+            kind: 'best',
+            eventId: event.id,
+            seats: [],
+            body: { count: 1, holdDuration: 10 },
+          });
+          if (best.status !== 201) return undefined;
+          return (baseUrl: string) =>
+            recorder.run(baseUrl, nemesisBuyer.token, {
               userId: nemesisBuyer.userId,
               kind: 'reserve',
               eventId: event.id,
               seats: best.seats,
             });
-          })(),
+        },
       },
       stopped,
     );
@@ -155,6 +158,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     const report = formatReport(history, result);
     return { history, result, report };
   } finally {
+    halted = true;
     for (const s of subscribers) s.stop();
     await stack?.stop();
     for (const p of Object.values(proxies)) await p.close();
