@@ -14,22 +14,26 @@ export interface TcpProxy {
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   let delayMs = 0;
-  // A chunk never overtakes the one before it, even when the delay shrinks (timers fire in due order).
-  const forward = (from: net.Socket, to: net.Socket) => {
-    let lastDue = 0;
-    from.on('data', (chunk) => {
-      if (delayMs === 0 && lastDue <= Date.now()) {
-        to.write(chunk);
-        return;
-      }
-      lastDue = Math.max(Date.now() + delayMs, lastDue);
-      setTimeout(() => to.destroyed || to.write(chunk), lastDue - Date.now());
-    });
-    from.on('end', () => setTimeout(() => to.end(), Math.max(0, lastDue - Date.now())));
-  };
   const track = (socket: net.Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
+  };
+  // One FIFO per direction: a chunk never overtakes the one before it, whatever the delay does meanwhile.
+  const forward = (from: net.Socket, to: net.Socket) => {
+    const queue: { due: number; run: () => void }[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const drain = () => {
+      timer = undefined;
+      while (queue.length > 0 && queue[0]!.due <= Date.now()) queue.shift()!.run();
+      if (queue.length > 0) timer = setTimeout(drain, queue[0]!.due - Date.now());
+    };
+    const send = (run: () => void) => {
+      if (delayMs === 0 && queue.length === 0) return run();
+      queue.push({ due: Date.now() + delayMs, run });
+      if (!timer) timer = setTimeout(drain, Math.max(0, queue[0]!.due - Date.now()));
+    };
+    from.on('data', (chunk) => send(() => to.destroyed || to.write(chunk)));
+    from.on('end', () => send(() => to.end()));
   };
   const server = net.createServer((client) => {
     const upstream = net.connect(targetPort, targetHost);
