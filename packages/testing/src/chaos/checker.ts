@@ -391,7 +391,7 @@ export function formatReport(history: History, result: CheckResult): string {
   const ops = history.ops;
   const count = (f: (o: Op) => boolean) => ops.filter(f).length;
   lines.push(
-    `operations: ${ops.length} (ok ${count(isOk)}, refused 4xx ${count((o) => o.status >= 400 && o.status < 500)}, ambiguous ${count(isAmbiguous)})`,
+    `operations: ${ops.length} (ok ${count(isOk)}, refused 4xx ${count((o) => o.status >= 400 && o.status < 500)}, ambiguous ${count(isAmbiguous)}, of which 500 ${count((o) => o.status === 500)})`,
   );
   const kinds = [...new Set(ops.map((o) => o.kind))];
   lines.push(
