@@ -17,6 +17,8 @@ export interface Stack {
   urls: Record<ServiceName, string[]>;
   gatewayUrl: string;
   of(name: ServiceName): ServiceProcess[];
+  /** The env a replica of `name` on `port` was started with (to restart it on the same port). */
+  envFor(name: ServiceName, port: number): Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -50,6 +52,10 @@ export async function startStack(
     NOTIFIER_URL: urls.notifier.join(','),
     ...options.env,
   };
+  const envFor = (name: ServiceName, port: number) => ({
+    ...(name === 'gateway' ? gatewayEnv : env),
+    NOTIFIER_REPLICA_ID: `r${port}`,
+  });
   const processes: ServiceProcess[] = [];
   if ('queues' in isolation && isolation.queues instanceof Set) {
     for (const port of ports.notifier)
@@ -61,11 +67,7 @@ export async function startStack(
   try {
     for (const name of ORDER.filter((n) => wanted.includes(n))) {
       // Replicas of one service start together; the first migration wins the lock, the others wait.
-      const started = await Promise.all(
-        ports[name].map((port) =>
-          startService(name, { ...(name === 'gateway' ? gatewayEnv : env), NOTIFIER_REPLICA_ID: `r${port}` }, { port }),
-        ),
-      );
+      const started = await Promise.all(ports[name].map((port) => startService(name, envFor(name, port), { port })));
       processes.push(...started);
     }
   } catch (err) {
@@ -77,6 +79,7 @@ export async function startStack(
     urls,
     gatewayUrl: urls.gateway[0]!,
     of: (name) => processes.filter((p) => p.name === name),
+    envFor,
     stop,
   };
 }
