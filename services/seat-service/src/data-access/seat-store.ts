@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from '@zephyr/runtime';
+import type { RedisClient } from '@zephyr/runtime';
 import type { EventStatus } from '@zephyr/contracts';
 import { SeatScripts } from './seat-scripts';
 import { MultiSeatScripts } from './multi-seat-scripts';
@@ -113,7 +113,7 @@ export class SeatStore {
 
   /** `onAppend` hears of every script that may have appended to an event's stream (the relay wakes). */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly onAppend: (eventId: string) => void = () => undefined,
   ) {
     const run = {} as Record<ScriptName, ScriptRunner>;
