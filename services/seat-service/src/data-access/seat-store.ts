@@ -141,8 +141,8 @@ export class SeatStore {
     return this.run.hold(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
-      seatKeys.user(eventId, userId),
       seatKeys.outbox(eventId),
+      seatKeys.user(eventId, userId),
       seat,
       userId,
       durationSec,
@@ -156,6 +156,7 @@ export class SeatStore {
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
       seatKeys.outbox(eventId),
+      seatKeys.user(eventId, userId),
       seat,
       userId,
       durationSec ?? '',
@@ -168,8 +169,8 @@ export class SeatStore {
     return this.run.release(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
-      seatKeys.user(eventId, userId),
       seatKeys.outbox(eventId),
+      seatKeys.user(eventId, userId),
       seat,
       userId,
       randomUUID(),
@@ -182,6 +183,7 @@ export class SeatStore {
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
       seatKeys.outbox(eventId),
+      seatKeys.user(eventId, userId),
       seat,
       userId,
       deadlineMs,
@@ -196,8 +198,8 @@ export class SeatStore {
     return this.run.beginReserveMany(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
-      seatKeys.user(eventId, userId),
       seatKeys.outbox(eventId),
+      seatKeys.user(eventId, userId),
       ...args,
     );
   }
@@ -216,13 +218,22 @@ export class SeatStore {
     return this.run.finishReserve(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
+      seatKeys.outbox(eventId),
       seatKeys.user(eventId, userId),
       ...args,
     );
   }
 
-  abortReserve(eventId: string, seat: number, holdVersion: number) {
-    return this.run.abortReserve(seatKeys.meta(eventId), seatKeys.seats(eventId), seat, holdVersion);
+  /** `userId` is the reserving user (the in-flight state's holder), whose user set the hold returns to. */
+  abortReserve(eventId: string, seat: number, holdVersion: number, userId: string) {
+    return this.run.abortReserve(
+      seatKeys.meta(eventId),
+      seatKeys.seats(eventId),
+      seatKeys.outbox(eventId),
+      seatKeys.user(eventId, userId),
+      seat,
+      holdVersion,
+    );
   }
 
   /** SPEC.md §7: `seats` ascending and distinct; all held or none. */
@@ -230,8 +241,8 @@ export class SeatStore {
     return this.run.multiHold(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
-      seatKeys.user(eventId, userId),
       seatKeys.outbox(eventId),
+      seatKeys.user(eventId, userId),
       userId,
       durationSec,
       seats.length,
@@ -245,8 +256,8 @@ export class SeatStore {
     return this.run.bestAvailable(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
-      seatKeys.user(eventId, userId),
       seatKeys.outbox(eventId),
+      seatKeys.user(eventId, userId),
       userId,
       durationSec,
       count,
@@ -256,7 +267,14 @@ export class SeatStore {
   }
 
   expire(eventId: string, seat: number, holdVersion: number) {
-    return this.run.expire(seatKeys.meta(eventId), seatKeys.seats(eventId), seat, holdVersion, randomUUID());
+    return this.run.expire(
+      seatKeys.meta(eventId),
+      seatKeys.seats(eventId),
+      seatKeys.outbox(eventId),
+      seat,
+      holdVersion,
+      randomUUID(),
+    );
   }
 
   async snapshot(eventId: string): Promise<EventSnapshot | undefined> {
@@ -293,6 +311,7 @@ export class SeatStore {
     const reply = await this.run.userSeats(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
+      seatKeys.outbox(eventId),
       seatKeys.user(eventId, userId),
     );
     if (reply[0] !== 'OK') return undefined;
@@ -315,7 +334,14 @@ export class SeatStore {
       config.seatsPerRow,
     ];
     for (const r of reservations) args.push(r.seatNumber, r.userId, r.reservedAtMs, r.holdVersion);
-    const reply = await this.run.installEvent(seatKeys.meta(eventId), seatKeys.seats(eventId), ...args);
+    // Every restored user's set is declared, so the key count varies and leads the arguments.
+    const keys = [
+      seatKeys.meta(eventId),
+      seatKeys.seats(eventId),
+      seatKeys.outbox(eventId),
+      ...new Set(reservations.map((r) => seatKeys.user(eventId, r.userId))),
+    ];
+    const reply = await this.run.installEvent(keys.length, ...keys, ...args);
     await this.redis.sadd(seatKeys.outboxIndex(), eventId);
     return reply[0] as 'INSTALLED' | 'UPDATED';
   }
