@@ -12,8 +12,11 @@ export interface LocalRedisCluster {
   /** `host:port,...` of every node: the REDIS_CLUSTER_NODES value. */
   nodes: string;
   ports: number[];
-  /** Kills one master (SIGKILL) and resolves once its replica was promoted and the cluster is ok again. */
-  killMaster(): Promise<{ killed: number; promoted: number }>;
+  /**
+   * Kills one master (SIGKILL) — the one serving `key`'s slot when given — and resolves once its replica
+   * was promoted and the cluster is ok again.
+   */
+  killMaster(key?: string): Promise<{ killed: number; promoted: number }>;
   stop(): Promise<void>;
 }
 
@@ -64,6 +67,21 @@ async function roles(port: number): Promise<Map<number, 'master' | 'slave'>> {
     out.set(nodePort, flags.includes('master') ? 'master' : 'slave');
   }
   return out;
+}
+
+/** The port of the master serving `slot`, in this node's view. */
+async function masterOf(port: number, slot: number): Promise<number | undefined> {
+  for (const line of (await cli(port, 'cluster', 'nodes')).split('\n').filter(Boolean)) {
+    const [, address, flags, , , , , , ...ranges] = line.split(' ');
+    if (!address || !flags?.includes('master') || flags.includes('fail')) continue;
+    for (const range of ranges) {
+      const [from, to = from] = range.split('-').map(Number);
+      if (from !== undefined && to !== undefined && slot >= from && slot <= to) {
+        return Number(address.split('@')[0]!.split(':').pop());
+      }
+    }
+  }
+  return undefined;
 }
 
 /** Starts `masters` masters with `replicasPerMaster` replicas each, joined into one cluster with every slot covered. */
@@ -133,10 +151,13 @@ export async function startRedisCluster({ masters = 3, replicasPerMaster = 1 } =
   return {
     nodes: ports.map((port) => `${HOST}:${port}`).join(','),
     ports,
-    async killMaster() {
+    async killMaster(key) {
       const survivors = alive();
       const view = await roles(survivors[0]!);
-      const killed = survivors.find((port) => view.get(port) === 'master');
+      const killed =
+        key === undefined
+          ? survivors.find((port) => view.get(port) === 'master')
+          : await masterOf(survivors[0]!, Number((await cli(survivors[0]!, 'cluster', 'keyslot', key)).trim()));
       if (killed === undefined) throw new Error('redis cluster: no live master');
       const replicaOf = async (port: number) =>
         (await cli(port, 'info', 'replication')).includes(`master_port:${killed}`);

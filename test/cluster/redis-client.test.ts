@@ -1,5 +1,5 @@
 import { Cluster, connectRedis, createRedis, type RedisClient } from '@zephyr/runtime';
-import { startRedisCluster, type LocalRedisCluster } from './redis-cluster';
+import { startRedisCluster, type LocalRedisCluster } from '@zephyr/testing';
 
 /**
  * The local cluster the TEST_REDIS_CLUSTER runs use, and the runtime's cluster client on it: keyPrefix,
