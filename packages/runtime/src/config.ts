@@ -29,7 +29,9 @@ export const envRules = {
   redisClusterNodes: () =>
     Joi.string()
       .allow('')
-      .pattern(/^[^\s,]+:\d{1,5}(,[^\s,]+:\d{1,5})*$/, { name: 'comma-separated host:port list' })
+      .pattern(/^(\[[0-9A-Fa-f:.]+\]|[^\s,/:[\]]+):\d{1,5}(,(\[[0-9A-Fa-f:.]+\]|[^\s,/:[\]]+):\d{1,5})*$/, {
+        name: 'comma-separated host:port list',
+      })
       .default(''),
   amqpUrl: () =>
     Joi.string()
