@@ -82,6 +82,7 @@ export async function isolate(label: string): Promise<Isolation> {
       REDIS_URL: BACKING.redisUrl,
       AMQP_URL: BACKING.amqpUrl,
       REDIS_KEY_PREFIX: redisPrefix,
+      ...(BACKING.redisClusterNodes ? { REDIS_CLUSTER_NODES: BACKING.redisClusterNodes } : {}),
       AMQP_EXCHANGE: exchange,
       JWT_SECRET: TEST_JWT_SECRET,
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
@@ -288,6 +289,7 @@ export async function connectWs(url: string, headers: Record<string, string> = {
 
 export * from './stack';
 export * from './tcp-proxy';
+export * from './redis-cluster';
 
 /**
  * Runs tasks with at most `limit` in flight (the order is the caller's; shuffle it for races). Thousands of

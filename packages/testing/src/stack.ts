@@ -35,7 +35,11 @@ export async function startStack(
       : (isolation as Record<string, string>);
   const wanted = options.services ?? ORDER;
   const ports = {} as Record<ServiceName, number[]>;
-  for (const name of ORDER) ports[name] = Array.from({ length: options.replicas?.[name] ?? 1 }, () => freePort());
+  // TEST_REDIS_CLUSTER=1 (npm run test:cluster) runs at least two replicas of every service, as production does.
+  const minReplicas = process.env.TEST_REDIS_CLUSTER === '1' ? 2 : 1;
+  for (const name of ORDER) {
+    ports[name] = Array.from({ length: Math.max(minReplicas, options.replicas?.[name] ?? 1) }, () => freePort());
+  }
   const urls = {} as Record<ServiceName, string[]>;
   for (const name of ORDER) urls[name] = ports[name].map((p) => `http://127.0.0.1:${p}`);
   const env = {

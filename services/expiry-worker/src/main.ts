@@ -25,7 +25,11 @@ runMain(async () => {
   const lifecycle = createLifecycle(logger, config.SHUTDOWN_DRAIN_MS);
   const metrics = createMetrics(SERVICE_NAME);
 
-  const redis = createRedis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, name: SERVICE_NAME });
+  const redis = createRedis(config.REDIS_URL, {
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    clusterNodes: config.REDIS_CLUSTER_NODES,
+    name: SERVICE_NAME,
+  });
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'));
   await connectRedis(redis);
   const broker = connectBroker({ url: config.AMQP_URL, exchange: config.AMQP_EXCHANGE, logger });

@@ -36,8 +36,16 @@ runMain(async () => {
 
   if (config.MIGRATE_ON_START) await runMigrations(config.DATABASE_URL);
   const db = createDb(config.DATABASE_URL, { min: 1, max: config.PG_POOL_MAX });
-  const redis = createRedis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, name: 'seat-service' });
-  const relayRedis = createRedis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, name: 'seat-service-relay' });
+  const redis = createRedis(config.REDIS_URL, {
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    clusterNodes: config.REDIS_CLUSTER_NODES,
+    name: 'seat-service',
+  });
+  const relayRedis = createRedis(config.REDIS_URL, {
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    clusterNodes: config.REDIS_CLUSTER_NODES,
+    name: 'seat-service-relay',
+  });
   redis.on('error', (err) => logger.debug({ err: err.message }, 'redis error'));
   relayRedis.on('error', (err) => logger.debug({ err: err.message }, 'redis error'));
   await Promise.all([connectRedis(redis), connectRedis(relayRedis)]);

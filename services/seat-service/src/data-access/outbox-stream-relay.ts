@@ -1,5 +1,5 @@
 import type { Broker } from '@zephyr/runtime/messaging';
-import { outboxMetrics, type Logger, type Redis, type Registry } from '@zephyr/runtime';
+import { outboxMetrics, type Logger, type RedisClient, type Registry } from '@zephyr/runtime';
 import { decodeEntry, type StreamEntry } from './outbox-codec';
 import { createLease } from './relay-lease';
 import { OUTBOX_GROUP, seatKeys } from './seat-store';
@@ -33,7 +33,7 @@ const RETRY_FIRST_MS = 250;
 const RETRY_MAX_MS = 1_000;
 
 export interface StreamRelayOptions {
-  redis: Redis;
+  redis: RedisClient;
   broker: Broker;
   reservations: ReservationRepository;
   logger: Logger;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from '@zephyr/runtime';
+import type { RedisClient } from '@zephyr/runtime';
 import type { EventStatus } from '@zephyr/contracts';
 import type { OpenHold } from '../domain/lost-holds';
 import { SeatScripts } from './seat-scripts';
@@ -116,7 +116,7 @@ export class SeatStore {
 
   /** `onAppend` hears of every script that may have appended to an event's stream (the relay wakes). */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly onAppend: (eventId: string) => void = () => undefined,
   ) {
     const run = {} as Record<ScriptName, ScriptRunner>;
@@ -144,8 +144,8 @@ export class SeatStore {
     return this.run.hold(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
-      seatKeys.user(eventId, userId),
       seatKeys.outbox(eventId),
+      seatKeys.user(eventId, userId),
       seat,
       userId,
       durationSec,
@@ -159,6 +159,7 @@ export class SeatStore {
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
       seatKeys.outbox(eventId),
+      seatKeys.user(eventId, userId),
       seat,
       userId,
       durationSec ?? '',
@@ -171,8 +172,8 @@ export class SeatStore {
     return this.run.release(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
-      seatKeys.user(eventId, userId),
       seatKeys.outbox(eventId),
+      seatKeys.user(eventId, userId),
       seat,
       userId,
       randomUUID(),
@@ -185,6 +186,7 @@ export class SeatStore {
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
       seatKeys.outbox(eventId),
+      seatKeys.user(eventId, userId),
       seat,
       userId,
       deadlineMs,
@@ -199,8 +201,8 @@ export class SeatStore {
     return this.run.beginReserveMany(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
-      seatKeys.user(eventId, userId),
       seatKeys.outbox(eventId),
+      seatKeys.user(eventId, userId),
       ...args,
     );
   }
@@ -219,13 +221,22 @@ export class SeatStore {
     return this.run.finishReserve(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
+      seatKeys.outbox(eventId),
       seatKeys.user(eventId, userId),
       ...args,
     );
   }
 
-  abortReserve(eventId: string, seat: number, holdVersion: number) {
-    return this.run.abortReserve(seatKeys.meta(eventId), seatKeys.seats(eventId), seat, holdVersion);
+  /** `userId` is the reserving user (the in-flight state's holder), whose user set the hold returns to. */
+  abortReserve(eventId: string, seat: number, holdVersion: number, userId: string) {
+    return this.run.abortReserve(
+      seatKeys.meta(eventId),
+      seatKeys.seats(eventId),
+      seatKeys.outbox(eventId),
+      seatKeys.user(eventId, userId),
+      seat,
+      holdVersion,
+    );
   }
 
   /** SPEC.md §7: `seats` ascending and distinct; all held or none. */
@@ -233,8 +244,8 @@ export class SeatStore {
     return this.run.multiHold(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
-      seatKeys.user(eventId, userId),
       seatKeys.outbox(eventId),
+      seatKeys.user(eventId, userId),
       userId,
       durationSec,
       seats.length,
@@ -248,8 +259,8 @@ export class SeatStore {
     return this.run.bestAvailable(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
-      seatKeys.user(eventId, userId),
       seatKeys.outbox(eventId),
+      seatKeys.user(eventId, userId),
       userId,
       durationSec,
       count,
@@ -259,7 +270,14 @@ export class SeatStore {
   }
 
   expire(eventId: string, seat: number, holdVersion: number) {
-    return this.run.expire(seatKeys.meta(eventId), seatKeys.seats(eventId), seat, holdVersion, randomUUID());
+    return this.run.expire(
+      seatKeys.meta(eventId),
+      seatKeys.seats(eventId),
+      seatKeys.outbox(eventId),
+      seat,
+      holdVersion,
+      randomUUID(),
+    );
   }
 
   async snapshot(eventId: string): Promise<EventSnapshot | undefined> {
@@ -296,6 +314,7 @@ export class SeatStore {
     const reply = await this.run.userSeats(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
+      seatKeys.outbox(eventId),
       seatKeys.user(eventId, userId),
     );
     if (reply[0] !== 'OK') return undefined;
@@ -318,7 +337,14 @@ export class SeatStore {
       config.seatsPerRow,
     ];
     for (const r of reservations) args.push(r.seatNumber, r.userId, r.reservedAtMs, r.holdVersion);
-    const reply = await this.run.installEvent(seatKeys.meta(eventId), seatKeys.seats(eventId), ...args);
+    // Every restored user's set is declared, so the key count varies and leads the arguments.
+    const keys = [
+      seatKeys.meta(eventId),
+      seatKeys.seats(eventId),
+      seatKeys.outbox(eventId),
+      ...new Set(reservations.map((r) => seatKeys.user(eventId, r.userId))),
+    ];
+    const reply = await this.run.installEvent(keys.length, ...keys, ...args);
     await this.redis.sadd(seatKeys.outboxIndex(), eventId);
     return reply[0] as 'INSTALLED' | 'UPDATED';
   }
@@ -328,6 +354,7 @@ export class SeatStore {
     const reply = await this.run.announceLostHold(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
+      seatKeys.outbox(eventId),
       hold.seatNumber,
       hold.userId,
       hold.holdVersion,
