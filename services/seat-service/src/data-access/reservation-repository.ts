@@ -236,6 +236,26 @@ export class ReservationRepository {
     return verdictOf(this.db, eventId, seatNumber, holdVersion);
   }
 
+  /**
+   * The seat's seat.reserved still waiting in the PostgreSQL outbox (its reserve committed but never
+   * reached the ordered stream), with the counters it was committed with; undefined once delivered.
+   */
+  async undeliveredReservedEvent(
+    eventId: string,
+    seatNumber: number,
+  ): Promise<{ messageId: string; version: number; auditSeq: number } | undefined> {
+    const result = (await this.db.raw(
+      `SELECT o.message_id, (o.envelope->'data'->>'version')::bigint AS version, a.seq
+       FROM ${SCHEMA}.${OUTBOX_TABLE} o JOIN ${SCHEMA}.seat_audit a ON a.message_id = o.message_id
+       WHERE o.envelope->>'type' = 'seat.reserved' AND o.envelope->'data'->>'eventId' = ?
+         AND (o.envelope->'data'->>'seatNumber')::int = ?
+       LIMIT 1`,
+      [eventId, seatNumber],
+    )) as { rows: { message_id: string; version: number; seq: number }[] };
+    const row = result.rows[0];
+    return row && { messageId: row.message_id, version: Number(row.version), auditSeq: Number(row.seq) };
+  }
+
   /** The ordered path delivered these; their fallback copies in the outbox are no longer needed. */
   async forgetOutboxCopies(messageIds: string[]): Promise<void> {
     if (messageIds.length === 0) return;

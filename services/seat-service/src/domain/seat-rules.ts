@@ -407,12 +407,16 @@ export class SeatRules {
     if (verdict === 'reserved') {
       const reservation = await this.reservations.find(eventId, seatNumber);
       if (reservation) {
+        // Its seat.reserved never reached the ordered stream: append it now (same message id, so the
+        // PostgreSQL fallback copy is deduplicated) instead of leaving it to the fallback's slow path.
+        const event = await this.reservations.undeliveredReservedEvent(eventId, seatNumber);
         await this.store.finishReserve(
           eventId,
           seatNumber,
           reservation.userId,
           reservation.reservedAt.getTime(),
           holdVersion,
+          event,
         );
       }
       return { outcome: 'gone' };
