@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { RequestHandler } from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
-import { ErrorCodes, errorBody } from '@zephyr/contracts';
+import { ErrorCodes, HTTP_STATUS_BY_CODE, errorBody } from '@zephyr/contracts';
 import type { Logger } from '@zephyr/runtime';
 import { writeBufferedBody } from './body';
 
@@ -29,12 +29,9 @@ function upstreamFailed(
     res.destroy();
     return;
   }
-  res.writeHead(503, { 'content-type': 'application/json; charset=utf-8' });
-  res.end(
-    JSON.stringify(
-      errorBody(ErrorCodes.DependencyUnavailable, 'An upstream service is unavailable; nothing was changed.'),
-    ),
-  );
+  const code = ErrorCodes.DependencyUnavailable;
+  res.writeHead(HTTP_STATUS_BY_CODE[code], { 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify(errorBody(code, 'An upstream service is unavailable; nothing was changed.')));
 }
 
 /** Round-robin over an upstream's replicas (a comma-separated URL list); one URL is the usual case. */

@@ -2,7 +2,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { ErrorCodes, type Identity } from '@zephyr/contracts';
-import { AppError, createConnectionCap, refuseUpgrade, type Logger } from '@zephyr/runtime';
+import { AppError, createConnectionCap, writeRawError, type Logger } from '@zephyr/runtime';
 import { ClientSession, CloseCodes, verifyToken, type SessionDeps, type Transport } from '../../domain/client-session';
 import type { NotifierMetrics } from '../../metrics';
 
@@ -91,7 +91,7 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
     // Until ws takes over, a reset by the peer must not become an uncaught error.
     socket.on('error', () => socket.destroy());
     if (closing || !options.isAcceptingTraffic()) {
-      refuseUpgrade(socket, ErrorCodes.DependencyUnavailable, 'Shutting down; reconnect');
+      writeRawError(socket, ErrorCodes.DependencyUnavailable, 'Shutting down; reconnect');
       return;
     }
     let url: URL | undefined;
@@ -101,14 +101,14 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
       url = undefined;
     }
     if (!url || !WS_PATHS.has(url.pathname)) {
-      refuseUpgrade(socket, ErrorCodes.NotFound, 'No such route');
+      writeRawError(socket, ErrorCodes.NotFound, 'No such route');
       return;
     }
     // Buyers before watchers: past the cap a client is told to come back (or go to another replica).
     const release = cap.claim();
     if (!release) {
       metrics.refusedConnections.inc();
-      refuseUpgrade(socket, ErrorCodes.DependencyUnavailable, 'Too many WebSocket connections; retry shortly', {
+      writeRawError(socket, ErrorCodes.DependencyUnavailable, 'Too many WebSocket connections; retry shortly', {
         'Retry-After': 1,
       });
       return;
@@ -130,8 +130,8 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
       try {
         identity = await verifyToken(options.session.verifier, token);
       } catch (err) {
-        if (err instanceof AppError) refuseUpgrade(socket, ErrorCodes.Unauthenticated, err.message);
-        else refuseUpgrade(socket, ErrorCodes.DependencyUnavailable, 'Token keys unavailable; retry shortly');
+        if (err instanceof AppError) writeRawError(socket, ErrorCodes.Unauthenticated, err.message);
+        else writeRawError(socket, ErrorCodes.DependencyUnavailable, 'Token keys unavailable; retry shortly');
         return false;
       }
     }
