@@ -18,8 +18,12 @@ import {
 export interface Transport {
   /** Returns false when the frame was not sent (socket closing, or dropped as too slow). A Buffer goes out as text. */
   send(frame: string | Buffer): boolean;
-  close(code: number, reason: string): void;
+  /** Ends the connection; the transport turns the reason into its protocol's close code. */
+  close(reason: CloseReason, message: string): void;
 }
+
+/** Why the session ends a connection: it broke a rule, or the server cannot keep up with it right now. */
+export type CloseReason = 'policy' | 'overloaded';
 
 export const SessionLimits = {
   eventSubscriptions: 100,
@@ -28,13 +32,6 @@ export const SessionLimits = {
   pendingMessages: 256,
   /** Updates held back while a snapshot is read; far more than one event changes in a read timeout. */
   heldUpdates: 10_000,
-} as const;
-
-/** WebSocket close codes (RFC 6455). */
-export const CloseCodes = {
-  goingAway: 1001,
-  policyViolation: 1008,
-  tryAgainLater: 1013,
 } as const;
 
 export interface SessionDeps {
@@ -106,7 +103,7 @@ export class ClientSession implements Subscriber {
   enqueue(text: string | null): void {
     if (!this.active) return;
     if (this.pending >= SessionLimits.pendingMessages) {
-      this.close(CloseCodes.policyViolation, 'too many messages in flight');
+      this.close('policy', 'too many messages in flight');
       return;
     }
     this.pending++;
@@ -124,7 +121,7 @@ export class ClientSession implements Subscriber {
       if (!this.events.has(eventId)) return false;
       if (this.gate?.eventId === eventId) {
         if (this.gate.held.length >= SessionLimits.heldUpdates) {
-          this.close(CloseCodes.tryAgainLater, 'too many updates while reading the seat map');
+          this.close('overloaded', 'too many updates while reading the seat map');
           return false;
         }
         this.gate.held.push({ version, frame });
@@ -310,7 +307,7 @@ export class ClientSession implements Subscriber {
         code: ErrorCodes.RateLimited,
         message: `At most ${SessionLimits.connectionsPerUser} connections per user`,
       });
-      this.close(CloseCodes.policyViolation, 'too many connections for this user');
+      this.close('policy', 'too many connections for this user');
       return false;
     }
     this.identity = identity;
@@ -324,9 +321,9 @@ export class ClientSession implements Subscriber {
   }
 
   /** Stops handling messages at once; dispose() runs when the socket has actually closed. */
-  private close(code: number, reason: string): void {
+  private close(reason: CloseReason, message: string): void {
     this.closing = true;
-    this.transport.close(code, reason);
+    this.transport.close(reason, message);
   }
 
   private send(message: ServerMessage): void {

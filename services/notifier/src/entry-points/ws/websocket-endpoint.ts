@@ -3,7 +3,20 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { ErrorCodes, type Identity } from '@zephyr/contracts';
 import { AppError, createConnectionCap, writeRawError, type Logger } from '@zephyr/runtime';
-import { ClientSession, CloseCodes, verifyToken, type SessionDeps, type Transport } from '../../domain/client-session';
+import {
+  ClientSession,
+  verifyToken,
+  type CloseReason,
+  type SessionDeps,
+  type Transport,
+} from '../../domain/client-session';
+
+/** WebSocket close codes (RFC 6455) for the session's reasons, and for our own shutdown. */
+const CLOSE_CODES: Record<CloseReason | 'shutdown', number> = {
+  shutdown: 1001,
+  policy: 1008,
+  overloaded: 1013,
+};
 import type { NotifierMetrics } from '../../metrics';
 
 /** Paths the gateway forwards upgrades on (SPEC.md §4). */
@@ -63,8 +76,8 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
       ws.send(frame, { binary: false });
       return true;
     },
-    close(code, reason) {
-      ws.close(code, reason);
+    close(reason, message) {
+      ws.close(CLOSE_CODES[reason], message);
     },
   });
 
@@ -186,7 +199,7 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
             ),
         ),
       );
-      for (const ws of sockets) ws.close(CloseCodes.goingAway, 'server shutting down');
+      for (const ws of sockets) ws.close(CLOSE_CODES.shutdown, 'server shutting down');
       await Promise.race([allClosed, new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref())]);
       for (const ws of connections.keys()) ws.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
