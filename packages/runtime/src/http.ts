@@ -12,6 +12,7 @@ import type Joi from 'joi';
 import {
   ErrorCodes,
   HTTP_STATUS_BY_CODE,
+  HealthPaths,
   HttpHeaders,
   MAX_BODY_BYTES,
   errorBody,
@@ -90,10 +91,10 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     next();
   });
 
-  app.get('/health', (_req, res) => {
+  app.get(HealthPaths.live, (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.get('/health/ready', async (_req, res) => {
+  app.get(HealthPaths.ready, async (_req, res) => {
     if (options.isAcceptingTraffic && !options.isAcceptingTraffic()) {
       res.status(503).json({ status: 'shutting-down', checks: {} });
       return;
@@ -101,7 +102,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     const result = await runChecks(options.readiness);
     res.status(result.ok ? 200 : 503).json({ status: result.ok ? 'ok' : 'unavailable', checks: result.checks });
   });
-  app.get('/metrics', async (_req, res) => {
+  app.get(HealthPaths.metrics, async (_req, res) => {
     res.setHeader('Content-Type', metrics.registry.contentType);
     res.send(await metrics.registry.metrics());
   });
