@@ -10,12 +10,14 @@ import type {
   BegunSeat,
   EventSnapshot,
   ExpireReply,
+  FinishedSeat,
   HeldSeat,
   HoldResult,
   MultiHoldReply,
   NoEvent,
   Refused,
   RefreshResult,
+  ReservedEvent,
   ReleaseResult,
   SeatRefusalCode,
   SeatStorePort,
@@ -322,14 +324,10 @@ export class SeatStore implements SeatStorePort {
 
   /** `event` appends seat.reserved to the ordered stream (only the reserve that inserted the row passes it). */
   async finishReserve(
-    eventId: string,
-    seat: number,
-    userId: string,
-    reservedAtMs: number,
-    holdVersion: number,
-    event?: { messageId: string; version: number; auditSeq: number },
+    { eventId, seatNumber, userId, reservedAtMs, holdVersion }: FinishedSeat,
+    event?: ReservedEvent,
   ): Promise<void> {
-    const args: (string | number)[] = [seat, userId, reservedAtMs, holdVersion];
+    const args: (string | number)[] = [seatNumber, userId, reservedAtMs, holdVersion];
     if (event) args.push(event.messageId, event.version, event.auditSeq);
     await this.run.finishReserve(
       seatKeys.meta(eventId),

@@ -78,6 +78,22 @@ export interface EventSnapshot {
   seats: Map<number, SeatState>;
 }
 
+/** A seat whose reservation PostgreSQL committed, to be recorded in Redis. */
+export interface FinishedSeat {
+  eventId: string;
+  seatNumber: number;
+  userId: string;
+  reservedAtMs: number;
+  holdVersion: number;
+}
+
+/** The seat.reserved event to append behind the seat's earlier events. */
+export interface ReservedEvent {
+  messageId: string;
+  version: number;
+  auditSeq: number;
+}
+
 /** The event's seats in Redis; every write is one atomic script. */
 export interface SeatStorePort {
   hasEvent(eventId: string): Promise<boolean>;
@@ -93,14 +109,7 @@ export interface SeatStorePort {
     deadlineMs: number,
   ): Promise<BeginReserveManyResult>;
   /** `event` appends seat.reserved to the event's stream (only the reserve that inserted the row passes it). */
-  finishReserve(
-    eventId: string,
-    seat: number,
-    userId: string,
-    reservedAtMs: number,
-    holdVersion: number,
-    event?: { messageId: string; version: number; auditSeq: number },
-  ): Promise<void>;
+  finishReserve(seat: FinishedSeat, event?: ReservedEvent): Promise<void>;
   abortReserve(eventId: string, seat: number, holdVersion: number): Promise<void>;
   /** Seats distinct and ascending; all held or none. */
   multiHold(eventId: string, seats: readonly number[], userId: string, durationSec: number): Promise<MultiHoldReply>;

@@ -116,8 +116,8 @@ describe('SeatRules against its ports', () => {
             { seatNumber: 4, already: false, holdVersion: 7, version: 11, auditSeq: 12 },
           ],
         }),
-        finishReserve: async (_e, seat) => {
-          finished.push(seat);
+        finishReserve: async (seat) => {
+          finished.push(seat.seatNumber);
         },
       },
       { commit },

@@ -227,7 +227,16 @@ export class SeatRules {
             ? { messageId: seat.messageId, version: claim.version, auditSeq: claim.auditSeq }
             : undefined;
         return this.store
-          .finishReserve(eventId, seat.seatNumber, userId, seat.reservedAt.getTime(), claim.holdVersion, event)
+          .finishReserve(
+            {
+              eventId,
+              seatNumber: seat.seatNumber,
+              userId,
+              reservedAtMs: seat.reservedAt.getTime(),
+              holdVersion: claim.holdVersion,
+            },
+            event,
+          )
           .catch(() => undefined);
       }),
     );
@@ -394,13 +403,14 @@ export class SeatRules {
     if (verdict === 'reserved') {
       const reservation = await this.reservations.find(eventId, seatNumber);
       if (reservation) {
-        await this.store.finishReserve(
+        const { userId, reservedAt } = reservation;
+        await this.store.finishReserve({
           eventId,
           seatNumber,
-          reservation.userId,
-          reservation.reservedAt.getTime(),
+          userId,
+          reservedAtMs: reservedAt.getTime(),
           holdVersion,
-        );
+        });
       }
       return { outcome: 'gone' };
     }
