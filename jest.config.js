@@ -3,7 +3,12 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/packages', '<rootDir>/services', '<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  // test/cluster needs the local Redis Cluster: `npm run test:cluster` (TEST_REDIS_CLUSTER=1) runs it.
+  testPathIgnorePatterns: [
+    '/node_modules/',
+    '/dist/',
+    ...(process.env.TEST_REDIS_CLUSTER === '1' ? [] : ['/test/cluster/']),
+  ],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }] },
   moduleNameMapper: {
     '^@zephyr/(contracts|runtime|testing)$': '<rootDir>/packages/$1/src',

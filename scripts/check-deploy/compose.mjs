@@ -3,7 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { createReport, documentedServices, readRepoFile, repoPath } from './report.mjs';
+import { createReport, documentedServices, readRepoFile, redisClusterNodesValid, repoPath } from './report.mjs';
 
 const report = createReport('compose');
 const compose = parse(readRepoFile('docker-compose.yml'), { merge: true });
@@ -148,5 +148,17 @@ report.check(
   grafanaMounts.some((v) => v.startsWith('./monitoring/grafana/provisioning:/etc/grafana/provisioning')),
   'grafana provisioning mounted',
 );
+
+// The Redis Cluster option (docs/deploy.md): REDIS_CLUSTER_NODES with the `${VAR:-}` default is empty (one
+// Redis node) unless the operator sets it; a literal value must be a host:port list.
+const redisUsers = ['seat-service', 'expiry-worker', 'gateway'].flatMap((base) =>
+  entries.filter(([name, svc]) => name === base || svc.build?.args?.SERVICE === base),
+);
+report.checkEach('Redis users take REDIS_CLUSTER_NODES (empty or host:port list)', redisUsers, ([name, svc]) => {
+  const value = svc.environment?.REDIS_CLUSTER_NODES;
+  if (value === undefined) return name;
+  const literal = String(value).replace(/^\$\{REDIS_CLUSTER_NODES:-([^}]*)\}$/, '$1');
+  return redisClusterNodesValid(literal) ? '' : `${name} (${value})`;
+});
 
 report.finish();

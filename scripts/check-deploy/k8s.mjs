@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { createReport, documentedServices } from './report.mjs';
+import { createReport, documentedServices, redisClusterNodesValid } from './report.mjs';
 
 const report = createReport('k8s');
 const here = dirname(fileURLToPath(import.meta.url));
@@ -96,6 +96,10 @@ function policyCheck(objects) {
   report.check(
     objects.filter((o) => o.kind !== 'Namespace').every((o) => o.metadata.namespace === namespace),
     `everything lives in namespace ${namespace}`,
+  );
+  report.check(
+    'REDIS_CLUSTER_NODES' in config && redisClusterNodesValid(config.REDIS_CLUSTER_NODES),
+    `REDIS_CLUSTER_NODES is set: empty (one Redis node) or a Redis Cluster's host:port list (${config.REDIS_CLUSTER_NODES})`,
   );
   report.check(config.MIGRATE_ON_START === 'false', 'Deployments do not migrate on start (MIGRATE_ON_START=false)');
   report.check(

@@ -47,6 +47,15 @@ export function createReport(section) {
   };
 }
 
+/**
+ * REDIS_CLUSTER_NODES as the services accept it (packages/runtime envRules.redisClusterNodes): empty for a
+ * single Redis node, else `host:port,host:port` seed nodes of a Redis Cluster.
+ */
+export const redisClusterNodesValid = (value) =>
+  value === undefined ||
+  value === '' ||
+  /^(\[[0-9A-Fa-f:.]+\]|[^\s,/:[\]]+):\d{1,5}(,(\[[0-9A-Fa-f:.]+\]|[^\s,/:[\]]+):\d{1,5})*$/.test(String(value));
+
 /** The service table of docs/interfaces.md: name -> port. The deployment files must agree with it. */
 export function documentedServices() {
   const doc = readRepoFile('docs', 'interfaces.md');

@@ -38,7 +38,11 @@ function identityFrom(payload: JWTPayload): Identity {
   if (roles !== undefined && (!Array.isArray(roles) || !roles.every((r) => typeof r === 'string'))) {
     throw unauthenticated('Token roles claim must be an array of strings');
   }
-  return { userId: payload.sub.toLowerCase(), isAdmin: Array.isArray(roles) && roles.includes('admin') };
+  return {
+    userId: payload.sub.toLowerCase(),
+    isAdmin: Array.isArray(roles) && roles.includes('admin'),
+    expiresAtMs: (payload.exp as number) * 1000,
+  };
 }
 
 /**
@@ -91,7 +95,7 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
       }
       const identity = identityFrom(payload);
       if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-      cache.set(token, { identity, expiresAtMs: (payload.exp as number) * 1000 });
+      cache.set(token, { identity, expiresAtMs: identity.expiresAtMs ?? 0 });
       return identity;
     },
   };

@@ -25,6 +25,14 @@ export const envRules = {
     Joi.string()
       .uri({ scheme: ['redis', 'rediss'] })
       .default(DEFAULT_REDIS_URL),
+  /** Redis Cluster seed nodes, `host:port,host:port`; empty means a single node at the Redis URL. */
+  redisClusterNodes: () =>
+    Joi.string()
+      .allow('')
+      .pattern(/^(\[[0-9A-Fa-f:.]+\]|[^\s,/:[\]]+):\d{1,5}(,(\[[0-9A-Fa-f:.]+\]|[^\s,/:[\]]+):\d{1,5})*$/, {
+        name: 'comma-separated host:port list',
+      })
+      .default(''),
   amqpUrl: () =>
     Joi.string()
       .uri({ scheme: ['amqp', 'amqps'] })

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { ErrorCodes } from '@zephyr/contracts';
 import { AppError, DependencyUnavailableError, isDependencyFailure } from './errors';
 
@@ -15,9 +16,12 @@ describe('AppError', () => {
 });
 
 describe('isDependencyFailure', () => {
-  it.each(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '08006', '53300'])('recognises code %s', (code) => {
-    expect(isDependencyFailure(withCode(code))).toBe(true);
-  });
+  it.each(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '08006', '53300', '57014', '40P01', '40001'])(
+    'recognises code %s',
+    (code) => {
+      expect(isDependencyFailure(withCode(code))).toBe(true);
+    },
+  );
 
   it.each(['KnexTimeoutError', 'MaxRetriesPerRequestError', 'DependencyUnavailableError'])('recognises %s', (name) => {
     expect(isDependencyFailure(named(name))).toBe(true);
@@ -27,6 +31,17 @@ describe('isDependencyFailure', () => {
     expect(isDependencyFailure(new DependencyUnavailableError('seat-service down'))).toBe(true);
     expect(isDependencyFailure(new Error('Connection is closed.'))).toBe(true);
     expect(isDependencyFailure(new Error('broker not connected'))).toBe(true);
+  });
+
+  it('looks through a cause: fetch() to an unreachable host fails with TypeError("fetch failed")', async () => {
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as net.AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const failed = await fetch(`http://127.0.0.1:${port}/`).catch((err: unknown) => err);
+    expect(isDependencyFailure(failed)).toBe(true);
+    expect(isDependencyFailure(new Error('wrapped', { cause: withCode('40P01') }))).toBe(true);
+    expect(isDependencyFailure(new Error('wrapped', { cause: new TypeError('bug') }))).toBe(false);
   });
 
   it('does not call a bug or a domain refusal an outage', () => {

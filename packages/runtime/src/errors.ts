@@ -33,6 +33,12 @@ const DEPENDENCY_ERROR_CODES = new Set([
   '08004',
   '08006',
   '53300',
+  // Transient by nature: statement timeout, deadlock, serialization failure, lock not available. The same
+  // statement succeeds when retried later, so a consumer must back off instead of dead-lettering.
+  '57014',
+  '40P01',
+  '40001',
+  '55P03',
 ]);
 
 const DEPENDENCY_ERROR_NAMES = new Set([
@@ -40,6 +46,7 @@ const DEPENDENCY_ERROR_NAMES = new Set([
   'KnexTimeoutError',
   'ExecutionError', // redlock: quorum not reached
   'DependencyUnavailableError',
+  'TimeoutError', // AbortSignal.timeout() on an HTTP call
 ]);
 
 const DEPENDENCY_MESSAGE_HINTS = [
@@ -52,13 +59,26 @@ const DEPENDENCY_MESSAGE_HINTS = [
   'timeout exceeded when trying to connect',
 ];
 
+/** Structural, not instanceof: errors raised in another realm (undici's fetch under jest) are Errors too. */
+function isErrorLike(err: unknown): err is Error {
+  return (
+    err instanceof Error ||
+    (typeof err === 'object' &&
+      err !== null &&
+      typeof (err as Error).name === 'string' &&
+      typeof (err as Error).message === 'string')
+  );
+}
+
 /** True when an error means a backing service (PostgreSQL, Redis, RabbitMQ, another service) is unreachable. */
-export function isDependencyFailure(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
+export function isDependencyFailure(err: unknown, depth = 0): boolean {
+  if (!isErrorLike(err)) return false;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && DEPENDENCY_ERROR_CODES.has(code)) return true;
   if (DEPENDENCY_ERROR_NAMES.has(err.name)) return true;
-  return DEPENDENCY_MESSAGE_HINTS.some((hint) => err.message.includes(hint));
+  if (DEPENDENCY_MESSAGE_HINTS.some((hint) => err.message.includes(hint))) return true;
+  // fetch() reports an unreachable host as TypeError('fetch failed') with the socket error as its cause.
+  return depth < 3 && isDependencyFailure(err.cause, depth + 1);
 }
 
 export class DependencyUnavailableError extends Error {

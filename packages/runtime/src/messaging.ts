@@ -1,5 +1,6 @@
 import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
+import { Gauge, type Registry } from 'prom-client';
 import {
   InvalidEnvelopeError,
   MessageHeaders,
@@ -7,6 +8,7 @@ import {
   parseEnvelope,
   type DomainEnvelope,
 } from '@zephyr/contracts';
+import { isDependencyFailure } from './errors';
 
 /**
  * RabbitMQ connection, publisher, consumer and dead-letter wiring. The names and envelopes it speaks are the
@@ -100,10 +102,17 @@ export interface ConsumerOptions {
   bindings: readonly string[];
   prefetch: number;
   logger: BrokerLogger;
-  /** Durable quorum queue with a dead-letter queue (default), or a replica-owned queue that expires when idle. */
+  /**
+   * Durable quorum queue with its own dead-letter queue (default), or a replica-owned queue that expires when
+   * idle, is bounded (`x-max-length`, oldest dropped first) and dead-letters into one DLQ shared by its kind.
+   */
   kind?: 'durable' | 'replica';
-  /** Redeliveries before a message goes to the DLQ. */
+  /** Redeliveries before a message whose effect keeps failing (not for a dependency outage) goes to the DLQ. */
   deliveryLimit?: number;
+  /** Dead-letter queue name; default `<queue>.dlq`. Replica queues pass their kind's shared DLQ. */
+  deadLetterQueue?: string;
+  /** The process's metrics registry: the dead-letter queue's depth is reported as `zephyr_dlq_messages`. */
+  registry?: Registry;
   handle: (envelope: DomainEnvelope, context: { requestId?: string; redelivered: boolean }) => Promise<void>;
   onPoison?: (reason: string) => void;
 }
@@ -113,33 +122,112 @@ export interface Consumer {
 }
 
 const REPLICA_QUEUE_IDLE_EXPIRY_MS = 60 * 60 * 1000;
+/**
+ * A replica queue holds at most this many messages; beyond it the oldest are dropped into the shared DLQ
+ * (drop-head), never refused at publish (reject-publish would nack the publisher and stall every other
+ * consumer's feed behind one stuck replica). A replica that far behind pushes stale updates anyway.
+ */
+export const REPLICA_QUEUE_MAX_LENGTH = 100_000;
+/** The shared replica DLQ is bounded too (oldest dropped): its depth is the alert, its content is stale pushes. */
+export const REPLICA_DLQ_MAX_LENGTH = 10_000;
 /** How long close() lets the messages in hand finish before closing anyway. */
 const CLOSE_DRAIN_TIMEOUT_MS = 5000;
+/** Backoff while a dependency is down: doubling from the first delay to the cap, with equal jitter. */
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 5000;
+/** A message whose effect fails for another reason is requeued after this pause (up to the delivery limit). */
+const FAILURE_REQUEUE_DELAY_MS = 200;
+const DLQ_DEPTH_TIMEOUT_MS = 2000;
+
+/** Exponential backoff with equal jitter for attempt n (0-based). */
+export function retryDelayMs(attempt: number): number {
+  const ceiling = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.min(attempt, 16));
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+
+/** One `zephyr_dlq_messages{queue}` gauge per registry, read from the broker at scrape time. */
+const dlqSources = new WeakMap<Registry, Map<string, () => Promise<number>>>();
+
+function reportDlqDepth(registry: Registry, dlq: string, read: () => Promise<number>): () => void {
+  let sources = dlqSources.get(registry);
+  if (!sources) {
+    const own = new Map<string, () => Promise<number>>();
+    sources = own;
+    dlqSources.set(registry, own);
+    new Gauge({
+      name: 'zephyr_dlq_messages',
+      help: 'Messages waiting in a dead-letter queue (replay with npm run dlq:replay -- <queue>)',
+      labelNames: ['queue'] as const,
+      registers: [registry],
+      async collect() {
+        await Promise.all(
+          [...own].map(async ([queue, depth]) => {
+            // Broker unreachable: the last known depth stays (and the broker's own alerts fire).
+            const count = await depth().catch(() => undefined);
+            if (count !== undefined) this.set({ queue }, count);
+          }),
+        );
+      },
+    });
+  }
+  sources.set(dlq, read);
+  return () => sources.delete(dlq);
+}
 
 /**
  * Consumes envelopes with manual acks: validate, run the effect, then ack. A message that breaks the
- * contract goes straight to the DLQ; a failing effect is requeued until the delivery limit dead-letters it.
+ * contract goes straight to the DLQ. An effect that fails because a dependency is unreachable (PostgreSQL,
+ * Redis, HTTP, timeouts, deadlocks: `isDependencyFailure`) is retried in place with backoff for as long as
+ * the outage lasts: the message stays in hand (at most `prefetch` of them), is never requeued and so never
+ * reaches the delivery limit. Any other failure is requeued after a pause until the delivery limit
+ * dead-letters it: a message that can never succeed ends in the DLQ, a good one never does.
  */
 export function startConsumer(options: ConsumerOptions): Consumer {
   const { broker, queue, bindings, logger, handle } = options;
   const exchange = broker.exchange;
   const dlx = QueueNames.deadLetterExchange(exchange);
-  const dlq = QueueNames.deadLetter(queue);
+  const dlq = options.deadLetterQueue ?? QueueNames.deadLetter(queue);
+  // Unchanged for existing queues (a different x-dead-letter-routing-key would fail their redeclaration).
+  const dlqRoutingKey = options.deadLetterQueue ?? queue;
+  let closing = false;
+  const wakeOnClose = new Set<() => void>();
+  /** Resolves after ms, or at once when close() begins. */
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        wakeOnClose.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      wakeOnClose.add(done);
+    });
 
   const channel: ChannelWrapper = broker.connection.createChannel({
     name: `consumer:${queue}`,
     setup: async (ch: ConfirmChannel) => {
       ch.on('error', (err: Error) => logger.warn({ queue, err: err.message }, 'consumer channel error'));
       await declareExchanges(ch, exchange);
-      await ch.assertQueue(dlq, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
-      await ch.bindQueue(dlq, dlx, queue);
+      const dlqArgs: Record<string, unknown> = { 'x-queue-type': 'quorum' };
+      if (options.kind === 'replica') {
+        dlqArgs['x-max-length'] = REPLICA_DLQ_MAX_LENGTH;
+        dlqArgs['x-overflow'] = 'drop-head';
+      }
+      await ch.assertQueue(dlq, { durable: true, arguments: dlqArgs });
+      await ch.bindQueue(dlq, dlx, dlqRoutingKey);
       const args: Record<string, unknown> = {
         'x-queue-type': 'quorum',
         'x-delivery-limit': options.deliveryLimit ?? 10,
         'x-dead-letter-exchange': dlx,
-        'x-dead-letter-routing-key': queue,
+        'x-dead-letter-routing-key': dlqRoutingKey,
       };
-      if (options.kind === 'replica') args['x-expires'] = REPLICA_QUEUE_IDLE_EXPIRY_MS;
+      if (options.kind === 'replica') {
+        // Replica ids follow pod names: a replica's queue goes away an hour after it did, and its dead
+        // letters land in the one shared DLQ, so autoscaling leaves nothing behind.
+        args['x-expires'] = REPLICA_QUEUE_IDLE_EXPIRY_MS;
+        args['x-max-length'] = REPLICA_QUEUE_MAX_LENGTH;
+        args['x-overflow'] = 'drop-head';
+      }
       await ch.assertQueue(queue, { durable: true, arguments: args });
       for (const pattern of bindings) await ch.bindQueue(queue, exchange, pattern);
     },
@@ -157,17 +245,51 @@ export function startConsumer(options: ConsumerOptions): Consumer {
       return;
     }
     const rawRequestId = message.properties.headers?.[MessageHeaders.requestId];
-    try {
-      await handle(envelope, {
-        requestId: typeof rawRequestId === 'string' ? rawRequestId : undefined,
-        redelivered: message.fields.redelivered,
-      });
-      channel.ack(message);
-    } catch (err) {
-      logger.error({ queue, id: envelope.id, err: (err as Error).message }, 'message handling failed; requeued');
-      channel.nack(message, false, true);
+    const context = {
+      requestId: typeof rawRequestId === 'string' ? rawRequestId : undefined,
+      redelivered: message.fields.redelivered,
+    };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await handle(envelope, context);
+        if (attempt > 0)
+          logger.info({ queue, id: envelope.id, attempts: attempt + 1 }, 'message applied after retries');
+        channel.ack(message);
+        return;
+      } catch (err) {
+        const error = err as Error;
+        if (closing) {
+          // Back to the queue for the next consumer; it was not applied.
+          channel.nack(message, false, true);
+          return;
+        }
+        if (!isDependencyFailure(err)) {
+          logger.error({ queue, id: envelope.id, err: error.message }, 'message handling failed; requeued');
+          await pause(FAILURE_REQUEUE_DELAY_MS);
+          channel.nack(message, false, true);
+          return;
+        }
+        // Logged on the first failure and then at every 10th attempt, not at every retry of every message.
+        if (attempt % 10 === 0) {
+          logger.warn({ queue, id: envelope.id, attempt, err: error.message }, 'dependency down; retrying message');
+        }
+        await pause(retryDelayMs(attempt));
+        if (closing) {
+          channel.nack(message, false, true);
+          return;
+        }
+      }
     }
   };
+
+  const unreportDlq = options.registry
+    ? reportDlqDepth(options.registry, dlq, () =>
+        withTimeout(
+          channel.checkQueue(dlq).then((reply) => reply.messageCount),
+          DLQ_DEPTH_TIMEOUT_MS,
+        ),
+      )
+    : undefined;
 
   let inFlight = 0;
   let idle: (() => void) | undefined;
@@ -193,6 +315,9 @@ export function startConsumer(options: ConsumerOptions): Consumer {
      * with acks still in flight gets those messages redelivered to the next consumer.
      */
     async close() {
+      closing = true;
+      unreportDlq?.();
+      for (const wake of [...wakeOnClose]) wake();
       await channel.cancelAll().catch(() => undefined);
       if (inFlight > 0) {
         let timer: NodeJS.Timeout | undefined;
@@ -207,4 +332,12 @@ export function startConsumer(options: ConsumerOptions): Consumer {
       await channel.close().catch(() => undefined);
     },
   };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), ms))),
+  ]).finally(() => clearTimeout(timer));
 }

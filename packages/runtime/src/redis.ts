@@ -1,31 +1,88 @@
-import Redis from 'ioredis';
+import Redis, { Cluster, type ClusterNode } from 'ioredis';
 
-export { Redis };
+export { Redis, Cluster };
+
+/** Either client: every Redis user in Zephyr works on a single node and on Redis Cluster. */
+export type RedisClient = Redis | Cluster;
 
 export interface RedisOptions {
   keyPrefix?: string;
   name: string;
+  /**
+   * Redis Cluster seed nodes as `host:port,host:port` (REDIS_CLUSTER_NODES). When given, a Cluster client is
+   * returned; the URL then only contributes credentials and TLS (`rediss:`), which apply to every node.
+   */
+  clusterNodes?: string;
 }
+
+/** Parses `host:port,host:port` (the REDIS_CLUSTER_NODES form); an empty string gives no nodes. */
+export function parseClusterNodes(list: string | undefined): ClusterNode[] {
+  if (!list) return [];
+  return list
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const at = entry.lastIndexOf(':');
+      const host = entry.slice(0, at).replace(/^\[(.*)\]$/, '$1');
+      const port = Number(entry.slice(at + 1));
+      if (at <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) {
+        throw new Error(`REDIS_CLUSTER_NODES: '${entry}' is not host:port`);
+      }
+      return { host, port };
+    });
+}
+
+const FAIL_FAST = {
+  maxRetriesPerRequest: 1,
+  commandTimeout: 3000,
+  connectTimeout: 3000,
+} as const;
+
+// Reconnect forever, backing off to one attempt a second.
+const reconnectDelay = (times: number): number => Math.min(times * 100, 1000);
 
 /**
  * Fail-fast Redis client: no offline queue (a request during an outage gets a 503 at once instead of
- * waiting), reconnects forever in the background.
+ * waiting), reconnects forever in the background. With cluster nodes it is an ioredis Cluster with the
+ * same behaviour; a failover shows as a short run of failed commands (503s), never as queued ones.
  */
-export function createRedis(url: string, options: RedisOptions): Redis {
-  return new Redis(url, {
+export function createRedis(url: string, options: RedisOptions): RedisClient {
+  const nodes = parseClusterNodes(options.clusterNodes);
+  if (nodes.length === 0) {
+    return new Redis(url, {
+      keyPrefix: options.keyPrefix || undefined,
+      connectionName: options.name,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      retryStrategy: reconnectDelay,
+      ...FAIL_FAST,
+    });
+  }
+  const parsed = new URL(url);
+  return new Cluster(nodes, {
     keyPrefix: options.keyPrefix || undefined,
-    connectionName: options.name,
     lazyConnect: true,
     enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: 3000,
-    connectTimeout: 3000,
-    retryStrategy: (times) => Math.min(times * 100, 1000),
+    clusterRetryStrategy: reconnectDelay,
+    // MOVED/ASK and a promotion in progress (CLUSTERDOWN, TRYAGAIN) are retried by the client within its
+    // per-request budget; a dead master's commands fail until its replica is promoted.
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    slotsRefreshTimeout: 2000,
+    redisOptions: {
+      connectionName: options.name,
+      username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+      password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+      tls: parsed.protocol === 'rediss:' ? {} : undefined,
+      ...FAIL_FAST,
+    },
   });
 }
 
 /** Waits for the first connection (startup), retrying while Redis is not up yet. */
-export async function connectRedis(redis: Redis): Promise<void> {
+export async function connectRedis(redis: RedisClient): Promise<void> {
   for (;;) {
     try {
       if (redis.status === 'wait' || redis.status === 'end') await redis.connect();

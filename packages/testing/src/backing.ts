@@ -5,5 +5,9 @@
 export const BACKING = {
   postgresAdminUrl: process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
   redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  /** Set (by globalSetup when TEST_REDIS_CLUSTER=1, or by hand) to run against a Redis Cluster instead. */
+  get redisClusterNodes(): string | undefined {
+    return process.env.REDIS_CLUSTER_NODES || undefined;
+  },
   amqpUrl: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
 };

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { startRedisCluster, type LocalRedisCluster } from './redis-cluster';
 import { BACKING_ENV, endpointOf, planBacking, type BackingName, type BackingProbe } from './backing-plan';
 
 /**
@@ -88,6 +89,13 @@ async function startContainers(names: readonly BackingName[]): Promise<void> {
   }
 }
 
+/** The local Redis Cluster globalSetup started for TEST_REDIS_CLUSTER=1 (stopped by globalTeardown). */
+const CLUSTER = Symbol.for('zephyr.testing.redisCluster');
+export function startedRedisCluster(): { current?: LocalRedisCluster } {
+  const store = globalThis as unknown as Record<symbol, { current?: LocalRedisCluster } | undefined>;
+  return (store[CLUSTER] ??= {});
+}
+
 export default async function globalSetup(): Promise<void> {
   const probes = await probeBacking(
     (Object.keys(CONFIGURED) as BackingName[]).map((name) => ({ name, url: CONFIGURED[name] })),
@@ -95,4 +103,10 @@ export default async function globalSetup(): Promise<void> {
   const plan = planBacking(probes, dockerEnginePresent());
   if (plan.kind === 'fail') throw new Error(plan.message);
   if (plan.kind === 'start-containers') await startContainers(plan.names);
+  // TEST_REDIS_CLUSTER=1: every service and test client of this run talks to a fresh local Redis Cluster.
+  if (process.env.TEST_REDIS_CLUSTER === '1' && !process.env.REDIS_CLUSTER_NODES) {
+    const cluster = await startRedisCluster();
+    startedRedisCluster().current = cluster;
+    process.env.REDIS_CLUSTER_NODES = cluster.nodes;
+  }
 }

@@ -34,6 +34,7 @@ export async function deleteBrokerObjects(exchange: string, extraQueues: Iterabl
     QueueNames.eventServiceSeatCounts(exchange),
     QueueNames.seatServiceEventConfig(exchange),
     QueueNames.expiryWorkerSchedule(exchange),
+    QueueNames.notifierReplicasDeadLetter(exchange),
     ...extraQueues,
   ];
   const connection = await amqp.connect(BACKING.amqpUrl).catch(() => undefined);
@@ -81,6 +82,7 @@ export async function isolate(label: string): Promise<Isolation> {
       REDIS_URL: BACKING.redisUrl,
       AMQP_URL: BACKING.amqpUrl,
       REDIS_KEY_PREFIX: redisPrefix,
+      ...(BACKING.redisClusterNodes ? { REDIS_CLUSTER_NODES: BACKING.redisClusterNodes } : {}),
       AMQP_EXCHANGE: exchange,
       JWT_SECRET: TEST_JWT_SECRET,
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
@@ -287,6 +289,7 @@ export async function connectWs(url: string, headers: Record<string, string> = {
 
 export * from './stack';
 export * from './tcp-proxy';
+export * from './redis-cluster';
 
 /**
  * Runs tasks with at most `limit` in flight (the order is the caller's; shuffle it for races). Thousands of

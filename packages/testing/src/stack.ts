@@ -17,6 +17,8 @@ export interface Stack {
   urls: Record<ServiceName, string[]>;
   gatewayUrl: string;
   of(name: ServiceName): ServiceProcess[];
+  /** The env a replica of `name` on `port` was started with (to restart it on the same port). */
+  envFor(name: ServiceName, port: number): Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -33,7 +35,11 @@ export async function startStack(
       : (isolation as Record<string, string>);
   const wanted = options.services ?? ORDER;
   const ports = {} as Record<ServiceName, number[]>;
-  for (const name of ORDER) ports[name] = Array.from({ length: options.replicas?.[name] ?? 1 }, () => freePort());
+  // TEST_REDIS_CLUSTER=1 (npm run test:cluster) runs at least two replicas of every service, as production does.
+  const minReplicas = process.env.TEST_REDIS_CLUSTER === '1' ? 2 : 1;
+  for (const name of ORDER) {
+    ports[name] = Array.from({ length: Math.max(minReplicas, options.replicas?.[name] ?? 1) }, () => freePort());
+  }
   const urls = {} as Record<ServiceName, string[]>;
   for (const name of ORDER) urls[name] = ports[name].map((p) => `http://127.0.0.1:${p}`);
   const env = {
@@ -50,6 +56,10 @@ export async function startStack(
     NOTIFIER_URL: urls.notifier.join(','),
     ...options.env,
   };
+  const envFor = (name: ServiceName, port: number) => ({
+    ...(name === 'gateway' ? gatewayEnv : env),
+    NOTIFIER_REPLICA_ID: `r${port}`,
+  });
   const processes: ServiceProcess[] = [];
   if ('queues' in isolation && isolation.queues instanceof Set) {
     for (const port of ports.notifier)
@@ -61,11 +71,7 @@ export async function startStack(
   try {
     for (const name of ORDER.filter((n) => wanted.includes(n))) {
       // Replicas of one service start together; the first migration wins the lock, the others wait.
-      const started = await Promise.all(
-        ports[name].map((port) =>
-          startService(name, { ...(name === 'gateway' ? gatewayEnv : env), NOTIFIER_REPLICA_ID: `r${port}` }, { port }),
-        ),
-      );
+      const started = await Promise.all(ports[name].map((port) => startService(name, envFor(name, port), { port })));
       processes.push(...started);
     }
   } catch (err) {
@@ -77,6 +83,7 @@ export async function startStack(
     urls,
     gatewayUrl: urls.gateway[0]!,
     of: (name) => processes.filter((p) => p.name === name),
+    envFor,
     stop,
   };
 }

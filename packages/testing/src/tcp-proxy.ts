@@ -5,21 +5,42 @@ export interface TcpProxy {
   /** Simulates an outage: refuses new connections and cuts the open ones. */
   down(): Promise<void>;
   up(): Promise<void>;
+  /** Delays every chunk in both directions by `ms` from now on (0: none), keeping each direction's order. */
+  delay(ms: number): void;
   close(): Promise<void>;
 }
 
 /** A TCP proxy in front of a real backing service, so a test can cut it without stopping it for others. */
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
+  let delayMs = 0;
   const track = (socket: net.Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
+  };
+  // One FIFO per direction: a chunk never overtakes the one before it, whatever the delay does meanwhile.
+  const forward = (from: net.Socket, to: net.Socket) => {
+    const queue: { due: number; run: () => void }[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const drain = () => {
+      timer = undefined;
+      while (queue.length > 0 && queue[0]!.due <= Date.now()) queue.shift()!.run();
+      if (queue.length > 0) timer = setTimeout(drain, queue[0]!.due - Date.now());
+    };
+    const send = (run: () => void) => {
+      if (delayMs === 0 && queue.length === 0) return run();
+      queue.push({ due: Date.now() + delayMs, run });
+      if (!timer) timer = setTimeout(drain, Math.max(0, queue[0]!.due - Date.now()));
+    };
+    from.on('data', (chunk) => send(() => to.destroyed || to.write(chunk)));
+    from.on('end', () => send(() => to.end()));
   };
   const server = net.createServer((client) => {
     const upstream = net.connect(targetPort, targetHost);
     track(client);
     track(upstream);
-    client.pipe(upstream).pipe(client);
+    forward(client, upstream);
+    forward(upstream, client);
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
   });
@@ -31,5 +52,13 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     for (const socket of sockets) socket.destroy();
     await closed;
   };
-  return { port, down, up: () => listen(port), close: () => (server.listening ? down() : Promise.resolve()) };
+  return {
+    port,
+    down,
+    up: () => listen(port),
+    delay: (ms) => {
+      delayMs = ms;
+    },
+    close: () => (server.listening ? down() : Promise.resolve()),
+  };
 }

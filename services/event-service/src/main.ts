@@ -52,7 +52,7 @@ runMain(async () => {
       await seatService.pushEvent(event, requestId);
     },
   });
-  const consumer = startSeatCountsConsumer({ broker, seatStates, logger });
+  const consumer = startSeatCountsConsumer({ broker, seatStates, logger, registry: metrics.registry });
 
   const app = createApp({
     logger,

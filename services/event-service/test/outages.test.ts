@@ -1,10 +1,19 @@
 import { Client } from 'pg';
-import { ErrorCodes, RoutingKeys, type DomainEnvelope, type Event, type Page } from '@zephyr/contracts';
+import {
+  ErrorCodes,
+  RoutingKeys,
+  type DomainEnvelope,
+  type Event,
+  type EventWithCounts,
+  type Page,
+} from '@zephyr/contracts';
 import type { Broker } from '@zephyr/runtime/messaging';
 import {
   BACKING,
   http,
   isolate,
+  metricValue,
+  seatEnvelope,
   newUserId,
   startService,
   userToken,
@@ -138,4 +147,48 @@ it('answers 503 DEPENDENCY_UNAVAILABLE while PostgreSQL is unreachable and recov
   expect(
     (await http(base, 'POST', '/api/events', { token: admin, body: { name: 'After outage', totalSeats: 10 } })).status,
   ).toBe(201);
+});
+
+it('applies every seat change that arrives while PostgreSQL is unreachable, once it is back, and dead-letters none', async () => {
+  proxy = await startTcpProxy(Number(new URL(BACKING.postgresAdminUrl).port || 5432));
+  const viaProxy = new URL(iso.databaseUrl);
+  viaProxy.port = String(proxy.port);
+  service = await startService('event-service', { ...env, DATABASE_URL: viaProxy.toString() });
+  const base = service.baseUrl;
+  broker ??= testBroker(iso.exchange);
+  const seatsOf = async (eventId: string) =>
+    (await http<EventWithCounts>(base, 'GET', `/api/events/${eventId}`)).body.seats;
+  const event = await http<Event>(base, 'POST', '/api/events', {
+    token: admin,
+    body: { name: 'Counts through an outage', totalSeats: 50 },
+  });
+  const eventId = event.body.id;
+  const held = (seatNumber: number) =>
+    seatEnvelope(RoutingKeys.SeatHeld, {
+      eventId,
+      seatNumber,
+      version: seatNumber,
+      holdVersion: seatNumber,
+      heldAt: new Date().toISOString(),
+      expiresAt: new Date(Date.now() + 10 * 60_000).toISOString(),
+    });
+  // The consumer's queue is bound once the service connected: repeat the first change until it counts.
+  const first = held(1);
+  await waitFor(
+    async () => {
+      await broker!.publish(first);
+      return (await seatsOf(eventId)).held === 1;
+    },
+    { what: 'consumer bound', intervalMs: 200 },
+  );
+
+  await proxy.down();
+  await Promise.all(Array.from({ length: 40 }, (_, i) => broker!.publish(held(i + 2))));
+  // The outage under test: 1.5 s without PostgreSQL while the changes are in hand.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await proxy.up();
+
+  await waitFor(async () => (await seatsOf(eventId)).held === 41, { what: 'every change applied', timeoutMs: 20_000 });
+  expect(await seatsOf(eventId)).toEqual({ available: 9, held: 41, reserved: 0 });
+  expect(await metricValue(base, 'zephyr_dlq_messages')).toBe(0);
 });

@@ -8,6 +8,7 @@ export interface Config {
   PORT: number;
   LOG_LEVEL: string;
   REDIS_URL: string;
+  REDIS_CLUSTER_NODES: string;
   REDIS_KEY_PREFIX: string;
   AMQP_URL: string;
   AMQP_EXCHANGE: string;
@@ -28,6 +29,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
       PORT: envRules.port(serviceEntry(SERVICE_NAME).port),
       LOG_LEVEL: envRules.logLevel(),
       REDIS_URL: envRules.redisUrl(),
+      REDIS_CLUSTER_NODES: envRules.redisClusterNodes(),
       REDIS_KEY_PREFIX: envRules.keyPrefix(),
       AMQP_URL: envRules.amqpUrl(),
       AMQP_EXCHANGE: envRules.name(DEFAULT_EXCHANGE),

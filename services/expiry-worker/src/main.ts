@@ -24,7 +24,11 @@ runMain(async () => {
   const lifecycle = createLifecycle(logger, config.SHUTDOWN_DRAIN_MS);
   const metrics = createMetrics(SERVICE_NAME);
 
-  const redis = createRedis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, name: SERVICE_NAME });
+  const redis = createRedis(config.REDIS_URL, {
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    clusterNodes: config.REDIS_CLUSTER_NODES,
+    name: SERVICE_NAME,
+  });
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'));
   await connectRedis(redis);
   const broker = connectBroker({ url: config.AMQP_URL, exchange: config.AMQP_EXCHANGE, logger });
@@ -46,7 +50,13 @@ runMain(async () => {
     leaseMs: config.EXPIRY_LEASE_MS,
     onExpired: (lagSeconds) => expiryMetrics.observeExpired(lagSeconds),
   });
-  const consumer = startScheduleConsumer({ broker, logger, apply: (changes) => index.apply(changes), prefetch: 500 });
+  const consumer = startScheduleConsumer({
+    broker,
+    logger,
+    apply: (changes) => index.apply(changes),
+    prefetch: 500,
+    registry: metrics.registry,
+  });
 
   const app = createApp({
     logger,

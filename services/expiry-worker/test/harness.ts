@@ -47,7 +47,11 @@ export async function createHarness(isolation: Isolation): Promise<Harness> {
       unroutable += 1;
     },
   });
-  const redis = createRedis(BACKING.redisUrl, { keyPrefix: isolation.redisPrefix, name: 'expiry-worker-test' });
+  const redis = createRedis(BACKING.redisUrl, {
+    clusterNodes: BACKING.redisClusterNodes,
+    keyPrefix: isolation.redisPrefix,
+    name: 'expiry-worker-test',
+  });
   try {
     await waitFor(() => broker.isConnected(), { what: 'test broker connection' });
     await connectRedis(redis);

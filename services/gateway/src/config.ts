@@ -7,6 +7,7 @@ const schema = envSchemaWithAuth<GatewayConfig>({
   LOG_LEVEL: envRules.logLevel(),
   DATABASE_URL: envRules.databaseUrl(),
   REDIS_URL: envRules.redisUrl(),
+  REDIS_CLUSTER_NODES: envRules.redisClusterNodes(),
   REDIS_KEY_PREFIX: envRules.keyPrefix(),
   AMQP_URL: envRules.amqpUrl(),
   AMQP_EXCHANGE: envRules.name(DEFAULT_EXCHANGE),
@@ -33,6 +34,7 @@ export interface GatewayConfig {
   LOG_LEVEL: string;
   DATABASE_URL: string;
   REDIS_URL: string;
+  REDIS_CLUSTER_NODES: string;
   REDIS_KEY_PREFIX: string;
   AMQP_URL: string;
   AMQP_EXCHANGE: string;

@@ -31,7 +31,11 @@ runMain(async () => {
   const metrics = createMetrics('gateway');
   const lifecycle = createLifecycle(logger, config.SHUTDOWN_DRAIN_MS);
 
-  const redis = createRedis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, name: 'gateway' });
+  const redis = createRedis(config.REDIS_URL, {
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    clusterNodes: config.REDIS_CLUSTER_NODES,
+    name: 'gateway',
+  });
   redis.on('error', (err) => logger.debug({ err: err.message }, 'redis error'));
   // Rate limits fall back to memory while Redis is away, so the gateway starts without it.
   void connectRedis(redis);

@@ -42,7 +42,13 @@ runMain(async () => {
     createSeatServiceClient({ baseUrl: config.SEAT_SERVICE_URL, timeoutMs: SEAT_SERVICE_TIMEOUT_MS }),
   );
   const queue = replicaQueue(broker, config.NOTIFIER_REPLICA_ID);
-  const consumer = startSeatUpdateConsumer({ broker, replicaId: config.NOTIFIER_REPLICA_ID, hub, logger });
+  const consumer = startSeatUpdateConsumer({
+    broker,
+    replicaId: config.NOTIFIER_REPLICA_ID,
+    hub,
+    logger,
+    registry: metrics.registry,
+  });
 
   const app = createApp({
     logger,

@@ -24,6 +24,7 @@ import { ReservationRepository } from './data-access/reservation-repository';
 import { EventDirectory } from './data-access/event-directory';
 import { createSeatLocks } from './data-access/seat-locks';
 import { startStreamRelay } from './data-access/outbox-stream-relay';
+import { startLostHoldsWatch } from './entry-points/jobs/lost-holds-watch';
 import { startEventConfigConsumer } from './entry-points/messaging/event-config-consumer';
 import { PRODUCER, type SeatRulesHooks } from './domain/seat-rules';
 
@@ -37,8 +38,16 @@ runMain(async () => {
     await runMigrations({ databaseUrl: config.DATABASE_URL, schema: SCHEMA, migrations, logger });
   }
   const db = createDb(config.DATABASE_URL, { min: 1, max: config.PG_POOL_MAX });
-  const redis = createRedis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, name: 'seat-service' });
-  const relayRedis = createRedis(config.REDIS_URL, { keyPrefix: config.REDIS_KEY_PREFIX, name: 'seat-service-relay' });
+  const redis = createRedis(config.REDIS_URL, {
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    clusterNodes: config.REDIS_CLUSTER_NODES,
+    name: 'seat-service',
+  });
+  const relayRedis = createRedis(config.REDIS_URL, {
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    clusterNodes: config.REDIS_CLUSTER_NODES,
+    name: 'seat-service-relay',
+  });
   redis.on('error', (err) => logger.debug({ err: err.message }, 'redis error'));
   relayRedis.on('error', (err) => logger.debug({ err: err.message }, 'redis error'));
   await Promise.all([connectRedis(redis), connectRedis(relayRedis)]);
@@ -114,7 +123,18 @@ runMain(async () => {
     producer: PRODUCER,
   });
   wakeRelay = streamRelay.wake;
-  const consumer = startEventConfigConsumer(broker, directory, logger);
+  const consumer = startEventConfigConsumer(broker, directory, logger, metrics.registry);
+  const lostHoldsWatch = startLostHoldsWatch(
+    {
+      claimEpochRecovery: (ttlMs) => store.claimEpochRecovery(ttlMs),
+      settleEpoch: () => store.settleEpoch(),
+      dropEpochClaim: () => store.dropEpochClaim(),
+      openHolds: (withinSeconds) => reservations.openHolds(withinSeconds),
+      loadEvent: (eventId) => directory.load(eventId),
+      announceLostHold: (eventId, hold) => store.announceLostHold(eventId, hold),
+    },
+    logger,
+  );
 
   const verifier = createTokenVerifier(authConfigFrom(config));
   const app = createApp({
@@ -145,6 +165,7 @@ runMain(async () => {
     lifecycle,
     closeFirst: [{ name: 'consumer', close: () => consumer.close() }],
     closeAfter: [
+      { name: 'lost-holds-watch', close: () => lostHoldsWatch.stop() },
       { name: 'stream-relay', close: () => streamRelay.stop() },
       { name: 'outbox-relay', close: () => pgRelay.stop() },
       { name: 'broker', close: () => broker.close() },

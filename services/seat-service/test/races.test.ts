@@ -97,7 +97,12 @@ it('50 users × 100 seats in random order, then reserve: every seat held and res
     const holds = await inParallel(
       250,
       attempts.map(({ user: u, seat }) => async () => {
-        const res = await http(gw, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token: u.token });
+        // Holds must outlive the round: on a busy machine a round can take longer than the default 60 s,
+        // and an expired hold is rightly won again by someone else.
+        const res = await http(gw, 'POST', `/api/seats/${eventId}/${seat}/hold`, {
+          token: u.token,
+          body: { holdDuration: 3600 },
+        });
         return { user: u, seat, status: res.status };
       }),
     );

@@ -89,4 +89,6 @@ export interface AuditEntry {
 export interface Identity {
   userId: string;
   isAdmin: boolean;
+  /** When the token it came from expires (epoch ms): a long-lived connection must not outlive it. */
+  expiresAtMs?: number;
 }

@@ -39,6 +39,8 @@ export const QueueNames = {
   notifierReplica: (exchange: string, replicaId: string) => `${exchange}.notifier.${replicaId}`,
   deadLetterExchange: (exchange: string) => `${exchange}.dlx`,
   deadLetter: (queue: string) => `${queue}.dlq`,
+  /** The one DLQ every notifier replica queue shares, so replicas that come and go leave no queue behind. */
+  notifierReplicasDeadLetter: (exchange: string) => `${exchange}.notifier-replicas.dlq`,
 } as const;
 
 export const MessageHeaders = {

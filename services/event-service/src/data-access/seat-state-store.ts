@@ -5,12 +5,14 @@ import { SCHEMA, Tables } from './schema';
 /**
  * One statement per batch. The WHERE on the conflict branch is the same rule as `supersedes`: a row only
  * moves forward, so duplicates and out-of-order deliveries are harmless. Callers pass one state per seat
- * (ON CONFLICT cannot touch a row twice in one statement).
+ * (ON CONFLICT cannot touch a row twice in one statement). Rows go in key order so that two replicas' batches
+ * take their row locks in the same order (no deadlock; a 40P01 would still only be retried by the consumer).
  */
 const UPSERT_SQL = `
 INSERT INTO ??.?? AS s (event_id, seat_number, status, version, expires_at)
 SELECT event_id, seat_number, status, version, expires_at
 FROM jsonb_to_recordset(?::jsonb) AS x(event_id uuid, seat_number int, status text, version bigint, expires_at timestamptz)
+ORDER BY event_id, seat_number
 ON CONFLICT (event_id, seat_number) DO UPDATE
 SET status = excluded.status, version = excluded.version, expires_at = excluded.expires_at
 WHERE excluded.version > s.version

@@ -49,6 +49,17 @@ describe('newestPerSeat', () => {
       ]),
     );
   });
+
+  it('orders the batch by event and seat, so concurrent upserts lock rows in one order (no deadlock)', () => {
+    const other = '00000000-0000-4000-8000-000000000000';
+    const result = newestPerSeat([state(10, 1), state(2, 1), { ...state(5, 1), eventId: other }, state(9, 1)]);
+    expect(result.map((s) => [s.eventId, s.seatNumber])).toEqual([
+      [other, 5],
+      [eventId, 2],
+      [eventId, 9],
+      [eventId, 10],
+    ]);
+  });
 });
 
 describe('seatStateFrom', () => {

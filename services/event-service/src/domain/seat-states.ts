@@ -42,7 +42,10 @@ export function supersedes(next: SeatState, current: SeatState): boolean {
   return Date.parse(next.expiresAt) > Date.parse(current.expiresAt);
 }
 
-/** One state per seat (the newest), so a batch can go into a single upsert statement. */
+/**
+ * One state per seat (the newest), so a batch can go into a single upsert statement, sorted by seat key:
+ * concurrent batches (several replicas) then lock rows in the same order and cannot deadlock each other.
+ */
 export function newestPerSeat(states: readonly SeatState[]): SeatState[] {
   const bySeat = new Map<string, SeatState>();
   for (const state of states) {
@@ -50,7 +53,9 @@ export function newestPerSeat(states: readonly SeatState[]): SeatState[] {
     const current = bySeat.get(key);
     if (!current || supersedes(state, current)) bySeat.set(key, state);
   }
-  return [...bySeat.values()];
+  return [...bySeat.values()].sort((a, b) =>
+    a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : a.seatNumber - b.seatNumber,
+  );
 }
 
 export function seatCounts(totalSeats: number, totals: StoredSeatTotals): SeatCounts {

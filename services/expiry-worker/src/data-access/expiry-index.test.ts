@@ -12,6 +12,7 @@ const plain = ({ eventId: e, seatNumber, holdVersion }: HoldRef): HoldRef => ({ 
 
 beforeAll(async () => {
   redis = createRedis(BACKING.redisUrl, {
+    clusterNodes: BACKING.redisClusterNodes,
     keyPrefix: `zt:expiryindex_${randomBytes(4).toString('hex')}:`,
     name: 'test',
   });

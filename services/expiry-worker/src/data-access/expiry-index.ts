@@ -1,16 +1,19 @@
-import type { Redis } from '@zephyr/runtime';
+import type { RedisClient } from '@zephyr/runtime';
 import { holdKey, parseHoldKey, type ScheduleChange } from '../domain/holds';
 import type { Claim, ExpiryIndex } from '../domain/expiry-loop';
 import type { ClaimedHold } from '../domain/settlement';
 
-/** This worker's own Redis keys (the client's keyPrefix isolates deployments and tests). */
+/**
+ * This worker's own Redis keys (the client's keyPrefix isolates deployments and tests). The `{index}` hash
+ * tag puts all three in one Redis Cluster slot: the claim script and the settle transaction use them together.
+ */
 export const IndexKeys = {
   /** member holdKey, score expiresAt (ms): holds waiting for their expiry. */
-  due: 'expiry:due',
+  due: 'expiry:{index}:due',
   /** member holdKey, score lease end (ms): holds a replica is expiring right now. */
-  inflight: 'expiry:inflight',
+  inflight: 'expiry:{index}:inflight',
   /** holdKey → the expiresAt it had in `due`, kept while in flight (for the lag metric). */
-  inflightDueAt: 'expiry:inflight-due-at',
+  inflightDueAt: 'expiry:{index}:inflight-due-at',
 } as const;
 
 const INDEX_KEYS = [IndexKeys.due, IndexKeys.inflight, IndexKeys.inflightDueAt] as const;
@@ -57,9 +60,9 @@ return {tostring(now), nextDue[2] or '', nextLease[2] or '', out}
 
 type ClaimReply = [string, string, string, string[]];
 
-interface ExpiryRedis extends Redis {
+type ExpiryRedis = RedisClient & {
   claimExpiries(due: string, inflight: string, dueAt: string, limit: number, leaseMs: number): Promise<ClaimReply>;
-}
+};
 
 export interface IndexCounts {
   /** Entries whose expiry has passed and that are not settled yet (waiting or in flight). */
@@ -82,7 +85,7 @@ function execOrThrow(results: [Error | null, unknown][] | null): void {
   if (failed?.[0]) throw failed[0];
 }
 
-export function createExpiryIndex(redis: Redis): RedisExpiryIndex {
+export function createExpiryIndex(redis: RedisClient): RedisExpiryIndex {
   const client = redis as ExpiryRedis;
   if (typeof client.claimExpiries !== 'function') {
     redis.defineCommand('claimExpiries', { numberOfKeys: INDEX_KEYS.length, lua: CLAIM_SCRIPT });

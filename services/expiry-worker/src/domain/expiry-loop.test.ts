@@ -11,6 +11,7 @@ let index: RedisExpiryIndex;
 
 beforeAll(async () => {
   redis = createRedis(BACKING.redisUrl, {
+    clusterNodes: BACKING.redisClusterNodes,
     keyPrefix: `zt:expiryloop_${randomBytes(4).toString('hex')}:`,
     name: 'test',
   });

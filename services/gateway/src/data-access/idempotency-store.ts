@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from '@zephyr/runtime';
+import type { RedisClient } from '@zephyr/runtime';
 import type { Completed, IdempotencyRecord, InFlight } from '../domain/idempotency';
 
 /** Claims the key with an expiring in-flight marker, or returns what the key already holds. */
@@ -19,11 +19,11 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 return 1`;
 
-interface IdempotencyRedis extends Redis {
+type IdempotencyRedis = RedisClient & {
   idemClaim(key: string, marker: string, ttlMs: number): Promise<string | null>;
   idemComplete(key: string, marker: string, record: string, ttlSeconds: number): Promise<number>;
   idemRelease(key: string, marker: string): Promise<number>;
-}
+};
 
 /** The claim a first request holds until it completes or releases it. */
 export interface Claim {
@@ -49,7 +49,7 @@ function parseRecord(text: string): IdempotencyRecord {
 }
 
 /** Records live under the service's REDIS_KEY_PREFIX (the client's keyPrefix), one string key per scope. */
-export function createIdempotencyStore(redis: Redis): IdempotencyStore {
+export function createIdempotencyStore(redis: RedisClient): IdempotencyStore {
   const client = redis as IdempotencyRedis;
   if (typeof client.idemClaim !== 'function') {
     redis.defineCommand('idemClaim', { numberOfKeys: 1, lua: CLAIM_SCRIPT });

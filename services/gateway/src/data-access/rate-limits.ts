@@ -1,5 +1,5 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Redis } from '@zephyr/runtime';
+import type { RedisClient } from '@zephyr/runtime';
 
 export interface LimitDecision {
   allowed: boolean;
@@ -19,7 +19,7 @@ export interface RateLimit {
  * an outage of the limiter's store must not take the on-sale down with it.
  */
 export function createRateLimit(
-  redis: Redis,
+  redis: RedisClient,
   name: string,
   points: number,
   windowSeconds: number,

@@ -42,7 +42,11 @@ export async function startInProcessGateway(options: {
 }): Promise<InProcessGateway> {
   const logger = createLogger('gateway', 'silent');
   const metrics = createMetrics('gateway');
-  const redis = createRedis(options.redisUrl ?? BACKING.redisUrl, { keyPrefix: options.redisPrefix, name: 'test' });
+  const redis = createRedis(options.redisUrl ?? BACKING.redisUrl, {
+    clusterNodes: options.redisUrl ? undefined : BACKING.redisClusterNodes,
+    keyPrefix: options.redisPrefix,
+    name: 'test',
+  });
   redis.on('error', () => undefined);
   await connectRedis(redis);
   const storeCalls: string[] = [];

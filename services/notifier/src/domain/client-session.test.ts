@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { ENVELOPE_VERSION, RoutingKeys, type SeatEnvelope, type SeatMap } from '@zephyr/contracts';
-import { createLogger, type TokenVerifier } from '@zephyr/runtime';
+import { ENVELOPE_VERSION, ErrorCodes, RoutingKeys, type SeatEnvelope, type SeatMap } from '@zephyr/contracts';
+import { AppError, createLogger, type TokenVerifier } from '@zephyr/runtime';
 import { waitFor } from '@zephyr/testing';
-import { ClientSession, type Transport } from './client-session';
+import { ClientSession, SessionLimits, type Transport } from './client-session';
 import { createEventDirectory, type SeatMapSource } from './event-directory';
 import { SubscriptionHub } from './hub';
 
@@ -92,5 +92,118 @@ describe('ClientSession snapshot', () => {
     session.dispose();
     watcher.dispose();
     expect(hub.stats()).toMatchObject({ events: 0, batchEvents: 0, trackedEvents: 0 });
+  });
+});
+
+describe('ClientSession token expiry', () => {
+  it('ends the user channels with ERROR UNAUTHENTICATED when the token expires, and a fresh AUTH restores them', async () => {
+    const userId = randomUUID();
+    const eventId = randomUUID();
+    let expiresAtMs = Date.now() + 300;
+    const expiring: TokenVerifier = { verify: async () => ({ userId, isAdmin: false, expiresAtMs }) };
+    const hub = new SubscriptionHub<ClientSession>();
+    const source: SeatMapSource = { getSeatMap: async (id) => ({ eventId: id, version: 0, seats: [] }) };
+    const transport = new FakeTransport();
+    const session = new ClientSession(transport, {
+      hub,
+      verifier: expiring,
+      events: createEventDirectory(source),
+      logger: createLogger('test', 'silent'),
+    });
+    session.enqueue(JSON.stringify({ type: 'AUTH', token: 'a' }));
+    session.enqueue(JSON.stringify({ type: 'SUBSCRIBE_USER', userId }));
+    session.enqueue(JSON.stringify({ type: 'SUBSCRIBE_EVENT', eventId }));
+    await waitFor(() => transport.sent.length === 3, { what: 'authenticated and subscribed' });
+    expect(hub.stats()).toMatchObject({ users: 1, events: 1 });
+
+    await waitFor(() => transport.sent.length === 4, { what: 'expiry notice', timeoutMs: 3000 });
+    expect(transport.sent[3]).toMatchObject({ type: 'ERROR', code: 'UNAUTHENTICATED' });
+    expect(session.userId).toBeUndefined();
+    // The user channel is gone, the public event channel stays.
+    expect(hub.stats()).toMatchObject({ users: 0, events: 1 });
+    hub.publish({ ...seatChange(eventId, 1, 5), data: { ...seatChange(eventId, 1, 5).data, userId } });
+    await waitFor(() => transport.sent.length === 5, { what: 'event channel update' });
+    expect(transport.sent[4]).toMatchObject({ type: 'SEAT_UPDATE', channel: 'event' });
+    session.enqueue(JSON.stringify({ type: 'SUBSCRIBE_USER', userId }));
+    await waitFor(() => transport.sent.length === 6, { what: 'refused user subscribe' });
+    expect(transport.sent[5]).toMatchObject({ type: 'ERROR', code: 'UNAUTHENTICATED' });
+
+    expiresAtMs = Date.now() + 60_000;
+    session.enqueue(JSON.stringify({ type: 'AUTH', token: 'b' }));
+    session.enqueue(JSON.stringify({ type: 'SUBSCRIBE_USER', userId }));
+    await waitFor(() => transport.sent.length === 8, { what: 're-authenticated' });
+    expect(transport.sent.slice(6).map((m) => m.type)).toEqual(['AUTHENTICATED', 'SUBSCRIBED']);
+    expect(hub.stats()).toMatchObject({ users: 1 });
+    session.dispose();
+  });
+});
+
+describe('ClientSession lookup rate', () => {
+  it('answers RATE_LIMITED past the per-socket burst of snapshots, without calling the seat-service', async () => {
+    const eventId = randomUUID();
+    let calls = 0;
+    const source: SeatMapSource = {
+      getSeatMap: async (id) => {
+        calls++;
+        return { eventId: id, version: 0, seats: [] };
+      },
+    };
+    const transport = new FakeTransport();
+    const session = new ClientSession(transport, {
+      hub: new SubscriptionHub<ClientSession>(),
+      verifier,
+      events: createEventDirectory(source),
+      logger: createLogger('test', 'silent'),
+    });
+    const attempts = SessionLimits.lookupBurst + 10;
+    for (let i = 0; i < attempts; i++) {
+      session.enqueue(JSON.stringify({ type: 'SUBSCRIBE_EVENT', eventId, snapshot: true }));
+    }
+    // A plain subscribe to a known event needs no call and is never limited.
+    session.enqueue(JSON.stringify({ type: 'SUBSCRIBE_EVENT', eventId }));
+    session.enqueue(JSON.stringify({ type: 'PING' }));
+    await waitFor(() => transport.sent.some((m) => m.type === 'PONG'), { what: 'all handled' });
+    const limited = transport.sent.filter((m) => m.type === 'ERROR' && m.code === 'RATE_LIMITED');
+    // The burst, plus what refilled while they ran (a few at most on a busy machine).
+    expect(calls).toBeGreaterThanOrEqual(SessionLimits.lookupBurst);
+    expect(calls).toBeLessThan(attempts);
+    expect(limited.length).toBe(attempts - calls);
+    expect(transport.sent.filter((m) => m.type === 'SUBSCRIBED')).toHaveLength(calls + 1);
+    session.dispose();
+  });
+
+  it('limits subscribes to events that do not exist (random ids), never those to events that do', async () => {
+    const existing = new Set(Array.from({ length: 60 }, () => randomUUID()));
+    let calls = 0;
+    const source: SeatMapSource = {
+      getSeatMap: async (id) => {
+        calls++;
+        if (!existing.has(id)) throw new AppError(ErrorCodes.EventNotFound, 'No such event');
+        return { eventId: id, version: 0, seats: [] };
+      },
+    };
+    const transport = new FakeTransport();
+    const session = new ClientSession(transport, {
+      hub: new SubscriptionHub<ClientSession>(),
+      verifier,
+      events: createEventDirectory(source),
+      logger: createLogger('test', 'silent'),
+    });
+    // Far more existing events than the burst: all subscribed.
+    for (const eventId of existing) session.enqueue(JSON.stringify({ type: 'SUBSCRIBE_EVENT', eventId }));
+    const attempts = SessionLimits.lookupBurst + 30;
+    for (let i = 0; i < attempts; i++) {
+      session.enqueue(JSON.stringify({ type: 'SUBSCRIBE_EVENT', eventId: randomUUID() }));
+    }
+    session.enqueue(JSON.stringify({ type: 'PING' }));
+    await waitFor(() => transport.sent.some((m) => m.type === 'PONG'), { what: 'all handled' });
+    expect(transport.sent.filter((m) => m.type === 'SUBSCRIBED')).toHaveLength(existing.size);
+    const misses = calls - existing.size;
+    expect(misses).toBeGreaterThanOrEqual(SessionLimits.lookupBurst);
+    expect(misses).toBeLessThan(attempts);
+    const errors = transport.sent.filter((m) => m.type === 'ERROR');
+    expect(errors.filter((m) => m.code === 'EVENT_NOT_FOUND')).toHaveLength(misses);
+    expect(errors.filter((m) => m.code === 'RATE_LIMITED')).toHaveLength(attempts - misses);
+    session.dispose();
   });
 });

@@ -32,8 +32,48 @@ export const SessionLimits = {
   pendingMessages: 256,
   /** Updates held back while a snapshot is read; far more than one event changes in a read timeout. */
   heldUpdates: 10_000,
+  /**
+   * Per socket, token buckets (a burst, then a rate per second) for what costs a seat-service call: every
+   * snapshot takes a token; a subscribe to an event that does not exist takes one when the answer comes,
+   * and with none left a subscribe to an event this replica has not seen is refused without a call. Past
+   * either: ERROR RATE_LIMITED. Subscribes to existing events (a page following many) are never limited.
+   */
+  lookupBurst: 20,
+  lookupsPerSecond: 5,
 } as const;
 
+/** A token bucket: `capacity` at once, refilled continuously at `perSecond`. */
+export function createTokenBucket(capacity: number, perSecond: number, now: () => number = Date.now) {
+  let tokens = capacity;
+  let at = now();
+  const refill = () => {
+    const t = now();
+    tokens = Math.min(capacity, tokens + ((t - at) / 1000) * perSecond);
+    at = t;
+  };
+  return {
+    /** Takes a token if there is one. */
+    take(): boolean {
+      refill();
+      if (tokens < 1) return false;
+      tokens -= 1;
+      return true;
+    },
+    /** True when a token is there, without taking it. */
+    has(): boolean {
+      refill();
+      return tokens >= 1;
+    },
+    /** Takes a token even if that leaves the bucket in debt (a cost learnt after the fact). */
+    charge(): void {
+      refill();
+      tokens -= 1;
+    },
+  };
+}
+
+/** Longest setTimeout Node accepts; a later token expiry is re-armed when this fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 export interface SessionDeps {
   hub: SubscriptionHub<ClientSession>;
   verifier: TokenVerifier;
@@ -81,6 +121,9 @@ export class ClientSession implements Subscriber {
   private gate: { eventId: string; held: HeldUpdate[] } | undefined;
   /** Per event, the version of the last snapshot sent: a v1 update not newer than it is already in the map. */
   private readonly floors = new Map<string, number>();
+  private readonly snapshots = createTokenBucket(SessionLimits.lookupBurst, SessionLimits.lookupsPerSecond);
+  private readonly misses = createTokenBucket(SessionLimits.lookupBurst, SessionLimits.lookupsPerSecond);
+  private expiryTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly transport: Transport,
@@ -142,6 +185,7 @@ export class ClientSession implements Subscriber {
     if (this.closed) return;
     this.closed = true;
     this.gate = undefined;
+    clearTimeout(this.expiryTimer);
     const { hub } = this.deps;
     for (const eventId of this.events) hub.unsubscribeEvent(this, eventId);
     for (const userId of this.users) hub.unsubscribeUser(this, userId);
@@ -207,8 +251,20 @@ export class ClientSession implements Subscriber {
         `At most ${SessionLimits.eventSubscriptions} event subscriptions per connection`,
       );
     }
+    const limited = snapshot ? !this.snapshots.take() : !this.deps.events.isKnown(key) && !this.misses.has();
+    if (limited) {
+      throw new AppError(
+        ErrorCodes.RateLimited,
+        snapshot
+          ? `At most ${SessionLimits.lookupsPerSecond} snapshots per second per connection`
+          : `Too many subscribes to unknown events: at most ${SessionLimits.lookupsPerSecond} per second per connection`,
+      );
+    }
     if (!snapshot) {
-      await this.deps.events.ensureExists(key);
+      await this.deps.events.ensureExists(key).catch((err: unknown) => {
+        if (err instanceof AppError && err.code === ErrorCodes.EventNotFound) this.misses.charge();
+        throw err;
+      });
       if (!this.active) return;
       this.addEvent(key, batch);
       this.send({ type: ServerMessageTypes.Subscribed, channel: 'event', id: eventId });
@@ -311,6 +367,7 @@ export class ClientSession implements Subscriber {
       return false;
     }
     this.identity = identity;
+    this.armExpiry(identity.expiresAtMs);
     // A token without the admin role keeps only the user's own channel.
     if (!identity.isAdmin) {
       for (const userId of [...this.users]) {
@@ -318,6 +375,42 @@ export class ClientSession implements Subscriber {
       }
     }
     return true;
+  }
+
+  /**
+   * When the token expires the connection stops being authenticated: its user channels end and it gets
+   * ERROR UNAUTHENTICATED (event channels are public and stay). A fresh AUTH restores it, and an AUTH with a
+   * newer token before then simply moves the deadline. Runs in the message chain, so it never lands in the
+   * middle of an AUTH or a SUBSCRIBE_USER.
+   */
+  private armExpiry(expiresAtMs: number | undefined): void {
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    if (expiresAtMs === undefined) return;
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, expiresAtMs - Date.now()));
+    this.expiryTimer = setTimeout(() => {
+      this.chain = this.chain.then(() => this.expireIfDue());
+    }, delay);
+    this.expiryTimer.unref?.();
+  }
+
+  private expireIfDue(): void {
+    const identity = this.identity;
+    if (!this.active || identity?.expiresAtMs === undefined) return;
+    if (identity.expiresAtMs > Date.now()) {
+      this.armExpiry(identity.expiresAtMs);
+      return;
+    }
+    const { hub } = this.deps;
+    for (const userId of this.users) hub.unsubscribeUser(this, userId);
+    this.users.clear();
+    hub.releaseConnection(this, identity.userId);
+    this.identity = undefined;
+    this.send({
+      type: ServerMessageTypes.Error,
+      code: ErrorCodes.Unauthenticated,
+      message: 'Token expired: user channels ended. Send AUTH with a fresh token to subscribe again.',
+    });
   }
 
   /** Stops handling messages at once; dispose() runs when the socket has actually closed. */

@@ -1,5 +1,6 @@
-import type { SeatMap } from '@zephyr/contracts';
+import { ErrorCodes, type SeatMap } from '@zephyr/contracts';
 import { createRecentIds } from '@zephyr/runtime/batcher';
+import { AppError } from '@zephyr/runtime/errors';
 
 /** Reads an event's seat map from its owner; throws AppError EVENT_NOT_FOUND or a dependency failure. */
 export interface SeatMapSource {
@@ -10,18 +11,51 @@ export interface EventDirectory {
   /** Resolves when the event exists. */
   ensureExists(eventId: string): Promise<void>;
   snapshot(eventId: string): Promise<SeatMap>;
+  /** True when a plain subscribe to this event needs no seat-service call. */
+  isKnown(eventId: string): boolean;
+}
+
+export interface DirectoryOptions {
+  knownLimit?: number;
+  /** How long an id the seat-service called unknown is answered EVENT_NOT_FOUND without asking again. */
+  unknownTtlMs?: number;
+  unknownLimit?: number;
+  now?: () => number;
 }
 
 /**
  * Events are never deleted, so once an event is known to exist a plain subscribe needs no further call to
  * the seat-service (and keeps working while it is down). Only snapshots always read the current map.
  */
-export function createEventDirectory(source: SeatMapSource, knownLimit = 50_000): EventDirectory {
+export function createEventDirectory(source: SeatMapSource, options: DirectoryOptions = {}): EventDirectory {
+  const { knownLimit = 50_000, unknownTtlMs = 10_000, unknownLimit = 10_000, now = Date.now } = options;
   const known = createRecentIds(knownLimit);
+  // Negative cache: a client repeating a subscribe to a missing id costs no call to the seat-service (which
+  // would ask the event-service and PostgreSQL). Ids are server-made UUIDs, so an unknown id does not turn
+  // into an event later; the TTL only bounds how long a mistake could last. Oldest entries go first.
+  const unknown = new Map<string, number>();
+  const rememberUnknown = (eventId: string) => {
+    unknown.delete(eventId);
+    if (unknown.size >= unknownLimit) unknown.delete(unknown.keys().next().value as string);
+    unknown.set(eventId, now() + unknownTtlMs);
+  };
+  const knownMissing = (eventId: string): boolean => {
+    const until = unknown.get(eventId);
+    if (until === undefined) return false;
+    if (until > now()) return true;
+    unknown.delete(eventId);
+    return false;
+  };
   const snapshot = async (eventId: string): Promise<SeatMap> => {
-    const map = await source.getSeatMap(eventId);
-    known.add(eventId);
-    return map;
+    if (knownMissing(eventId)) throw new AppError(ErrorCodes.EventNotFound, 'No such event');
+    try {
+      const map = await source.getSeatMap(eventId);
+      known.add(eventId);
+      return map;
+    } catch (err) {
+      if (err instanceof AppError && err.code === ErrorCodes.EventNotFound) rememberUnknown(eventId);
+      throw err;
+    }
   };
   // Thousands of watchers subscribing to one on-sale at once make one seat-service call, not thousands.
   const checking = new Map<string, Promise<void>>();
@@ -38,5 +72,6 @@ export function createEventDirectory(source: SeatMapSource, knownLimit = 50_000)
       await check;
     },
     snapshot,
+    isKnown: (eventId) => known.has(eventId),
   };
 }

@@ -25,8 +25,8 @@ end
 
 -- The user limit over the whole request: live holds, reserves and reservations plus the new seats.
 local function over_limit(max, new_count, now)
-  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-  return redis.call('ZCARD', KEYS[3]) + new_count > max
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+  return redis.call('ZCARD', KEYS[4]) + new_count > max
 end
 
 -- Holds seat for user exactly like HOLD does (the seat is known to be free, a stale hold already expired).
@@ -35,14 +35,14 @@ local function take(seat, user, dur, msg_id, now)
   local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
   local expires = now + dur * 1000
   redis.call('HSET', seats_key, seat, table.concat({'H', user, now, expires, dur, ver}, '|'))
-  redis.call('ZADD', KEYS[3], expires, seat)
+  redis.call('ZADD', KEYS[4], expires, seat)
   append('seat.held', msg_id, seat, user, 'held', ver, ver, aseq, now, {'${F.heldAt}', now, '${F.expiresAt}', expires})
   return expires
 end
 `;
 
 /**
- * KEYS: meta, seats, userSet, outbox. ARGV: user, durationSec, n, n seats ascending, 2n message ids.
+ * KEYS: meta, seats, outbox, userSet. ARGV: user, durationSec, n, n seats ascending, 2n message ids.
  * Replies {'HELD', now, seat, heldAt, expiresAt, created(1|0), ...} | {'FAILED', code, seat, code, ...}
  * | {error word}.
  */
@@ -104,7 +104,7 @@ return out
  * of `count` free seats in one row, in seat-number order, that leaves no new orphan (a free seat between
  * two unavailable seats or row ends), else the first run; without, the lowest free seats. One HGETALL and
  * a linear scan: events have at most 1,000 seats.
- * KEYS: meta, seats, userSet, outbox. ARGV: user, durationSec, count, adjacent ('1'|'0'), 2*count message ids.
+ * KEYS: meta, seats, outbox, userSet. ARGV: user, durationSec, count, adjacent ('1'|'0'), 2*count message ids.
  * Replies like MULTI_HOLD (every seat created).
  */
 const BEST_AVAILABLE = `${MULTI_PRELUDE}

@@ -1,5 +1,5 @@
 import type { Broker } from '@zephyr/runtime/messaging';
-import { outboxMetrics, type Logger, type Redis, type Registry } from '@zephyr/runtime';
+import { outboxMetrics, type Logger, type RedisClient, type Registry } from '@zephyr/runtime';
 import { decodeEntry, type StreamEntry } from './outbox-codec';
 import { createLease } from './relay-lease';
 import { OUTBOX_GROUP, seatKeys } from './seat-store';
@@ -20,9 +20,20 @@ const SWEEP_EVERY_MS = 5 * 60_000;
 const SWEEP_CHUNK = 1000;
 /** The consumer name in every stream's group: the same for every leader, so a new leader sees the old one's pending entries. */
 const CONSUMER = 'relay';
+/**
+ * Entries published but not yet audited (PostgreSQL down) are remembered so they are not published again;
+ * past this many the relay stops publishing new ones until the audit catches up (memory stays bounded).
+ */
+const MAX_UNAUDITED = 20_000;
+/**
+ * After a failed turn: 250 ms doubling to 1 s while failures repeat. Retries publish nothing again (see
+ * `unaudited`), and a new change must still be pushed within a second while PostgreSQL is down.
+ */
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 1_000;
 
 export interface StreamRelayOptions {
-  redis: Redis;
+  redis: RedisClient;
   broker: Broker;
   reservations: ReservationRepository;
   logger: Logger;
@@ -41,7 +52,10 @@ type XReply = [string, [string, string[] | null][]][] | null;
  * broker in the order they happened. Each batch is published with confirms, its audit rows written, the
  * PostgreSQL fallback copies of reservations forgotten, then XACK+XDEL; the lease is checked before the
  * publish and before the acknowledgement. A failure marks the streams dirty again with their pending
- * entries to be read first (consumers dedupe on envelope id). A new leader, and every replica at start,
+ * entries to be read first (consumers dedupe on envelope id). Publishing comes before the audit so that
+ * pushes keep flowing while PostgreSQL is down (holds need only Redis); an entry published but not yet
+ * audited is remembered (by envelope id, while this replica leads) and not published again: the retries
+ * of an outage only retry the audit, with backoff. A new leader, and every replica at start,
  * sweeps the index once so that no stream with entries is forgotten.
  */
 export function startStreamRelay(options: StreamRelayOptions) {
@@ -53,6 +67,9 @@ export function startStreamRelay(options: StreamRelayOptions) {
   let lastSweep = 0;
   /** Events whose streams may hold entries read but never acknowledged (after a takeover or a failure). */
   const maybePending = new Set<string>();
+  /** Envelope ids this leader published whose audit (and so acknowledgement) is still to come. */
+  const unaudited = new Set<string>();
+  let failures = 0;
   let wakeUp: (() => void) | undefined;
   const pause = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -133,8 +150,13 @@ export function startStreamRelay(options: StreamRelayOptions) {
 
   const deliver = async (entries: StreamEntry[]) => {
     if (!lease.held(SAFETY_MS)) throw new Error('relay lease ends before the publish');
+    const fresh = entries.filter((e) => !unaudited.has(e.envelope.id));
+    if (fresh.length > 0 && unaudited.size + fresh.length > MAX_UNAUDITED) {
+      throw new Error('too many published entries wait for their audit; holding new ones back');
+    }
     // One channel, publishes issued in stream order: the broker routes them in that order.
-    await Promise.all(entries.map((e) => broker.publish(e.envelope)));
+    await Promise.all(fresh.map((e) => broker.publish(e.envelope)));
+    for (const e of fresh) unaudited.add(e.envelope.id);
     await reservations.appendAudit(entries.map((e) => e.audit));
     await reservations.forgetOutboxCopies(
       entries.filter((e) => e.audit.action === 'reserved').map((e) => e.envelope.id),
@@ -148,7 +170,8 @@ export function startStreamRelay(options: StreamRelayOptions) {
       pipeline.xdel(seatKeys.outbox(eventId), ...ids);
     }
     await pipeline.exec();
-    published.inc({ outbox: 'redis' }, entries.length);
+    for (const e of entries) unaudited.delete(e.envelope.id);
+    published.inc({ outbox: 'redis' }, fresh.length);
   };
 
   /** One turn as leader: take a share of the dirty events, relay their news. False when there was none. */
@@ -183,6 +206,8 @@ export function startStreamRelay(options: StreamRelayOptions) {
         if (!lease.held(RENEW_BEFORE_MS)) {
           const { held, takenOver } = await lease.renew();
           if (!held) {
+            // Another leader relays (again) what this one had published and not yet acknowledged.
+            unaudited.clear();
             await pause(FOLLOWER_RETRY_MS);
             continue;
           }
@@ -191,10 +216,14 @@ export function startStreamRelay(options: StreamRelayOptions) {
         if (Date.now() - lastSweep > SWEEP_EVERY_MS) await sweep();
         const busy = await turn();
         backlogGauge.set({ outbox: 'redis' }, await redis.scard(seatKeys.outboxDirty()));
+        failures = 0;
         if (!busy) await pause(IDLE_WAIT_MS);
       } catch (err) {
-        logger.warn({ err: (err as Error).message }, 'outbox stream relay failed; retrying');
-        await pause(500);
+        if (failures % 10 === 0) {
+          logger.warn({ err: (err as Error).message, failures }, 'outbox stream relay failed; retrying');
+        }
+        await pause(Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.min(failures, 8)));
+        failures++;
       }
     }
   })();

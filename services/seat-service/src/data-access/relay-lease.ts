@@ -1,4 +1,4 @@
-import type { Redis } from '@zephyr/runtime';
+import type { RedisClient } from '@zephyr/runtime';
 
 /** Takes the lease when free or renews it when ours; 1 when we hold it afterwards. */
 const TAKE_OR_RENEW = `
@@ -23,7 +23,7 @@ export interface Lease {
 }
 
 /** A leader lease on one Redis key (one slot, so it also works on Redis Cluster). */
-export function createLease(redis: Redis, key: string, holder: string, ttlMs: number): Lease {
+export function createLease(redis: RedisClient, key: string, holder: string, ttlMs: number): Lease {
   redis.defineCommand('zephyrLeaseTake', { numberOfKeys: 1, lua: TAKE_OR_RENEW });
   redis.defineCommand('zephyrLeaseRelease', { numberOfKeys: 1, lua: RELEASE });
   const commands = redis as unknown as {

@@ -1,6 +1,7 @@
 import { OUTBOX_TABLE, appendToOutbox, type Knex } from '@zephyr/runtime';
 import type { AuditAction, AuditEntry, SeatEnvelope } from '@zephyr/contracts';
 import { SCHEMA } from '../migrations';
+import type { OpenHold } from '../domain/lost-holds';
 import type { RestoredReservation } from './seat-store';
 import type {
   CommitOutcome,
@@ -167,6 +168,45 @@ export class ReservationRepository implements ReservationsPort {
         .first();
       return legacy ? 'reserved' : verdict;
     });
+  }
+
+  /**
+   * Holds the audit shows open (their seat's last action is held or refreshed), with the hold version and
+   * heldAt of their last 'held' entry. Bounded to recent actions: an open hold acted on longer ago than
+   * the longest hold has expired (and was announced) or was already lost before.
+   */
+  async openHolds(withinSeconds: number): Promise<OpenHold[]> {
+    const result = (await this.db.raw(
+      `WITH last AS (
+         SELECT DISTINCT ON (event_id, seat_number) event_id, seat_number, action, user_id, expires_at
+         FROM ${SCHEMA}.seat_audit WHERE at > now() - make_interval(secs => ?)
+         ORDER BY event_id, seat_number, seq DESC)
+       SELECT l.event_id, l.seat_number, l.user_id, l.expires_at, h.version AS hold_version, h.at AS held_at
+       FROM last l
+       JOIN LATERAL (
+         SELECT version, at FROM ${SCHEMA}.seat_audit a
+         WHERE a.event_id = l.event_id AND a.seat_number = l.seat_number AND a.action = 'held'
+         ORDER BY seq DESC LIMIT 1) h ON true
+       WHERE l.action IN ('held', 'refreshed')`,
+      [withinSeconds],
+    )) as {
+      rows: {
+        event_id: string;
+        seat_number: number;
+        user_id: string;
+        expires_at: Date;
+        hold_version: number;
+        held_at: Date;
+      }[];
+    };
+    return result.rows.map((r) => ({
+      eventId: r.event_id,
+      seatNumber: r.seat_number,
+      userId: r.user_id,
+      holdVersion: Number(r.hold_version),
+      heldAtMs: r.held_at.getTime(),
+      expiresAtMs: r.expires_at.getTime(),
+    }));
   }
 
   /** The recorded verdict of one hold version, if any (a reserve that failed asks whether it was fenced off). */

@@ -1,5 +1,5 @@
 import { Redlock } from '@sesamecare-oss/redlock';
-import { DependencyUnavailableError, type Redis } from '@zephyr/runtime';
+import { DependencyUnavailableError, type RedisClient } from '@zephyr/runtime';
 import type { SeatLocks } from '../domain/ports';
 import { seatKeys } from './seat-store';
 
@@ -8,7 +8,7 @@ import { seatKeys } from './seat-store';
  * seat race; correctness rests on the Redis state machine and the PostgreSQL primary key. Contention that
  * outlasts the retries becomes a clean 503, never a 500.
  */
-export function createSeatLocks(redis: Redis): SeatLocks {
+export function createSeatLocks(redis: RedisClient): SeatLocks {
   const redlock = new Redlock([redis], {
     retryCount: 40,
     retryDelay: 25,

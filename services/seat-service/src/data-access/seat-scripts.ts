@@ -13,6 +13,13 @@
  *                        or reserved, so live seats are counted in O(log n)
  *   base..'outbox'       stream of domain events appended in the same script as the change
  * Time is Redis server time, so every replica agrees on when a hold expires.
+ *
+ * KEYS layout, shared by every script: meta, seats, outbox, then the caller's user set (and, for
+ * INSTALL_EVENT, the user set of every restored reservation). Scripts that neither append nor touch a user
+ * set take meta and seats only. Every key a script touches is declared, with one exception the caller
+ * cannot know in advance: the user set of a PREVIOUS holder, whose stale hold (or overridden reserve) the
+ * script finds on the seat. That key is derived from KEYS[1] and carries the same `{eventId}` hash tag, so
+ * it is in the slot of the declared keys, which Redis Cluster requires (and the cluster test run covers).
  */
 
 import { OutboxFields as F } from './outbox-codec';
@@ -34,9 +41,7 @@ local function split(s)
 end
 
 local base = string.sub(KEYS[1], 1, -5)
-local meta_key = KEYS[1]
-local seats_key = base .. 'seats'
-local outbox_key = base .. 'outbox'
+local meta_key, seats_key, outbox_key = KEYS[1], KEYS[2], KEYS[3]
 
 local function user_key(user) return base .. 'user:' .. user end
 
@@ -91,7 +96,7 @@ local function require_own_live_hold(seat, f, user, expired_msg_id, now)
 end
 `;
 
-/** KEYS: meta, seats, userSet, outbox. ARGV: seat, user, durationSec, msgId, expiredMsgId. */
+/** KEYS: meta, seats, outbox, userSet. ARGV: seat, user, durationSec, msgId, expiredMsgId. */
 const HOLD = `${PRELUDE}
 local seat, user, dur = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local now = now_ms()
@@ -106,18 +111,18 @@ if f then
   expire_hold(seat, f, ARGV[5], now)
 end
 -- Holds that expired drop out of the user's count; what remains is live holds, reserves and reservations.
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-if redis.call('ZCARD', KEYS[3]) >= max then return {'USER_LIMIT_REACHED'} end
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+if redis.call('ZCARD', KEYS[4]) >= max then return {'USER_LIMIT_REACHED'} end
 local ver = redis.call('HINCRBY', meta_key, 'ver', 1)
 local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
 local expires = now + dur * 1000
 redis.call('HSET', seats_key, seat, table.concat({'H', user, now, expires, dur, ver}, '|'))
-redis.call('ZADD', KEYS[3], expires, seat)
+redis.call('ZADD', KEYS[4], expires, seat)
 append('seat.held', ARGV[4], seat, user, 'held', ver, ver, aseq, now, {'${F.heldAt}', now, '${F.expiresAt}', expires})
 return {'HELD', now, expires}
 `;
 
-/** KEYS: meta, seats, outbox. ARGV: seat, user, durationSec ('' = keep the hold's), msgId, expiredMsgId. */
+/** KEYS: meta, seats, outbox, userSet. ARGV: seat, user, durationSec ('' = keep the hold's), msgId, expiredMsgId. */
 const REFRESH = `${PRELUDE}
 local seat, user = ARGV[1], ARGV[2]
 local now = now_ms()
@@ -130,14 +135,14 @@ local expires = now + dur * 1000
 f[4] = expires
 f[5] = dur
 redis.call('HSET', seats_key, seat, table.concat(f, '|'))
-if f[1] == 'H' then redis.call('ZADD', user_key(user), expires, seat) end
+if f[1] == 'H' then redis.call('ZADD', KEYS[4], expires, seat) end
 local ver = redis.call('HGET', meta_key, 'ver')
 local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
 append('seat.refreshed', ARGV[4], seat, user, 'held', ver, f[6], aseq, now, {'${F.heldAt}', f[3], '${F.expiresAt}', expires})
 return {'REFRESHED', f[3], expires}
 `;
 
-/** KEYS: meta, seats, userSet, outbox. ARGV: seat, user, msgId, expiredMsgId. */
+/** KEYS: meta, seats, outbox, userSet. ARGV: seat, user, msgId, expiredMsgId. */
 const RELEASE = `${PRELUDE}
 local seat, user = ARGV[1], ARGV[2]
 local now = now_ms()
@@ -148,7 +153,7 @@ if refused then return {refused} end
 -- A reserve of this hold is committing right now; the hold can no longer be given back.
 if f[1] == 'P' then return {'HOLD_NOT_FOUND'} end
 redis.call('HDEL', seats_key, seat)
-redis.call('ZREM', KEYS[3], seat)
+redis.call('ZREM', KEYS[4], seat)
 local ver = redis.call('HINCRBY', meta_key, 'ver', 1)
 local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
 append('seat.released', ARGV[3], seat, user, 'available', ver, f[6], aseq, now, {'${F.heldAt}', f[3], '${F.expiresAt}', f[4]})
@@ -158,7 +163,7 @@ return {'RELEASED'}
 /**
  * First step of a reserve: the caller's live hold becomes "reserve in flight" (P) so that neither expiry
  * nor anyone else can take the seat while PostgreSQL commits. A second reserve by the holder joins it.
- * KEYS: meta, seats, outbox. ARGV: seat, user, deadlineMs (from now), expiredMsgId.
+ * KEYS: meta, seats, outbox, userSet. ARGV: seat, user, deadlineMs (from now), expiredMsgId.
  */
 const BEGIN_RESERVE = `${PRELUDE}
 local seat, user = ARGV[1], ARGV[2]
@@ -176,7 +181,7 @@ f[7] = now + tonumber(ARGV[3])
 f[8] = ver
 f[9] = aseq
 redis.call('HSET', seats_key, seat, table.concat(f, '|'))
-redis.call('ZADD', user_key(user), '+inf', seat)
+redis.call('ZADD', KEYS[4], '+inf', seat)
 return {'BEGIN', f[6], ver, aseq}
 `;
 
@@ -184,7 +189,7 @@ return {'BEGIN', f[6], ver, aseq}
  * First step of a multi-seat reserve (SPEC.md §7): all or nothing. Every seat must be the caller's live
  * hold (it becomes "reserve in flight" like BEGIN_RESERVE) or already the caller's reservation; otherwise
  * nothing changes and every failing seat is named with its code.
- * KEYS: meta, seats, userSet, outbox. ARGV: user, deadlineMs (from now), then seat, expiredMsgId pairs
+ * KEYS: meta, seats, outbox, userSet. ARGV: user, deadlineMs (from now), then seat, expiredMsgId pairs
  * in ascending seat order.
  * Reply: {'REFUSED', seat, code, ...} | {'BAD_SEATS'} | {'BEGUN', seat, 'ALREADY'|'BEGIN', a, b, c, ...}
  */
@@ -229,7 +234,7 @@ for i = 3, #ARGV, 2 do
     f[8] = ver
     f[9] = aseq
     redis.call('HSET', seats_key, seat, table.concat(f, '|'))
-    redis.call('ZADD', KEYS[3], '+inf', seat)
+    redis.call('ZADD', KEYS[4], '+inf', seat)
     for _, x in ipairs({seat, 'BEGIN', f[6], ver, aseq}) do out[#out + 1] = x end
   end
 end
@@ -240,7 +245,7 @@ return out
  * Last step of a reserve, after PostgreSQL committed it (PostgreSQL is the truth, so this always wins).
  * When a message id is given, seat.reserved is appended to the event's stream here, behind the seat's
  * earlier events, so it is published in order; the PostgreSQL outbox copy is only the fallback.
- * KEYS: meta, seats, userSet. ARGV: seat, user, reservedAtMs, holdVersion [, msgId, version, auditSeq].
+ * KEYS: meta, seats, outbox, userSet. ARGV: seat, user, reservedAtMs, holdVersion [, msgId, version, auditSeq].
  */
 const FINISH_RESERVE = `${PRELUDE}
 local seat, user = ARGV[1], ARGV[2]
@@ -250,7 +255,7 @@ local f = cur and split(cur)
 if not (f and f[1] == 'R' and f[2] == user) then
   if f and f[1] ~= 'R' and f[2] ~= user then redis.call('ZREM', user_key(f[2]), seat) end
   redis.call('HSET', seats_key, seat, table.concat({'R', user, ARGV[3], ARGV[4]}, '|'))
-  redis.call('ZADD', KEYS[3], '+inf', seat)
+  redis.call('ZADD', KEYS[4], '+inf', seat)
 end
 if ARGV[5] then
   append('seat.reserved', ARGV[5], seat, user, 'reserved', ARGV[6], ARGV[4], ARGV[7], ARGV[3], {'${F.reservedAt}', ARGV[3]})
@@ -258,7 +263,10 @@ end
 return {'OK'}
 `;
 
-/** Undo step one when the commit failed: the hold is back as it was. KEYS: meta, seats. ARGV: seat, holdVersion. */
+/**
+ * Undo step one when the commit failed: the hold is back as it was.
+ * KEYS: meta, seats, outbox, userSet (of the reserving user). ARGV: seat, holdVersion.
+ */
 const ABORT_RESERVE = `${PRELUDE}
 local seat = ARGV[1]
 local cur = redis.call('HGET', seats_key, seat)
@@ -272,7 +280,8 @@ return {'OK'}
 
 /**
  * Expiry of one hold version (called by the expiry worker through HTTP). Fenced by holdVersion.
- * KEYS: meta, seats. ARGV: seat, holdVersion, msgId.
+ * KEYS: meta, seats, outbox (the holder's user set is the previous-holder exception above).
+ * ARGV: seat, holdVersion, msgId.
  */
 const EXPIRE = `${PRELUDE}
 local seat, hv = ARGV[1], ARGV[2]
@@ -305,13 +314,13 @@ if tonumber(ARGV[1]) > tonumber(meta[2]) then return {'SEAT_NOT_FOUND'} end
 return {'OK', now_ms(), redis.call('HGET', seats_key, ARGV[1]) or ''}
 `;
 
-/** A user's seats for reads. KEYS: meta, seats, userSet. */
+/** A user's seats for reads. KEYS: meta, seats, outbox, userSet. */
 const USER_SEATS = `${PRELUDE}
 local meta = redis.call('HMGET', meta_key, 'status')
 if not meta[1] then return {'NO_EVENT'} end
 local now = now_ms()
 local out = {'OK', now}
-for _, s in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. now, '+inf')) do
+for _, s in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '(' .. now, '+inf')) do
   out[#out + 1] = s
   out[#out + 1] = redis.call('HGET', seats_key, s) or ''
 end
@@ -319,10 +328,28 @@ return out
 `;
 
 /**
+ * After Redis lost its data, a hold that PostgreSQL's audit shows open (held, never ended) is announced as
+ * ended: seat.expired with a fresh version, so subscribers and the audit see it end. Skipped when the seat
+ * has a state again (someone acted on it since the loss; their newer change was already announced).
+ * KEYS: meta, seats, outbox. ARGV: seat, user, holdVersion, heldAt, expiresAt, msgId.
+ */
+const ANNOUNCE_LOST_HOLD = `${PRELUDE}
+if redis.call('EXISTS', meta_key) == 0 then return {'NO_EVENT'} end
+if redis.call('HEXISTS', seats_key, ARGV[1]) == 1 then return {'SKIPPED'} end
+local now = now_ms()
+local ver = redis.call('HINCRBY', meta_key, 'ver', 1)
+local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
+append('seat.expired', ARGV[6], ARGV[1], ARGV[2], 'available', ver, ARGV[3], aseq, now,
+  {'${F.heldAt}', ARGV[4], '${F.expiresAt}', ARGV[5]})
+return {'ANNOUNCED'}
+`;
+
+/**
  * Installs or updates an event's config. A newer revision replaces status/total/max. On first install
  * (also after Redis lost its data) reservations from PostgreSQL are restored and the counters start
  * above everything already published, so versions keep growing.
- * KEYS: meta, seats. ARGV: revision, status, total, max, counterFloor, seatsPerRow, then
+ * KEYS: meta, seats, outbox, then the user set of every restored reservation's user. ARGV: revision,
+ * status, total, max, counterFloor, seatsPerRow, then
  * seat,user,reservedAt,holdVersion...
  */
 const INSTALL_EVENT = `${PRELUDE}
@@ -345,17 +372,19 @@ return {fresh and 'INSTALLED' or 'UPDATED'}
 
 export const SeatScripts = {
   hold: { numberOfKeys: 4, lua: HOLD },
-  refresh: { numberOfKeys: 3, lua: REFRESH },
+  refresh: { numberOfKeys: 4, lua: REFRESH },
   release: { numberOfKeys: 4, lua: RELEASE },
-  beginReserve: { numberOfKeys: 3, lua: BEGIN_RESERVE },
+  beginReserve: { numberOfKeys: 4, lua: BEGIN_RESERVE },
   beginReserveMany: { numberOfKeys: 4, lua: BEGIN_RESERVE_MANY },
-  finishReserve: { numberOfKeys: 3, lua: FINISH_RESERVE },
-  abortReserve: { numberOfKeys: 2, lua: ABORT_RESERVE },
-  expire: { numberOfKeys: 2, lua: EXPIRE },
+  finishReserve: { numberOfKeys: 4, lua: FINISH_RESERVE },
+  abortReserve: { numberOfKeys: 4, lua: ABORT_RESERVE },
+  expire: { numberOfKeys: 3, lua: EXPIRE },
   snapshot: { numberOfKeys: 2, lua: SNAPSHOT },
   seat: { numberOfKeys: 2, lua: SEAT },
-  userSeats: { numberOfKeys: 3, lua: USER_SEATS },
-  installEvent: { numberOfKeys: 2, lua: INSTALL_EVENT },
+  userSeats: { numberOfKeys: 4, lua: USER_SEATS },
+  // Variable: meta, seats, outbox plus one user set per restored reservation's user (passed per call).
+  installEvent: { numberOfKeys: undefined, lua: INSTALL_EVENT },
+  announceLostHold: { numberOfKeys: 3, lua: ANNOUNCE_LOST_HOLD },
 } as const;
 
 export type SeatScriptName = keyof typeof SeatScripts;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from '@zephyr/runtime';
+import type { RedisClient } from '@zephyr/runtime';
 import type { EventStatus, SeatFailure } from '@zephyr/contracts';
+import type { OpenHold } from '../domain/lost-holds';
 import { SeatScripts } from './seat-scripts';
 import { MultiSeatScripts } from './multi-seat-scripts';
 import type { SeatState } from '../domain/seat-state';
@@ -40,6 +41,8 @@ export const seatKeys = {
   outboxIndex: () => 'seat:outbox-streams',
   /** Events whose stream has news since the relay last read it: the relay's work list. */
   outboxDirty: () => 'seat:outbox-dirty',
+  /** Present while Redis keeps its data; its absence tells a replica that Redis lost everything. */
+  epoch: () => 'seat:epoch',
   /** The lease of the one relay that reads the streams. */
   relayLeader: () => 'seat:outbox-relay-leader',
 };
@@ -175,7 +178,7 @@ export class SeatStore implements SeatStorePort {
 
   /** `onAppend` hears of every script that may have appended to an event's stream (the relay wakes). */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly onAppend: (eventId: string) => void = () => undefined,
   ) {
     const run = {} as Record<ScriptName, ScriptRunner>;
@@ -203,8 +206,8 @@ export class SeatStore implements SeatStorePort {
     const reply = await this.run.hold(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
-      seatKeys.user(eventId, userId),
       seatKeys.outbox(eventId),
+      seatKeys.user(eventId, userId),
       seat,
       userId,
       durationSec,
@@ -227,6 +230,7 @@ export class SeatStore implements SeatStorePort {
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
       seatKeys.outbox(eventId),
+      seatKeys.user(eventId, userId),
       seat,
       userId,
       durationSec ?? '',
@@ -243,8 +247,8 @@ export class SeatStore implements SeatStorePort {
     const reply = await this.run.release(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
-      seatKeys.user(eventId, userId),
       seatKeys.outbox(eventId),
+      seatKeys.user(eventId, userId),
       seat,
       userId,
       randomUUID(),
@@ -261,6 +265,7 @@ export class SeatStore implements SeatStorePort {
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
       seatKeys.outbox(eventId),
+      seatKeys.user(eventId, userId),
       seat,
       userId,
       deadlineMs,
@@ -285,8 +290,8 @@ export class SeatStore implements SeatStorePort {
     const reply = await this.run.beginReserveMany(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
-      seatKeys.user(eventId, userId),
       seatKeys.outbox(eventId),
+      seatKeys.user(eventId, userId),
       ...args,
     );
     switch (reply[0]) {
@@ -332,13 +337,22 @@ export class SeatStore implements SeatStorePort {
     await this.run.finishReserve(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
+      seatKeys.outbox(eventId),
       seatKeys.user(eventId, userId),
       ...args,
     );
   }
 
-  async abortReserve(eventId: string, seat: number, holdVersion: number): Promise<void> {
-    await this.run.abortReserve(seatKeys.meta(eventId), seatKeys.seats(eventId), seat, holdVersion);
+  /** `userId` is the reserving user (the in-flight state's holder), whose user set the hold returns to. */
+  async abortReserve(eventId: string, seat: number, holdVersion: number, userId: string): Promise<void> {
+    await this.run.abortReserve(
+      seatKeys.meta(eventId),
+      seatKeys.seats(eventId),
+      seatKeys.outbox(eventId),
+      seatKeys.user(eventId, userId),
+      seat,
+      holdVersion,
+    );
   }
 
   /** SPEC.md §7: `seats` ascending and distinct; all held or none. */
@@ -346,8 +360,8 @@ export class SeatStore implements SeatStorePort {
     const reply = await this.run.multiHold(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
-      seatKeys.user(eventId, userId),
       seatKeys.outbox(eventId),
+      seatKeys.user(eventId, userId),
       userId,
       durationSec,
       seats.length,
@@ -362,8 +376,8 @@ export class SeatStore implements SeatStorePort {
     const reply = await this.run.bestAvailable(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
-      seatKeys.user(eventId, userId),
       seatKeys.outbox(eventId),
+      seatKeys.user(eventId, userId),
       userId,
       durationSec,
       count,
@@ -377,6 +391,7 @@ export class SeatStore implements SeatStorePort {
     const reply = await this.run.expire(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
+      seatKeys.outbox(eventId),
       seat,
       holdVersion,
       randomUUID(),
@@ -387,7 +402,7 @@ export class SeatStore implements SeatStorePort {
       case 'NOT_DUE':
         return { kind: 'not-due', expiresAt: Number(reply[1]) };
       case 'STALLED':
-        return { kind: 'stalled' };
+        return { kind: 'stalled', holderId: String(reply[1]) };
       case 'GONE':
         return { kind: 'gone' };
       default:
@@ -429,6 +444,7 @@ export class SeatStore implements SeatStorePort {
     const reply = await this.run.userSeats(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
+      seatKeys.outbox(eventId),
       seatKeys.user(eventId, userId),
     );
     if (reply[0] !== 'OK') return undefined;
@@ -451,9 +467,50 @@ export class SeatStore implements SeatStorePort {
       config.seatsPerRow,
     ];
     for (const r of reservations) args.push(r.seatNumber, r.userId, r.reservedAtMs, r.holdVersion);
-    const reply = await this.run.installEvent(seatKeys.meta(eventId), seatKeys.seats(eventId), ...args);
+    // Every restored user's set is declared, so the key count varies and leads the arguments.
+    const keys = [
+      seatKeys.meta(eventId),
+      seatKeys.seats(eventId),
+      seatKeys.outbox(eventId),
+      ...new Set(reservations.map((r) => seatKeys.user(eventId, r.userId))),
+    ];
+    const reply = await this.run.installEvent(keys.length, ...keys, ...args);
     await this.redis.sadd(seatKeys.outboxIndex(), eventId);
     return reply[0] as 'INSTALLED' | 'UPDATED';
+  }
+
+  /** Ends a hold that Redis lost (see ANNOUNCE_LOST_HOLD); false when the seat was acted on since. */
+  async announceLostHold(eventId: string, hold: OpenHold): Promise<boolean | 'NO_EVENT'> {
+    const reply = await this.run.announceLostHold(
+      seatKeys.meta(eventId),
+      seatKeys.seats(eventId),
+      seatKeys.outbox(eventId),
+      hold.seatNumber,
+      hold.userId,
+      hold.holdVersion,
+      hold.heldAtMs,
+      hold.expiresAtMs,
+      randomUUID(),
+    );
+    return reply[0] === 'NO_EVENT' ? 'NO_EVENT' : reply[0] === 'ANNOUNCED';
+  }
+
+  /**
+   * Claims the recovery of a Redis that has no epoch marker (fresh, or it lost its data): true for the one
+   * replica that gets it. The claim lapses after `ttlMs` so a replica that died while recovering is replaced.
+   */
+  async claimEpochRecovery(ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(seatKeys.epoch(), 'recovering', 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  /** Recovery done: the marker stays until Redis loses its data again. */
+  async settleEpoch(): Promise<void> {
+    await this.redis.set(seatKeys.epoch(), new Date().toISOString());
+  }
+
+  /** Recovery failed: let the next check (on any replica) try again. */
+  async dropEpochClaim(): Promise<void> {
+    await this.redis.del(seatKeys.epoch());
   }
 
   async hasEvent(eventId: string): Promise<boolean> {

@@ -66,8 +66,8 @@ export type MultiHoldReply =
 
 export type ExpireReply =
   | { kind: 'expired' | 'not-due'; expiresAt: number }
-  /** A reserve in flight outlived its deadline: PostgreSQL's verdict decides. */
-  | { kind: 'stalled' }
+  /** A reserve in flight outlived its deadline: PostgreSQL's verdict decides. `holderId` is the reserving user. */
+  | { kind: 'stalled'; holderId: string }
   | { kind: 'gone' };
 
 export interface EventSnapshot {
@@ -110,7 +110,8 @@ export interface SeatStorePort {
   ): Promise<BeginReserveManyResult>;
   /** `event` appends seat.reserved to the event's stream (only the reserve that inserted the row passes it). */
   finishReserve(seat: FinishedSeat, event?: ReservedEvent): Promise<void>;
-  abortReserve(eventId: string, seat: number, holdVersion: number): Promise<void>;
+  /** `userId` is the reserving user (the in-flight state's holder), whose user set the hold returns to. */
+  abortReserve(eventId: string, seat: number, holdVersion: number, userId: string): Promise<void>;
   /** Seats distinct and ascending; all held or none. */
   multiHold(eventId: string, seats: readonly number[], userId: string, durationSec: number): Promise<MultiHoldReply>;
   bestAvailable(

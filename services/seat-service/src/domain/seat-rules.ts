@@ -181,7 +181,7 @@ export class SeatRules {
   private async commitClaims(eventId: string, userId: string, claims: SeatClaim[], requestId?: string) {
     const abort = (which: SeatClaim[]) =>
       Promise.all(
-        which.map((c) => this.store.abortReserve(eventId, c.seatNumber, c.holdVersion).catch(() => undefined)),
+        which.map((c) => this.store.abortReserve(eventId, c.seatNumber, c.holdVersion, userId).catch(() => undefined)),
       );
     let outcome: CommitOutcome;
     try {
@@ -387,7 +387,7 @@ export class SeatRules {
       case 'not-due':
         return { outcome: result.kind, expiresAt: iso(result.expiresAt) };
       case 'stalled':
-        return this.settleStalledReserve(eventId, seatNumber, holdVersion);
+        return this.settleStalledReserve(eventId, seatNumber, holdVersion, result.holderId);
       case 'gone':
         return { outcome: 'gone' };
     }
@@ -398,7 +398,12 @@ export class SeatRules {
    * PostgreSQL decides. If the reserve committed first, Redis records the reservation; otherwise the hold
    * is given up for good (a late commit of it is refused) and expires now.
    */
-  private async settleStalledReserve(eventId: string, seatNumber: number, holdVersion: number): Promise<ExpireOutcome> {
+  private async settleStalledReserve(
+    eventId: string,
+    seatNumber: number,
+    holdVersion: number,
+    holderId: string,
+  ): Promise<ExpireOutcome> {
     const verdict = await this.reservations.abandonHold(eventId, seatNumber, holdVersion);
     if (verdict === 'reserved') {
       const reservation = await this.reservations.find(eventId, seatNumber);
@@ -414,7 +419,7 @@ export class SeatRules {
       }
       return { outcome: 'gone' };
     }
-    await this.store.abortReserve(eventId, seatNumber, holdVersion);
+    await this.store.abortReserve(eventId, seatNumber, holdVersion, holderId);
     return this.expire(eventId, seatNumber, holdVersion);
   }
 }

@@ -1,6 +1,6 @@
 import { Bindings, QueueNames, isSeatEnvelope } from '@zephyr/contracts';
 import { startConsumer, type Broker } from '@zephyr/runtime/messaging';
-import { createBatcher, createRecentIds, isDependencyFailure, type Logger } from '@zephyr/runtime';
+import { createBatcher, createRecentIds, type Logger, type Registry } from '@zephyr/runtime';
 import { newestPerSeat, seatStateFrom, type SeatState, type SeatStateStore } from '../../domain/seat-states';
 
 export interface SeatCountsConsumerOptions {
@@ -9,18 +9,17 @@ export interface SeatCountsConsumerOptions {
   logger: Logger;
   prefetch?: number;
   batch?: { maxItems: number; maxDelayMs: number };
+  registry?: Registry;
 }
 
 export interface SeatCountsConsumer {
   close(): Promise<void>;
 }
 
-const DEPENDENCY_RETRY_MS = 1000;
-
 /**
  * Keeps seat_states current from seat.* messages. Many deliveries share one upsert (batcher); a message is
- * acked only after its batch committed. While PostgreSQL is down the effect is retried here instead of being
- * requeued, so an outage never pushes good messages over the delivery limit into the DLQ.
+ * acked only after its batch committed. While PostgreSQL is down startConsumer retries the effect with
+ * backoff instead of requeueing, so an outage never pushes good messages over the delivery limit into the DLQ.
  */
 export function startSeatCountsConsumer(options: SeatCountsConsumerOptions): SeatCountsConsumer {
   const { broker, seatStates, logger } = options;
@@ -29,19 +28,6 @@ export function startSeatCountsConsumer(options: SeatCountsConsumerOptions): Sea
     options.batch ?? { maxItems: 200, maxDelayMs: 20 },
   );
   const recent = createRecentIds(20_000);
-  let closing = false;
-
-  const apply = async (state: SeatState): Promise<void> => {
-    for (;;) {
-      try {
-        return await batcher.add(state);
-      } catch (err) {
-        if (closing || !isDependencyFailure(err)) throw err;
-        logger.warn({ err: (err as Error).message }, 'seat counts store unavailable; retrying');
-        await new Promise((resolve) => setTimeout(resolve, DEPENDENCY_RETRY_MS));
-      }
-    }
-  };
 
   const consumer = startConsumer({
     broker,
@@ -49,17 +35,17 @@ export function startSeatCountsConsumer(options: SeatCountsConsumerOptions): Sea
     bindings: [Bindings.allSeatEvents],
     prefetch: options.prefetch ?? 500,
     logger,
+    registry: options.registry,
     async handle(envelope) {
       // Duplicates are harmless (versions only move forward); skipping them just saves a write.
       if (recent.has(envelope.id) || !isSeatEnvelope(envelope)) return;
-      await apply(seatStateFrom(envelope.data));
+      await batcher.add(seatStateFrom(envelope.data));
       recent.add(envelope.id);
     },
   });
 
   return {
     async close() {
-      closing = true;
       await consumer.close();
       await batcher.drain().catch(() => undefined);
     },

@@ -1,6 +1,6 @@
 import { Bindings, QueueNames, isSeatEnvelope, type DomainEnvelope } from '@zephyr/contracts';
 import { startConsumer, type Broker } from '@zephyr/runtime/messaging';
-import { createBatcher, createRecentIds, type Logger } from '@zephyr/runtime';
+import { createBatcher, createRecentIds, type Logger, type Registry } from '@zephyr/runtime';
 import { scheduleChangeFor, type ScheduleChange } from '../../domain/holds';
 
 export interface ScheduleConsumerOptions {
@@ -8,6 +8,7 @@ export interface ScheduleConsumerOptions {
   logger: Logger;
   apply(changes: readonly ScheduleChange[]): Promise<void>;
   prefetch: number;
+  registry?: Registry;
 }
 
 export interface ScheduleConsumer {
@@ -62,6 +63,7 @@ export function startScheduleConsumer(options: ScheduleConsumerOptions): Schedul
     bindings: [Bindings.allSeatEvents],
     prefetch: options.prefetch,
     logger,
+    registry: options.registry,
     async handle(envelope) {
       if (stopping) {
         // Neither ack nor requeue now (that would spin the message through this channel): left pending,

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { RequestHandler } from 'express';
-import { createProxyMiddleware } from 'http-proxy-middleware';
+import { createProxyMiddleware, debugProxyErrorsPlugin, proxyEventsPlugin } from 'http-proxy-middleware';
 import { ErrorCodes, HTTP_STATUS_BY_CODE, errorBody } from '@zephyr/contracts';
 import type { Logger } from '@zephyr/runtime';
 import { writeBufferedBody } from './body';
@@ -13,7 +13,13 @@ export const upstreamAgent = new http.Agent({
   keepAliveMsecs: 10_000,
 });
 
-/** The single answer when an upstream is down or too slow: 503 with the contract envelope. */
+/** Errors raised before the request reached the upstream: it cannot have changed anything. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * The single answer when an upstream is down or too slow: 503 with the contract envelope. It says only
+ * what is known: a request that reached the upstream (a timeout, a reset) may have taken effect.
+ */
 function upstreamFailed(
   res: http.ServerResponse | import('node:net').Socket,
   logger: Logger,
@@ -29,9 +35,13 @@ function upstreamFailed(
     res.destroy();
     return;
   }
+  const errno = (err as NodeJS.ErrnoException).code ?? '';
+  const message = NOT_SENT.has(errno)
+    ? 'An upstream service is unavailable; nothing was changed.'
+    : 'An upstream service did not answer; the request may or may not have taken effect. Retry it with the same Idempotency-Key, or read the seat to see.';
   const code = ErrorCodes.DependencyUnavailable;
   res.writeHead(HTTP_STATUS_BY_CODE[code], { 'content-type': 'application/json; charset=utf-8' });
-  res.end(JSON.stringify(errorBody(code, 'An upstream service is unavailable; nothing was changed.')));
+  res.end(JSON.stringify(errorBody(code, message)));
 }
 
 /** Round-robin over an upstream's replicas (a comma-separated URL list); one URL is the usual case. */
@@ -49,6 +59,10 @@ export function createUpstreamProxy(urls: string, logger: Logger, timeoutMs: num
     router: urls.includes(',') ? () => pick() : undefined,
     agent: upstreamAgent,
     xfwd: true,
+    // Only the plugins used: socket-error guards and the `on` handlers below. The default logger plugin
+    // parsed a URL per response for a logger we do not use, and errors are answered by upstreamFailed.
+    ejectPlugins: true,
+    plugins: [debugProxyErrorsPlugin, proxyEventsPlugin],
     proxyTimeout: timeoutMs,
     // The client socket's own idle bound must fire after the upstream's, or a slow upstream would cut the
     // client off without its 503 (and an Idempotency-Key's claim would end without a clear answer).

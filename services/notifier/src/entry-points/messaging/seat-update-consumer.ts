@@ -1,6 +1,6 @@
 import { Bindings, QueueNames, isSeatEnvelope } from '@zephyr/contracts';
 import { startConsumer, type Broker, type Consumer } from '@zephyr/runtime/messaging';
-import type { Logger } from '@zephyr/runtime';
+import type { Logger, Registry } from '@zephyr/runtime';
 import type { ClientSession } from '../../domain/client-session';
 import type { SubscriptionHub } from '../../domain/hub';
 
@@ -9,6 +9,7 @@ export interface SeatUpdateConsumerDeps {
   replicaId: string;
   hub: SubscriptionHub<ClientSession>;
   logger: Logger;
+  registry?: Registry;
 }
 
 /** Pushing is in-memory and fast, so a deep prefetch keeps latency low under bursts. */
@@ -24,6 +25,8 @@ export function startSeatUpdateConsumer(deps: SeatUpdateConsumerDeps): Consumer 
     queue: replicaQueue(deps.broker, deps.replicaId),
     bindings: [Bindings.allSeatEvents],
     kind: 'replica',
+    deadLetterQueue: QueueNames.notifierReplicasDeadLetter(deps.broker.exchange),
+    registry: deps.registry,
     prefetch: PREFETCH,
     logger: deps.logger,
     // Only queues the fan-out (written in slices on later loop turns), so acks and heartbeats never wait on sockets.
