@@ -2,16 +2,17 @@
 import { spawn, execFileSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ROOT, build, ensureInstall } from './ensure-install.mjs';
 import { localJwtSecret } from './local-secret.mjs';
 
-const SERVICES = [
-  { name: 'event-service', port: 3001 },
-  { name: 'seat-service', port: 3002 },
-  { name: 'notifier', port: 3003 },
-  { name: 'expiry-worker', port: 3004 },
-  { name: 'gateway', port: 3000 },
-];
+ensureInstall();
+build();
+
+// The service manifest (names, default ports, start order) is contract data: read it from the build.
+const { SERVICE_MANIFEST: SERVICES, HealthPaths } = await import(
+  pathToFileURL(path.join(ROOT, 'packages', 'contracts', 'dist', 'index.js')).href
+);
 
 /** Resolves true when something already listens on the port (another stack would answer our readiness checks). */
 const portTaken = (port) =>
@@ -32,9 +33,6 @@ if (taken.length > 0) {
   );
   process.exit(1);
 }
-
-ensureInstall();
-build();
 
 const found = localJwtSecret({ create: true });
 if (found.created)
@@ -82,7 +80,9 @@ function launch(service) {
 
 const isReady = async (service) => {
   try {
-    const res = await fetch(`http://127.0.0.1:${service.port}/health/ready`, { signal: AbortSignal.timeout(1000) });
+    const res = await fetch(`http://127.0.0.1:${service.port}${HealthPaths.ready}`, {
+      signal: AbortSignal.timeout(1000),
+    });
     return res.status === 200;
   } catch {
     return false;

@@ -12,3 +12,4 @@ export * from './docs/json-schema';
 export * from './docs/response-schemas';
 export * from './docs/openapi';
 export * from './docs/asyncapi';
+export * from './services';

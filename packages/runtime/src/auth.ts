@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTVerifyGetKey, type JWTPayload } from 'jose';
 import Joi from 'joi';
-import { ErrorCodes, HttpHeaders, UUID_PATTERN, type Identity } from '@zephyr/contracts';
-import type { Request } from 'express';
+import { ErrorCodes, HttpHeaders, UUID_PATTERN, type Access, type Identity } from '@zephyr/contracts';
+import type { Request, RequestHandler } from 'express';
 import { AppError, DependencyUnavailableError, isDependencyFailure } from './errors';
 import { envRules } from './config';
 
@@ -148,11 +148,52 @@ export async function requireCaller(req: Request, verifier: TokenVerifier): Prom
   return caller;
 }
 
+/** The one message of every 403 for a route the table marks `admin` (gateway and services alike). */
+export const ADMIN_REQUIRED = 'Admin role required';
+
 /** A verified admin identity, or 401/403. */
 export async function requireAdmin(req: Request, verifier: TokenVerifier): Promise<Identity> {
   const caller = await requireCaller(req, verifier);
-  if (!caller.isAdmin) throw new AppError(ErrorCodes.Forbidden, 'Admin role required');
+  if (!caller.isAdmin) throw new AppError(ErrorCodes.Forbidden, ADMIN_REQUIRED);
   return caller;
+}
+
+/**
+ * The caller as the route table's access word (contracts `Access`) demands: `public` verifies a token when
+ * one is sent, `user` requires one (401), `admin` requires the admin role too (403).
+ */
+export function callerFor(access: Access, req: Request, verifier: TokenVerifier): Promise<Identity | undefined> {
+  switch (access) {
+    case 'public':
+      return optionalCaller(req, verifier);
+    case 'user':
+      return requireCaller(req, verifier);
+    case 'admin':
+      return requireAdmin(req, verifier);
+  }
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** The verified caller, set by `authenticate` (undefined on an anonymous public call). */
+      caller?: Identity;
+    }
+  }
+}
+
+/**
+ * Identity first, before the body is read, so 401/403 win over 413/415/400 (SPEC.md precedence). Services
+ * verify the JWT themselves even behind the gateway: a forwarded header is never trusted.
+ */
+export function authenticate(verifier: TokenVerifier, access: Access): RequestHandler {
+  return (req, _res, next) => {
+    callerFor(access, req, verifier).then((caller) => {
+      req.caller = caller;
+      next();
+    }, next);
+  };
 }
 
 /** A service's env schema plus the token settings, of which JWT_SECRET or JWT_JWKS_URL is required. */

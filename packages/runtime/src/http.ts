@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import express, {
   type ErrorRequestHandler,
   type Express,
@@ -11,6 +12,7 @@ import type Joi from 'joi';
 import {
   ErrorCodes,
   HTTP_STATUS_BY_CODE,
+  HealthPaths,
   HttpHeaders,
   MAX_BODY_BYTES,
   errorBody,
@@ -20,6 +22,7 @@ import { AppError, isDependencyFailure } from './errors';
 import { hasPrototypeKey, parseJson } from './json';
 import type { Logger } from './logger';
 import type { ServiceMetrics } from './metrics';
+import type { Lifecycle, ShutdownStep } from './shutdown';
 
 export type ReadinessCheck = () => Promise<void>;
 
@@ -88,10 +91,10 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     next();
   });
 
-  app.get('/health', (_req, res) => {
+  app.get(HealthPaths.live, (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.get('/health/ready', async (_req, res) => {
+  app.get(HealthPaths.ready, async (_req, res) => {
     if (options.isAcceptingTraffic && !options.isAcceptingTraffic()) {
       res.status(503).json({ status: 'shutting-down', checks: {} });
       return;
@@ -99,7 +102,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     const result = await runChecks(options.readiness);
     res.status(result.ok ? 200 : 503).json({ status: result.ok ? 'ok' : 'unavailable', checks: result.checks });
   });
-  app.get('/metrics', async (_req, res) => {
+  app.get(HealthPaths.metrics, async (_req, res) => {
     res.setHeader('Content-Type', metrics.registry.contentType);
     res.send(await metrics.registry.metrics());
   });
@@ -255,4 +258,61 @@ export function route(handler: (req: Request, res: Response) => Promise<void>): 
 export function keepConnectionsOpen(server: import('node:http').Server): void {
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+}
+
+export interface StartServiceOptions {
+  /** The process name in logs (the service manifest's name). */
+  name: string;
+  port: number;
+  /**
+   * An express app (served with keepConnectionsOpen), or a server its owner built and tuned around one (the
+   * gateway's client timeouts, the notifier's upgrade handler).
+   */
+  server: import('node:http').Server | import('node:http').RequestListener;
+  logger: Logger;
+  lifecycle: Lifecycle;
+  /** Closed before the HTTP server drains: intake such as consumers. */
+  closeFirst?: ShutdownStep[];
+  /** Closed after the HTTP server drained: relays, then connections. */
+  closeAfter?: ShutdownStep[];
+  /** More fields for the "listening" log line. */
+  logFields?: Record<string, unknown>;
+}
+
+/**
+ * Every service's one way to start serving: listens (a taken port or any listen error fails startup, which
+ * runMain reports) and registers the shutdown
+ * order — intake, then HTTP (readiness already turned 503 through the lifecycle), then the rest.
+ */
+export async function startService(options: StartServiceOptions): Promise<import('node:http').Server> {
+  const { name, port, logger, lifecycle } = options;
+  let server: import('node:http').Server;
+  if (typeof options.server === 'function') {
+    server = createServer(options.server);
+    keepConnectionsOpen(server);
+  } else {
+    server = options.server;
+  }
+  await new Promise<void>((resolve, reject) => {
+    const failed = (err: Error) => reject(err);
+    server.once('error', failed);
+    server.listen(port, () => {
+      server.off('error', failed);
+      resolve();
+    });
+  });
+  logger.info({ port, ...options.logFields }, `${name} listening`);
+  lifecycle.onShutdown([
+    ...(options.closeFirst ?? []),
+    {
+      name: 'http',
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        }),
+    },
+    ...(options.closeAfter ?? []),
+  ]);
+  return server;
 }

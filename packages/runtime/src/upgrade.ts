@@ -3,10 +3,11 @@ import type { Duplex } from 'node:stream';
 import { HTTP_STATUS_BY_CODE, errorBody, type ErrorCode } from '@zephyr/contracts';
 
 /**
- * Answers a WebSocket upgrade request with a plain HTTP error and drops the socket. The status comes from
- * the contracts' code→status table (like every other error), the body is the usual JSON error.
+ * The one writer of an error on a raw socket, for every answer express does not send (WebSocket upgrade
+ * refusals, requests Node's parser refused): a plain HTTP error, then the socket closes. The status comes
+ * from the contracts' code→status table like every other error; the body is the usual JSON error.
  */
-export function refuseUpgrade(
+export function writeRawError(
   socket: Duplex,
   code: ErrorCode,
   message: string,

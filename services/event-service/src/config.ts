@@ -1,4 +1,4 @@
-import { DEFAULT_EXCHANGE } from '@zephyr/contracts';
+import { DEFAULT_EXCHANGE, serviceEntry } from '@zephyr/contracts';
 import { authConfigFrom, envRules, envSchemaWithAuth, loadEnv, type AuthConfig } from '@zephyr/runtime';
 import { SERVICE_NAME } from './service';
 
@@ -18,7 +18,7 @@ export interface EventServiceEnv {
 }
 
 const schema = envSchemaWithAuth<EventServiceEnv>({
-  PORT: envRules.port(3001),
+  PORT: envRules.port(serviceEntry(SERVICE_NAME).port),
   LOG_LEVEL: envRules.logLevel(),
   DATABASE_URL: envRules.databaseUrl(),
   AMQP_URL: envRules.amqpUrl(),

@@ -7,7 +7,8 @@ import {
   createTokenVerifier,
   runMain,
   startOutboxRelay,
-  keepConnectionsOpen,
+  runMigrations,
+  startService,
 } from '@zephyr/runtime';
 import { createApp } from './app';
 import { authConfig, loadConfig } from './config';
@@ -18,7 +19,7 @@ import { createSeatStateStore } from './data-access/seat-state-store';
 import { createEventsService } from './domain/events';
 import { startSeatCountsConsumer } from './entry-points/messaging/seat-counts-consumer';
 import { createEventServiceMetrics } from './metrics';
-import { runMigrations } from './migrations/run';
+import { migrations } from './migrations';
 import { SERVICE_NAME } from './service';
 
 runMain(async () => {
@@ -29,7 +30,9 @@ runMain(async () => {
   const domainMetrics = createEventServiceMetrics(metrics.registry);
   const lifecycle = createLifecycle(logger, config.SHUTDOWN_DRAIN_MS);
 
-  if (config.MIGRATE_ON_START) await runMigrations(config.DATABASE_URL, logger);
+  if (config.MIGRATE_ON_START) {
+    await runMigrations({ databaseUrl: config.DATABASE_URL, schema: SCHEMA, migrations, logger });
+  }
 
   const db = createDb(config.DATABASE_URL);
   const broker = connectBroker({
@@ -67,27 +70,18 @@ runMain(async () => {
       },
     },
   });
-  const server = app.listen(config.PORT);
-  keepConnectionsOpen(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
+  await startService({
+    name: SERVICE_NAME,
+    port: config.PORT,
+    server: app,
+    logger,
+    lifecycle,
+    closeFirst: [{ name: 'seat counts consumer', close: () => consumer.close() }],
+    closeAfter: [
+      // After HTTP drained, so the last commits get their messages published before we go.
+      { name: 'outbox relay', close: () => relay.stop() },
+      { name: 'amqp', close: () => broker.close() },
+      { name: 'postgres', close: () => db.destroy() },
+    ],
   });
-  logger.info({ port: config.PORT }, 'event-service listening');
-
-  lifecycle.onShutdown([
-    { name: 'seat counts consumer', close: () => consumer.close() },
-    {
-      name: 'http server',
-      close: () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        }),
-    },
-    // After HTTP drained, so the last commits get their messages published before we go.
-    { name: 'outbox relay', close: () => relay.stop() },
-    { name: 'amqp', close: () => broker.close() },
-    { name: 'postgres', close: () => db.destroy() },
-  ]);
 });

@@ -1,8 +1,8 @@
 import Joi from 'joi';
-import { DEFAULT_EXCHANGE, MAX_EXPIRE_BATCH } from '@zephyr/contracts';
+import { DEFAULT_EXCHANGE, MAX_EXPIRE_BATCH, serviceEntry } from '@zephyr/contracts';
 import { envRules, loadEnv } from '@zephyr/runtime';
 
-export const SERVICE_NAME = 'expiry-worker';
+export const SERVICE_NAME = serviceEntry('expiry-worker').name;
 
 export interface Config {
   PORT: number;
@@ -26,7 +26,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
   return loadEnv<Config>(
     SERVICE_NAME,
     Joi.object<Config>({
-      PORT: envRules.port(3004),
+      PORT: envRules.port(serviceEntry(SERVICE_NAME).port),
       LOG_LEVEL: envRules.logLevel(),
       REDIS_URL: envRules.redisUrl(),
       REDIS_CLUSTER_NODES: envRules.redisClusterNodes(),

@@ -1,4 +1,3 @@
-import type { Server } from 'node:http';
 import { connectBroker } from '@zephyr/runtime/messaging';
 import {
   connectRedis,
@@ -7,7 +6,7 @@ import {
   createMetrics,
   createRedis,
   runMain,
-  keepConnectionsOpen,
+  startService,
 } from '@zephyr/runtime';
 import { createApp } from './app';
 import { loadConfig, SERVICE_NAME } from './config';
@@ -72,26 +71,21 @@ runMain(async () => {
       },
     },
   });
-  const server: Server = await new Promise((resolve, reject) => {
-    // Express 5 hands a listen error (port taken) to this callback.
-    const listening = app.listen(config.PORT, (err?: Error) => (err ? reject(err) : resolve(listening)));
+  await startService({
+    name: SERVICE_NAME,
+    port: config.PORT,
+    server: app,
+    logger,
+    lifecycle,
+    logFields: { exchange: config.AMQP_EXCHANGE },
+    closeFirst: [
+      { name: 'schedule consumer', close: () => consumer.stop() },
+      { name: 'expiry loop', close: () => loop.stop() },
+    ],
+    closeAfter: [
+      { name: 'seat-service client', close: () => seatService.close() },
+      { name: 'redis', close: () => redis.quit() },
+      { name: 'broker', close: () => broker.close() },
+    ],
   });
-  keepConnectionsOpen(server);
-
-  lifecycle.onShutdown([
-    { name: 'schedule consumer', close: () => consumer.stop() },
-    { name: 'expiry loop', close: () => loop.stop() },
-    {
-      name: 'http',
-      close: () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        }),
-    },
-    { name: 'seat-service client', close: () => seatService.close() },
-    { name: 'redis', close: () => redis.quit() },
-    { name: 'broker', close: () => broker.close() },
-  ]);
-  logger.info({ port: config.PORT, exchange: config.AMQP_EXCHANGE }, 'expiry-worker started');
 });

@@ -1,9 +1,9 @@
 import Joi from 'joi';
 import { envRules, envSchemaWithAuth, loadEnv } from '@zephyr/runtime';
-import { DEFAULT_EXCHANGE } from '@zephyr/contracts';
+import { DEFAULT_EXCHANGE, serviceEntry } from '@zephyr/contracts';
 
 const schema = envSchemaWithAuth<GatewayConfig>({
-  PORT: envRules.port(3000),
+  PORT: envRules.port(serviceEntry('gateway').port),
   LOG_LEVEL: envRules.logLevel(),
   DATABASE_URL: envRules.databaseUrl(),
   REDIS_URL: envRules.redisUrl(),

@@ -11,6 +11,7 @@ import {
   createRedis,
   createTokenVerifier,
   runMain,
+  startService,
 } from '@zephyr/runtime';
 import { createApp } from './app';
 import { loadConfig } from './config';
@@ -123,12 +124,16 @@ runMain(async () => {
     }),
   );
   server.on('clientError', answerClientError);
-  server.listen(config.PORT, () => logger.info({ port: config.PORT }, 'gateway listening'));
-
-  lifecycle.onShutdown([
-    { name: 'http', close: () => new Promise((resolve) => server.close(() => resolve(undefined))) },
-    { name: 'broker', close: () => broker.close() },
-    { name: 'redis', close: () => redis.quit() },
-    { name: 'database', close: () => db.destroy() },
-  ]);
+  await startService({
+    name: 'gateway',
+    port: config.PORT,
+    server,
+    logger,
+    lifecycle,
+    closeAfter: [
+      { name: 'broker', close: () => broker.close() },
+      { name: 'redis', close: () => redis.quit() },
+      { name: 'database', close: () => db.destroy() },
+    ],
+  });
 });

@@ -1,10 +1,10 @@
 import os from 'node:os';
 import Joi from 'joi';
-import { DEFAULT_EXCHANGE } from '@zephyr/contracts';
+import { DEFAULT_EXCHANGE, serviceEntry } from '@zephyr/contracts';
 import { envRules, envSchemaWithAuth, loadEnv } from '@zephyr/runtime';
 
 const SERVICE = 'notifier';
-const DEFAULT_PORT = 3003;
+const DEFAULT_PORT = serviceEntry('notifier').port;
 const MIB = 1024 * 1024;
 
 interface RawConfig {

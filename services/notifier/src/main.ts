@@ -7,6 +7,7 @@ import {
   createTokenVerifier,
   runMain,
   keepConnectionsOpen,
+  startService,
 } from '@zephyr/runtime';
 import { createApp } from './app';
 import { loadConfig } from './config';
@@ -68,23 +69,17 @@ runMain(async () => {
   });
 
   keepConnectionsOpen(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.PORT, () => resolve());
+  await startService({
+    name: 'notifier',
+    port: config.PORT,
+    server,
+    logger,
+    lifecycle,
+    logFields: { replicaId: config.NOTIFIER_REPLICA_ID, queue },
+    closeFirst: [
+      { name: 'consumer', close: () => consumer.close() },
+      { name: 'websockets', close: () => websockets.close() },
+    ],
+    closeAfter: [{ name: 'broker', close: () => broker.close() }],
   });
-  logger.info({ port: config.PORT, replicaId: config.NOTIFIER_REPLICA_ID, queue }, 'notifier listening');
-
-  lifecycle.onShutdown([
-    { name: 'consumer', close: () => consumer.close() },
-    { name: 'websockets', close: () => websockets.close() },
-    {
-      name: 'http',
-      close: () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        }),
-    },
-    { name: 'broker', close: () => broker.close() },
-  ]);
 });

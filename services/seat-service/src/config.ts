@@ -1,8 +1,8 @@
-import { DEFAULT_EXCHANGE } from '@zephyr/contracts';
+import { DEFAULT_EXCHANGE, serviceEntry } from '@zephyr/contracts';
 import { envRules, envSchemaWithAuth, loadEnv } from '@zephyr/runtime';
 
 const schema = envSchemaWithAuth({
-  PORT: envRules.port(3002),
+  PORT: envRules.port(serviceEntry('seat-service').port),
   LOG_LEVEL: envRules.logLevel(),
   DATABASE_URL: envRules.databaseUrl(),
   REDIS_URL: envRules.redisUrl(),

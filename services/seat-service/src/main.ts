@@ -11,12 +11,12 @@ import {
   createTokenVerifier,
   runMain,
   startOutboxRelay,
-  keepConnectionsOpen,
+  runMigrations,
+  startService,
 } from '@zephyr/runtime';
 import { createApp } from './app';
 import { loadConfig } from './config';
-import { runMigrations } from './migrate';
-import { SCHEMA } from './migrations';
+import { SCHEMA, migrations } from './migrations';
 import { SeatRules } from './domain/seat-rules';
 import { MultiSeatRules } from './domain/multi-seat-rules';
 import { SeatStore } from './data-access/seat-store';
@@ -34,7 +34,9 @@ runMain(async () => {
   const metrics = createMetrics('seat-service');
   const lifecycle = createLifecycle(logger, config.SHUTDOWN_DRAIN_MS);
 
-  if (config.MIGRATE_ON_START) await runMigrations(config.DATABASE_URL);
+  if (config.MIGRATE_ON_START) {
+    await runMigrations({ databaseUrl: config.DATABASE_URL, schema: SCHEMA, migrations, logger });
+  }
   const db = createDb(config.DATABASE_URL, { min: 1, max: config.PG_POOL_MAX });
   const redis = createRedis(config.REDIS_URL, {
     keyPrefix: config.REDIS_KEY_PREFIX,
@@ -155,17 +157,20 @@ runMain(async () => {
       },
     },
   });
-  const server = app.listen(config.PORT, () => logger.info({ port: config.PORT }, 'seat-service listening'));
-  keepConnectionsOpen(server);
-
-  lifecycle.onShutdown([
-    { name: 'consumer', close: () => consumer.close() },
-    { name: 'http', close: () => new Promise((resolve) => server.close(() => resolve(undefined))) },
-    { name: 'lost-holds-watch', close: () => lostHoldsWatch.stop() },
-    { name: 'stream-relay', close: () => streamRelay.stop() },
-    { name: 'outbox-relay', close: () => pgRelay.stop() },
-    { name: 'broker', close: () => broker.close() },
-    { name: 'redis', close: () => Promise.all([redis.quit(), relayRedis.quit()]) },
-    { name: 'database', close: () => db.destroy() },
-  ]);
+  await startService({
+    name: 'seat-service',
+    port: config.PORT,
+    server: app,
+    logger,
+    lifecycle,
+    closeFirst: [{ name: 'consumer', close: () => consumer.close() }],
+    closeAfter: [
+      { name: 'lost-holds-watch', close: () => lostHoldsWatch.stop() },
+      { name: 'stream-relay', close: () => streamRelay.stop() },
+      { name: 'outbox-relay', close: () => pgRelay.stop() },
+      { name: 'broker', close: () => broker.close() },
+      { name: 'redis', close: () => Promise.all([redis.quit(), relayRedis.quit()]) },
+      { name: 'database', close: () => db.destroy() },
+    ],
+  });
 });

@@ -121,12 +121,13 @@ it('chooses exactly the seats the SPEC rule names, on random seat maps', async (
       const reply = await store.bestAvailable(eventId, count, adjacent, user, 60);
       const after = await redis.hgetall(seatKeys.seats(eventId));
       if (!expected) {
-        expect(reply).toEqual(['FAILED', 'SEAT_UNAVAILABLE']);
+        expect(reply).toEqual({ kind: 'failed', code: 'SEAT_UNAVAILABLE', failures: [] });
         expect(after).toEqual(states);
         return;
       }
-      expect(reply[0]).toBe('HELD');
-      const chosen = reply.filter((_, i) => i % 4 === 1).map(Number);
+      if (reply.kind !== 'held') throw new Error(`expected seats held, got ${JSON.stringify(reply)}`);
+      const chosen = reply.seats.map((seat) => seat.seatNumber);
+      expect(reply.seats.every((seat) => seat.created)).toBe(true);
       expect(chosen).toEqual(expected);
       for (let n = 1; n <= total; n++) {
         if (chosen.includes(n)) expect(after[String(n)]).toMatch(new RegExp(`^H\\|${user}\\|`));

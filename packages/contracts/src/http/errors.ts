@@ -16,6 +16,10 @@ export const ErrorCodes = {
   DependencyUnavailable: 'DEPENDENCY_UNAVAILABLE',
   IdempotencyKeyReused: 'IDEMPOTENCY_KEY_REUSED',
   IdempotencyInFlight: 'IDEMPOTENCY_IN_FLIGHT',
+  /** Request line and headers over the edge's limit (answered by the gateway before any route). */
+  HeadersTooLarge: 'HEADERS_TOO_LARGE',
+  /** Headers or body not received in time (the gateway's slow-client bounds). */
+  RequestTimeout: 'REQUEST_TIMEOUT',
   Internal: 'INTERNAL_ERROR',
 } as const;
 
@@ -38,6 +42,8 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   DEPENDENCY_UNAVAILABLE: 503,
   IDEMPOTENCY_KEY_REUSED: 422,
   IDEMPOTENCY_IN_FLIGHT: 409,
+  HEADERS_TOO_LARGE: 431,
+  REQUEST_TIMEOUT: 408,
   INTERNAL_ERROR: 500,
 };
 

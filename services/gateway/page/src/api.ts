@@ -18,6 +18,8 @@ const SENTENCES: Record<ErrorCode, string> = {
   DEPENDENCY_UNAVAILABLE: 'The service is briefly unavailable; nothing was changed. Try again shortly.',
   IDEMPOTENCY_KEY_REUSED: 'That retry key was already used for a different request.',
   IDEMPOTENCY_IN_FLIGHT: 'The same request is still being processed.',
+  HEADERS_TOO_LARGE: 'The request headers were too large.',
+  REQUEST_TIMEOUT: 'The request did not arrive in time; try again.',
   INTERNAL_ERROR: 'Something went wrong on the server; nothing you did caused it.',
 };
 

@@ -18,8 +18,12 @@ import {
 export interface Transport {
   /** Returns false when the frame was not sent (socket closing, or dropped as too slow). A Buffer goes out as text. */
   send(frame: string | Buffer): boolean;
-  close(code: number, reason: string): void;
+  /** Ends the connection; the transport turns the reason into its protocol's close code. */
+  close(reason: CloseReason, message: string): void;
 }
+
+/** Why the session ends a connection: it broke a rule, or the server cannot keep up with it right now. */
+export type CloseReason = 'policy' | 'overloaded';
 
 export const SessionLimits = {
   eventSubscriptions: 100,
@@ -70,14 +74,6 @@ export function createTokenBucket(capacity: number, perSecond: number, now: () =
 
 /** Longest setTimeout Node accepts; a later token expiry is re-armed when this fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** WebSocket close codes (RFC 6455). */
-export const CloseCodes = {
-  goingAway: 1001,
-  policyViolation: 1008,
-  tryAgainLater: 1013,
-} as const;
-
 export interface SessionDeps {
   hub: SubscriptionHub<ClientSession>;
   verifier: TokenVerifier;
@@ -150,7 +146,7 @@ export class ClientSession implements Subscriber {
   enqueue(text: string | null): void {
     if (!this.active) return;
     if (this.pending >= SessionLimits.pendingMessages) {
-      this.close(CloseCodes.policyViolation, 'too many messages in flight');
+      this.close('policy', 'too many messages in flight');
       return;
     }
     this.pending++;
@@ -168,7 +164,7 @@ export class ClientSession implements Subscriber {
       if (!this.events.has(eventId)) return false;
       if (this.gate?.eventId === eventId) {
         if (this.gate.held.length >= SessionLimits.heldUpdates) {
-          this.close(CloseCodes.tryAgainLater, 'too many updates while reading the seat map');
+          this.close('overloaded', 'too many updates while reading the seat map');
           return false;
         }
         this.gate.held.push({ version, frame });
@@ -367,7 +363,7 @@ export class ClientSession implements Subscriber {
         code: ErrorCodes.RateLimited,
         message: `At most ${SessionLimits.connectionsPerUser} connections per user`,
       });
-      this.close(CloseCodes.policyViolation, 'too many connections for this user');
+      this.close('policy', 'too many connections for this user');
       return false;
     }
     this.identity = identity;
@@ -418,9 +414,9 @@ export class ClientSession implements Subscriber {
   }
 
   /** Stops handling messages at once; dispose() runs when the socket has actually closed. */
-  private close(code: number, reason: string): void {
+  private close(reason: CloseReason, message: string): void {
     this.closing = true;
-    this.transport.close(code, reason);
+    this.transport.close(reason, message);
   }
 
   private send(message: ServerMessage): void {

@@ -250,6 +250,13 @@ export class SubscriptionHub<S extends Subscriber> {
   private flush(channel: BatchChannel): void {
     channel.timer = undefined;
     if (this.batches.get(channel.eventId) !== channel) return;
+    // Timers run on the event loop's cached clock and can fire a millisecond before Date.now() says the
+    // interval is over; wait out the rest so no subscriber gets two ticks within the interval.
+    const early = channel.nextFlushAt - Date.now();
+    if (early > 0) {
+      channel.timer = setTimeout(() => this.flush(channel), early);
+      return;
+    }
     const items = channel.pending;
     channel.pending = [];
     let minVersion = Infinity;

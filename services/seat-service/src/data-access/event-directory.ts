@@ -1,5 +1,6 @@
-import { ErrorCodes, InternalPaths, type EventChangedData } from '@zephyr/contracts';
-import { AppError, DependencyUnavailableError } from '@zephyr/runtime';
+import { ErrorCodes, InternalPaths, eventChangedDataSchema, type EventChangedData } from '@zephyr/contracts';
+import { AppError, DependencyUnavailableError } from '@zephyr/runtime/errors';
+import type { EventDirectoryPort } from '../domain/ports';
 import type { ReservationRepository } from './reservation-repository';
 import type { SeatStore } from './seat-store';
 
@@ -12,7 +13,7 @@ const NEGATIVE_CACHE_MS = 1000;
  * also arrive as event.* messages); on a miss — a hold right after the event's POST, or Redis having lost
  * its data — the config is fetched from the event-service and reservations are restored from PostgreSQL.
  */
-export class EventDirectory {
+export class EventDirectory implements EventDirectoryPort {
   private readonly notFound = new Map<string, number>();
   private readonly inFlight = new Map<string, Promise<void>>();
 
@@ -78,6 +79,19 @@ export class EventDirectory {
       await response.body?.cancel();
       throw new DependencyUnavailableError(`event-service answered ${response.status}`);
     }
-    await this.apply((await response.json()) as EventChangedData);
+    let body: unknown;
+    try {
+      body = await response.json();
+    } catch (err) {
+      throw new DependencyUnavailableError(`event-service answered unreadable JSON: ${(err as Error).message}`);
+    }
+    // The answer crosses a process boundary: a config that breaks the contract is never written to Redis.
+    const { error, value } = eventChangedDataSchema.validate(body);
+    if (error || (value as EventChangedData).id !== eventId) {
+      throw new DependencyUnavailableError(
+        `event-service answered an invalid event config: ${error?.message ?? 'another event'}`,
+      );
+    }
+    await this.apply(value as EventChangedData);
   }
 }

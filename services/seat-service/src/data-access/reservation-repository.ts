@@ -3,37 +3,15 @@ import type { AuditAction, AuditEntry, SeatEnvelope } from '@zephyr/contracts';
 import { SCHEMA } from '../migrations';
 import type { OpenHold } from '../domain/lost-holds';
 import type { RestoredReservation } from './seat-store';
-
-/** One seat of a reserve: the hold version it claims and the counters Redis gave the change. */
-export interface SeatClaim {
-  seatNumber: number;
-  holdVersion: number;
-  version: number;
-  auditSeq: number;
-}
-
-export interface NewReservations {
-  eventId: string;
-  userId: string;
-  /** Ascending seat order, so concurrent multi-seat commits lock rows in one order (no deadlock). */
-  seats: SeatClaim[];
-}
-
-export type SeatCommit =
-  | { seatNumber: number; outcome: 'reserved'; reservedAt: Date; messageId: string }
-  | { seatNumber: number; outcome: 'already'; reservedAt: Date };
-
-/** Why a seat could not be committed: its hold was given up ('lost'), or another user has the seat. */
-export interface SeatRefusal {
-  seatNumber: number;
-  reason: 'lost' | 'taken';
-}
-
-export type CommitOutcome =
-  | { outcome: 'committed'; seats: SeatCommit[] }
-  | { outcome: 'refused'; refusals: SeatRefusal[] };
-
-export type HoldVerdict = 'reserved' | 'abandoned';
+import type {
+  CommitOutcome,
+  HoldVerdict,
+  NewReservations,
+  ReservationsPort,
+  SeatClaim,
+  SeatCommit,
+  SeatRefusal,
+} from '../domain/ports';
 
 /** Thrown inside the transaction to roll back an all-or-nothing commit that found a refused seat. */
 class Refused extends Error {
@@ -56,7 +34,7 @@ export interface AuditRow {
   messageId: string;
 }
 
-export class ReservationRepository {
+export class ReservationRepository implements ReservationsPort {
   constructor(private readonly db: Knex) {}
 
   /**

@@ -1,6 +1,7 @@
 import { Redlock } from '@sesamecare-oss/redlock';
 import { DependencyUnavailableError, type RedisClient } from '@zephyr/runtime';
-import type { SeatLocks } from '../domain/seat-rules';
+import type { SeatLocks } from '../domain/ports';
+import { seatKeys } from './seat-store';
 
 /**
  * Redlock on the seat-service's Redis. The lock only narrows the window in which two commits of the same
@@ -15,7 +16,8 @@ export function createSeatLocks(redis: RedisClient): SeatLocks {
     automaticExtensionThreshold: 500,
   });
   return {
-    async acquire(keys, ttlMs) {
+    async acquire(eventId, seatNumbers, ttlMs) {
+      const keys = seatNumbers.map((n) => seatKeys.lock(eventId, n));
       let lock;
       try {
         lock = await redlock.acquire(keys, ttlMs);

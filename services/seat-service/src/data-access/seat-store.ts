@@ -1,9 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '@zephyr/runtime';
-import type { EventStatus } from '@zephyr/contracts';
+import type { EventStatus, SeatFailure } from '@zephyr/contracts';
 import type { OpenHold } from '../domain/lost-holds';
 import { SeatScripts } from './seat-scripts';
 import { MultiSeatScripts } from './multi-seat-scripts';
+import type { SeatState } from '../domain/seat-state';
+import type {
+  BeginReserveManyResult,
+  BeginReserveResult,
+  BegunSeat,
+  EventSnapshot,
+  ExpireReply,
+  FinishedSeat,
+  HeldSeat,
+  HoldResult,
+  MultiHoldReply,
+  NoEvent,
+  Refused,
+  RefreshResult,
+  ReservedEvent,
+  ReleaseResult,
+  SeatRefusalCode,
+  SeatStorePort,
+} from '../domain/ports';
+
+export type { SeatState } from '../domain/seat-state';
+export type { EventSnapshot } from '../domain/ports';
 
 const ALL_SCRIPTS = { ...SeatScripts, ...MultiSeatScripts };
 type ScriptName = keyof typeof ALL_SCRIPTS;
@@ -26,20 +48,6 @@ export const seatKeys = {
 };
 
 export { OUTBOX_GROUP } from './seat-scripts';
-
-/** A seat's stored state (absent = available). Times are epoch milliseconds from Redis' clock. */
-export type SeatState =
-  | { kind: 'held'; userId: string; heldAt: number; expiresAt: number; durationSec: number; holdVersion: number }
-  | {
-      kind: 'reserving';
-      userId: string;
-      heldAt: number;
-      expiresAt: number;
-      durationSec: number;
-      holdVersion: number;
-      version: number;
-    }
-  | { kind: 'reserved'; userId: string; reservedAt: number; holdVersion: number };
 
 export function parseSeatState(raw: string): SeatState | undefined {
   if (!raw) return undefined;
@@ -71,12 +79,6 @@ export function parseSeatState(raw: string): SeatState | undefined {
   }
 }
 
-/** A hold counts until expiresAt; a reserve in flight and a reservation always count. */
-export function isLive(state: SeatState | undefined, nowMs: number): state is SeatState {
-  if (!state) return false;
-  return state.kind !== 'held' || state.expiresAt > nowMs;
-}
-
 const messageIds = (n: number): string[] => Array.from({ length: n }, () => randomUUID());
 
 type ScriptReply = (string | number | ScriptReply)[];
@@ -97,21 +99,81 @@ export interface RestoredReservation {
   holdVersion: number;
 }
 
-export interface EventSnapshot {
-  nowMs: number;
-  status: EventStatus;
-  totalSeats: number;
-  version: number;
-  seats: Map<number, SeatState>;
-}
-
 /** Scripts that never append to the event's outbox stream. */
 const READ_ONLY_SCRIPTS = new Set<ScriptName>(['snapshot', 'seat', 'userSeats', 'abortReserve', 'installEvent']);
 
 const eventIdOfKey = (key: string | number) => /\{([^}]+)\}/.exec(String(key))?.[1];
 
-/** Typed access to the seat scripts. Results are returned as the scripts' first word plus fields. */
-export class SeatStore {
+const REFUSALS = new Set<string>([
+  'SEAT_NOT_FOUND',
+  'EVENT_NOT_ACTIVE',
+  'SEAT_UNAVAILABLE',
+  'HOLD_NOT_FOUND',
+  'USER_LIMIT_REACHED',
+] satisfies SeatRefusalCode[]);
+
+class UnexpectedReply extends Error {
+  constructor(script: string, reply: ScriptReply) {
+    super(`unexpected ${script} script reply ${JSON.stringify(reply)}`);
+  }
+}
+
+/** The words every single-seat script may answer before doing anything: no event, or a refusal. */
+function refusal(reply: ScriptReply): NoEvent | Refused | undefined {
+  const word = String(reply[0]);
+  if (word === 'NO_EVENT') return { kind: 'no-event' };
+  if (REFUSALS.has(word)) return { kind: 'refused', code: word as SeatRefusalCode };
+  return undefined;
+}
+
+/** `{seat, code, seat, code, …}` from `from` on. */
+function failures(reply: ScriptReply, from: number): SeatFailure[] {
+  const out: SeatFailure[] = [];
+  for (let i = from; i < reply.length; i += 2) {
+    out.push({ seatNumber: Number(reply[i]), code: String(reply[i + 1]) as SeatFailure['code'] });
+  }
+  return out;
+}
+
+/** MULTI_HOLD and BEST_AVAILABLE answer alike (see multi-seat-scripts.ts). */
+function multiHoldReply(reply: ScriptReply): MultiHoldReply {
+  const word = String(reply[0]);
+  switch (word) {
+    case 'NO_EVENT':
+      return { kind: 'no-event' };
+    case 'EVENT_NOT_ACTIVE':
+      return { kind: 'refused', code: 'EVENT_NOT_ACTIVE' };
+    case 'TOO_MANY':
+      return { kind: 'invalid', reason: 'too-many' };
+    case 'OUT_OF_RANGE':
+      return { kind: 'invalid', reason: 'out-of-range' };
+    case 'FAILED': {
+      const code = String(reply[1]);
+      if (code !== 'SEAT_UNAVAILABLE' && code !== 'USER_LIMIT_REACHED') throw new UnexpectedReply('multi-hold', reply);
+      return { kind: 'failed', code, failures: failures(reply, 2) };
+    }
+    case 'HELD': {
+      const seats: HeldSeat[] = [];
+      for (let i = 1; i < reply.length; i += 4) {
+        seats.push({
+          seatNumber: Number(reply[i]),
+          heldAt: Number(reply[i + 1]),
+          expiresAt: Number(reply[i + 2]),
+          created: Number(reply[i + 3]) === 1,
+        });
+      }
+      return { kind: 'held', seats };
+    }
+    default:
+      throw new UnexpectedReply('multi-hold', reply);
+  }
+}
+
+/**
+ * The seat scripts behind the domain's SeatStorePort: builds the keys and arguments, runs one script per
+ * call, and parses its reply tuple into the port's typed result (an unknown reply is a bug: it throws).
+ */
+export class SeatStore implements SeatStorePort {
   private readonly run: Record<ScriptName, ScriptRunner>;
 
   /** `onAppend` hears of every script that may have appended to an event's stream (the relay wakes). */
@@ -140,8 +202,8 @@ export class SeatStore {
     return result;
   }
 
-  hold(eventId: string, seat: number, userId: string, durationSec: number) {
-    return this.run.hold(
+  async hold(eventId: string, seat: number, userId: string, durationSec: number): Promise<HoldResult> {
+    const reply = await this.run.hold(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
       seatKeys.outbox(eventId),
@@ -152,10 +214,19 @@ export class SeatStore {
       randomUUID(),
       randomUUID(),
     );
+    const refused = refusal(reply);
+    if (refused) return refused;
+    if (reply[0] !== 'HELD' && reply[0] !== 'EXISTING') throw new UnexpectedReply('hold', reply);
+    return { kind: reply[0] === 'HELD' ? 'held' : 'existing', heldAt: Number(reply[1]), expiresAt: Number(reply[2]) };
   }
 
-  refresh(eventId: string, seat: number, userId: string, durationSec: number | undefined) {
-    return this.run.refresh(
+  async refresh(
+    eventId: string,
+    seat: number,
+    userId: string,
+    durationSec: number | undefined,
+  ): Promise<RefreshResult> {
+    const reply = await this.run.refresh(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
       seatKeys.outbox(eventId),
@@ -166,10 +237,14 @@ export class SeatStore {
       randomUUID(),
       randomUUID(),
     );
+    const refused = refusal(reply);
+    if (refused) return refused;
+    if (reply[0] !== 'REFRESHED') throw new UnexpectedReply('refresh', reply);
+    return { kind: 'refreshed', heldAt: Number(reply[1]), expiresAt: Number(reply[2]) };
   }
 
-  release(eventId: string, seat: number, userId: string) {
-    return this.run.release(
+  async release(eventId: string, seat: number, userId: string): Promise<ReleaseResult> {
+    const reply = await this.run.release(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
       seatKeys.outbox(eventId),
@@ -179,10 +254,14 @@ export class SeatStore {
       randomUUID(),
       randomUUID(),
     );
+    const refused = refusal(reply);
+    if (refused) return refused;
+    if (reply[0] !== 'RELEASED') throw new UnexpectedReply('release', reply);
+    return { kind: 'released' };
   }
 
-  beginReserve(eventId: string, seat: number, userId: string, deadlineMs: number) {
-    return this.run.beginReserve(
+  async beginReserve(eventId: string, seat: number, userId: string, deadlineMs: number): Promise<BeginReserveResult> {
+    const reply = await this.run.beginReserve(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
       seatKeys.outbox(eventId),
@@ -192,33 +271,70 @@ export class SeatStore {
       deadlineMs,
       randomUUID(),
     );
+    const refused = refusal(reply);
+    if (refused) return refused;
+    if (reply[0] === 'ALREADY') return { kind: 'already', reservedAt: Number(reply[1]) };
+    if (reply[0] !== 'BEGIN') throw new UnexpectedReply('beginReserve', reply);
+    return { kind: 'begun', holdVersion: Number(reply[1]), version: Number(reply[2]), auditSeq: Number(reply[3]) };
   }
 
   /** Seats must be distinct and ascending. */
-  beginReserveMany(eventId: string, seats: number[], userId: string, deadlineMs: number) {
+  async beginReserveMany(
+    eventId: string,
+    seats: number[],
+    userId: string,
+    deadlineMs: number,
+  ): Promise<BeginReserveManyResult> {
     const args: (string | number)[] = [userId, deadlineMs];
     for (const seat of seats) args.push(seat, randomUUID());
-    return this.run.beginReserveMany(
+    const reply = await this.run.beginReserveMany(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
       seatKeys.outbox(eventId),
       seatKeys.user(eventId, userId),
       ...args,
     );
+    switch (reply[0]) {
+      case 'NO_EVENT':
+        return { kind: 'no-event' };
+      case 'EVENT_NOT_ACTIVE':
+        return { kind: 'refused', code: 'EVENT_NOT_ACTIVE' };
+      case 'BAD_SEATS':
+        return { kind: 'bad-seats' };
+      case 'REFUSED':
+        return { kind: 'seats-refused', failures: failures(reply, 1) };
+      case 'BEGUN': {
+        const begun: BegunSeat[] = [];
+        // Five fields a seat: seat, 'ALREADY', reservedAt, 0, 0 | seat, 'BEGIN', holdVersion, version, auditSeq.
+        for (let i = 1; i < reply.length; i += 5) {
+          const seatNumber = Number(reply[i]);
+          begun.push(
+            reply[i + 1] === 'ALREADY'
+              ? { seatNumber, already: true, reservedAt: Number(reply[i + 2]) }
+              : {
+                  seatNumber,
+                  already: false,
+                  holdVersion: Number(reply[i + 2]),
+                  version: Number(reply[i + 3]),
+                  auditSeq: Number(reply[i + 4]),
+                },
+          );
+        }
+        return { kind: 'begun', seats: begun };
+      }
+      default:
+        throw new UnexpectedReply('beginReserveMany', reply);
+    }
   }
 
   /** `event` appends seat.reserved to the ordered stream (only the reserve that inserted the row passes it). */
-  finishReserve(
-    eventId: string,
-    seat: number,
-    userId: string,
-    reservedAtMs: number,
-    holdVersion: number,
-    event?: { messageId: string; version: number; auditSeq: number },
-  ) {
-    const args: (string | number)[] = [seat, userId, reservedAtMs, holdVersion];
+  async finishReserve(
+    { eventId, seatNumber, userId, reservedAtMs, holdVersion }: FinishedSeat,
+    event?: ReservedEvent,
+  ): Promise<void> {
+    const args: (string | number)[] = [seatNumber, userId, reservedAtMs, holdVersion];
     if (event) args.push(event.messageId, event.version, event.auditSeq);
-    return this.run.finishReserve(
+    await this.run.finishReserve(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
       seatKeys.outbox(eventId),
@@ -228,8 +344,8 @@ export class SeatStore {
   }
 
   /** `userId` is the reserving user (the in-flight state's holder), whose user set the hold returns to. */
-  abortReserve(eventId: string, seat: number, holdVersion: number, userId: string) {
-    return this.run.abortReserve(
+  async abortReserve(eventId: string, seat: number, holdVersion: number, userId: string): Promise<void> {
+    await this.run.abortReserve(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
       seatKeys.outbox(eventId),
@@ -240,8 +356,8 @@ export class SeatStore {
   }
 
   /** SPEC.md §7: `seats` ascending and distinct; all held or none. */
-  multiHold(eventId: string, seats: readonly number[], userId: string, durationSec: number) {
-    return this.run.multiHold(
+  async multiHold(eventId: string, seats: readonly number[], userId: string, durationSec: number) {
+    const reply = await this.run.multiHold(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
       seatKeys.outbox(eventId),
@@ -252,11 +368,12 @@ export class SeatStore {
       ...seats,
       ...messageIds(2 * seats.length),
     );
+    return multiHoldReply(reply);
   }
 
   /** SPEC.md §7: chooses `count` seats and holds them in the same call. */
-  bestAvailable(eventId: string, count: number, adjacent: boolean, userId: string, durationSec: number) {
-    return this.run.bestAvailable(
+  async bestAvailable(eventId: string, count: number, adjacent: boolean, userId: string, durationSec: number) {
+    const reply = await this.run.bestAvailable(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
       seatKeys.outbox(eventId),
@@ -267,10 +384,11 @@ export class SeatStore {
       adjacent ? 1 : 0,
       ...messageIds(2 * count),
     );
+    return multiHoldReply(reply);
   }
 
-  expire(eventId: string, seat: number, holdVersion: number) {
-    return this.run.expire(
+  async expire(eventId: string, seat: number, holdVersion: number): Promise<ExpireReply> {
+    const reply = await this.run.expire(
       seatKeys.meta(eventId),
       seatKeys.seats(eventId),
       seatKeys.outbox(eventId),
@@ -278,6 +396,18 @@ export class SeatStore {
       holdVersion,
       randomUUID(),
     );
+    switch (reply[0]) {
+      case 'EXPIRED':
+        return { kind: 'expired', expiresAt: Number(reply[1]) };
+      case 'NOT_DUE':
+        return { kind: 'not-due', expiresAt: Number(reply[1]) };
+      case 'STALLED':
+        return { kind: 'stalled', holderId: String(reply[1]) };
+      case 'GONE':
+        return { kind: 'gone' };
+      default:
+        throw new UnexpectedReply('expire', reply);
+    }
   }
 
   async snapshot(eventId: string): Promise<EventSnapshot | undefined> {

@@ -1,10 +1,7 @@
-import { ErrorCodes, LIMITS, type ErrorCode, type Hold, type SeatFailure } from '@zephyr/contracts';
-import { AppError } from '@zephyr/runtime';
-import type { SeatStore } from '../data-access/seat-store';
-import type { EventDirectory } from '../data-access/event-directory';
+import { ErrorCodes, LIMITS, type ErrorCode, type Hold } from '@zephyr/contracts';
+import { AppError } from '@zephyr/runtime/errors';
+import type { EventDirectoryPort, MultiHoldReply, SeatStorePort } from './ports';
 import type { SeatRulesHooks } from './seat-rules';
-
-type Reply = (string | number | Reply)[];
 
 export interface MultiHoldResult {
   /** Ascending seat order. */
@@ -20,10 +17,10 @@ const MESSAGES: Partial<Record<ErrorCode, string>> = {
   EVENT_NOT_FOUND: 'Event not found',
 };
 
-/** Script words for a body that breaks the event's own bounds (SPEC.md §7: still a 400). */
-const INVALID: Record<string, string> = {
-  TOO_MANY: 'More seats than the event allows per user (maxSeatsPerUser)',
-  OUT_OF_RANGE: 'A seat number is above the event capacity (totalSeats)',
+/** A body that breaks the event's own bounds (SPEC.md §7: still a 400). */
+const INVALID: Record<'too-many' | 'out-of-range', string> = {
+  'too-many': 'More seats than the event allows per user (maxSeatsPerUser)',
+  'out-of-range': 'A seat number is above the event capacity (totalSeats)',
 };
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -34,8 +31,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
  */
 export class MultiSeatRules {
   constructor(
-    private readonly store: SeatStore,
-    private readonly directory: EventDirectory,
+    private readonly store: SeatStorePort,
+    private readonly directory: EventDirectoryPort,
     private readonly hooks: SeatRulesHooks,
   ) {}
 
@@ -59,10 +56,10 @@ export class MultiSeatRules {
     return this.outcome(eventId, userId, () => this.store.bestAvailable(eventId, count, adjacent, userId, durationSec));
   }
 
-  private async outcome(eventId: string, userId: string, run: () => Promise<Reply>): Promise<MultiHoldResult> {
+  private async outcome(eventId: string, userId: string, run: () => Promise<MultiHoldReply>): Promise<MultiHoldResult> {
     try {
       let reply = await run();
-      if (reply[0] === 'NO_EVENT') {
+      if (reply.kind === 'no-event') {
         // Redis does not know the event yet (just created, or Redis lost its data): load it once.
         await this.directory.load(eventId);
         reply = await run();
@@ -77,35 +74,32 @@ export class MultiSeatRules {
   }
 }
 
-function toResult(eventId: string, userId: string, reply: Reply): MultiHoldResult {
-  const word = String(reply[0]);
-  if (word === 'HELD') {
-    const items: Hold[] = [];
-    let created = 0;
-    for (let i = 1; i < reply.length; i += 4) {
-      items.push({
-        eventId,
-        seatNumber: Number(reply[i]),
-        userId,
-        heldAt: iso(Number(reply[i + 1])),
-        expiresAt: iso(Number(reply[i + 2])),
-      });
-      created += Number(reply[i + 3]);
+function toResult(eventId: string, userId: string, reply: MultiHoldReply): MultiHoldResult {
+  switch (reply.kind) {
+    case 'held':
+      return {
+        items: reply.seats.map((seat) => ({
+          eventId,
+          seatNumber: seat.seatNumber,
+          userId,
+          heldAt: iso(seat.heldAt),
+          expiresAt: iso(seat.expiresAt),
+        })),
+        created: reply.seats.filter((seat) => seat.created).length,
+      };
+    case 'failed':
+      throw new AppError(
+        reply.code,
+        MESSAGES[reply.code] ?? reply.code,
+        reply.failures.length > 0 ? reply.failures : undefined,
+      );
+    case 'invalid': {
+      const message = INVALID[reply.reason];
+      throw new AppError(ErrorCodes.ValidationFailed, message, [{ path: 'body', message }]);
     }
-    return { items, created };
+    case 'no-event':
+      throw new AppError(ErrorCodes.EventNotFound, MESSAGES.EVENT_NOT_FOUND!);
+    case 'refused':
+      throw new AppError(reply.code, MESSAGES[reply.code]!);
   }
-  if (word === 'FAILED') {
-    const code = String(reply[1]) as ErrorCode;
-    const details: SeatFailure[] = [];
-    for (let i = 2; i < reply.length; i += 2) {
-      details.push({ seatNumber: Number(reply[i]), code: String(reply[i + 1]) as ErrorCode });
-    }
-    throw new AppError(code, MESSAGES[code] ?? code, details.length > 0 ? details : undefined);
-  }
-  const invalid = INVALID[word];
-  if (invalid !== undefined)
-    throw new AppError(ErrorCodes.ValidationFailed, invalid, [{ path: 'body', message: invalid }]);
-  if (word === 'NO_EVENT') throw new AppError(ErrorCodes.EventNotFound, MESSAGES.EVENT_NOT_FOUND!);
-  if (word === ErrorCodes.EventNotActive) throw new AppError(ErrorCodes.EventNotActive, MESSAGES.EVENT_NOT_ACTIVE!);
-  throw new Error(`unexpected seat script reply ${word}`);
 }

@@ -15,20 +15,24 @@ import {
   type SeatMap,
 } from '@zephyr/contracts';
 import { AppError } from '@zephyr/runtime/errors';
-import { randomUUID } from 'node:crypto';
-import { isLive, seatKeys, type SeatState, type SeatStore } from '../data-access/seat-store';
-import type { CommitOutcome, ReservationRepository, SeatClaim } from '../data-access/reservation-repository';
-import type { EventDirectory } from '../data-access/event-directory';
+import { isLive, type SeatState } from './seat-state';
+import type {
+  CommitOutcome,
+  EventDirectoryPort,
+  NoEvent,
+  Refused,
+  ReservationsPort,
+  SeatClaim,
+  SeatLocks,
+  SeatStorePort,
+} from './ports';
 
 export const PRODUCER = 'seat-service';
 /** How long a reserve may stay "in flight" before the expiry path checks PostgreSQL and settles it. */
 const RESERVE_DEADLINE_MS = 10_000;
 const RESERVE_LOCK_TTL_MS = 5_000;
 
-export interface SeatLocks {
-  /** Serialises the commit step of reserves on these seats (one event's keys); resolves to a release function. */
-  acquire(keys: string[], ttlMs: number): Promise<() => Promise<void>>;
-}
+export type { SeatLocks } from './ports';
 
 export interface SeatRulesHooks {
   onOutcome(action: 'hold' | 'reserve' | 'refresh' | 'release', result: string): void;
@@ -38,14 +42,6 @@ export type ExpireOutcome =
   | { outcome: 'expired'; expiresAt: string }
   | { outcome: 'not-due'; expiresAt: string }
   | { outcome: 'gone' };
-
-const SCRIPT_ERRORS = new Set<string>([
-  ErrorCodes.SeatNotFound,
-  ErrorCodes.EventNotActive,
-  ErrorCodes.SeatUnavailable,
-  ErrorCodes.HoldNotFound,
-  ErrorCodes.UserLimitReached,
-]);
 
 const ERROR_MESSAGES: Partial<Record<ErrorCode, string>> = {
   SEAT_NOT_FOUND: 'Seat number is above the event capacity',
@@ -67,30 +63,35 @@ function failSeats(failures: SeatFailure[]): never {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
-
-type Reply = (string | number | Reply)[];
+const isNoEvent = (r: { kind: string }): r is NoEvent => r.kind === 'no-event';
+const isRefused = (r: { kind: string }): r is Refused => r.kind === 'refused';
 
 /** The seat rules (SPEC.md §3 Seats): who may hold, refresh, release and reserve which seat. */
 export class SeatRules {
   constructor(
-    private readonly store: SeatStore,
-    private readonly reservations: ReservationRepository,
-    private readonly directory: EventDirectory,
+    private readonly store: SeatStorePort,
+    private readonly reservations: ReservationsPort,
+    private readonly directory: EventDirectoryPort,
     private readonly locks: SeatLocks,
     private readonly hooks: SeatRulesHooks,
   ) {}
 
-  /** Runs a script; if Redis does not know the event yet, loads it once and runs the script again. */
-  private async onEvent(eventId: string, run: () => Promise<Reply>): Promise<Reply> {
-    let reply = await run();
-    if (reply[0] === 'NO_EVENT') {
+  /**
+   * Runs a script; if Redis does not know the event yet, loads it once and runs the script again. A
+   * refusal becomes its error; what is left is the script's success.
+   */
+  private async onEvent<R extends { kind: string }>(
+    eventId: string,
+    run: () => Promise<R | NoEvent | Refused>,
+  ): Promise<R> {
+    let result = await run();
+    if (result.kind === 'no-event') {
       await this.directory.load(eventId);
-      reply = await run();
-      if (reply[0] === 'NO_EVENT') fail(ErrorCodes.EventNotFound);
+      result = await run();
     }
-    const word = String(reply[0]);
-    if (SCRIPT_ERRORS.has(word)) fail(word as ErrorCode);
-    return reply;
+    if (isNoEvent(result)) fail(ErrorCodes.EventNotFound);
+    if (isRefused(result)) fail(result.code);
+    return result;
   }
 
   private async ensureEvent(eventId: string): Promise<void> {
@@ -99,15 +100,9 @@ export class SeatRules {
 
   async hold(eventId: string, seatNumber: number, userId: string, durationSec: number = LIMITS.holdDurationDefault) {
     try {
-      const reply = await this.onEvent(eventId, () => this.store.hold(eventId, seatNumber, userId, durationSec));
-      const hold: Hold = {
-        eventId,
-        seatNumber,
-        userId,
-        heldAt: iso(Number(reply[1])),
-        expiresAt: iso(Number(reply[2])),
-      };
-      const created = reply[0] === 'HELD';
+      const held = await this.onEvent(eventId, () => this.store.hold(eventId, seatNumber, userId, durationSec));
+      const hold: Hold = { eventId, seatNumber, userId, heldAt: iso(held.heldAt), expiresAt: iso(held.expiresAt) };
+      const created = held.kind === 'held';
       this.hooks.onOutcome('hold', created ? 'held' : 'existing');
       return { created, hold };
     } catch (err) {
@@ -117,9 +112,9 @@ export class SeatRules {
   }
 
   async refresh(eventId: string, seatNumber: number, userId: string, durationSec?: number): Promise<Hold> {
-    const reply = await this.onEvent(eventId, () => this.store.refresh(eventId, seatNumber, userId, durationSec));
+    const held = await this.onEvent(eventId, () => this.store.refresh(eventId, seatNumber, userId, durationSec));
     this.hooks.onOutcome('refresh', 'refreshed');
-    return { eventId, seatNumber, userId, heldAt: iso(Number(reply[1])), expiresAt: iso(Number(reply[2])) };
+    return { eventId, seatNumber, userId, heldAt: iso(held.heldAt), expiresAt: iso(held.expiresAt) };
   }
 
   async release(eventId: string, seatNumber: number, userId: string): Promise<void> {
@@ -136,11 +131,11 @@ export class SeatRules {
     const begin = await this.onEvent(eventId, () =>
       this.store.beginReserve(eventId, seatNumber, userId, RESERVE_DEADLINE_MS),
     );
-    if (begin[0] === 'ALREADY') {
+    if (begin.kind === 'already') {
       this.hooks.onOutcome('reserve', 'already');
-      return { eventId, seatNumber, status: 'reserved', userId, reservedAt: iso(Number(begin[1])) };
+      return { eventId, seatNumber, status: 'reserved', userId, reservedAt: iso(begin.reservedAt) };
     }
-    const claim = { seatNumber, holdVersion: Number(begin[1]), version: Number(begin[2]), auditSeq: Number(begin[3]) };
+    const claim = { seatNumber, holdVersion: begin.holdVersion, version: begin.version, auditSeq: begin.auditSeq };
     const [seat] = await this.commitClaims(eventId, userId, [claim], requestId);
     return seat!;
   }
@@ -154,30 +149,27 @@ export class SeatRules {
     const begin = await this.onEvent(eventId, () =>
       this.store.beginReserveMany(eventId, seats, userId, RESERVE_DEADLINE_MS),
     );
-    if (begin[0] === 'BAD_SEATS') {
+    if (begin.kind === 'bad-seats') {
       fail(ErrorCodes.ValidationFailed, 'Each seat must be within the event and at most maxSeatsPerUser seats');
     }
-    if (begin[0] === 'REFUSED') {
-      const failures: SeatFailure[] = [];
-      for (let i = 1; i < begin.length; i += 2) {
-        failures.push({ seatNumber: Number(begin[i]), code: String(begin[i + 1]) as ErrorCode });
-      }
-      this.hooks.onOutcome('reserve', failures[0]!.code);
-      failSeats(failures);
+    if (begin.kind === 'seats-refused') {
+      this.hooks.onOutcome('reserve', begin.failures[0]!.code);
+      failSeats(begin.failures);
     }
     const claims: SeatClaim[] = [];
     const already: Seat[] = [];
-    for (let i = 1; i < begin.length; i += 5) {
-      const seatNumber = Number(begin[i]);
-      if (begin[i + 1] === 'ALREADY') {
-        already.push({ eventId, seatNumber, status: 'reserved', userId, reservedAt: iso(Number(begin[i + 2])) });
-      } else {
-        claims.push({
-          seatNumber,
-          holdVersion: Number(begin[i + 2]),
-          version: Number(begin[i + 3]),
-          auditSeq: Number(begin[i + 4]),
+    for (const seat of begin.seats) {
+      if (seat.already) {
+        already.push({
+          eventId,
+          seatNumber: seat.seatNumber,
+          status: 'reserved',
+          userId,
+          reservedAt: iso(seat.reservedAt),
         });
+      } else {
+        const { seatNumber, holdVersion, version, auditSeq } = seat;
+        claims.push({ seatNumber, holdVersion, version, auditSeq });
       }
     }
     const committed = claims.length > 0 ? await this.commitClaims(eventId, userId, claims, requestId) : [];
@@ -194,7 +186,8 @@ export class SeatRules {
     let outcome: CommitOutcome;
     try {
       const release = await this.locks.acquire(
-        claims.map((c) => seatKeys.lock(eventId, c.seatNumber)),
+        eventId,
+        claims.map((c) => c.seatNumber),
         RESERVE_LOCK_TTL_MS,
       );
       try {
@@ -234,7 +227,16 @@ export class SeatRules {
             ? { messageId: seat.messageId, version: claim.version, auditSeq: claim.auditSeq }
             : undefined;
         return this.store
-          .finishReserve(eventId, seat.seatNumber, userId, seat.reservedAt.getTime(), claim.holdVersion, event)
+          .finishReserve(
+            {
+              eventId,
+              seatNumber: seat.seatNumber,
+              userId,
+              reservedAtMs: seat.reservedAt.getTime(),
+              holdVersion: claim.holdVersion,
+            },
+            event,
+          )
           .catch(() => undefined);
       }),
     );
@@ -293,7 +295,7 @@ export class SeatRules {
   private reservedEnvelope(eventId: string, claim: SeatClaim, userId: string, reservedAt: Date): SeatEnvelope {
     const { seatNumber, version, holdVersion } = claim;
     return {
-      id: randomUUID(),
+      id: crypto.randomUUID(),
       type: RoutingKeys.SeatReserved,
       version: ENVELOPE_VERSION,
       occurredAt: reservedAt.toISOString(),
@@ -379,15 +381,14 @@ export class SeatRules {
 
   /** Expires one hold version if it is due; fenced so concurrent workers and late calls are harmless. */
   async expire(eventId: string, seatNumber: number, holdVersion: number): Promise<ExpireOutcome> {
-    const reply = await this.store.expire(eventId, seatNumber, holdVersion);
-    switch (reply[0]) {
-      case 'EXPIRED':
-        return { outcome: 'expired', expiresAt: iso(Number(reply[1])) };
-      case 'NOT_DUE':
-        return { outcome: 'not-due', expiresAt: iso(Number(reply[1])) };
-      case 'STALLED':
-        return this.settleStalledReserve(eventId, seatNumber, holdVersion, String(reply[1]));
-      default:
+    const result = await this.store.expire(eventId, seatNumber, holdVersion);
+    switch (result.kind) {
+      case 'expired':
+      case 'not-due':
+        return { outcome: result.kind, expiresAt: iso(result.expiresAt) };
+      case 'stalled':
+        return this.settleStalledReserve(eventId, seatNumber, holdVersion, result.holderId);
+      case 'gone':
         return { outcome: 'gone' };
     }
   }
@@ -410,12 +411,15 @@ export class SeatRules {
         // Its seat.reserved never reached the ordered stream: append it now (same message id, so the
         // PostgreSQL fallback copy is deduplicated) instead of leaving it to the fallback's slow path.
         const event = await this.reservations.undeliveredReservedEvent(eventId, seatNumber);
+        const { userId, reservedAt } = reservation;
         await this.store.finishReserve(
-          eventId,
-          seatNumber,
-          reservation.userId,
-          reservation.reservedAt.getTime(),
-          holdVersion,
+          {
+            eventId,
+            seatNumber,
+            userId,
+            reservedAtMs: reservedAt.getTime(),
+            holdVersion,
+          },
           event,
         );
       }

@@ -5,10 +5,9 @@ import {
   type CreateEventBody,
   type UpdateEventBody,
 } from '@zephyr/contracts';
-import { jsonBody, route, validate, type Counter, type TokenVerifier } from '@zephyr/runtime';
+import { authenticate, jsonBody, route, validate, type Counter, type TokenVerifier } from '@zephyr/runtime';
 import { Router } from 'express';
 import type { EventsService } from '../../domain/events';
-import { authenticate } from './auth';
 import { eventIdParam } from './params';
 
 export interface EventsRoutesDeps {

@@ -1,12 +1,14 @@
 import type { Duplex } from 'node:stream';
-import { ErrorCodes, errorBody } from '@zephyr/contracts';
+import { ErrorCodes, type ErrorCode } from '@zephyr/contracts';
+import { writeRawError } from '@zephyr/runtime/upgrade';
 
 /** Request line plus headers; Node's parser refuses more with HPE_HEADER_OVERFLOW. */
 export const MAX_HEADER_BYTES = 16 * 1024;
 
-const ANSWERS: Record<string, [number, string, string]> = {
-  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'Request headers too large'],
-  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'Request not received in time'],
+/** Node's parser error → the contract's code (its status comes from the contracts' table). */
+const ANSWERS: Record<string, [ErrorCode, string]> = {
+  HPE_HEADER_OVERFLOW: [ErrorCodes.HeadersTooLarge, 'Request headers too large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [ErrorCodes.RequestTimeout, 'Request not received in time'],
 };
 
 /**
@@ -18,9 +20,6 @@ export function answerClientError(err: Error & { code?: string }, socket: Duplex
     socket.destroy();
     return;
   }
-  const [status, reason, message] = ANSWERS[err.code ?? ''] ?? [400, 'Bad Request', 'Malformed HTTP request'];
-  const body = JSON.stringify(errorBody(ErrorCodes.ValidationFailed, message));
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  const [code, message] = ANSWERS[err.code ?? ''] ?? [ErrorCodes.ValidationFailed, 'Malformed HTTP request'];
+  writeRawError(socket, code, message);
 }

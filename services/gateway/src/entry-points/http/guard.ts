@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { ErrorCodes, HttpHeaders } from '@zephyr/contracts';
-import { AppError, bearerToken, type TokenVerifier } from '@zephyr/runtime';
+import { AppError, callerFor, type TokenVerifier } from '@zephyr/runtime';
 import { matchRoute, type RouteRule } from '../../domain/route-table';
 import { stripIdentityHeaders } from '../../domain/client-headers';
 import type { LimitDecision, RateLimit } from '../../data-access/rate-limits';
@@ -82,11 +82,8 @@ export function gatewayGuard(deps: GuardDeps): RequestHandler {
 
       let shown = await consumeIpLimit(deps, req, res);
 
-      const token = bearerToken(req);
-      const caller = token === undefined ? undefined : await deps.verifier.verify(token);
-      if (rule.access !== 'public' && !caller)
-        throw new AppError(ErrorCodes.Unauthenticated, 'A bearer token is required');
-      if (rule.access === 'admin' && !caller!.isAdmin) throw new AppError(ErrorCodes.Forbidden, 'Admin role required');
+      // The route table's access word, checked by the same rule the services apply again behind us.
+      const caller = await callerFor(rule.access, req, deps.verifier);
       // Idempotency keys are scoped by caller.
       res.locals.callerId = caller?.userId;
 

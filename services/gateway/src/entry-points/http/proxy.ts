@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { RequestHandler } from 'express';
 import { createProxyMiddleware, debugProxyErrorsPlugin, proxyEventsPlugin } from 'http-proxy-middleware';
-import { ErrorCodes, errorBody } from '@zephyr/contracts';
+import { ErrorCodes, HTTP_STATUS_BY_CODE, errorBody } from '@zephyr/contracts';
 import type { Logger } from '@zephyr/runtime';
 import { writeBufferedBody } from './body';
 
@@ -35,12 +35,13 @@ function upstreamFailed(
     res.destroy();
     return;
   }
-  const code = (err as NodeJS.ErrnoException).code ?? '';
-  const message = NOT_SENT.has(code)
+  const errno = (err as NodeJS.ErrnoException).code ?? '';
+  const message = NOT_SENT.has(errno)
     ? 'An upstream service is unavailable; nothing was changed.'
     : 'An upstream service did not answer; the request may or may not have taken effect. Retry it with the same Idempotency-Key, or read the seat to see.';
-  res.writeHead(503, { 'content-type': 'application/json; charset=utf-8' });
-  res.end(JSON.stringify(errorBody(ErrorCodes.DependencyUnavailable, message)));
+  const code = ErrorCodes.DependencyUnavailable;
+  res.writeHead(HTTP_STATUS_BY_CODE[code], { 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify(errorBody(code, message)));
 }
 
 /** Round-robin over an upstream's replicas (a comma-separated URL list); one URL is the usual case. */

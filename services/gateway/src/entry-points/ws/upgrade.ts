@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { ErrorCodes } from '@zephyr/contracts';
-import { AppError, createConnectionCap, refuseUpgrade, type Logger, type TokenVerifier } from '@zephyr/runtime';
+import { AppError, createConnectionCap, writeRawError, type Logger, type TokenVerifier } from '@zephyr/runtime';
 import type { RateLimit } from '../../data-access/rate-limits';
 import { roundRobin, upstreamAgent } from '../http/proxy';
 
@@ -54,14 +54,14 @@ export function createUpgradeHandler(deps: {
     socket.on('error', () => socket.destroy());
     const run = async () => {
       const raw = req.url ?? '/';
-      if (raw.length > MAX_URL_LENGTH) return refuseUpgrade(socket, ErrorCodes.ValidationFailed, 'URL too long');
+      if (raw.length > MAX_URL_LENGTH) return writeRawError(socket, ErrorCodes.ValidationFailed, 'URL too long');
       // Origin-form only: '//host/...' or an absolute URL would otherwise parse to a path of '/'.
       const url = raw.startsWith('/') && !raw.startsWith('//') ? new URL(raw, 'http://gateway.local') : undefined;
-      if (!url || !WS_PATHS.has(url.pathname)) return refuseUpgrade(socket, ErrorCodes.NotFound, 'No such route');
+      if (!url || !WS_PATHS.has(url.pathname)) return writeRawError(socket, ErrorCodes.NotFound, 'No such route');
       // Buyers before watchers: past the cap the REST side keeps its descriptors and CPU.
       const release = cap.claim();
       if (!release) {
-        return refuseUpgrade(
+        return writeRawError(
           socket,
           ErrorCodes.DependencyUnavailable,
           'Too many WebSocket connections; retry shortly',
@@ -75,7 +75,7 @@ export function createUpgradeHandler(deps: {
       if (deps.ipLimit) {
         const decision = await deps.ipLimit.consume(clientIp(req));
         if (!decision.allowed) {
-          return refuseUpgrade(socket, ErrorCodes.RateLimited, 'Too many requests', {
+          return writeRawError(socket, ErrorCodes.RateLimited, 'Too many requests', {
             'Retry-After': decision.resetSeconds,
           });
         }
@@ -87,7 +87,7 @@ export function createUpgradeHandler(deps: {
         } catch (err) {
           // A bad token is 401; a key set that cannot be fetched is the outage below (503).
           if (err instanceof AppError)
-            return refuseUpgrade(socket, ErrorCodes.Unauthenticated, 'Invalid or expired token');
+            return writeRawError(socket, ErrorCodes.Unauthenticated, 'Invalid or expired token');
           throw err;
         }
       }
@@ -95,7 +95,7 @@ export function createUpgradeHandler(deps: {
     };
     run().catch((err: Error) => {
       deps.logger.warn({ err: err.message }, 'websocket upgrade failed');
-      refuseUpgrade(socket, ErrorCodes.DependencyUnavailable, 'Try again shortly');
+      writeRawError(socket, ErrorCodes.DependencyUnavailable, 'Try again shortly');
     });
   };
 }

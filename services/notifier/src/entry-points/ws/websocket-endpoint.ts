@@ -2,8 +2,21 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { ErrorCodes, type Identity } from '@zephyr/contracts';
-import { AppError, createConnectionCap, refuseUpgrade, type Logger } from '@zephyr/runtime';
-import { ClientSession, CloseCodes, verifyToken, type SessionDeps, type Transport } from '../../domain/client-session';
+import { AppError, createConnectionCap, writeRawError, type Logger } from '@zephyr/runtime';
+import {
+  ClientSession,
+  verifyToken,
+  type CloseReason,
+  type SessionDeps,
+  type Transport,
+} from '../../domain/client-session';
+
+/** WebSocket close codes (RFC 6455) for the session's reasons, and for our own shutdown. */
+const CLOSE_CODES: Record<CloseReason | 'shutdown', number> = {
+  shutdown: 1001,
+  policy: 1008,
+  overloaded: 1013,
+};
 import type { NotifierMetrics } from '../../metrics';
 
 /** Paths the gateway forwards upgrades on (SPEC.md §4). */
@@ -63,8 +76,8 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
       ws.send(frame, { binary: false });
       return true;
     },
-    close(code, reason) {
-      ws.close(code, reason);
+    close(reason, message) {
+      ws.close(CLOSE_CODES[reason], message);
     },
   });
 
@@ -91,7 +104,7 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
     // Until ws takes over, a reset by the peer must not become an uncaught error.
     socket.on('error', () => socket.destroy());
     if (closing || !options.isAcceptingTraffic()) {
-      refuseUpgrade(socket, ErrorCodes.DependencyUnavailable, 'Shutting down; reconnect');
+      writeRawError(socket, ErrorCodes.DependencyUnavailable, 'Shutting down; reconnect');
       return;
     }
     let url: URL | undefined;
@@ -101,14 +114,14 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
       url = undefined;
     }
     if (!url || !WS_PATHS.has(url.pathname)) {
-      refuseUpgrade(socket, ErrorCodes.NotFound, 'No such route');
+      writeRawError(socket, ErrorCodes.NotFound, 'No such route');
       return;
     }
     // Buyers before watchers: past the cap a client is told to come back (or go to another replica).
     const release = cap.claim();
     if (!release) {
       metrics.refusedConnections.inc();
-      refuseUpgrade(socket, ErrorCodes.DependencyUnavailable, 'Too many WebSocket connections; retry shortly', {
+      writeRawError(socket, ErrorCodes.DependencyUnavailable, 'Too many WebSocket connections; retry shortly', {
         'Retry-After': 1,
       });
       return;
@@ -130,8 +143,8 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
       try {
         identity = await verifyToken(options.session.verifier, token);
       } catch (err) {
-        if (err instanceof AppError) refuseUpgrade(socket, ErrorCodes.Unauthenticated, err.message);
-        else refuseUpgrade(socket, ErrorCodes.DependencyUnavailable, 'Token keys unavailable; retry shortly');
+        if (err instanceof AppError) writeRawError(socket, ErrorCodes.Unauthenticated, err.message);
+        else writeRawError(socket, ErrorCodes.DependencyUnavailable, 'Token keys unavailable; retry shortly');
         return false;
       }
     }
@@ -186,7 +199,7 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
             ),
         ),
       );
-      for (const ws of sockets) ws.close(CloseCodes.goingAway, 'server shutting down');
+      for (const ws of sockets) ws.close(CLOSE_CODES.shutdown, 'server shutting down');
       await Promise.race([allClosed, new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref())]);
       for (const ws of connections.keys()) ws.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));

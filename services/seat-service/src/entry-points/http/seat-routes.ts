@@ -12,31 +12,12 @@ import {
   reserveBody,
   uuidSchema,
   type HoldBody,
-  type Identity,
   type MultiReserveBody,
   type UserBody,
 } from '@zephyr/contracts';
-import {
-  AppError,
-  jsonBody,
-  optionalCaller,
-  requireAdmin,
-  requireCaller,
-  route,
-  validate,
-  type TokenVerifier,
-} from '@zephyr/runtime';
+import { AppError, authenticate, jsonBody, route, validate, type TokenVerifier } from '@zephyr/runtime';
 import { decodeSeqCursor, type SeatRules } from '../../domain/seat-rules';
 import { assertOwnUserId } from './identity';
-
-declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
-  namespace Express {
-    interface Request {
-      caller?: Identity;
-    }
-  }
-}
 
 const eventIdParam = uuidSchema.required();
 const seatParams = Joi.object({
@@ -56,20 +37,9 @@ function seatTarget(req: Request): { eventId: string; seatNumber: number } {
   return { eventId: params.eventId.toLowerCase(), seatNumber };
 }
 
-/** Identity first (SPEC.md precedence: 401 before any body or path error). */
-function authenticate(verifier: TokenVerifier, mode: 'required' | 'optional' | 'admin'): RequestHandler {
-  const identify = mode === 'required' ? requireCaller : mode === 'admin' ? requireAdmin : optionalCaller;
-  return (req, _res, next) => {
-    identify(req, verifier).then((caller) => {
-      req.caller = caller;
-      next();
-    }, next);
-  };
-}
-
 /** The identity-then-body preamble of every mutation. */
 export function mutation(verifier: TokenVerifier): RequestHandler[] {
-  return [authenticate(verifier, 'required'), jsonBody()];
+  return [authenticate(verifier, 'user'), jsonBody()];
 }
 
 function readQuery(req: Request, schema: Joi.Schema = noQuery): Record<string, string> {
@@ -146,7 +116,7 @@ export function seatRoutes(rules: SeatRules, verifier: TokenVerifier): Router {
 
   router.get(
     '/api/seats/:eventId/:seatNumber/status',
-    authenticate(verifier, 'optional'),
+    authenticate(verifier, 'public'),
     route(async (req, res) => {
       const target = seatTarget(req);
       readQuery(req);
@@ -156,7 +126,7 @@ export function seatRoutes(rules: SeatRules, verifier: TokenVerifier): Router {
 
   router.get(
     '/api/seats/:eventId/user/:userId/holds',
-    authenticate(verifier, 'required'),
+    authenticate(verifier, 'user'),
     route(async (req, res) => {
       const params = validate<{ eventId: string; userId: string }>(userHoldsParams, req.params, 'path');
       readQuery(req);
@@ -170,7 +140,7 @@ export function seatRoutes(rules: SeatRules, verifier: TokenVerifier): Router {
 
   router.get(
     '/api/events/:eventId/seats/available',
-    authenticate(verifier, 'optional'),
+    authenticate(verifier, 'public'),
     route(async (req, res) => {
       const { eventId } = validate<{ eventId: string }>(eventParams, req.params, 'path');
       readQuery(req);
@@ -180,7 +150,7 @@ export function seatRoutes(rules: SeatRules, verifier: TokenVerifier): Router {
 
   router.get(
     '/api/events/:eventId/seats',
-    authenticate(verifier, 'optional'),
+    authenticate(verifier, 'public'),
     route(async (req, res) => {
       const { eventId } = validate<{ eventId: string }>(eventParams, req.params, 'path');
       readQuery(req);
