@@ -83,7 +83,10 @@ export async function startStack({
       );
       // Durable quorum queues are not free: remove this run's exchange and queues.
       const { deleteBrokerObjects } = require(path.join(ROOT, 'packages', 'testing', 'dist', 'index.js'));
-      const notifierQueues = children.filter((c) => c.name === 'notifier').map((c) => `${id}.notifier.${id}-${c.port}`);
+      const { QueueNames } = require(path.join(ROOT, 'packages', 'contracts', 'dist', 'index.js'));
+      const notifierQueues = children
+        .filter((c) => c.name === 'notifier')
+        .map((c) => QueueNames.notifierReplica(id, `${id}-${c.port}`));
       await deleteBrokerObjects(id, notifierQueues);
       const { Client } = require(path.join(ROOT, 'packages', 'runtime', 'node_modules', 'pg'));
       const admin = new Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
