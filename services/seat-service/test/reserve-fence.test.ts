@@ -136,3 +136,78 @@ it('a reserve stalled past its deadline cannot commit after its hold was given u
   const reserveB = await http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/reserve`, { token: b.token });
   expect(reserveB.status).toBe(200);
 }, 90_000);
+
+/**
+ * A refresh while the holder's reserve is committing is not a seat change: its seat.refreshed must keep
+ * the hold's version. It used to carry the event's counter, which the reserve in flight had already taken,
+ * so seat.refreshed and seat.reserved shared one version and the event-service, keeping the first, could
+ * count the reserved seat as held (then available) for good; the chaos run found it as countsMismatch.
+ */
+it('a refresh during a reserve leaves the event counts at reserved', async () => {
+  const admin = await userToken(newUserId(), { admin: true });
+  const created = await http<{ id: string }>(stack.urls['event-service'][0]!, 'POST', '/api/events', {
+    token: admin,
+    body: { name: 'Refresh mid-reserve', totalSeats: 10 },
+  });
+  const eventId = created.body.id;
+  const a = await user();
+  const seat = 3;
+  expect(
+    (await http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token: a.token, body: {} })).status,
+  ).toBe(201);
+  // Another seat's hold moves the event's counter past this hold's version.
+  expect(
+    (await http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/7/hold`, { token: a.token, body: {} })).status,
+  ).toBe(201);
+
+  const locker = new Client({ connectionString: iso.databaseUrl });
+  await locker.connect();
+  await locker.query('BEGIN');
+  await locker.query('LOCK TABLE seat_service.reservations IN EXCLUSIVE MODE');
+  const reserve = http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/reserve`, { token: a.token });
+  try {
+    await waitFor(
+      async () =>
+        (
+          await db.query(
+            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+               AND query ILIKE '%reservations%'`,
+          )
+        ).rowCount! > 0,
+      { what: 'the reserve waiting on the lock' },
+    );
+    const refreshed = await http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/refresh`, {
+      token: a.token,
+      body: { holdDuration: 120 },
+    });
+    expect(refreshed.status).toBe(200);
+  } finally {
+    await locker.query('COMMIT');
+    await locker.end();
+  }
+  expect((await reserve).status).toBe(200);
+
+  // Both facts are relayed (their audit rows exist); the counts then show the seat reserved, not held.
+  await waitFor(
+    async () =>
+      (
+        await db.query(
+          `SELECT 1 FROM seat_service.seat_audit WHERE event_id = $1 AND seat_number = $2
+             AND action IN ('refreshed', 'reserved')`,
+          [eventId, seat],
+        )
+      ).rowCount === 2,
+    { timeoutMs: 15_000, what: 'seat.refreshed and seat.reserved relayed' },
+  );
+  await waitFor(
+    async () => {
+      const event = await http<{ seats: { held: number; reserved: number } }>(
+        stack.urls['event-service'][0]!,
+        'GET',
+        `/api/events/${eventId}`,
+      );
+      return event.body.seats.reserved === 1 && event.body.seats.held === 1;
+    },
+    { timeoutMs: 5_000, intervalMs: 100, what: 'counts: seat 3 reserved, seat 7 held' },
+  );
+}, 60_000);

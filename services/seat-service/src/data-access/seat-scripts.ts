@@ -136,9 +136,10 @@ f[4] = expires
 f[5] = dur
 redis.call('HSET', seats_key, seat, table.concat(f, '|'))
 if f[1] == 'H' then redis.call('ZADD', KEYS[4], expires, seat) end
-local ver = redis.call('HGET', meta_key, 'ver')
+-- Not a seat change: the message keeps the seat's version, which for a hold is its hold version. (The event's
+-- counter would collide with a reserve in flight, which has already taken the next version.)
 local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
-append('seat.refreshed', ARGV[4], seat, user, 'held', ver, f[6], aseq, now, {'${F.heldAt}', f[3], '${F.expiresAt}', expires})
+append('seat.refreshed', ARGV[4], seat, user, 'held', f[6], f[6], aseq, now, {'${F.heldAt}', f[3], '${F.expiresAt}', expires})
 return {'REFRESHED', f[3], expires}
 `;
 
