@@ -25,6 +25,7 @@ import { EventDirectory } from './data-access/event-directory';
 import { createSeatLocks } from './data-access/seat-locks';
 import { startStreamRelay } from './data-access/outbox-stream-relay';
 import { startLostHoldsWatch } from './entry-points/jobs/lost-holds-watch';
+import { startUnfinishedReservesSweep } from './entry-points/jobs/unfinished-reserves';
 import { startEventConfigConsumer } from './entry-points/messaging/event-config-consumer';
 import { PRODUCER, type SeatRulesHooks } from './domain/seat-rules';
 
@@ -136,6 +137,8 @@ runMain(async () => {
     logger,
   );
 
+  const unfinishedReserves = startUnfinishedReservesSweep(rules, reservations, logger);
+
   const verifier = createTokenVerifier(authConfigFrom(config));
   const app = createApp({
     rules,
@@ -166,6 +169,7 @@ runMain(async () => {
     closeFirst: [{ name: 'consumer', close: () => consumer.close() }],
     closeAfter: [
       { name: 'lost-holds-watch', close: () => lostHoldsWatch.stop() },
+      { name: 'unfinished-reserves', close: () => unfinishedReserves.stop() },
       { name: 'stream-relay', close: () => streamRelay.stop() },
       { name: 'outbox-relay', close: () => pgRelay.stop() },
       { name: 'broker', close: () => broker.close() },

@@ -5,6 +5,7 @@ import {
   newUserId,
   startService,
   startStack,
+  startTcpProxy,
   userToken,
   waitFor,
   type Isolation,
@@ -210,4 +211,78 @@ it('a refresh during a reserve leaves the event counts at reserved', async () =>
     },
     { timeoutMs: 5_000, intervalMs: 100, what: 'counts: seat 3 reserved, seat 7 held' },
   );
+}, 60_000);
+
+/**
+ * Issue 10, item 4: a reserve whose process dies after PostgreSQL committed it but before Redis recorded
+ * it. Another replica's sweep finishes it, so the seat shows reserved and seat.reserved reaches consumers
+ * (here the event-service's counts) within the SPEC's second, not after the reserve deadline (10 s) or
+ * the PostgreSQL fallback relay (30 s).
+ */
+it('a reserve whose process dies between the commit and Redis is finished and pushed within a second', async () => {
+  const admin = await userToken(newUserId(), { admin: true });
+  const created = await http<{ id: string }>(stack.urls['event-service'][0]!, 'POST', '/api/events', {
+    token: admin,
+    body: { name: 'Dies after commit', totalSeats: 10 },
+  });
+  const eventId = created.body.id;
+  const a = await user();
+  const seat = 4;
+  expect(
+    (await http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token: a.token, body: {} })).status,
+  ).toBe(201);
+
+  // The doomed replica reaches Redis through a proxy the test can cut, so its reserve can commit in
+  // PostgreSQL and then fail to reach Redis; then it is killed.
+  const redisProxy = await startTcpProxy(Number(new URL(iso.env.REDIS_URL!).port || 6379));
+  const redisUrl = new URL(iso.env.REDIS_URL!);
+  redisUrl.port = String(redisProxy.port);
+  const doomed = await startService('seat-service', { ...iso.env, REDIS_URL: redisUrl.toString() });
+  const locker = new Client({ connectionString: iso.databaseUrl });
+  let committedAt = 0;
+  try {
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE seat_service.reservations IN EXCLUSIVE MODE');
+    void http(doomed.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/reserve`, { token: a.token }).catch(
+      () => undefined,
+    );
+    await waitFor(
+      async () =>
+        (
+          await db.query(
+            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+               AND query ILIKE '%reservations%'`,
+          )
+        ).rowCount! > 0,
+      { what: 'the reserve waiting on the lock' },
+    );
+    await redisProxy.down();
+    await locker.query('COMMIT');
+    await waitFor(
+      async () =>
+        (await db.query('SELECT 1 FROM seat_service.reservations WHERE event_id = $1', [eventId])).rowCount === 1,
+      { intervalMs: 10, what: 'the reservation committed' },
+    );
+    committedAt = Date.now();
+    doomed.child.kill('SIGKILL');
+  } finally {
+    await locker.end().catch(() => undefined);
+    await doomed.stop().catch(() => undefined);
+    await redisProxy.close();
+  }
+
+  await waitFor(
+    async () => {
+      const status = await http<{ status: string }>(healthy.baseUrl, 'GET', `/api/seats/${eventId}/${seat}/status`);
+      const event = await http<{ seats: { reserved: number } }>(
+        stack.urls['event-service'][0]!,
+        'GET',
+        `/api/events/${eventId}`,
+      );
+      return status.body.status === 'reserved' && event.body.seats.reserved === 1;
+    },
+    { timeoutMs: 15_000, intervalMs: 50, what: 'the seat reserved and counted' },
+  );
+  expect(Date.now() - committedAt).toBeLessThan(1000);
 }, 60_000);

@@ -4,6 +4,7 @@ import { SCHEMA } from '../migrations';
 import type { OpenHold } from '../domain/lost-holds';
 import type { RestoredReservation } from './seat-store';
 import type {
+  FoundReservation,
   CommitOutcome,
   HoldVerdict,
   NewReservations,
@@ -240,14 +241,25 @@ export class ReservationRepository implements ReservationsPort {
     await this.db.withSchema(SCHEMA).from(OUTBOX_TABLE).whereIn('message_id', messageIds).delete();
   }
 
-  async find(eventId: string, seatNumber: number): Promise<{ userId: string; reservedAt: Date } | undefined> {
+  async find(eventId: string, seatNumber: number): Promise<FoundReservation | undefined> {
     const row = (await this.db
       .withSchema(SCHEMA)
-      .select('user_id', 'reserved_at')
+      .select('user_id', 'reserved_at', 'hold_version')
       .from('reservations')
       .where({ event_id: eventId, seat_number: seatNumber })
-      .first()) as { user_id: string; reserved_at: Date } | undefined;
-    return row && { userId: row.user_id, reservedAt: row.reserved_at };
+      .first()) as { user_id: string; reserved_at: Date; hold_version: string } | undefined;
+    return row && { userId: row.user_id, reservedAt: row.reserved_at, holdVersion: Number(row.hold_version) };
+  }
+
+  async unfinishedReserves(olderThanMs: number, limit: number): Promise<{ eventId: string; seatNumber: number }[]> {
+    const result = (await this.db.raw(
+      `SELECT o.envelope->'data'->>'eventId' AS event_id, (o.envelope->'data'->>'seatNumber')::int AS seat_number
+       FROM ${SCHEMA}.${OUTBOX_TABLE} o
+       WHERE o.envelope->>'type' = 'seat.reserved' AND o.created_at < now() - make_interval(secs => ?)
+       ORDER BY o.seq LIMIT ?`,
+      [olderThanMs / 1000, limit],
+    )) as { rows: { event_id: string; seat_number: number }[] };
+    return result.rows.map((r) => ({ eventId: r.event_id, seatNumber: r.seat_number }));
   }
 
   /** Reservations and the highest counter ever used, to rebuild Redis after it lost its data. */

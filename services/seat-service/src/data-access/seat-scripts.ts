@@ -8,7 +8,9 @@
  *   base..'seats'        hash: seatNumber -> state (absent = available)
  *                          H|user|heldAt|expiresAt|durationSec|holdVersion                        held
  *                          P|user|heldAt|expiresAt|durationSec|holdVersion|deadline|ver|aseq     reserve in flight
- *                          R|user|reservedAt|holdVersion                                          reserved
+ *                          R|user|reservedAt|holdVersion[|reservedMsgId]                           reserved
+ *                          (reservedMsgId: the seat.reserved already appended for it, so a second
+ *                          finish of the same reserve appends nothing)
  *   base..'user:'..id    sorted set of the user's seats: score expiresAt for a hold, +inf while reserving
  *                        or reserved, so live seats are counted in O(log n)
  *   base..'outbox'       stream of domain events appended in the same script as the change
@@ -252,15 +254,22 @@ const FINISH_RESERVE = `${PRELUDE}
 local seat, user = ARGV[1], ARGV[2]
 local cur = redis.call('HGET', seats_key, seat)
 local f = cur and split(cur)
+-- The reserve, the stalled-reserve settlement and the unfinished-reserve sweep may all finish one reserve:
+-- its seat.reserved is appended once.
+if ARGV[5] and f and f[1] == 'R' and f[2] == user and f[5] == ARGV[5] then return {'OK'} end
 -- A concurrent reserve by the same holder may have recorded the seat already; the event is still ours.
 if not (f and f[1] == 'R' and f[2] == user) then
   if f and f[1] ~= 'R' and f[2] ~= user then redis.call('ZREM', user_key(f[2]), seat) end
-  redis.call('HSET', seats_key, seat, table.concat({'R', user, ARGV[3], ARGV[4]}, '|'))
   redis.call('ZADD', KEYS[4], '+inf', seat)
 end
+local record = {'R', user, ARGV[3], ARGV[4]}
 if ARGV[5] then
+  record[5] = ARGV[5]
   append('seat.reserved', ARGV[5], seat, user, 'reserved', ARGV[6], ARGV[4], ARGV[7], ARGV[3], {'${F.reservedAt}', ARGV[3]})
+elseif f and f[1] == 'R' and f[2] == user then
+  record = f
 end
+redis.call('HSET', seats_key, seat, table.concat(record, '|'))
 return {'OK'}
 `;
 

@@ -156,6 +156,12 @@ export type CommitOutcome =
 export type HoldVerdict = 'reserved' | 'abandoned';
 
 /** Reservations, hold verdicts and the audit trail in PostgreSQL (the truth for reservations). */
+export interface FoundReservation {
+  userId: string;
+  reservedAt: Date;
+  holdVersion: number;
+}
+
 export interface ReservationsPort {
   commit(
     reservations: NewReservations,
@@ -164,7 +170,12 @@ export interface ReservationsPort {
   ): Promise<CommitOutcome>;
   abandonHold(eventId: string, seatNumber: number, holdVersion: number): Promise<HoldVerdict>;
   verdict(eventId: string, seatNumber: number, holdVersion: number): Promise<HoldVerdict | undefined>;
-  find(eventId: string, seatNumber: number): Promise<{ userId: string; reservedAt: Date } | undefined>;
+  find(eventId: string, seatNumber: number): Promise<FoundReservation | undefined>;
+  /**
+   * Seats whose reservation committed at least `olderThanMs` ago but whose seat.reserved is still in the
+   * PostgreSQL outbox: the reserve never finished (its process died between the commit and Redis).
+   */
+  unfinishedReserves(olderThanMs: number, limit: number): Promise<{ eventId: string; seatNumber: number }[]>;
   /** The seat's seat.reserved still waiting in the PostgreSQL outbox, with its counters; undefined once delivered. */
   undeliveredReservedEvent(eventId: string, seatNumber: number): Promise<ReservedEvent | undefined>;
   history(eventId: string, afterSeq: number, limit: number): Promise<AuditEntry[]>;

@@ -394,6 +394,25 @@ export class SeatRules {
   }
 
   /**
+   * A reservation PostgreSQL committed but whose reserve never finished in Redis (its process stalled or died
+   * in between): Redis records it, and its seat.reserved, if not delivered yet, is appended to the ordered
+   * stream now (same message id, so the PostgreSQL fallback copy is deduplicated; appended once however many
+   * paths finish it). False when there is nothing to finish here (no reservation, or Redis lacks the event:
+   * then restoring the event from PostgreSQL records it and the fallback relay publishes the event).
+   */
+  async finishCommittedReserve(eventId: string, seatNumber: number): Promise<boolean> {
+    const reservation = await this.reservations.find(eventId, seatNumber);
+    if (!reservation || !(await this.store.hasEvent(eventId))) return false;
+    const event = await this.reservations.undeliveredReservedEvent(eventId, seatNumber);
+    const { userId, reservedAt, holdVersion } = reservation;
+    await this.store.finishReserve(
+      { eventId, seatNumber, userId, reservedAtMs: reservedAt.getTime(), holdVersion },
+      event,
+    );
+    return true;
+  }
+
+  /**
    * A reserve that outlived its deadline (its process stalled or died): the hold version's verdict in
    * PostgreSQL decides. If the reserve committed first, Redis records the reservation; otherwise the hold
    * is given up for good (a late commit of it is refused) and expires now.
@@ -406,23 +425,7 @@ export class SeatRules {
   ): Promise<ExpireOutcome> {
     const verdict = await this.reservations.abandonHold(eventId, seatNumber, holdVersion);
     if (verdict === 'reserved') {
-      const reservation = await this.reservations.find(eventId, seatNumber);
-      if (reservation) {
-        // Its seat.reserved never reached the ordered stream: append it now (same message id, so the
-        // PostgreSQL fallback copy is deduplicated) instead of leaving it to the fallback's slow path.
-        const event = await this.reservations.undeliveredReservedEvent(eventId, seatNumber);
-        const { userId, reservedAt } = reservation;
-        await this.store.finishReserve(
-          {
-            eventId,
-            seatNumber,
-            userId,
-            reservedAtMs: reservedAt.getTime(),
-            holdVersion,
-          },
-          event,
-        );
-      }
+      await this.finishCommittedReserve(eventId, seatNumber);
       return { outcome: 'gone' };
     }
     await this.store.abortReserve(eventId, seatNumber, holdVersion, holderId);

@@ -1,5 +1,6 @@
 import type { Logger } from '@zephyr/runtime';
 import { recoverLostHolds, type LostHoldsPorts } from '../../domain/lost-holds';
+import { startPeriodicJob } from './periodic-job';
 
 const CHECK_EVERY_MS = 1000;
 
@@ -8,23 +9,8 @@ const CHECK_EVERY_MS = 1000;
  * (SPEC.md §6: every ended hold is pushed; a wipe must not end holds silently).
  */
 export function startLostHoldsWatch(ports: LostHoldsPorts, logger: Logger) {
-  let running = true;
-  let timer: NodeJS.Timeout | undefined;
-  const check = async () => {
-    try {
-      const announced = await recoverLostHolds(ports);
-      if (announced) logger.warn({ announced }, 'Redis lost its data: its open holds were announced as ended');
-    } catch (err) {
-      logger.warn({ err: (err as Error).message }, 'lost-hold recovery failed; retrying');
-    }
-    if (running) timer = setTimeout(() => void check(), CHECK_EVERY_MS);
-  };
-  const first = check();
-  return {
-    async stop() {
-      running = false;
-      clearTimeout(timer);
-      await first;
-    },
-  };
+  return startPeriodicJob('lost-hold recovery', CHECK_EVERY_MS, logger, async () => {
+    const announced = await recoverLostHolds(ports);
+    if (announced) logger.warn({ announced }, 'Redis lost its data: its open holds were announced as ended');
+  });
 }
