@@ -7,6 +7,7 @@ import type { SeatStore } from './seat-store';
 /** Counters restart this far above the highest value PostgreSQL saw, covering events still in flight. */
 const COUNTER_MARGIN = 1000;
 const NEGATIVE_CACHE_MS = 1000;
+const floorAbove = (ceiling: number) => ceiling + (ceiling > 0 ? COUNTER_MARGIN : 0);
 
 /**
  * Keeps seat-service's copy of each event's config in Redis. The event-service pushes changes (and they
@@ -16,6 +17,10 @@ const NEGATIVE_CACHE_MS = 1000;
 export class EventDirectory implements EventDirectoryPort {
   private readonly notFound = new Map<string, number>();
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** Events reconciled with PostgreSQL since the current Redis connection was made. */
+  private readonly reconciled = new Set<string>();
+  private reconciledGeneration = -1;
+  private readonly reconciling = new Map<string, Promise<void>>();
 
   constructor(
     private readonly store: SeatStore,
@@ -39,12 +44,38 @@ export class EventDirectory implements EventDirectoryPort {
       return;
     }
     const restored = await this.reservations.restoreState(event.id);
-    await this.store.installEvent(
-      event.id,
-      config,
-      restored.counterCeiling + (restored.counterCeiling > 0 ? COUNTER_MARGIN : 0),
-      restored.reservations,
-    );
+    await this.store.installEvent(event.id, config, floorAbove(restored.counterCeiling), restored.reservations);
+  }
+
+  /**
+   * Before this process changes an event in Redis for the first time on a connection (at start, after a
+   * reconnect or a cluster failover), the event is reconciled with PostgreSQL: Redis may have come back
+   * without its last writes (AOF everysec, an asynchronously replicated master promoted), and then its
+   * counters would go backwards and a reservation recorded only in PostgreSQL would look free. Raising the
+   * counters above what PostgreSQL has seen and re-recording reservations closes both; it costs one
+   * PostgreSQL read per event per connection. With PostgreSQL down the change is refused (503): selling a
+   * seat twice is worse than a pause.
+   */
+  async ensureReconciled(eventId: string): Promise<void> {
+    const generation = this.store.connectionGeneration;
+    if (generation !== this.reconciledGeneration) {
+      this.reconciled.clear();
+      this.reconciledGeneration = generation;
+    }
+    if (this.reconciled.has(eventId)) return;
+    let pending = this.reconciling.get(eventId);
+    if (!pending) {
+      pending = this.reconcile(eventId, generation).finally(() => this.reconciling.delete(eventId));
+      this.reconciling.set(eventId, pending);
+    }
+    await pending;
+  }
+
+  private async reconcile(eventId: string, generation: number): Promise<void> {
+    const restored = await this.reservations.restoreState(eventId);
+    // 'NO_EVENT' is fine too: the change then finds no event and loads it in full, restoring the same.
+    await this.store.installEvent(eventId, undefined, floorAbove(restored.counterCeiling), restored.reservations);
+    if (this.reconciledGeneration === generation) this.reconciled.add(eventId);
   }
 
   /** Loads an event that Redis does not know; throws EVENT_NOT_FOUND when the event-service has none. */

@@ -355,9 +355,10 @@ return {'ANNOUNCED'}
 `;
 
 /**
- * Installs or updates an event's config. A newer revision replaces status/total/max. On first install
- * (also after Redis lost its data) reservations from PostgreSQL are restored and the counters start
- * above everything already published, so versions keep growing.
+ * Installs, updates or reconciles an event. A newer revision replaces status/total/max. The counters are
+ * raised to counterFloor (above everything already published, so versions keep growing) and every given
+ * reservation from PostgreSQL is recorded: on first install (also after Redis lost all its data) and when
+ * reconciling after Redis may have lost its last writes (revision '' and no config: see EventDirectory).
  * KEYS: meta, seats, outbox, then the user set of every restored reservation's user. ARGV: revision,
  * status, total, max, counterFloor, seatsPerRow, then
  * seat,user,reservedAt,holdVersion...
@@ -365,14 +366,29 @@ return {'ANNOUNCED'}
 const INSTALL_EVENT = `${PRELUDE}
 local rev = tonumber(redis.call('HGET', meta_key, 'rev') or '0')
 local fresh = redis.call('EXISTS', meta_key) == 0
-if tonumber(ARGV[1]) > rev then
+if ARGV[1] == '' then
+  -- Reconciling (no config given) only repairs an event Redis still has; a missing one is loaded in full.
+  if fresh then return {'NO_EVENT'} end
+elseif tonumber(ARGV[1]) > rev then
   redis.call('HSET', meta_key, 'rev', ARGV[1], 'status', ARGV[2], 'total', ARGV[3], 'max', ARGV[4], 'row', ARGV[6])
 end
-if fresh then
-  redis.call('HSET', meta_key, 'ver', ARGV[5], 'aseq', ARGV[5])
-  for i = 7, #ARGV, 4 do
-    redis.call('HSET', seats_key, ARGV[i], table.concat({'R', ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]}, '|'))
-    redis.call('ZADD', user_key(ARGV[i + 1]), '+inf', ARGV[i])
+-- Counters only move up, so after any loss (all data, or the last second of an AOF, or writes a promoted
+-- replica never got) they resume above every version and audit seq PostgreSQL has seen.
+local floor = tonumber(ARGV[5])
+for _, counter in ipairs({'ver', 'aseq'}) do
+  if fresh or tonumber(redis.call('HGET', meta_key, counter) or '0') < floor then
+    redis.call('HSET', meta_key, counter, floor)
+  end
+end
+-- PostgreSQL is the truth for reservations: a seat it has reserved is reserved here, whatever Redis kept.
+for i = 7, #ARGV, 4 do
+  local seat, user = ARGV[i], ARGV[i + 1]
+  local cur = redis.call('HGET', seats_key, seat)
+  local f = cur and split(cur)
+  if not (f and f[1] == 'R' and f[2] == user) then
+    if f and f[2] ~= user then redis.call('ZREM', user_key(f[2]), seat) end
+    redis.call('HSET', seats_key, seat, table.concat({'R', user, ARGV[i + 2], ARGV[i + 3]}, '|'))
+    redis.call('ZADD', user_key(user), '+inf', seat)
   end
 end
 -- The relay's consumer group; created here so it exists before the first event is appended.

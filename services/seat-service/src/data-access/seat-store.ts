@@ -175,12 +175,17 @@ function multiHoldReply(reply: ScriptReply): MultiHoldReply {
  */
 export class SeatStore implements SeatStorePort {
   private readonly run: Record<ScriptName, ScriptRunner>;
+  /** Counts Redis (re)connections (on a cluster also nodes joining, as after a failover). */
+  connectionGeneration = 0;
 
   /** `onAppend` hears of every script that may have appended to an event's stream (the relay wakes). */
   constructor(
     private readonly redis: RedisClient,
     private readonly onAppend: (eventId: string) => void = () => undefined,
   ) {
+    // Every (re)connection may be to a Redis that lost writes: events are reconciled again before use.
+    redis.on('ready', () => (this.connectionGeneration += 1));
+    redis.on('+node', () => (this.connectionGeneration += 1));
     const run = {} as Record<ScriptName, ScriptRunner>;
     for (const [name, script] of Object.entries(ALL_SCRIPTS) as [ScriptName, (typeof ALL_SCRIPTS)[ScriptName]][]) {
       const command = `zephyrSeat_${name}`;
@@ -456,15 +461,23 @@ export class SeatStore implements SeatStorePort {
     return { nowMs: Number(reply[1]), seats };
   }
 
-  /** Installs/updates the config; on a fresh install restores reservations and starts counters at `counterFloor`. */
-  async installEvent(eventId: string, config: EventConfig, counterFloor: number, reservations: RestoredReservation[]) {
+  /**
+   * Installs/updates the config, raises the counters to at least `counterFloor` and records `reservations`.
+   * Without a config it only reconciles an event Redis has ('NO_EVENT' otherwise).
+   */
+  async installEvent(
+    eventId: string,
+    config: EventConfig | undefined,
+    counterFloor: number,
+    reservations: RestoredReservation[],
+  ): Promise<'INSTALLED' | 'UPDATED' | 'NO_EVENT'> {
     const args: (string | number)[] = [
-      config.revision,
-      config.status,
-      config.totalSeats,
-      config.maxSeatsPerUser,
+      config?.revision ?? '',
+      config?.status ?? '',
+      config?.totalSeats ?? '',
+      config?.maxSeatsPerUser ?? '',
       counterFloor,
-      config.seatsPerRow,
+      config?.seatsPerRow ?? '',
     ];
     for (const r of reservations) args.push(r.seatNumber, r.userId, r.reservedAtMs, r.holdVersion);
     // Every restored user's set is declared, so the key count varies and leads the arguments.
@@ -475,6 +488,7 @@ export class SeatStore implements SeatStorePort {
       ...new Set(reservations.map((r) => seatKeys.user(eventId, r.userId))),
     ];
     const reply = await this.run.installEvent(keys.length, ...keys, ...args);
+    if (reply[0] === 'NO_EVENT') return 'NO_EVENT';
     await this.redis.sadd(seatKeys.outboxIndex(), eventId);
     return reply[0] as 'INSTALLED' | 'UPDATED';
   }

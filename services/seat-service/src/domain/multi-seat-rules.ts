@@ -58,6 +58,7 @@ export class MultiSeatRules {
 
   private async outcome(eventId: string, userId: string, run: () => Promise<MultiHoldReply>): Promise<MultiHoldResult> {
     try {
+      await this.directory.ensureReconciled(eventId);
       let reply = await run();
       if (reply.kind === 'no-event') {
         // Redis does not know the event yet (just created, or Redis lost its data): load it once.

@@ -184,6 +184,8 @@ export interface ReservationsPort {
 /** The event configs the scripts need; loads one Redis does not know, or throws EVENT_NOT_FOUND. */
 export interface EventDirectoryPort {
   load(eventId: string): Promise<void>;
+  /** Resolves once the event is safe to change in Redis on the current connection (see EventDirectory). */
+  ensureReconciled(eventId: string): Promise<void>;
 }
 
 export interface SeatLocks {

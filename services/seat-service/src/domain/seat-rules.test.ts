@@ -37,6 +37,7 @@ function setup(overrides: Partial<SeatStorePort> = {}, reservations: Partial<Res
     load: async (eventId) => {
       loads.push(eventId);
     },
+    ensureReconciled: async () => undefined,
   };
   const locks: SeatLocks = { acquire: async () => async () => undefined };
   const rules = new SeatRules(store, repo, directory, locks, {

@@ -84,6 +84,7 @@ export class SeatRules {
     eventId: string,
     run: () => Promise<R | NoEvent | Refused>,
   ): Promise<R> {
+    await this.directory.ensureReconciled(eventId);
     let result = await run();
     if (result.kind === 'no-event') {
       await this.directory.load(eventId);
@@ -381,6 +382,7 @@ export class SeatRules {
 
   /** Expires one hold version if it is due; fenced so concurrent workers and late calls are harmless. */
   async expire(eventId: string, seatNumber: number, holdVersion: number): Promise<ExpireOutcome> {
+    await this.directory.ensureReconciled(eventId);
     const result = await this.store.expire(eventId, seatNumber, holdVersion);
     switch (result.kind) {
       case 'expired':
