@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Validates the deployment files without a Docker engine or a cluster (CI runs it):
-#   compose     docker-compose.yml against the Compose schema (dclint) and the repository (compose.mjs)
+#   compose     docker-compose.yml against the Compose schema (dclint) and the repository (compose.mjs);
+#               docker-compose.redis-cluster.yml the same way, laid over it (compose-redis-cluster.mjs)
 #   image       Dockerfile and .dockerignore follow the one-recipe build (image.mjs)
 #   nginx       nginx -t, then nginx itself in front of stub gateways on 127.0.0.1 (nginx.mjs)
 #   k8s         kubectl kustomize of base and overlay; Kubernetes schemas, strict fields, policy (k8s.mjs)
@@ -98,6 +99,14 @@ else
   fail 'compose: dclint found errors'
 fi
 run_helper compose.mjs
+# The Redis Cluster override is a compose file of its own: the same schema check, then how it lays over the base.
+if "$tools/node_modules/.bin/dclint" docker-compose.redis-cluster.yml -q --color=false >"$work/dclint.txt" 2>&1; then
+  ok 'compose: docker-compose.redis-cluster.yml matches the Compose specification schema (dclint)'
+else
+  sed 's/^/        /' "$work/dclint.txt"
+  fail 'compose: dclint found errors in docker-compose.redis-cluster.yml'
+fi
+run_helper compose-redis-cluster.mjs
 
 say "== image"
 run_helper image.mjs
