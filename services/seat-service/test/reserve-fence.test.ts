@@ -1,16 +1,5 @@
 import { Client } from 'pg';
-import {
-  http,
-  isolate,
-  newUserId,
-  startService,
-  startStack,
-  userToken,
-  waitFor,
-  type Isolation,
-  type ServiceProcess,
-  type Stack,
-} from '@zephyr/testing';
+import { http, newUser, useStack, waitFor, type ServiceProcess } from '@zephyr/testing';
 
 /**
  * The fence at the commit (issue 10, item 1). A reserve on replica A stalls inside its PostgreSQL
@@ -18,49 +7,21 @@ import {
  * replica B gives the hold up and user B holds the seat. When A's process resumes, its reserve must not
  * commit: A gets 409 HOLD_NOT_FOUND, no reservation row exists and B's hold stands.
  */
-let iso: Isolation;
-let stack: Stack;
-let worker: ServiceProcess;
-let db: Client;
+const stack = useStack('fence', { services: ['event-service', 'seat-service'], replicas: { 'seat-service': 2 } });
 let stalled: ServiceProcess;
 let healthy: ServiceProcess;
 
 beforeAll(async () => {
-  iso = await isolate('fence');
-  stack = await startStack(iso, {
-    services: ['event-service', 'seat-service'],
-    replicas: { 'seat-service': 2 },
-  });
   [stalled, healthy] = stack.of('seat-service') as [ServiceProcess, ServiceProcess];
   // The worker talks to the replica that stays up (a stopped replica answers nobody).
-  worker = await startService('expiry-worker', { ...iso.env, SEAT_SERVICE_URL: healthy.baseUrl });
-  db = new Client({ connectionString: iso.databaseUrl });
-  await db.connect();
-}, 60_000);
-
-afterAll(async () => {
-  if (stalled?.child.pid) process.kill(stalled.child.pid, 'SIGCONT');
-  await db?.end();
-  await worker?.stop();
-  await stack?.stop();
-  await iso?.cleanup();
+  await stack.startService('expiry-worker', { SEAT_SERVICE_URL: healthy.baseUrl });
+  stack.onTeardown(() => stalled.child.pid && process.kill(stalled.child.pid, 'SIGCONT'));
 });
 
-async function user() {
-  const id = newUserId();
-  return { id, token: await userToken(id) };
-}
-
 it('a reserve stalled past its deadline cannot commit after its hold was given up and re-held', async () => {
-  const admin = await userToken(newUserId(), { admin: true });
-  const created = await http<{ id: string }>(stack.urls['event-service'][0]!, 'POST', '/api/events', {
-    token: admin,
-    body: { name: 'Fence', totalSeats: 10 },
-  });
-  expect(created.status).toBe(201);
-  const eventId = created.body.id;
-  const a = await user();
-  const b = await user();
+  const eventId = await stack.createEvent({ name: 'Fence', totalSeats: 10 });
+  const a = await newUser();
+  const b = await newUser();
   const seat = 5;
 
   const held = await http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, {
@@ -71,13 +32,13 @@ it('a reserve stalled past its deadline cannot commit after its hold was given u
   // The expiry worker schedules holds from seat.held; wait until it was relayed (its audit row is written).
   await waitFor(
     async () =>
-      (await db.query(`SELECT 1 FROM seat_service.seat_audit WHERE event_id = $1 AND action = 'held'`, [eventId]))
+      (await stack.db.query(`SELECT 1 FROM seat_service.seat_audit WHERE event_id = $1 AND action = 'held'`, [eventId]))
         .rowCount === 1,
     { timeoutMs: 15_000, what: 'seat.held relayed' },
   );
 
   // A's commit blocks on a row lock held by this session...
-  const locker = new Client({ connectionString: iso.databaseUrl });
+  const locker = new Client({ connectionString: stack.isolation.databaseUrl });
   await locker.connect();
   await locker.query('BEGIN');
   await locker.query('LOCK TABLE seat_service.reservations IN EXCLUSIVE MODE');
@@ -85,7 +46,7 @@ it('a reserve stalled past its deadline cannot commit after its hold was given u
   await waitFor(
     async () =>
       (
-        await db.query(
+        await stack.db.query(
           `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
              AND query ILIKE '%reservations%'`,
         )
@@ -119,7 +80,7 @@ it('a reserve stalled past its deadline cannot commit after its hold was given u
   expect(answerA.status).toBe(409);
   expect(answerA.body).toMatchObject({ error: { code: 'HOLD_NOT_FOUND' } });
 
-  const rows = await db.query('SELECT * FROM seat_service.reservations WHERE event_id = $1', [eventId]);
+  const rows = await stack.db.query('SELECT * FROM seat_service.reservations WHERE event_id = $1', [eventId]);
   expect(rows.rowCount).toBe(0);
   const status = await http(healthy.baseUrl, 'GET', `/api/seats/${eventId}/${seat}/status`, { token: b.token });
   expect(status.body).toMatchObject({ status: 'held', userId: b.id });
