@@ -1,17 +1,11 @@
-import { Client } from 'pg';
 import {
-  connectWs,
   http,
   inParallel,
-  isolate,
-  newUserId,
+  newUsers,
   startRedisCluster,
-  startStack,
-  userToken,
+  useStack,
   waitFor,
-  type Isolation,
   type LocalRedisCluster,
-  type Stack,
   type WsClient,
 } from '@zephyr/testing';
 
@@ -25,27 +19,18 @@ import {
  */
 const SEATS = 120;
 let cluster: LocalRedisCluster;
-let iso: Isolation;
-let stack: Stack;
-let db: Client;
-const sockets: WsClient[] = [];
 
 beforeAll(async () => {
   cluster = await startRedisCluster();
-  iso = await isolate('failover');
-  stack = await startStack(iso, {
-    replicas: { 'event-service': 2, 'seat-service': 2, notifier: 2, 'expiry-worker': 2, gateway: 2 },
-    env: { REDIS_CLUSTER_NODES: cluster.nodes, RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
-  });
-  db = new Client({ connectionString: iso.databaseUrl });
-  await db.connect();
-}, 180_000);
+}, 90_000);
+
+const stack = useStack('failover', {
+  replicas: { 'event-service': 2, 'seat-service': 2, notifier: 2, 'expiry-worker': 2, gateway: 2 },
+  env: () => ({ REDIS_CLUSTER_NODES: cluster.nodes, RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' }),
+  timeoutMs: 90_000,
+});
 
 afterAll(async () => {
-  for (const socket of sockets) socket.close();
-  await db?.end();
-  await stack?.stop();
-  await iso?.cleanup();
   await cluster?.stop();
 });
 
@@ -76,28 +61,18 @@ async function buy(gateways: string[], buyer: Buyer, seat: number, eventId: stri
 
 it('a master killed mid on-sale: no double booking, no lost reservation, pushes resume on both notifiers', async () => {
   const gateways = stack.urls.gateway;
-  const admin = await userToken(newUserId(), { admin: true });
-  const created = await http<{ id: string }>(gateways[0]!, 'POST', '/api/events', {
-    token: admin,
-    body: { name: 'Failover on-sale', totalSeats: SEATS, maxSeatsPerUser: SEATS },
-  });
-  expect(created.status).toBe(201);
-  const eventId = created.body.id;
+  const eventId = await stack.createEvent({ name: 'Failover on-sale', totalSeats: SEATS, maxSeatsPerUser: SEATS });
 
-  for (const url of stack.urls.notifier) {
-    const socket = await connectWs(`${url.replace('http', 'ws')}/ws`);
+  const sockets: WsClient[] = [];
+  for (const baseUrl of stack.urls.notifier) {
+    const socket = await stack.openWs('/ws', { baseUrl });
     socket.send({ type: 'SUBSCRIBE_EVENT', eventId });
     await socket.next((m) => m.type === 'SUBSCRIBED' && m.id === eventId);
     sockets.push(socket);
   }
 
   // Two buyers want every seat; one of them gets it.
-  const buyers = await Promise.all(
-    Array.from({ length: 2 * SEATS }, async () => {
-      const id = newUserId();
-      return { id, token: await userToken(id) };
-    }),
-  );
+  const buyers = await newUsers(2 * SEATS);
   const wins: { seat: number; userId: string }[] = [];
   let started = 0;
   let failover: Promise<{ killed: number; promoted: number }> | undefined;
@@ -114,7 +89,7 @@ it('a master killed mid on-sale: no double booking, no lost reservation, pushes 
   // No double booking: one winner per seat, and PostgreSQL holds exactly the winners.
   expect(new Set(wins.map((w) => w.seat)).size).toBe(wins.length);
   expect(wins.length).toBe(SEATS);
-  const rows = await db.query<{ seat_number: number; user_id: string }>(
+  const rows = await stack.db.query<{ seat_number: number; user_id: string }>(
     'select seat_number, user_id from seat_service.reservations where event_id = $1 order by seat_number',
     [eventId],
   );

@@ -4,19 +4,7 @@ import Ajv, { type ValidateFunction } from 'ajv';
 import Ajv2020 from 'ajv/dist/2020';
 import specs from '@asyncapi/specs';
 import { ROUTES, type RouteRule } from '@zephyr/contracts';
-import {
-  connectWs,
-  http,
-  isolate,
-  newUserId,
-  startService,
-  startStack,
-  userToken,
-  type Isolation,
-  type ServiceProcess,
-  type Stack,
-  type WsClient,
-} from '@zephyr/testing';
+import { http, newUserId, useStack, userToken } from '@zephyr/testing';
 
 /**
  * SPEC.md §8 documents, through a real gateway: the OpenAPI 3.1 document passes a real validator, has an
@@ -26,30 +14,19 @@ import {
  */
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-let iso: Isolation;
-let stack: Stack;
+const stack = useStack('documents', {
+  services: ['event-service', 'seat-service', 'notifier', 'gateway'],
+  env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
+  timeoutMs: 90_000,
+});
 let gw: string;
-let extraGateway: ServiceProcess | undefined;
-let ws: WsClient | undefined;
 let openapi: Doc;
 let asyncapi: Doc;
 
 beforeAll(async () => {
-  iso = await isolate('documents');
-  stack = await startStack(iso, {
-    services: ['event-service', 'seat-service', 'notifier', 'gateway'],
-    env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
-  });
   gw = stack.gatewayUrl;
   openapi = (await http<Doc>(gw, 'GET', '/api/openapi.json')).body;
   asyncapi = (await http<Doc>(gw, 'GET', '/api/asyncapi.json')).body;
-}, 90_000);
-
-afterAll(async () => {
-  ws?.close();
-  await extraGateway?.stop();
-  await stack?.stop();
-  await iso?.cleanup();
 });
 
 const openApiPath = (route: RouteRule) => route.path.replace(/:([a-zA-Z]+)/g, '{$1}');
@@ -128,7 +105,7 @@ describe('GET /api/openapi.json', () => {
         errors: null,
       });
     };
-    const admin = await userToken(newUserId(), { admin: true });
+    const { admin } = stack;
     const userId = newUserId();
     const user = await userToken(userId);
 
@@ -226,14 +203,9 @@ describe('GET /api/asyncapi.json', () => {
       const validate = message(name);
       expect({ name, errors: validate(value) ? null : validate.errors }).toEqual({ name, errors: null });
     };
-    const admin = await userToken(newUserId(), { admin: true });
     const user = await userToken(newUserId());
-    const created = await http<{ id: string }>(gw, 'POST', '/api/events', {
-      token: admin,
-      body: { name: 'Docs WS', totalSeats: 10 },
-    });
-    const eventId = created.body.id;
-    ws = await connectWs(`${gw.replace('http', 'ws')}/ws`);
+    const eventId = await stack.createEvent({ name: 'Docs WS', totalSeats: 10 });
+    const ws = await stack.openWs();
 
     const subscribe = { type: 'SUBSCRIBE_EVENT', eventId, snapshot: true };
     expectValid('subscribeEvent', subscribe);
@@ -291,14 +263,10 @@ describe('GET /api/docs', () => {
   });
 
   it('counts against the per-IP rate limit', async () => {
-    extraGateway = await startService('gateway', {
-      ...iso.env,
-      EVENT_SERVICE_URL: stack.urls['event-service'][0]!,
-      SEAT_SERVICE_URL: stack.urls['seat-service'][0]!,
-      NOTIFIER_URL: stack.urls.notifier[0]!,
+    const extraGateway = await stack.startService('gateway', {
       RATE_LIMIT_PER_IP: '3',
       RATE_LIMIT_WINDOW_SECONDS: '60',
-      REDIS_KEY_PREFIX: `${iso.redisPrefix}limited:`,
+      REDIS_KEY_PREFIX: `${stack.isolation.redisPrefix}limited:`,
     });
     const statuses: number[] = [];
     let last: Response | undefined;

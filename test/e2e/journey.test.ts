@@ -1,49 +1,21 @@
-import {
-  connectWs,
-  http,
-  isolate,
-  newUserId,
-  startStack,
-  userToken,
-  type Isolation,
-  type Stack,
-  type WsClient,
-} from '@zephyr/testing';
+import { connectWs, http, newUserId, useStack, userToken } from '@zephyr/testing';
 
 /**
  * One seat's whole journey through all five processes, as a client sees it through the gateway:
  * admin creates an event → a user holds seat 7 → a WebSocket subscriber sees it held → the user reserves
  * it → reserved → a 10 s hold on seat 8 expires → the subscriber sees it available within 2 s of expiresAt.
  */
-let iso: Isolation;
-let stack: Stack;
-let ws: WsClient | undefined;
-
-beforeAll(async () => {
-  iso = await isolate('journey');
-  stack = await startStack(iso, { env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' } });
-}, 90_000);
-
-afterAll(async () => {
-  ws?.close();
-  await stack?.stop();
-  await iso?.cleanup();
-});
+const stack = useStack('journey', { env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' }, timeoutMs: 90_000 });
 
 it('admin creates, user holds, reserves and lets a hold expire; the WebSocket client sees every change', async () => {
   const gw = stack.gatewayUrl;
-  const admin = await userToken(newUserId(), { admin: true });
+  const { admin } = stack;
   const userId = newUserId();
   const user = await userToken(userId);
 
-  const created = await http<{ id: string }>(gw, 'POST', '/api/events', {
-    token: admin,
-    body: { name: 'Summer Festival', totalSeats: 100 },
-  });
-  expect(created.status).toBe(201);
-  const eventId = created.body.id;
+  const eventId = await stack.createEvent({ name: 'Summer Festival', totalSeats: 100 });
 
-  ws = await connectWs(`${gw.replace('http', 'ws')}/ws`);
+  const ws = await stack.openWs();
   ws.send({ type: 'SUBSCRIBE_EVENT', eventId });
   await ws.next((m) => m.type === 'SUBSCRIBED' && m.id === eventId);
 

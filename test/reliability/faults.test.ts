@@ -1,18 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import {
-  connectWs,
-  http,
-  inParallel,
-  isolate,
-  newUserId,
-  startService,
-  startStack,
-  userToken,
-  waitFor,
-  type Isolation,
-  type Stack,
-  type WsClient,
-} from '@zephyr/testing';
+import { connectWs, http, inParallel, newUserId, useStack, userToken, waitFor, type WsClient } from '@zephyr/testing';
 
 /**
  * Faults in the middle of an on-sale: RabbitMQ restarted, a seat-service replica SIGKILLed. Every change
@@ -20,9 +7,11 @@ import {
  * appear exactly once in the audit trail. These tests restart the machine's RabbitMQ, so they run alone
  * (jest --runInBand) and take a minute or two.
  */
-let iso: Isolation;
-let stack: Stack;
-let admin: string;
+const stack = useStack('faults', {
+  replicas: { 'seat-service': 2 },
+  env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
+  timeoutMs: 90_000,
+});
 
 interface SeatUpdate {
   type: 'SEAT_UPDATE';
@@ -30,20 +19,6 @@ interface SeatUpdate {
   status: string;
   version: number;
 }
-
-beforeAll(async () => {
-  iso = await isolate('faults');
-  stack = await startStack(iso, {
-    replicas: { 'seat-service': 2 },
-    env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
-  });
-  admin = await userToken(newUserId(), { admin: true });
-}, 90_000);
-
-afterAll(async () => {
-  await stack?.stop();
-  await iso?.cleanup();
-});
 
 const REDIS_START =
   'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log';
@@ -142,7 +117,7 @@ async function expectDelivered(ws: WsClient, eventId: string, confirmed: { seat:
           stack.gatewayUrl,
           'GET',
           `/api/events/${eventId}/history?limit=100${cursor ? `&cursor=${cursor}` : ''}`,
-          { token: admin },
+          { token: stack.admin },
         );
         items.push(...page.body.items);
         cursor = page.body.nextCursor;
@@ -158,11 +133,7 @@ async function expectDelivered(ws: WsClient, eventId: string, confirmed: { seat:
 }
 
 it('a RabbitMQ restart in the middle of 500 holds/reserves loses no committed change', async () => {
-  const created = await http<{ id: string }>(stack.gatewayUrl, 'POST', '/api/events', {
-    token: admin,
-    body: { name: 'Broker restart', totalSeats: 500, maxSeatsPerUser: 500 },
-  });
-  const eventId = created.body.id;
+  const eventId = await stack.createEvent({ name: 'Broker restart', totalSeats: 500, maxSeatsPerUser: 500 });
   const ws = await subscribe(eventId);
   try {
     let restarted: Promise<void> = Promise.resolve();
@@ -183,11 +154,7 @@ it('a RabbitMQ restart in the middle of 500 holds/reserves loses no committed ch
 }, 240_000);
 
 it('SIGKILL of a seat-service replica in the middle of 500 holds/reserves loses no committed change', async () => {
-  const created = await http<{ id: string }>(stack.gatewayUrl, 'POST', '/api/events', {
-    token: admin,
-    body: { name: 'Replica killed', totalSeats: 500, maxSeatsPerUser: 500 },
-  });
-  const eventId = created.body.id;
+  const eventId = await stack.createEvent({ name: 'Replica killed', totalSeats: 500, maxSeatsPerUser: 500 });
   const ws = await subscribe(eventId);
   const victim = stack.of('seat-service')[1]!;
   try {
@@ -195,13 +162,7 @@ it('SIGKILL of a seat-service replica in the middle of 500 holds/reserves loses 
       victim.child.kill('SIGKILL');
       // Bring it back on the same port, as an orchestrator would.
       await new Promise((r) => setTimeout(r, 1000));
-      stack.processes.push(
-        await startService(
-          'seat-service',
-          { ...iso.env, EVENT_SERVICE_URL: stack.urls['event-service'][0]! },
-          { port: victim.port },
-        ),
-      );
+      await stack.startService('seat-service', {}, { port: victim.port });
     });
     expect(confirmed.length).toBeGreaterThan(300);
     await expectDelivered(ws, eventId, confirmed);
@@ -212,11 +173,7 @@ it('SIGKILL of a seat-service replica in the middle of 500 holds/reserves loses 
 
 it('a Redis restart that loses every key loses no reservation, and versions keep growing', async () => {
   const gw = stack.gatewayUrl;
-  const created = await http<{ id: string }>(gw, 'POST', '/api/events', {
-    token: admin,
-    body: { name: 'Redis restart', totalSeats: 100, maxSeatsPerUser: 100 },
-  });
-  const eventId = created.body.id;
+  const eventId = await stack.createEvent({ name: 'Redis restart', totalSeats: 100, maxSeatsPerUser: 100 });
   const buyerId = newUserId();
   const buyer = await userToken(buyerId);
   for (let seat = 1; seat <= 30; seat++) {
@@ -233,7 +190,7 @@ it('a Redis restart that loses every key loses no reservation, and versions keep
         gw,
         'GET',
         `/api/events/${eventId}/seats`,
-        { token: admin },
+        { token: stack.admin },
       );
       return res.status === 200 ? res.body : undefined;
     },

@@ -7,11 +7,8 @@ import {
   connectWs,
   freePort,
   http,
-  isolate,
   newUserId,
-  type Isolation,
   type ServiceProcess,
-  type Stack,
   type WsClient,
 } from '@zephyr/testing';
 import {
@@ -24,9 +21,9 @@ import {
   rawRequest,
   signWith,
   startServiceSafely,
-  startStackSafely,
   unsigned,
   upgradeStatus,
+  useSecurityStack,
   withPayload,
 } from './support';
 
@@ -39,8 +36,6 @@ const ISSUER = 'https://issuer.zephyr.test/';
 const AUDIENCE = 'zephyr-api';
 const WRONG_SECRET = 'a-different-secret-that-is-also-long-enough!';
 
-let iso: Isolation;
-let stack: Stack;
 let gw: string;
 let eventId: string;
 const userId = newUserId();
@@ -60,32 +55,16 @@ const without = (key: string) => {
   return c;
 };
 
+const stack = useSecurityStack('secauth', {
+  env: { JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE },
+  adminToken: () =>
+    mintToken({ secret: TEST_JWT_SECRET, userId: newUserId(), admin: true, issuer: ISSUER, audience: AUDIENCE }),
+});
+
 beforeAll(async () => {
-  iso = await isolate('secauth');
-  stack = await startStackSafely(iso, {
-    services: ['event-service', 'seat-service', 'notifier', 'gateway'],
-    env: { JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
-  });
   gw = stack.gatewayUrl;
   good = await mintToken({ secret: TEST_JWT_SECRET, userId, issuer: ISSUER, audience: AUDIENCE });
-  const admin = await mintToken({
-    secret: TEST_JWT_SECRET,
-    userId: newUserId(),
-    admin: true,
-    issuer: ISSUER,
-    audience: AUDIENCE,
-  });
-  const created = await http<{ id: string }>(gw, 'POST', '/api/events', {
-    token: admin,
-    body: { name: 'Auth show', totalSeats: 10 },
-  });
-  expect(created.status).toBe(201);
-  eventId = created.body.id;
-}, 90_000);
-
-afterAll(async () => {
-  await stack?.stop();
-  await iso?.cleanup();
+  eventId = await stack.createEvent({ name: 'Auth show', totalSeats: 10 });
 });
 
 /** The four doors a credential can come through; each answers 401 / ERROR UNAUTHENTICATED for a bad one. */
@@ -245,8 +224,7 @@ describe('JWKS mode (RS256/ES256 from JWT_JWKS_URL)', () => {
   let jwksServer: httpServer.Server;
   let attackerHits = 0;
   let attackerServer: httpServer.Server;
-  let jwksIso: Isolation;
-  let jwksStack: Stack;
+  let jwksUrl: string;
   let jgw: string;
   let jEventId: string;
   const sub = newUserId();
@@ -276,20 +254,18 @@ describe('JWKS mode (RS256/ES256 from JWT_JWKS_URL)', () => {
         .writeHead(200, { 'content-type': 'application/json' })
         .end(JSON.stringify({ keys: [jwk(foreign.publicKey, 'rsa-1', 'RS256')] }));
     });
-    const jwksUrl = `${await listen(jwksServer)}/.well-known/jwks.json`;
+    jwksUrl = `${await listen(jwksServer)}/.well-known/jwks.json`;
     await listen(attackerServer);
-    jwksIso = await isolate('secjwks');
-    jwksStack = await startStackSafely(jwksIso, {
-      services: ['event-service', 'seat-service', 'notifier', 'gateway'],
-      // JWT_SECRET stays set from the isolation env: the JWKS must win, so HS256 tokens made with it fail.
-      env: { JWT_JWKS_URL: jwksUrl, RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
-    });
-    jgw = jwksStack.gatewayUrl;
-  }, 90_000);
+  });
 
-  afterAll(async () => {
-    await jwksStack?.stop();
-    await jwksIso?.cleanup();
+  // JWT_SECRET stays set from the isolation env: the JWKS must win, so HS256 tokens made with it fail.
+  const jwksStack = useSecurityStack('secjwks', { env: () => ({ JWT_JWKS_URL: jwksUrl }) });
+
+  beforeAll(() => {
+    jgw = jwksStack.gatewayUrl;
+  });
+
+  afterAll(() => {
     jwksServer?.close();
     attackerServer?.close();
   });
@@ -394,13 +370,10 @@ describe('JWKS mode (RS256/ES256 from JWT_JWKS_URL)', () => {
   it('answers 503, not 401 or 500, while the key set cannot be fetched', async () => {
     let lonely: ServiceProcess | undefined;
     try {
-      lonely = await startServiceSafely('gateway', {
-        ...jwksIso.env,
-        JWT_JWKS_URL: `http://127.0.0.1:${freePort()}/jwks.json`,
-        EVENT_SERVICE_URL: jwksStack.urls['event-service'][0]!,
-        SEAT_SERVICE_URL: jwksStack.urls['seat-service'][0]!,
-        NOTIFIER_URL: jwksStack.urls.notifier[0]!,
-      });
+      lonely = await startServiceSafely(
+        'gateway',
+        jwksStack.serviceEnv({ JWT_JWKS_URL: `http://127.0.0.1:${freePort()}/jwks.json` }),
+      );
       const token = rs(jclaims({ jti: randomUUID() }));
       expectError(await http(lonely.baseUrl, 'GET', '/api/events', { token }), 503, 'DEPENDENCY_UNAVAILABLE');
       expectError(await upgradeStatus(lonely.port, `/ws?token=${token}`), 503, 'DEPENDENCY_UNAVAILABLE');

@@ -1,105 +1,84 @@
-import {
-  TEST_JWT_SECRET,
-  connectWs,
-  http,
-  inParallel,
-  isolate,
-  newUserId,
-  userToken,
-  waitFor,
-  type Isolation,
-  type Stack,
-} from '@zephyr/testing';
-import { expectError, hs256, nowSeconds, portOf, rawHttp, rawRequest, startStackSafely } from './support';
+import { TEST_JWT_SECRET, connectWs, http, inParallel, newUserId, userToken, waitFor } from '@zephyr/testing';
+import { expectError, hs256, nowSeconds, portOf, rawHttp, rawRequest, useSecurityStack } from './support';
 
 /**
  * Object-level and function-level authorization through the gateway (OWASP API1, API3, API5, API6): a user
  * acts only on their own holds and sees no one else's identity, admin endpoints need the admin role, no
  * field can be mass-assigned, no header asserts an identity, and one account cannot sweep an event.
  */
-let iso: Isolation;
-let stack: Stack;
-let gw: string;
-let admin: string;
+const stack = useSecurityStack('secauthz', { eventDefaults: { name: 'Authz show' } });
+const { createEvent } = stack;
 const alice = { id: newUserId(), token: '' };
 const bob = { id: newUserId(), token: '' };
 
 beforeAll(async () => {
-  iso = await isolate('secauthz');
-  stack = await startStackSafely(iso, {
-    services: ['event-service', 'seat-service', 'notifier', 'gateway'],
-    env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
-  });
-  gw = stack.gatewayUrl;
-  admin = await userToken(newUserId(), { admin: true });
   alice.token = await userToken(alice.id);
   bob.token = await userToken(bob.id);
-}, 90_000);
-
-afterAll(async () => {
-  await stack?.stop();
-  await iso?.cleanup();
 });
-
-async function createEvent(body: Record<string, unknown> = {}): Promise<string> {
-  const res = await http<{ id: string }>(gw, 'POST', '/api/events', {
-    token: admin,
-    body: { name: 'Authz show', totalSeats: 20, ...body },
-  });
-  expect(res.status).toBe(201);
-  return res.body.id;
-}
 
 type SeatView = { status: string; userId?: string };
 const seatStatus = (eventId: string, seat: number, token?: string) =>
-  http<SeatView>(gw, 'GET', `/api/seats/${eventId}/${seat}/status`, { token });
+  http<SeatView>(stack.gatewayUrl, 'GET', `/api/seats/${eventId}/${seat}/status`, { token });
 const historyOf = async (eventId: string) =>
   (
     await http<{ items: { action: string; userId: string; seatNumber: number }[] }>(
-      gw,
+      stack.gatewayUrl,
       'GET',
       `/api/events/${eventId}/history`,
-      { token: admin },
+      { token: stack.admin },
     )
   ).body.items;
 
 describe('holds belong to their holder', () => {
   it("user B cannot reserve, refresh, release or list user A's hold, and A's hold is untouched", async () => {
     const eventId = await createEvent();
-    const held = await http<{ expiresAt: string }>(gw, 'POST', `/api/seats/${eventId}/3/hold`, {
+    const held = await http<{ expiresAt: string }>(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/3/hold`, {
       token: alice.token,
       body: { holdDuration: 300 },
     });
     expect(held.status).toBe(201);
 
     expectError(
-      await http(gw, 'POST', `/api/seats/${eventId}/3/reserve`, { token: bob.token }),
+      await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/3/reserve`, { token: bob.token }),
       409,
       'SEAT_UNAVAILABLE',
     );
     expectError(
-      await http(gw, 'POST', `/api/seats/${eventId}/3/refresh`, { token: bob.token, body: { holdDuration: 3600 } }),
+      await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/3/refresh`, {
+        token: bob.token,
+        body: { holdDuration: 3600 },
+      }),
       409,
       'SEAT_UNAVAILABLE',
     );
     expectError(
-      await http(gw, 'DELETE', `/api/seats/${eventId}/3/hold`, { token: bob.token }),
+      await http(stack.gatewayUrl, 'DELETE', `/api/seats/${eventId}/3/hold`, { token: bob.token }),
       409,
       'SEAT_UNAVAILABLE',
     );
-    expectError(await http(gw, 'POST', `/api/seats/${eventId}/3/hold`, { token: bob.token }), 409, 'SEAT_UNAVAILABLE');
     expectError(
-      await http(gw, 'GET', `/api/seats/${eventId}/user/${alice.id}/holds`, { token: bob.token }),
+      await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/3/hold`, { token: bob.token }),
+      409,
+      'SEAT_UNAVAILABLE',
+    );
+    expectError(
+      await http(stack.gatewayUrl, 'GET', `/api/seats/${eventId}/user/${alice.id}/holds`, { token: bob.token }),
       403,
       'FORBIDDEN',
     );
     // The same id in upper case is the same user.
     expectError(
-      await http(gw, 'GET', `/api/seats/${eventId}/user/${alice.id.toUpperCase()}/holds`, { token: bob.token }),
+      await http(stack.gatewayUrl, 'GET', `/api/seats/${eventId}/user/${alice.id.toUpperCase()}/holds`, {
+        token: bob.token,
+      }),
       403,
       'FORBIDDEN',
     );
-    expectError(await http(gw, 'GET', `/api/seats/${eventId}/user/${alice.id}/holds`), 401, 'UNAUTHENTICATED');
+    expectError(
+      await http(stack.gatewayUrl, 'GET', `/api/seats/${eventId}/user/${alice.id}/holds`),
+      401,
+      'UNAUTHENTICATED',
+    );
 
     // Naming A in the body does not make B act as A: 403 before anything is looked up.
     for (const [method, action] of [
@@ -108,20 +87,20 @@ describe('holds belong to their holder', () => {
       ['DELETE', 'hold'],
       ['POST', 'hold'],
     ] as const) {
-      expectError(
-        await http(gw, method, `/api/seats/${eventId}/3/${action}`, { token: bob.token, body: { userId: alice.id } }),
-        403,
-        'FORBIDDEN',
-      );
-      expectError(
-        await http(gw, method, `/api/seats/${eventId}/4/${action}`, { token: bob.token, body: { userId: alice.id } }),
-        403,
-        'FORBIDDEN',
-      );
+      for (const seat of [3, 4]) {
+        expectError(
+          await http(stack.gatewayUrl, method, `/api/seats/${eventId}/${seat}/${action}`, {
+            token: bob.token,
+            body: { userId: alice.id },
+          }),
+          403,
+          'FORBIDDEN',
+        );
+      }
     }
 
     const mine = await http<{ items: { seatNumber: number; expiresAt: string }[] }>(
-      gw,
+      stack.gatewayUrl,
       'GET',
       `/api/seats/${eventId}/user/${alice.id}/holds`,
       { token: alice.token },
@@ -129,11 +108,16 @@ describe('holds belong to their holder', () => {
     expect(mine.body.items).toEqual([
       expect.objectContaining({ seatNumber: 3, userId: alice.id, expiresAt: held.body.expiresAt }),
     ]);
-    expect((await http(gw, 'GET', `/api/seats/${eventId}/user/${alice.id}/holds`, { token: admin })).status).toBe(200);
+    expect(
+      (await http(stack.gatewayUrl, 'GET', `/api/seats/${eventId}/user/${alice.id}/holds`, { token: stack.admin }))
+        .status,
+    ).toBe(200);
     expect((await seatStatus(eventId, 4)).body.status).toBe('available');
     // The audit trail holds A's hold and nothing done in B's name. A's marker hold, made after B's attempts,
     // shows when the trail has caught up with them (instead of guessing how long it lags).
-    expect((await http(gw, 'POST', `/api/seats/${eventId}/5/hold`, { token: alice.token })).status).toBe(201);
+    expect((await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/5/hold`, { token: alice.token })).status).toBe(
+      201,
+    );
     const trail = await waitFor(async () => {
       const items = await historyOf(eventId);
       return items.some((e) => e.seatNumber === 5) && items;
@@ -145,19 +129,23 @@ describe('holds belong to their holder', () => {
 
   it("shows a holder's identity only to that holder and admins, on status, the seat map and WebSocket", async () => {
     const eventId = await createEvent();
-    const watcher = await connectWs(`${gw.replace('http', 'ws')}/ws?token=${bob.token}`);
+    const watcher = await connectWs(`${stack.gatewayUrl.replace('http', 'ws')}/ws?token=${bob.token}`);
     try {
       watcher.send({ type: 'SUBSCRIBE_EVENT', eventId });
       await watcher.next((m) => m.type === 'SUBSCRIBED');
-      expect((await http(gw, 'POST', `/api/seats/${eventId}/5/hold`, { token: alice.token })).status).toBe(201);
+      expect(
+        (await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/5/hold`, { token: alice.token })).status,
+      ).toBe(201);
 
       expect((await seatStatus(eventId, 5, alice.token)).body).toMatchObject({ status: 'held', userId: alice.id });
-      expect((await seatStatus(eventId, 5, admin)).body).toMatchObject({ status: 'held', userId: alice.id });
+      expect((await seatStatus(eventId, 5, stack.admin)).body).toMatchObject({ status: 'held', userId: alice.id });
       for (const token of [bob.token, undefined]) {
         const seen = await seatStatus(eventId, 5, token);
         expect(seen.body.status).toBe('held');
         expect(seen.body).not.toHaveProperty('userId');
-        const map = await http<{ seats: SeatView[] }>(gw, 'GET', `/api/events/${eventId}/seats`, { token });
+        const map = await http<{ seats: SeatView[] }>(stack.gatewayUrl, 'GET', `/api/events/${eventId}/seats`, {
+          token,
+        });
         expect(map.body.seats.find((s) => s.status === 'held')).not.toHaveProperty('userId');
         expect(JSON.stringify(map.body)).not.toContain(alice.id);
       }
@@ -167,7 +155,7 @@ describe('holds belong to their holder', () => {
       // B may not listen on A's user channel; an anonymous socket may not listen on any.
       watcher.send({ type: 'SUBSCRIBE_USER', userId: alice.id });
       expect(await watcher.next((m) => m.type === 'ERROR')).toMatchObject({ code: 'FORBIDDEN' });
-      const anonymous = await connectWs(`${gw.replace('http', 'ws')}/ws`);
+      const anonymous = await connectWs(`${stack.gatewayUrl.replace('http', 'ws')}/ws`);
       anonymous.send({ type: 'SUBSCRIBE_USER', userId: alice.id });
       expect(await anonymous.next((m) => m.type === 'ERROR')).toMatchObject({ code: 'UNAUTHENTICATED' });
       // Nor switch identity on an authenticated socket.
@@ -187,7 +175,7 @@ describe('holds belong to their holder', () => {
 describe('admin endpoints', () => {
   it('refuse a plain user (403) and an anonymous caller (401), change nothing, and work for an admin', async () => {
     const eventId = await createEvent();
-    const before = await http(gw, 'GET', '/api/events?limit=100');
+    const before = await http(stack.gatewayUrl, 'GET', '/api/events?limit=100');
     const notAdmin = [
       alice.token,
       await userToken(newUserId(), {}),
@@ -204,20 +192,31 @@ describe('admin endpoints', () => {
       ['GET', `/api/events/${eventId}/history`, undefined],
     ] as const;
     for (const [method, path, body] of calls) {
-      expectError(await http(gw, method, path, { body }), 401, 'UNAUTHENTICATED');
-      for (const token of notAdmin) expectError(await http(gw, method, path, { token, body }), 403, 'FORBIDDEN');
+      expectError(await http(stack.gatewayUrl, method, path, { body }), 401, 'UNAUTHENTICATED');
+      for (const token of notAdmin)
+        expectError(await http(stack.gatewayUrl, method, path, { token, body }), 403, 'FORBIDDEN');
     }
-    expect(await http(gw, 'GET', '/api/events?limit=100')).toMatchObject({ status: 200, body: before.body });
+    expect(await http(stack.gatewayUrl, 'GET', '/api/events?limit=100')).toMatchObject({
+      status: 200,
+      body: before.body,
+    });
 
     expect(
-      (await http(gw, 'PATCH', `/api/events/${eventId}`, { token: admin, body: { name: 'Renamed' } })).body,
+      (
+        await http(stack.gatewayUrl, 'PATCH', `/api/events/${eventId}`, {
+          token: stack.admin,
+          body: { name: 'Renamed' },
+        })
+      ).body,
     ).toMatchObject({ name: 'Renamed', status: 'active' });
-    expect((await http(gw, 'GET', `/api/events/${eventId}/history`, { token: admin })).status).toBe(200);
+    expect((await http(stack.gatewayUrl, 'GET', `/api/events/${eventId}/history`, { token: stack.admin })).status).toBe(
+      200,
+    );
   });
 
   it('refuse mass assignment of server-owned fields (400, nothing created or changed)', async () => {
     const eventId = await createEvent({ maxSeatsPerUser: 2 });
-    const before = await http(gw, 'GET', '/api/events?limit=100');
+    const before = await http(stack.gatewayUrl, 'GET', '/api/events?limit=100');
     for (const extra of [
       { id: newUserId() },
       { createdAt: '2000-01-01T00:00:00.000Z' },
@@ -227,7 +226,10 @@ describe('admin endpoints', () => {
       { ownerId: alice.id },
     ]) {
       expectError(
-        await http(gw, 'POST', '/api/events', { token: admin, body: { name: 'Assign', totalSeats: 10, ...extra } }),
+        await http(stack.gatewayUrl, 'POST', '/api/events', {
+          token: stack.admin,
+          body: { name: 'Assign', totalSeats: 10, ...extra },
+        }),
         400,
         'VALIDATION_FAILED',
       );
@@ -240,7 +242,7 @@ describe('admin endpoints', () => {
       { createdAt: '2000-01-01T00:00:00.000Z' },
     ]) {
       expectError(
-        await http(gw, 'PATCH', `/api/events/${eventId}`, { token: admin, body: extra }),
+        await http(stack.gatewayUrl, 'PATCH', `/api/events/${eventId}`, { token: stack.admin, body: extra }),
         400,
         'VALIDATION_FAILED',
       );
@@ -253,12 +255,15 @@ describe('admin endpoints', () => {
       { version: 1 },
     ]) {
       expectError(
-        await http(gw, 'POST', `/api/seats/${eventId}/1/hold`, { token: alice.token, body: extra }),
+        await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/1/hold`, { token: alice.token, body: extra }),
         400,
         'VALIDATION_FAILED',
       );
     }
-    expect(await http(gw, 'GET', '/api/events?limit=100')).toMatchObject({ status: 200, body: before.body });
+    expect(await http(stack.gatewayUrl, 'GET', '/api/events?limit=100')).toMatchObject({
+      status: 200,
+      body: before.body,
+    });
     expect((await seatStatus(eventId, 1)).body.status).toBe('available');
   });
 });
@@ -280,11 +285,11 @@ describe('no way around the gateway', () => {
     for (const target of targets) {
       for (const method of ['GET', 'PUT', 'POST', 'DELETE']) {
         const res = await rawHttp(
-          portOf(gw),
+          portOf(stack.gatewayUrl),
           rawRequest(
             method,
             target,
-            { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' },
+            { Authorization: `Bearer ${stack.admin}`, 'Content-Type': 'application/json' },
             method === 'GET' ? undefined : '{"holds":[]}',
           ),
         );
@@ -295,7 +300,7 @@ describe('no way around the gateway', () => {
         }
       }
     }
-    expect((await http(gw, 'GET', `/api/events/${eventId}`)).body).toMatchObject({
+    expect((await http(stack.gatewayUrl, 'GET', `/api/events/${eventId}`)).body).toMatchObject({
       status: 'active',
       name: 'Authz show',
     });
@@ -311,16 +316,30 @@ describe('no way around the gateway', () => {
       'x-remote-user': alice.id,
       'x-roles': 'admin',
     };
-    expectError(await http(gw, 'POST', `/api/seats/${eventId}/1/hold`, { headers: spoof }), 401, 'UNAUTHENTICATED');
     expectError(
-      await http(gw, 'POST', '/api/events', { token: bob.token, headers: spoof, body: { name: 'x', totalSeats: 10 } }),
+      await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/1/hold`, { headers: spoof }),
+      401,
+      'UNAUTHENTICATED',
+    );
+    expectError(
+      await http(stack.gatewayUrl, 'POST', '/api/events', {
+        token: bob.token,
+        headers: spoof,
+        body: { name: 'x', totalSeats: 10 },
+      }),
       403,
       'FORBIDDEN',
     );
-    const held = await http(gw, 'POST', `/api/seats/${eventId}/1/hold`, { token: bob.token, headers: spoof });
+    const held = await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/1/hold`, {
+      token: bob.token,
+      headers: spoof,
+    });
     expect(held).toMatchObject({ status: 201, body: { userId: bob.id } });
     expectError(
-      await http(gw, 'GET', `/api/seats/${eventId}/user/${alice.id}/holds`, { token: bob.token, headers: spoof }),
+      await http(stack.gatewayUrl, 'GET', `/api/seats/${eventId}/user/${alice.id}/holds`, {
+        token: bob.token,
+        headers: spoof,
+      }),
       403,
       'FORBIDDEN',
     );
@@ -335,14 +354,16 @@ describe('one account cannot sweep an event (API6)', () => {
       10,
       Array.from(
         { length: 20 },
-        (_, i) => () => http(gw, 'POST', `/api/seats/${eventId}/${i + 1}/hold`, { token: bot }),
+        (_, i) => () => http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/${i + 1}/hold`, { token: bot }),
       ),
     );
     expect(results.filter((r) => r.status === 201)).toHaveLength(3);
     for (const refused of results.filter((r) => r.status !== 201)) expectError(refused, 409, 'USER_LIMIT_REACHED');
-    const available = await http<{ count: number }>(gw, 'GET', `/api/events/${eventId}/seats/available`);
+    const available = await http<{ count: number }>(stack.gatewayUrl, 'GET', `/api/events/${eventId}/seats/available`);
     expect(available.body.count).toBe(47);
     // Another user is not affected by the bot's limit.
-    expect((await http(gw, 'POST', `/api/seats/${eventId}/50/hold`, { token: alice.token })).status).toBe(201);
+    expect((await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/50/hold`, { token: alice.token })).status).toBe(
+      201,
+    );
   });
 });

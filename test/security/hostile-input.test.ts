@@ -1,17 +1,7 @@
 import fc from 'fast-check';
 import { createEventBody, holdBody, SEAT_NUMBER_PATTERN, UUID_PATTERN } from '@zephyr/contracts';
-import {
-  connectWs,
-  http,
-  isolate,
-  newUserId,
-  userToken,
-  waitFor,
-  type Isolation,
-  type Stack,
-  type WsClient,
-} from '@zephyr/testing';
-import { expectError, expectNoLeak, portOf, rawHttp, rawRequest, startStackSafely } from './support';
+import { connectWs, http, newUserId, userToken, waitFor, type WsClient } from '@zephyr/testing';
+import { expectError, expectNoLeak, portOf, rawHttp, rawRequest, useSecurityStack } from './support';
 
 /**
  * Hostile input at every endpoint of SPEC.md §3 and every WebSocket message type, table-driven and
@@ -21,31 +11,19 @@ import { expectError, expectNoLeak, portOf, rawHttp, rawRequest, startStackSafel
  * change: the event list, the event, its seat map, the victim's holds and the audit trail are compared
  * before and after every group.
  */
-let iso: Isolation;
-let stack: Stack;
+const stack = useSecurityStack('sechostile');
 let gw: string;
 let port: number;
-let admin: string;
 let eventId: string;
 const alice = { id: newUserId(), token: '' };
 
 const RUNS = Number(process.env.SECURITY_FC_RUNS ?? 60);
 
 beforeAll(async () => {
-  iso = await isolate('sechostile');
-  stack = await startStackSafely(iso, {
-    services: ['event-service', 'seat-service', 'notifier', 'gateway'],
-    env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
-  });
   gw = stack.gatewayUrl;
   port = portOf(gw);
-  admin = await userToken(newUserId(), { admin: true });
   alice.token = await userToken(alice.id);
-  const created = await http<{ id: string }>(gw, 'POST', '/api/events', {
-    token: admin,
-    body: { name: 'Target', totalSeats: 10 },
-  });
-  eventId = created.body.id;
+  eventId = await stack.createEvent({ name: 'Target', totalSeats: 10 });
   // State worth protecting: a live hold on seat 1 and a reservation on seat 2.
   expect(
     (await http(gw, 'POST', `/api/seats/${eventId}/1/hold`, { token: alice.token, body: { holdDuration: 3600 } }))
@@ -57,7 +35,7 @@ beforeAll(async () => {
   await waitFor(
     async () => {
       const history = await http<{ items: unknown[] }>(gw, 'GET', `/api/events/${eventId}/history?limit=100`, {
-        token: admin,
+        token: stack.admin,
       });
       const event = await http<{ seats: { available: number; held: number; reserved: number } }>(
         gw,
@@ -69,11 +47,6 @@ beforeAll(async () => {
     },
     { what: 'the audit trail and event counts to show the setup' },
   );
-}, 90_000);
-
-afterAll(async () => {
-  await stack?.stop();
-  await iso?.cleanup();
 });
 
 async function snapshot(): Promise<unknown> {
@@ -87,7 +60,7 @@ async function snapshot(): Promise<unknown> {
     event: await get(`/api/events/${eventId}`),
     seats: await get(`/api/events/${eventId}/seats`),
     holds: await get(`/api/seats/${eventId}/user/${alice.id}/holds`, alice.token),
-    history: await get(`/api/events/${eventId}/history?limit=100`, admin),
+    history: await get(`/api/events/${eventId}/history?limit=100`, stack.admin),
   };
 }
 
@@ -163,7 +136,7 @@ const bodyEndpoints = (): BodyEndpoint[] => [
   { name: 'release', method: 'DELETE', path: () => `/api/seats/${eventId}/1/hold`, who: 'user', valid: {} },
 ];
 
-const tokenOf = (who: Who) => (who === 'admin' ? admin : alice.token);
+const tokenOf = (who: Who) => (who === 'admin' ? stack.admin : alice.token);
 
 const send = (endpoint: BodyEndpoint, rawBody: string, contentType = 'application/json') =>
   http(gw, endpoint.method, endpoint.path(), {
@@ -632,7 +605,7 @@ describe('paths and queries', () => {
 
 describe('header injection and request smuggling (raw sockets)', () => {
   it('refuses CR, LF, NUL and folding in headers, conflicting framing and bare requests, and reflects nothing', async () => {
-    const admin64 = `Authorization: Bearer ${admin}`;
+    const admin64 = `Authorization: Bearer ${stack.admin}`;
     const smuggled = `POST /api/events HTTP/1.1\r\nHost: x\r\n${admin64}\r\nContent-Type: application/json\r\nContent-Length: 33\r\n\r\n{"name":"Smuggled","totalSeats":10}`;
     const cases: [string, string][] = [
       ['CR in a header value', 'GET /api/events HTTP/1.1\r\nHost: x\r\nX-Test: a\rInjected: 1\r\n\r\n'],
@@ -724,7 +697,7 @@ describe('unicode is stored exactly as sent', () => {
   it(`round-trips ${names.length} hostile but valid names and descriptions through create, read and update`, async () => {
     for (const name of names) {
       const created = await http<{ id: string; name: string; description: string }>(gw, 'POST', '/api/events', {
-        token: admin,
+        token: stack.admin,
         body: { name, description: name, totalSeats: 10 },
       });
       labelled(name, () => {
@@ -736,7 +709,7 @@ describe('unicode is stored exactly as sent', () => {
       expect([read.body.name, read.body.description]).toEqual([name, name]);
       const renamed = `${name}·2`;
       const patched = await http<{ name: string }>(gw, 'PATCH', `/api/events/${created.body.id}`, {
-        token: admin,
+        token: stack.admin,
         body: { name: renamed },
       });
       expect(patched.body.name).toBe(renamed);
@@ -747,7 +720,7 @@ describe('unicode is stored exactly as sent', () => {
   it('refuses or keeps a lone surrogate exactly, never alters it', async () => {
     for (const name of ['bad \uD800 half', 'bad \uDC00 half']) {
       const created = await http<{ id: string; name: string }>(gw, 'POST', '/api/events', {
-        token: admin,
+        token: stack.admin,
         rawBody: JSON.stringify({ name, totalSeats: 10 }),
         headers: { 'content-type': 'application/json' },
       });
@@ -764,7 +737,7 @@ describe('unicode is stored exactly as sent', () => {
       fc.asyncProperty(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }), async (name) => {
         fc.pre(!name.includes('\u0000') && name.length <= 200);
         const created = await http<{ id: string; name: string }>(gw, 'POST', '/api/events', {
-          token: admin,
+          token: stack.admin,
           body: { name, totalSeats: 10 },
         });
         expect(created.status).toBe(201);

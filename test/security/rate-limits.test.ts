@@ -3,15 +3,12 @@ import {
   freePort,
   http,
   inParallel,
-  isolate,
   newUserId,
   userToken,
-  type Isolation,
   type JsonResponse,
   type ServiceProcess,
-  type Stack,
 } from '@zephyr/testing';
-import { expectError, portOf, rawHttp, startServiceSafely, startStackSafely, upgradeRequest } from './support';
+import { expectError, portOf, rawHttp, startServiceSafely, upgradeRequest, useSecurityStack } from './support';
 
 /**
  * Rate limits (OWASP API4/API6): per IP and per user (mutations only), shared by two gateway replicas through
@@ -29,56 +26,36 @@ const SHORT_WINDOW_SECONDS = 2;
 const PER_IP = 20;
 const PER_USER = 10;
 
-let iso: Isolation;
-let stack: Stack;
+const stack = useSecurityStack('secrate', {
+  replicas: { gateway: 2 },
+  env: {
+    RATE_LIMIT_PER_IP: String(PER_IP),
+    RATE_LIMIT_PER_USER: String(PER_USER),
+    RATE_LIMIT_WINDOW_SECONDS: String(WINDOW_SECONDS),
+    TRUST_PROXY: '1',
+  },
+});
 let gateways: string[];
-const extra: ServiceProcess[] = [];
-let admin: string;
 let eventId: string;
 
 const fakeIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
 
 beforeAll(async () => {
-  iso = await isolate('secrate');
-  stack = await startStackSafely(iso, {
-    services: ['event-service', 'seat-service', 'notifier', 'gateway'],
-    replicas: { gateway: 2 },
-    env: {
-      RATE_LIMIT_PER_IP: String(PER_IP),
-      RATE_LIMIT_PER_USER: String(PER_USER),
-      RATE_LIMIT_WINDOW_SECONDS: String(WINDOW_SECONDS),
-      TRUST_PROXY: '1',
-    },
-  });
   gateways = stack.of('gateway').map((g) => g.baseUrl);
   expect(gateways).toHaveLength(2);
-  admin = await userToken(newUserId(), { admin: true });
-  const created = await http<{ id: string }>(gateways[0]!, 'POST', '/api/events', {
-    token: admin,
-    headers: { 'x-forwarded-for': fakeIp() },
-    body: { name: 'Limits', totalSeats: 100, maxSeatsPerUser: 100 },
-  });
-  expect(created.status).toBe(201);
-  eventId = created.body.id;
-}, 90_000);
-
-afterAll(async () => {
-  await Promise.all(extra.map((p) => p.stop()));
-  await stack?.stop();
-  await iso?.cleanup();
+  eventId = await stack.createEvent(
+    { name: 'Limits', totalSeats: 100, maxSeatsPerUser: 100 },
+    { headers: { 'x-forwarded-for': fakeIp() } },
+  );
 });
 
 /** One more gateway on the same upstreams, with its own limits. */
 async function gatewayWith(env: Record<string, string>): Promise<ServiceProcess> {
-  const gateway = await startServiceSafely('gateway', {
-    ...iso.env,
-    EVENT_SERVICE_URL: stack.urls['event-service'][0]!,
-    SEAT_SERVICE_URL: stack.urls['seat-service'][0]!,
-    NOTIFIER_URL: stack.urls.notifier[0]!,
-    RATE_LIMIT_WINDOW_SECONDS: String(WINDOW_SECONDS),
-    ...env,
-  });
-  extra.push(gateway);
+  const gateway = await startServiceSafely(
+    'gateway',
+    stack.serviceEnv({ RATE_LIMIT_WINDOW_SECONDS: String(WINDOW_SECONDS), ...env }),
+  );
+  stack.onTeardown(() => gateway.stop());
   return gateway;
 }
 
@@ -146,7 +123,7 @@ describe('per-IP limit shared by two gateways', () => {
       RATE_LIMIT_PER_USER: '0',
       RATE_LIMIT_WINDOW_SECONDS: String(SHORT_WINDOW_SECONDS),
       TRUST_PROXY: '0',
-      REDIS_KEY_PREFIX: `${iso.redisPrefix}short:`,
+      REDIS_KEY_PREFIX: `${stack.isolation.redisPrefix}short:`,
     });
     // Two requests in a row land in one window unless a boundary falls between them; then the next pair does.
     let refused: JsonResponse | undefined;
@@ -249,7 +226,7 @@ describe('configuration', () => {
     const open = await gatewayWith({
       RATE_LIMIT_PER_IP: '0',
       RATE_LIMIT_PER_USER: '0',
-      REDIS_KEY_PREFIX: `${iso.redisPrefix}off:`,
+      REDIS_KEY_PREFIX: `${stack.isolation.redisPrefix}off:`,
     });
     const token = await userToken(newUserId());
     const results = await inParallel(6, [
@@ -269,7 +246,7 @@ describe('configuration', () => {
       RATE_LIMIT_PER_IP: '5',
       RATE_LIMIT_PER_USER: '0',
       TRUST_PROXY: '0',
-      REDIS_KEY_PREFIX: `${iso.redisPrefix}direct:`,
+      REDIS_KEY_PREFIX: `${stack.isolation.redisPrefix}direct:`,
     });
     const results = await withinOneWindow(async () => {
       const answers: JsonResponse[] = [];

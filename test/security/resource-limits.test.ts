@@ -1,16 +1,5 @@
-import {
-  connectWs,
-  http,
-  inParallel,
-  isolate,
-  newUserId,
-  userToken,
-  waitFor,
-  type Isolation,
-  type Stack,
-  type WsClient,
-} from '@zephyr/testing';
-import { closeCode, expectError, portOf, rawHttp, rawRequest, startStackSafely } from './support';
+import { connectWs, http, inParallel, newUserId, userToken, waitFor, type WsClient } from '@zephyr/testing';
+import { closeCode, expectError, portOf, rawHttp, rawRequest, useSecurityStack } from './support';
 
 /**
  * Resource limits on the public edge (OWASP API4): body size (declared and chunked), URL and header size,
@@ -21,35 +10,19 @@ const HEADERS_TIMEOUT_MS = 1000;
 const REQUEST_TIMEOUT_MS = 3000;
 const KIB = 1024;
 
-let iso: Isolation;
-let stack: Stack;
+const stack = useSecurityStack('secres', {
+  env: { HTTP_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS), HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) },
+});
 let gw: string;
 let port: number;
-let admin: string;
 
-beforeAll(async () => {
-  iso = await isolate('secres');
-  stack = await startStackSafely(iso, {
-    services: ['event-service', 'seat-service', 'notifier', 'gateway'],
-    env: {
-      RATE_LIMIT_PER_IP: '0',
-      RATE_LIMIT_PER_USER: '0',
-      HTTP_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS),
-      HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
-    },
-  });
+beforeAll(() => {
   gw = stack.gatewayUrl;
   port = portOf(gw);
-  admin = await userToken(newUserId(), { admin: true });
-}, 90_000);
-
-afterAll(async () => {
-  await stack?.stop();
-  await iso?.cleanup();
 });
 
 const eventList = async () => (await http(gw, 'GET', '/api/events?limit=100')).body;
-const auth = () => ({ Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' });
+const auth = () => ({ Authorization: `Bearer ${stack.admin}`, 'Content-Type': 'application/json' });
 
 /** A JSON body of exactly `bytes` bytes. */
 const jsonOfSize = (bytes: number) => {
@@ -239,7 +212,7 @@ describe('WebSocket limits through the gateway', () => {
       8,
       Array.from({ length: 101 }, (_, i) => async () => {
         const res = await http<{ id: string }>(gw, 'POST', '/api/events', {
-          token: admin,
+          token: stack.admin,
           body: { name: `Cap ${i}`, totalSeats: 10 },
         });
         expect(res.status).toBe(201);

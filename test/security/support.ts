@@ -1,6 +1,15 @@
 import { constants, createHmac, randomBytes, sign, type KeyObject } from 'node:crypto';
 import net from 'node:net';
-import { startService, startStack, type ServiceProcess, type Stack, type WsClient } from '@zephyr/testing';
+import {
+  startService,
+  startStack,
+  useStack,
+  type ServiceProcess,
+  type Stack,
+  type StackFixture,
+  type StackFixtureOptions,
+  type WsClient,
+} from '@zephyr/testing';
 
 /** Shared helpers of the security suite: raw HTTP, WebSocket probes, hand-made JWTs, envelope checks. */
 
@@ -247,3 +256,20 @@ export const startStackSafely = (...args: Parameters<typeof startStack>): Promis
   retryingOnPortClash(() => startStack(...args));
 export const startServiceSafely = (...args: Parameters<typeof startService>): Promise<ServiceProcess> =>
   retryingOnPortClash(() => startService(...args));
+
+/**
+ * The suite's stack: everything but the expiry worker, rate limits off unless `env` sets them, started with
+ * the port-clash retry.
+ */
+export const useSecurityStack = (label: string, options: StackFixtureOptions = {}): StackFixture =>
+  useStack(label, {
+    services: ['event-service', 'seat-service', 'notifier', 'gateway'],
+    start: startStackSafely,
+    timeoutMs: 90_000,
+    ...options,
+    env: (isolation) => ({
+      RATE_LIMIT_PER_IP: '0',
+      RATE_LIMIT_PER_USER: '0',
+      ...(typeof options.env === 'function' ? options.env(isolation) : options.env),
+    }),
+  });

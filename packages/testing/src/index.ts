@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import WebSocket from 'ws';
 import amqp from 'amqplib';
-import { mintToken } from '@zephyr/runtime';
+import { mintToken, Redis } from '@zephyr/runtime';
 import { QueueNames } from '@zephyr/contracts';
 
 import { BACKING, raceRounds } from './backing';
@@ -99,6 +99,18 @@ export async function isolate(label: string): Promise<Isolation> {
   };
 }
 
+/** Deletes every key under `prefix` in the shared Redis (an isolation's keys, or a file's own prefix). */
+export async function deleteRedisKeys(prefix: string): Promise<void> {
+  const redis = new Redis(BACKING.redisUrl);
+  try {
+    const keys: string[] = [];
+    for await (const batch of redis.scanStream({ match: `${prefix}*`, count: 500 })) keys.push(...(batch as string[]));
+    if (keys.length > 0) await redis.del(...keys);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export function userToken(
   userId: string,
   options: { admin?: boolean; expiresInSeconds?: number } = {},
@@ -112,6 +124,15 @@ export function userToken(
 }
 
 export const newUserId = (): string => randomUUID();
+
+/** A fresh user and their bearer token. */
+export async function newUser(): Promise<{ id: string; token: string }> {
+  const id = newUserId();
+  return { id, token: await userToken(id) };
+}
+
+export const newUsers = (count: number): Promise<{ id: string; token: string }[]> =>
+  Promise.all(Array.from({ length: count }, newUser));
 
 export async function waitFor<T>(
   check: () => Promise<T | undefined | false> | T | undefined | false,
@@ -288,6 +309,7 @@ export async function connectWs(url: string, headers: Record<string, string> = {
 }
 
 export * from './stack';
+export * from './stack-fixture';
 export * from './tcp-proxy';
 export * from './redis-cluster';
 

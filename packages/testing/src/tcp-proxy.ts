@@ -10,6 +10,13 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
+/** `url` (a backing service's) with its port swapped for the proxy's, so a client connects through it. */
+export function proxiedUrl(url: string, proxy: TcpProxy): string {
+  const through = new URL(url);
+  through.port = String(proxy.port);
+  return through.toString();
+}
+
 /** A TCP proxy in front of a real backing service, so a test can cut it without stopping it for others. */
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();

@@ -1,18 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import {
+  deleteRedisKeys,
   http,
-  isolate,
   newUserId,
   startService,
-  startStack,
+  useStack,
   userToken,
   waitFor,
-  type Isolation,
   type JsonResponse,
   type ServiceProcess,
-  type Stack,
 } from '@zephyr/testing';
-import { deleteKeys } from './support/gateway-app';
 import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream';
 
 /**
@@ -20,39 +17,22 @@ import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream';
  * seat-service (a replay never reaches them), and in front of a slow fake upstream to show that a crashed
  * gateway's in-flight marker expires after the upstream timeout.
  */
-let iso: Isolation;
-let stack: Stack;
-let gateway: string;
-let admin: string;
+const stack = useStack('gwidemstack', { services: ['event-service', 'seat-service', 'gateway'], timeoutMs: 90_000 });
 const extra: ServiceProcess[] = [];
 let fake: FakeUpstream | undefined;
-
-beforeAll(async () => {
-  iso = await isolate('gwidemstack');
-  stack = await startStack(iso, { services: ['event-service', 'seat-service', 'gateway'] });
-  gateway = stack.gatewayUrl;
-  admin = await userToken(newUserId(), { admin: true });
-}, 90_000);
-
-afterAll(async () => {
+stack.onTeardown(async () => {
   fake?.open();
   await Promise.all(extra.map((p) => p.stop()));
-  await stack?.stop();
+});
+
+afterAll(async () => {
   await fake?.close();
-  if (iso) await deleteKeys(iso.redisPrefix);
-  await iso?.cleanup();
+  await deleteRedisKeys(stack.isolation.redisPrefix);
 });
 
 const withKey = (key: string) => ({ 'idempotency-key': key });
 
-async function newEvent(): Promise<string> {
-  const created = await http<{ id: string }>(gateway, 'POST', '/api/events', {
-    token: admin,
-    body: { name: `idem ${randomUUID()}`, totalSeats: 10, maxSeatsPerUser: 10 },
-  });
-  expect(created.status).toBe(201);
-  return created.body.id;
-}
+const newEvent = () => stack.createEvent({ name: `idem ${randomUUID()}`, totalSeats: 10, maxSeatsPerUser: 10 });
 
 function expectReplayOf(again: JsonResponse, first: JsonResponse): void {
   expect(again.status).toBe(first.status);
@@ -62,16 +42,25 @@ function expectReplayOf(again: JsonResponse, first: JsonResponse): void {
 }
 
 const seatStatus = async (eventId: string, seat: number) =>
-  (await http<{ status: string; expiresAt?: string }>(gateway, 'GET', `/api/seats/${eventId}/${seat}/status`)).body;
+  (await http<{ status: string; expiresAt?: string }>(stack.gatewayUrl, 'GET', `/api/seats/${eventId}/${seat}/status`))
+    .body;
 
 it('creates one event for a repeated POST /api/events', async () => {
   const name = `once ${randomUUID()}`;
   const body = { name, totalSeats: 10 };
-  const first = await http(gateway, 'POST', '/api/events', { token: admin, body, headers: withKey('create-1') });
+  const first = await http(stack.gatewayUrl, 'POST', '/api/events', {
+    token: stack.admin,
+    body,
+    headers: withKey('create-1'),
+  });
   expect(first.status).toBe(201);
-  const again = await http(gateway, 'POST', '/api/events', { token: admin, body, headers: withKey('create-1') });
+  const again = await http(stack.gatewayUrl, 'POST', '/api/events', {
+    token: stack.admin,
+    body,
+    headers: withKey('create-1'),
+  });
   expectReplayOf(again, first);
-  const list = await http<{ items: { name: string }[] }>(gateway, 'GET', '/api/events?limit=100');
+  const list = await http<{ items: { name: string }[] }>(stack.gatewayUrl, 'GET', '/api/events?limit=100');
   expect(list.body.items.filter((e) => e.name === name)).toHaveLength(1);
 });
 
@@ -79,12 +68,16 @@ it('replays a hold without reaching the seat-service, and the replay changes not
   const eventId = await newEvent();
   const token = await userToken(newUserId());
   const hold = () =>
-    http(gateway, 'POST', `/api/seats/${eventId}/1/hold`, { token, body: { holdDuration: 60 }, headers: withKey('h') });
+    http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/1/hold`, {
+      token,
+      body: { holdDuration: 60 },
+      headers: withKey('h'),
+    });
   const first = await hold();
   expect(first.status).toBe(201);
   // The seat-service answers a repeated hold by its holder with 200; the replay is the kept 201.
   expectReplayOf(await hold(), first);
-  expect((await http(gateway, 'DELETE', `/api/seats/${eventId}/1/hold`, { token })).status).toBe(204);
+  expect((await http(stack.gatewayUrl, 'DELETE', `/api/seats/${eventId}/1/hold`, { token })).status).toBe(204);
   expectReplayOf(await hold(), first);
   expect((await seatStatus(eventId, 1)).status).toBe('available');
 });
@@ -92,12 +85,13 @@ it('replays a hold without reaching the seat-service, and the replay changes not
 it('keeps a 4xx answer: the repeat gets the same 409 even once the seat is free', async () => {
   const eventId = await newEvent();
   const [mine, theirs] = await Promise.all([userToken(newUserId()), userToken(newUserId())]);
-  expect((await http(gateway, 'POST', `/api/seats/${eventId}/2/hold`, { token: theirs })).status).toBe(201);
-  const hold = () => http(gateway, 'POST', `/api/seats/${eventId}/2/hold`, { token: mine, headers: withKey('h2') });
+  expect((await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/2/hold`, { token: theirs })).status).toBe(201);
+  const hold = () =>
+    http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/2/hold`, { token: mine, headers: withKey('h2') });
   const first = await hold();
   expect(first.status).toBe(409);
   expect(first.body).toMatchObject({ error: { code: 'SEAT_UNAVAILABLE' } });
-  expect((await http(gateway, 'DELETE', `/api/seats/${eventId}/2/hold`, { token: theirs })).status).toBe(204);
+  expect((await http(stack.gatewayUrl, 'DELETE', `/api/seats/${eventId}/2/hold`, { token: theirs })).status).toBe(204);
   expectReplayOf(await hold(), first);
   expect((await seatStatus(eventId, 2)).status).toBe('available');
 });
@@ -106,7 +100,7 @@ it('scopes keys by user: another user with the same key and body reaches the ser
   const eventId = await newEvent();
   const [first, second] = await Promise.all([userToken(newUserId()), userToken(newUserId())]);
   const hold = (token: string) =>
-    http(gateway, 'POST', `/api/seats/${eventId}/3/hold`, { token, body: {}, headers: withKey('shared') });
+    http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/3/hold`, { token, body: {}, headers: withKey('shared') });
   expect((await hold(first)).status).toBe(201);
   const other = await hold(second);
   expect(other.status).toBe(409);
@@ -118,7 +112,11 @@ it('refuses the same key with another body (422) and leaves the hold as it was',
   const eventId = await newEvent();
   const token = await userToken(newUserId());
   const hold = (holdDuration: number) =>
-    http(gateway, 'POST', `/api/seats/${eventId}/4/hold`, { token, body: { holdDuration }, headers: withKey('h4') });
+    http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/4/hold`, {
+      token,
+      body: { holdDuration },
+      headers: withKey('h4'),
+    });
   const first = await hold(60);
   expect(first.status).toBe(201);
   const reused = await hold(120);
@@ -131,8 +129,8 @@ it("lets a retry through once a crashed gateway's in-flight marker expires (upst
   const upstreamTimeoutMs = 1500;
   fake = await startFakeUpstream();
   const env = {
-    ...iso.env,
-    REDIS_KEY_PREFIX: `${iso.redisPrefix}crash:`,
+    ...stack.isolation.env,
+    REDIS_KEY_PREFIX: `${stack.isolation.redisPrefix}crash:`,
     EVENT_SERVICE_URL: fake.url,
     SEAT_SERVICE_URL: fake.url,
     NOTIFIER_URL: fake.url,

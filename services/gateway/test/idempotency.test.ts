@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { newUserId, startTcpProxy, userToken, waitFor, type TcpProxy } from '@zephyr/testing';
-import { deleteKeys, rawStatus, startInProcessGateway, type InProcessGateway } from './support/gateway-app';
+import { deleteRedisKeys, newUserId, startTcpProxy, userToken, waitFor, type TcpProxy } from '@zephyr/testing';
+import { rawStatus, startInProcessGateway, type InProcessGateway } from './support/gateway-app';
 import { startFakeUpstream, type Behaviour, type FakeUpstream } from './support/fake-upstream';
 
 /**
@@ -28,7 +28,7 @@ afterAll(async () => {
   upstream?.open();
   await gateway?.close();
   await upstream?.close();
-  await deleteKeys(PREFIX);
+  await deleteRedisKeys(PREFIX);
 });
 
 interface Answer {

@@ -2,17 +2,7 @@ import os from 'node:os';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import {
-  http,
-  isolate,
-  newUserId,
-  REPO_ROOT,
-  startService,
-  startStack,
-  userToken,
-  type Isolation,
-  type Stack,
-} from '@zephyr/testing';
+import { http, newUserId, REPO_ROOT, useStack, userToken } from '@zephyr/testing';
 
 /**
  * SPEC.md §8 in a real browser: the seat-map page served by the gateway, driven in headless Chromium
@@ -25,11 +15,9 @@ const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS
   ? path.join(REPO_ROOT, 'docs', 'images')
   : mkdtempSync(path.join(os.tmpdir(), 'zephyr-page-'));
 
-let iso: Isolation;
-let stack: Stack;
+const stack = useStack('page', { env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' }, timeoutMs: 90_000 });
 let browser: Browser;
 let eventId: string;
-let admin: string;
 const requested: string[] = [];
 
 async function openPage(token?: string, at = `/events/${eventId}`): Promise<Page> {
@@ -51,8 +39,6 @@ const seat = (page: Page, n: number, status: string, mine?: boolean) =>
   );
 
 beforeAll(async () => {
-  iso = await isolate('page');
-  stack = await startStack(iso, { env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' } });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -64,20 +50,9 @@ beforeAll(async () => {
       '--no-first-run',
     ],
   });
-  admin = await userToken(newUserId(), { admin: true });
-  const created = await http<{ id: string }>(stack.gatewayUrl, 'POST', '/api/events', {
-    token: admin,
-    body: { name: 'Chamber concert', totalSeats: 40, seatsPerRow: 10, maxSeatsPerUser: 6 },
-  });
-  expect(created.status).toBe(201);
-  eventId = created.body.id;
+  stack.onTeardown(() => browser.close());
+  eventId = await stack.createEvent({ name: 'Chamber concert', totalSeats: 40, seatsPerRow: 10, maxSeatsPerUser: 6 });
   mkdirSync(SCREENSHOTS, { recursive: true });
-}, 90_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-  await iso?.cleanup();
 });
 
 let alice: Page;
@@ -154,18 +129,7 @@ it('says reconnecting while the notifier is down and catches up with no wrong se
   expect((await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/8/hold`, { token: other })).status).toBe(201);
   expect((await http(stack.gatewayUrl, 'DELETE', `/api/seats/${eventId}/8/hold`, { token: other })).status).toBe(204);
 
-  const restarted = await startService(
-    'notifier',
-    {
-      ...iso.env,
-      EVENT_SERVICE_URL: stack.urls['event-service'][0]!,
-      SEAT_SERVICE_URL: stack.urls['seat-service'][0]!,
-      NOTIFIER_URL: stack.urls.notifier[0]!,
-      NOTIFIER_REPLICA_ID: `r${notifier!.port}`,
-    },
-    { port: notifier!.port },
-  );
-  stack.processes.push(restarted);
+  await stack.startService('notifier', { NOTIFIER_REPLICA_ID: `r${notifier!.port}` }, { port: notifier!.port });
   await alice.waitForSelector('#live-status[data-state="live"]', { timeout: 15_000 });
   await seat(alice, 7, 'held', false);
 
@@ -195,7 +159,7 @@ it('says reconnecting while the notifier is down and catches up with no wrong se
 }, 40_000);
 
 it('an admin creates an event with rows, changes its status and sees the audit trail live', async () => {
-  const page = await openPage(admin, '/');
+  const page = await openPage(stack.admin, '/');
   await page.fill('#event-name', 'Admin matinee');
   await page.fill('#total-seats', '12');
   await page.fill('#seats-per-row', '5');

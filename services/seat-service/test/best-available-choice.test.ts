@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { Redis } from '@zephyr/runtime';
-import { BACKING } from '@zephyr/testing';
+import { BACKING, deleteRedisKeys } from '@zephyr/testing';
 import { SeatStore, seatKeys } from '../src/data-access/seat-store';
 
 /**
@@ -19,14 +19,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  const raw = new Redis(BACKING.redisUrl);
-  let cursor = '0';
-  do {
-    const [next, keys] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await raw.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  raw.disconnect();
+  await deleteRedisKeys(prefix);
   redis.disconnect();
 });
 

@@ -1,56 +1,24 @@
-import { Client } from 'pg';
-import { http, isolate, newUserId, startStack, userToken, type Isolation, type Stack } from '@zephyr/testing';
+import { http, newUser, newUserId, useStack } from '@zephyr/testing';
 
 /**
  * SPEC.md §7 multi-seat reserve through the gateway, against two seat-service replicas: all or nothing,
  * the first failing seat's 409 with every failure in details, the caller's own reservations count as done.
  */
-let iso: Isolation;
-let stack: Stack;
-let gw: string;
-let admin: string;
-let db: Client;
-
-beforeAll(async () => {
-  iso = await isolate('multireserve');
-  stack = await startStack(iso, {
-    services: ['event-service', 'seat-service', 'gateway'],
-    replicas: { 'seat-service': 2 },
-    env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
-  });
-  gw = stack.gatewayUrl;
-  admin = await userToken(newUserId(), { admin: true });
-  db = new Client({ connectionString: iso.databaseUrl });
-  await db.connect();
-}, 60_000);
-
-afterAll(async () => {
-  await db?.end();
-  await stack?.stop();
-  await iso?.cleanup();
+const stack = useStack('multireserve', {
+  services: ['event-service', 'seat-service', 'gateway'],
+  replicas: { 'seat-service': 2 },
+  env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
+  eventDefaults: { name: 'Family block', totalSeats: 20, maxSeatsPerUser: 6 },
 });
-
-async function createEvent(body: Record<string, unknown> = {}): Promise<string> {
-  const res = await http<{ id: string }>(gw, 'POST', '/api/events', {
-    token: admin,
-    body: { name: 'Family block', totalSeats: 20, maxSeatsPerUser: 6, ...body },
-  });
-  expect(res.status).toBe(201);
-  return res.body.id;
-}
-
-async function user() {
-  const id = newUserId();
-  return { id, token: await userToken(id) };
-}
+const { createEvent } = stack;
 
 const hold = (eventId: string, seat: number, token: string) =>
-  http(gw, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token });
+  http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token });
 const reserveMany = (eventId: string, token: string, body: unknown) =>
-  http(gw, 'POST', `/api/seats/${eventId}/reserve`, { token, body });
+  http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/reserve`, { token, body });
 const reservedSeats = async (eventId: string) =>
   (
-    await db.query<{ seat_number: number }>(
+    await stack.db.query<{ seat_number: number }>(
       'SELECT seat_number FROM seat_service.reservations WHERE event_id = $1 ORDER BY seat_number',
       [eventId],
     )
@@ -58,7 +26,7 @@ const reservedSeats = async (eventId: string) =>
 
 it('reserves every held seat at once, in ascending order, and a repeat answers the same reservations', async () => {
   const eventId = await createEvent();
-  const alice = await user();
+  const alice = await newUser();
   for (const seat of [3, 1, 2]) expect((await hold(eventId, seat, alice.token)).status).toBe(201);
 
   const first = await reserveMany(eventId, alice.token, { seats: [3, 1, 2] });
@@ -81,21 +49,21 @@ it('reserves every held seat at once, in ascending order, and a repeat answers t
   expect(mixed.body.items[0]).toEqual(first.body.items[0]);
   expect(mixed.body.items[1]).toMatchObject({ seatNumber: 4, status: 'reserved' });
   const history = await http<{ items: { action: string; seatNumber: number }[] }>(
-    gw,
+    stack.gatewayUrl,
     'GET',
     `/api/events/${eventId}/history?limit=100`,
-    { token: admin },
+    { token: stack.admin },
   );
   expect(history.body.items.filter((e) => e.action === 'reserved').map((e) => e.seatNumber)).toEqual([1, 2, 3, 4]);
 });
 
 it('is all or nothing: one seat without the caller hold refuses the whole request and changes nothing', async () => {
   const eventId = await createEvent();
-  const alice = await user();
-  const bob = await user();
+  const alice = await newUser();
+  const bob = await newUser();
   expect((await hold(eventId, 5, alice.token)).status).toBe(201);
   expect((await hold(eventId, 6, bob.token)).status).toBe(201);
-  const mapBefore = await http(gw, 'GET', `/api/events/${eventId}/seats`);
+  const mapBefore = await http(stack.gatewayUrl, 'GET', `/api/events/${eventId}/seats`);
 
   const refused = await reserveMany(eventId, alice.token, { seats: [7, 6, 5] });
   expect(refused.status).toBe(409);
@@ -107,10 +75,12 @@ it('is all or nothing: one seat without the caller hold refuses the whole reques
     { seatNumber: 7, code: 'HOLD_NOT_FOUND' },
   ]);
   expect(await reservedSeats(eventId)).toEqual([]);
-  const mapAfter = await http(gw, 'GET', `/api/events/${eventId}/seats`);
+  const mapAfter = await http(stack.gatewayUrl, 'GET', `/api/events/${eventId}/seats`);
   expect(mapAfter.body).toEqual(mapBefore.body);
   // Alice's hold on 5 is still an ordinary hold she can release.
-  expect((await http(gw, 'DELETE', `/api/seats/${eventId}/5/hold`, { token: alice.token })).status).toBe(204);
+  expect((await http(stack.gatewayUrl, 'DELETE', `/api/seats/${eventId}/5/hold`, { token: alice.token })).status).toBe(
+    204,
+  );
 
   const onlyMissing = await reserveMany(eventId, alice.token, { seats: [8] });
   expect(onlyMissing.body).toEqual({
@@ -120,7 +90,7 @@ it('is all or nothing: one seat without the caller hold refuses the whole reques
 
 it('checks the body against the event: 400 for seats beyond it or more than maxSeatsPerUser, 404, 409 inactive', async () => {
   const eventId = await createEvent();
-  const alice = await user();
+  const alice = await newUser();
   const bad = [
     undefined,
     {},
@@ -140,19 +110,26 @@ it('checks the body against the event: 400 for seats beyond it or more than maxS
     const res = await reserveMany(eventId, alice.token, body);
     expect([res.status, res.body.error?.code, body]).toEqual([400, 'VALIDATION_FAILED', body]);
   }
-  const plain = await http(gw, 'POST', `/api/seats/${eventId}/reserve`, {
+  const plain = await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/reserve`, {
     token: alice.token,
     rawBody: '{"seats":[1]}',
     headers: { 'content-type': 'text/plain' },
   });
   expect(plain.status).toBe(415);
-  expect((await http(gw, 'POST', `/api/seats/${eventId}/reserve`, { body: { seats: [1] } })).status).toBe(401);
+  expect((await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/reserve`, { body: { seats: [1] } })).status).toBe(
+    401,
+  );
   const unknown = await reserveMany(newUserId(), alice.token, { seats: [1] });
   expect([unknown.status, unknown.body.error.code]).toEqual([404, 'EVENT_NOT_FOUND']);
 
   expect((await hold(eventId, 2, alice.token)).status).toBe(201);
   expect(
-    (await http(gw, 'PATCH', `/api/events/${eventId}`, { token: admin, body: { status: 'inactive' } })).status,
+    (
+      await http(stack.gatewayUrl, 'PATCH', `/api/events/${eventId}`, {
+        token: stack.admin,
+        body: { status: 'inactive' },
+      })
+    ).status,
   ).toBe(200);
   const inactive = await reserveMany(eventId, alice.token, { seats: [2] });
   expect(inactive.body.error.code).toBe('EVENT_NOT_ACTIVE');
@@ -161,7 +138,7 @@ it('checks the body against the event: 400 for seats beyond it or more than maxS
 
 it('concurrent multi-reserves of the same holds across replicas all answer 200 with one reservedAt per seat', async () => {
   const eventId = await createEvent({ maxSeatsPerUser: 20 });
-  const alice = await user();
+  const alice = await newUser();
   for (let round = 0; round < 5; round++) {
     const seats = [1, 2, 3, 4].map((n) => round * 4 + n);
     for (const seat of seats) expect((await hold(eventId, seat, alice.token)).status).toBe(201);
@@ -174,7 +151,7 @@ it('concurrent multi-reserves of the same holds across replicas all answer 200 w
     for (const answer of answers) expect(answer.body).toEqual(answers[0]!.body);
     expect((await reservedSeats(eventId)).slice(-4)).toEqual(seats);
   }
-  const audit = await db.query(
+  const audit = await stack.db.query(
     `SELECT seat_number FROM seat_service.seat_audit WHERE event_id = $1 AND action = 'reserved'`,
     [eventId],
   );

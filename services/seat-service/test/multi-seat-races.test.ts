@@ -1,3 +1,4 @@
+<<<<<<< HEAD
 import { Client } from 'pg';
 import {
   http,
@@ -11,6 +12,9 @@ import {
   type Isolation,
   type Stack,
 } from '@zephyr/testing';
+=======
+import { http, inParallel, newUsers, useStack, waitFor } from '@zephyr/testing';
+>>>>>>> dedupe
 
 /**
  * SPEC.md §7 under concurrency, through the gateway against TWO seat-service replicas: multi-seat holds,
@@ -19,29 +23,10 @@ import {
  * and the audit trail agree; then every user reserves their seats in one multi-seat reserve while others
  * keep grabbing seats, and PostgreSQL agrees with the map.
  */
-let iso: Isolation;
-let stack: Stack;
-let gw: string;
-let admin: string;
-let db: Client;
-
-beforeAll(async () => {
-  iso = await isolate('multiraces');
-  stack = await startStack(iso, {
-    services: ['event-service', 'seat-service', 'gateway'],
-    replicas: { 'seat-service': 2 },
-    env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
-  });
-  gw = stack.gatewayUrl;
-  admin = await userToken(newUserId(), { admin: true });
-  db = new Client({ connectionString: iso.databaseUrl });
-  await db.connect();
-}, 60_000);
-
-afterAll(async () => {
-  await db?.end();
-  await stack?.stop();
-  await iso?.cleanup();
+const stack = useStack('multiraces', {
+  services: ['event-service', 'seat-service', 'gateway'],
+  replicas: { 'seat-service': 2 },
+  env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
 });
 
 const TOTAL = 40;
@@ -85,31 +70,26 @@ interface Outcome {
 
 it(`multi-holds, single holds and best-available across two replicas: no seat twice, no partial set (${ROUNDS} rounds)`, async () => {
   for (let round = 1; round <= ROUNDS; round++) {
-    const created = await http<{ id: string }>(gw, 'POST', '/api/events', {
-      token: admin,
-      body: { name: `Race ${round}`, totalSeats: TOTAL, seatsPerRow: ROW, maxSeatsPerUser: MAX_PER_USER },
+    const eventId = await stack.createEvent({
+      name: `Race ${round}`,
+      totalSeats: TOTAL,
+      seatsPerRow: ROW,
+      maxSeatsPerUser: MAX_PER_USER,
     });
-    expect(created.status).toBe(201);
-    const eventId = created.body.id;
-    const users = await Promise.all(
-      Array.from({ length: USERS }, async () => {
-        const id = newUserId();
-        return { id, token: await userToken(id) };
-      }),
-    );
+    const users = await newUsers(USERS);
     const tasks = users.flatMap((u) =>
       Array.from({ length: 4 }, () => {
         const attempt = randomAttempt();
         return async (): Promise<Outcome> => {
           const res =
             attempt.kind === 'multi'
-              ? await http(gw, 'POST', `/api/seats/${eventId}/hold`, {
+              ? await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/hold`, {
                   token: u.token,
                   body: { seats: attempt.seats },
                 })
               : attempt.kind === 'single'
-                ? await http(gw, 'POST', `/api/seats/${eventId}/${attempt.seat}/hold`, { token: u.token })
-                : await http(gw, 'POST', `/api/seats/${eventId}/best-available`, {
+                ? await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/${attempt.seat}/hold`, { token: u.token })
+                : await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/best-available`, {
                     token: u.token,
                     body: { count: attempt.count, adjacent: attempt.adjacent },
                   });
@@ -161,10 +141,10 @@ it(`multi-holds, single holds and best-available across two replicas: no seat tw
 
     // The seat map holds exactly the seats that successful answers gave out, to those users.
     const map = await http<{ seats: { seatNumber: number; status: string; userId?: string }[] }>(
-      gw,
+      stack.gatewayUrl,
       'GET',
       `/api/events/${eventId}/seats`,
-      { token: admin },
+      { token: stack.admin },
     );
     const held = new Map(map.body.seats.filter((s) => s.status !== 'available').map((s) => [s.seatNumber, s.userId]));
     expect(held).toEqual(owner);
@@ -173,7 +153,7 @@ it(`multi-holds, single holds and best-available across two replicas: no seat tw
     const fromLists = new Map<number, string>();
     for (const u of users) {
       const list = await http<{ items: { seatNumber: number }[] }>(
-        gw,
+        stack.gatewayUrl,
         'GET',
         `/api/seats/${eventId}/user/${u.id}/holds`,
         {
@@ -192,7 +172,7 @@ it(`multi-holds, single holds and best-available across two replicas: no seat tw
     // One 'held' audit entry per seat handed out, no more (a refused request wrote nothing).
     await waitFor(
       async () => {
-        const rows = await db.query<{ seat_number: number; user_id: string }>(
+        const rows = await stack.db.query<{ seat_number: number; user_id: string }>(
           "select seat_number, user_id from seat_service.seat_audit where event_id = $1 and action = 'held'",
           [eventId],
         );
@@ -211,14 +191,14 @@ it(`multi-holds, single holds and best-available across two replicas: no seat tw
     const reserveTasks = users
       .filter((u) => bySeatOwner.has(u.id))
       .map((u) => async () => {
-        const res = await http(gw, 'POST', `/api/seats/${eventId}/reserve`, {
+        const res = await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/reserve`, {
           token: u.token,
           body: { seats: bySeatOwner.get(u.id) },
         });
         return { kind: 'reserve', status: res.status };
       });
     const grabTasks = users.map((u) => async () => {
-      const res = await http(gw, 'POST', `/api/seats/${eventId}/best-available`, {
+      const res = await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/best-available`, {
         token: u.token,
         body: { count: 1, adjacent: false },
       });
@@ -231,16 +211,16 @@ it(`multi-holds, single holds and best-available across two replicas: no seat tw
     for (const r of mixed) expect([200, 201, 409]).toContain(r.status);
     const reserveAnswers = mixed.filter((r) => r.kind === 'reserve');
     expect(reserveAnswers.every((r) => r.status === 200)).toBe(true);
-    const rows = await db.query<{ seat_number: number; user_id: string }>(
+    const rows = await stack.db.query<{ seat_number: number; user_id: string }>(
       'select seat_number, user_id from seat_service.reservations where event_id = $1',
       [eventId],
     );
     expect(new Map(rows.rows.map((r) => [r.seat_number, r.user_id]))).toEqual(owner);
     const after = await http<{ seats: { seatNumber: number; status: string; userId?: string }[] }>(
-      gw,
+      stack.gatewayUrl,
       'GET',
       `/api/events/${eventId}/seats`,
-      { token: admin },
+      { token: stack.admin },
     );
     const reservedNow = new Map(
       after.body.seats.filter((s) => s.status === 'reserved').map((s) => [s.seatNumber, s.userId]),

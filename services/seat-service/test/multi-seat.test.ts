@@ -1,43 +1,19 @@
 import Redis from 'ioredis';
-import {
-  connectWs,
-  http,
-  isolate,
-  newUserId,
-  startStack,
-  userToken,
-  waitFor,
-  type Isolation,
-  type Stack,
-  type WsClient,
-} from '@zephyr/testing';
+import { connectWs, http, newUser, newUserId, useStack, waitFor, type WsClient } from '@zephyr/testing';
 
 /**
  * SPEC.md §7 multi-seat hold and best available, through the gateway, against real PostgreSQL, Redis and
  * RabbitMQ (event-service, seat-service, notifier, gateway; no expiry worker, so stale holds stay in Redis
  * until a script meets them).
  */
-let iso: Isolation;
-let stack: Stack;
-let gw: string;
-let admin: string;
-const sockets: WsClient[] = [];
-
-beforeAll(async () => {
-  iso = await isolate('multiseat');
-  stack = await startStack(iso, {
-    services: ['event-service', 'seat-service', 'notifier', 'gateway'],
-    env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
-  });
-  gw = stack.gatewayUrl;
-  admin = await userToken(newUserId(), { admin: true });
-}, 90_000);
-
-afterAll(async () => {
-  for (const ws of sockets) ws.close();
-  await stack?.stop();
-  await iso?.cleanup();
+const stack = useStack('multiseat', {
+  services: ['event-service', 'seat-service', 'notifier', 'gateway'],
+  env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
+  timeoutMs: 90_000,
 });
+const { createEvent } = stack;
+const sockets: WsClient[] = [];
+stack.onTeardown(() => sockets.forEach((ws) => ws.close()));
 
 interface HoldItem {
   eventId: string;
@@ -50,36 +26,25 @@ interface ErrorReply {
   error: { code: string; message: string; details?: { seatNumber?: number; code?: string }[] };
 }
 
-async function createEvent(body: Record<string, unknown> = {}): Promise<string> {
-  const res = await http<{ id: string }>(gw, 'POST', '/api/events', {
-    token: admin,
-    body: { name: 'Show', totalSeats: 20, ...body },
-  });
-  expect(res.status).toBe(201);
-  return res.body.id;
-}
-
-async function user() {
-  const id = newUserId();
-  return { id, token: await userToken(id) };
-}
-
 const multiHold = (eventId: string, token: string, body: unknown) =>
-  http<{ items: HoldItem[] } & ErrorReply>(gw, 'POST', `/api/seats/${eventId}/hold`, { token, body });
+  http<{ items: HoldItem[] } & ErrorReply>(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/hold`, { token, body });
 const best = (eventId: string, token: string, body: unknown) =>
-  http<{ items: HoldItem[] } & ErrorReply>(gw, 'POST', `/api/seats/${eventId}/best-available`, { token, body });
+  http<{ items: HoldItem[] } & ErrorReply>(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/best-available`, {
+    token,
+    body,
+  });
 const hold = (eventId: string, seat: number, token: string, body?: unknown) =>
-  http(gw, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token, body });
+  http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token, body });
 const reserve = (eventId: string, seat: number, token: string) =>
-  http(gw, 'POST', `/api/seats/${eventId}/${seat}/reserve`, { token });
+  http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/${seat}/reserve`, { token });
 const seatsOf = (res: { body: { items: HoldItem[] } }) => res.body.items.map((h) => h.seatNumber);
 
 async function seatMap(eventId: string) {
   const res = await http<{ version: number; seats: { seatNumber: number; status: string; userId?: string }[] }>(
-    gw,
+    stack.gatewayUrl,
     'GET',
     `/api/events/${eventId}/seats`,
-    { token: admin },
+    { token: stack.admin },
   );
   expect(res.status).toBe(200);
   return res.body;
@@ -87,15 +52,15 @@ async function seatMap(eventId: string) {
 
 /** Takes seats out of play: `taken` seats get held by a stranger. */
 async function occupy(eventId: string, taken: number[]): Promise<void> {
-  const stranger = await user();
+  const stranger = await newUser();
   for (const seat of taken) expect((await hold(eventId, seat, stranger.token)).status).toBe(201);
 }
 
 describe('POST /api/seats/:eventId/hold (several seats)', () => {
   it('holds every seat, answers 201 in ascending order, one SEAT_UPDATE and one audit entry per new seat', async () => {
     const eventId = await createEvent();
-    const alice = await user();
-    const ws = await connectWs(`${gw.replace('http', 'ws')}/ws`);
+    const alice = await newUser();
+    const ws = await connectWs(`${stack.gatewayUrl.replace('http', 'ws')}/ws`);
     sockets.push(ws);
     ws.send({ type: 'SUBSCRIBE_EVENT', eventId });
     await ws.next((m) => m.type === 'SUBSCRIBED' && m.id === eventId);
@@ -134,10 +99,10 @@ describe('POST /api/seats/:eventId/hold (several seats)', () => {
     const history = await waitFor(
       async () => {
         const page = await http<{ items: { action: string; seatNumber: number; userId: string }[] }>(
-          gw,
+          stack.gatewayUrl,
           'GET',
           `/api/events/${eventId}/history`,
-          { token: admin },
+          { token: stack.admin },
         );
         return page.body.items.length >= 3 && page.body.items;
       },
@@ -154,7 +119,7 @@ describe('POST /api/seats/:eventId/hold (several seats)', () => {
 
   it('counts seats the caller already holds as held, unchanged, and only new seats make updates', async () => {
     const eventId = await createEvent();
-    const alice = await user();
+    const alice = await newUser();
     const first = await hold(eventId, 5, alice.token, { holdDuration: 300 });
     expect(first.status).toBe(201);
     const before = (await seatMap(eventId)).version;
@@ -173,7 +138,7 @@ describe('POST /api/seats/:eventId/hold (several seats)', () => {
 
   it('all or nothing: the 409 of the first failing seat, details for every failing seat, nothing changed', async () => {
     const eventId = await createEvent();
-    const [alice, bob] = [await user(), await user()];
+    const [alice, bob] = [await newUser(), await newUser()];
     expect((await hold(eventId, 4, bob.token)).status).toBe(201);
     expect((await hold(eventId, 8, alice.token)).status).toBe(201);
     expect((await reserve(eventId, 8, alice.token)).status).toBe(200);
@@ -191,13 +156,15 @@ describe('POST /api/seats/:eventId/hold (several seats)', () => {
       { seatNumber: 12, code: 'SEAT_UNAVAILABLE' },
     ]);
     expect(await seatMap(eventId)).toEqual(before);
-    const holds = await http(gw, 'GET', `/api/seats/${eventId}/user/${alice.id}/holds`, { token: alice.token });
+    const holds = await http(stack.gatewayUrl, 'GET', `/api/seats/${eventId}/user/${alice.id}/holds`, {
+      token: alice.token,
+    });
     expect(holds.body.items).toEqual([]);
   });
 
   it('counts the user limit over the whole request (live holds + reservations + new seats)', async () => {
     const eventId = await createEvent({ maxSeatsPerUser: 4 });
-    const alice = await user();
+    const alice = await newUser();
     expect((await hold(eventId, 1, alice.token)).status).toBe(201);
     expect((await hold(eventId, 2, alice.token)).status).toBe(201);
     expect((await reserve(eventId, 2, alice.token)).status).toBe(200);
@@ -219,7 +186,7 @@ describe('POST /api/seats/:eventId/hold (several seats)', () => {
 
   it('SEAT_UNAVAILABLE wins over USER_LIMIT_REACHED; EVENT_NOT_ACTIVE over both; 400 over 404 over 409', async () => {
     const eventId = await createEvent({ maxSeatsPerUser: 2 });
-    const [alice, bob] = [await user(), await user()];
+    const [alice, bob] = [await newUser(), await newUser()];
     expect((await hold(eventId, 1, bob.token)).status).toBe(201);
     const both = await multiHold(eventId, alice.token, { seats: [1, 2] });
     expect(both.status).toBe(409);
@@ -234,7 +201,12 @@ describe('POST /api/seats/:eventId/hold (several seats)', () => {
     expect((await best(eventId, alice.token, { count: 3 })).status).toBe(400);
 
     expect(
-      (await http(gw, 'PATCH', `/api/events/${eventId}`, { token: admin, body: { status: 'inactive' } })).status,
+      (
+        await http(stack.gatewayUrl, 'PATCH', `/api/events/${eventId}`, {
+          token: stack.admin,
+          body: { status: 'inactive' },
+        })
+      ).status,
     ).toBe(200);
     const inactive = await multiHold(eventId, alice.token, { seats: [1, 2] });
     expect(inactive.status).toBe(409);
@@ -246,7 +218,9 @@ describe('POST /api/seats/:eventId/hold (several seats)', () => {
     expect((await multiHold(unknown, alice.token, { seats: [1] })).body.error.code).toBe('EVENT_NOT_FOUND');
     expect((await best(unknown, alice.token, { count: 1 })).body.error.code).toBe('EVENT_NOT_FOUND');
     expect((await multiHold(unknown, alice.token, { seats: 'x' })).status).toBe(400);
-    expect((await http(gw, 'POST', `/api/seats/${eventId}/hold`, { body: { seats: [1] } })).status).toBe(401);
+    expect((await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/hold`, { body: { seats: [1] } })).status).toBe(
+      401,
+    );
   });
 });
 
@@ -257,19 +231,19 @@ describe('POST /api/seats/:eventId/best-available', () => {
     // Row 1 free: 1,2,3 (4,5 taken): 2 seats at 1-2 leave 3 alone, at 2-3 leave 1 alone → skip row 1
     // for an orphan-free run; row 2 has 7,8,9,10 free (6 taken): 7-8 leaves 9,10 → chosen.
     await occupy(eventId, [4, 5, 6]);
-    const alice = await user();
+    const alice = await newUser();
     const res = await best(eventId, alice.token, { count: 2 });
     expect(res.status).toBe(201);
     expect(seatsOf(res)).toEqual([7, 8]);
     expect(res.body.items.every((h) => h.userId === alice.id)).toBe(true);
 
     // Runs never cross a row: 3 seats with row 2 now 9,10 free and row 1 at 1-3 → 1-3 (no remainder).
-    const bob = await user();
+    const bob = await newUser();
     expect(seatsOf(await best(eventId, bob.token, { count: 3 }))).toEqual([1, 2, 3]);
 
     // Rows: 1-5 full, 6-10 has 9,10, 11-15 and 16-20 free. 4 seats: 11-14 leaves 15 alone, 12-15 leaves
     // 11 alone → row 4 likewise → no orphan-free run: the first run 11-14.
-    const carol = await user();
+    const carol = await newUser();
     expect(seatsOf(await best(eventId, carol.token, { count: 4 }))).toEqual([11, 12, 13, 14]);
     // A run longer than a row never exists.
     expect((await best(eventId, carol.token, { count: 6 })).body.error).toMatchObject({
@@ -282,9 +256,9 @@ describe('POST /api/seats/:eventId/best-available', () => {
     // Free: 2, 4,5,6, 8,9,10. Seat 2 is already an orphan (not a new one). 3 seats: 4-6 fits exactly.
     // Then 2 seats: 8-9 leaves 10 alone, 9-10 leaves 8 alone → no orphan-free run: the first run 8-9.
     await occupy(eventId, [1, 3, 7]);
-    const alice = await user();
+    const alice = await newUser();
     expect(seatsOf(await best(eventId, alice.token, { count: 3 }))).toEqual([4, 5, 6]);
-    const bob = await user();
+    const bob = await newUser();
     expect(seatsOf(await best(eventId, bob.token, { count: 2 }))).toEqual([8, 9]);
   });
 
@@ -293,23 +267,23 @@ describe('POST /api/seats/:eventId/best-available', () => {
     const eventId = await createEvent({ seatsPerRow: 8, maxSeatsPerUser: 20 });
     await occupy(eventId, [1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 14, 15]);
     // Free: 7,8 | 16 | 17,18,19,20. 3 seats: only row 3 fits; 17-19 leaves 20 alone, 18-20 leaves 17 alone.
-    const alice = await user();
+    const alice = await newUser();
     expect(seatsOf(await best(eventId, alice.token, { count: 3 }))).toEqual([17, 18, 19]);
     // 2 seats: 7-8 fits its row end exactly.
-    const bob = await user();
+    const bob = await newUser();
     expect(seatsOf(await best(eventId, bob.token, { count: 2 }))).toEqual([7, 8]);
   });
 
   it('adjacent: false takes the lowest free seats; fewer than count is SEAT_UNAVAILABLE, nothing changed', async () => {
     const eventId = await createEvent({ totalSeats: 10, seatsPerRow: 5, maxSeatsPerUser: 10 });
     await occupy(eventId, [1, 3, 5, 6]);
-    const alice = await user();
+    const alice = await newUser();
     const res = await best(eventId, alice.token, { count: 4, adjacent: false, holdDuration: 30 });
     expect(res.status).toBe(201);
     expect(seatsOf(res)).toEqual([2, 4, 7, 8]);
     expect(Date.parse(res.body.items[0]!.expiresAt) - Date.parse(res.body.items[0]!.heldAt)).toBe(30_000);
     const before = await seatMap(eventId);
-    const bob = await user();
+    const bob = await newUser();
     const short = await best(eventId, bob.token, { count: 3, adjacent: false });
     expect(short.status).toBe(409);
     expect(short.body.error.code).toBe('SEAT_UNAVAILABLE');
@@ -319,7 +293,7 @@ describe('POST /api/seats/:eventId/best-available', () => {
 
   it('applies the user limit to the chosen seats; the default is one row', async () => {
     const eventId = await createEvent({ maxSeatsPerUser: 3 });
-    const alice = await user();
+    const alice = await newUser();
     expect((await hold(eventId, 20, alice.token)).status).toBe(201);
     const over = await best(eventId, alice.token, { count: 3 });
     expect(over.status).toBe(409);
@@ -331,20 +305,20 @@ describe('POST /api/seats/:eventId/best-available', () => {
   it('treats an event installed before rows existed (no row length in Redis) as one row', async () => {
     const eventId = await createEvent({ seatsPerRow: 5 });
     await occupy(eventId, [3]);
-    const redis = new Redis(iso.env.REDIS_URL!, { keyPrefix: iso.redisPrefix });
+    const redis = new Redis(stack.isolation.env.REDIS_URL!, { keyPrefix: stack.isolation.redisPrefix });
     try {
       expect(await redis.hdel(`seat:{${eventId}}:meta`, 'row')).toBe(1);
     } finally {
       redis.disconnect();
     }
     // Rows of 5 would give 6-9; one row of 20 gives 4-7 (16 free seats after it).
-    const alice = await user();
+    const alice = await newUser();
     expect(seatsOf(await best(eventId, alice.token, { count: 4 }))).toEqual([4, 5, 6, 7]);
   });
 
   it('treats a hold past expiresAt as available and expires it in the same call (a refused call writes nothing)', async () => {
     const eventId = await createEvent({ totalSeats: 10 });
-    const [alice, bob, carol] = [await user(), await user(), await user()];
+    const [alice, bob, carol] = [await newUser(), await newUser(), await newUser()];
     const short = await multiHold(eventId, alice.token, { seats: [1, 3], holdDuration: 10 });
     expect(short.status).toBe(201);
     expect((await hold(eventId, 5, carol.token, { holdDuration: 300 })).status).toBe(201);
@@ -352,7 +326,7 @@ describe('POST /api/seats/:eventId/best-available', () => {
     // No expiry worker runs here: the seats are released only by the scripts that meet them.
     await waitFor(
       async () => {
-        const seat = await http(gw, 'GET', `/api/seats/${eventId}/1/status`);
+        const seat = await http(stack.gatewayUrl, 'GET', `/api/seats/${eventId}/1/status`);
         return Date.now() > expiresAt && seat.body.status === 'available';
       },
       { timeoutMs: 15_000, intervalMs: 250, what: 'the holds to pass expiresAt' },
@@ -370,10 +344,10 @@ describe('POST /api/seats/:eventId/best-available', () => {
     const history = await waitFor(
       async () => {
         const page = await http<{ items: { action: string; seatNumber: number }[] }>(
-          gw,
+          stack.gatewayUrl,
           'GET',
           `/api/events/${eventId}/history`,
-          { token: admin },
+          { token: stack.admin },
         );
         return page.body.items.length >= 9 && page.body.items;
       },
@@ -399,7 +373,7 @@ describe('hostile input for the §7 bodies', () => {
 
   beforeAll(async () => {
     eventId = await createEvent({ maxSeatsPerUser: 5 });
-    alice = await user();
+    alice = await newUser();
     expect((await hold(eventId, 1, alice.token)).status).toBe(201);
   });
 
@@ -452,7 +426,7 @@ describe('hostile input for the §7 bodies', () => {
 
   it.each(badHolds)('multi-hold refuses %s with 400 and changes nothing', async (_label, body) => {
     const before = await seatMap(eventId);
-    const res = await http<ErrorReply>(gw, 'POST', `/api/seats/${eventId}/hold`, {
+    const res = await http<ErrorReply>(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/hold`, {
       token: alice.token,
       rawBody: JSON.stringify(body),
       headers: { 'content-type': 'application/json' },
@@ -474,17 +448,17 @@ describe('hostile input for the §7 bodies', () => {
     const before = await seatMap(eventId);
     for (const path of ['hold', 'best-available']) {
       const url = `/api/seats/${eventId}/${path}`;
-      expect((await http(gw, 'POST', url, { token: alice.token })).status).toBe(400);
+      expect((await http(stack.gatewayUrl, 'POST', url, { token: alice.token })).status).toBe(400);
       expect(
         (
-          await http(gw, 'POST', url, {
+          await http(stack.gatewayUrl, 'POST', url, {
             token: alice.token,
             rawBody: '{"seats": [2',
             headers: { 'content-type': 'application/json' },
           })
         ).status,
       ).toBe(400);
-      const plain = await http<ErrorReply>(gw, 'POST', url, {
+      const plain = await http<ErrorReply>(stack.gatewayUrl, 'POST', url, {
         token: alice.token,
         rawBody: '{"seats":[2],"count":1}',
         headers: { 'content-type': 'text/plain' },
@@ -493,19 +467,19 @@ describe('hostile input for the §7 bodies', () => {
       expect(plain.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
       expect(
         (
-          await http(gw, 'POST', `/api/seats/not-a-uuid/${path}`, {
+          await http(stack.gatewayUrl, 'POST', `/api/seats/not-a-uuid/${path}`, {
             token: alice.token,
             body: { seats: [2], count: 1 },
           })
         ).status,
       ).toBe(400);
     }
-    const huge = await http<ErrorReply>(gw, 'POST', `/api/seats/${eventId}/hold`, {
+    const huge = await http<ErrorReply>(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/hold`, {
       token: alice.token,
       body: { seats: Array.from({ length: 5000 }, (_, i) => i + 1) },
     });
     expect(huge.status).toBe(413);
-    const proto = await http<ErrorReply>(gw, 'POST', `/api/seats/${eventId}/best-available`, {
+    const proto = await http<ErrorReply>(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/best-available`, {
       token: alice.token,
       rawBody: '{"count":1,"__proto__":{"adjacent":false}}',
       headers: { 'content-type': 'application/json' },

@@ -1,66 +1,17 @@
-import { Client } from 'pg';
-import {
-  http,
-  inParallel,
-  isolate,
-  newUserId,
-  raceRounds,
-  startStack,
-  userToken,
-  type Isolation,
-  type Stack,
-} from '@zephyr/testing';
+import { http, inParallel, newUsers, raceRounds, useStack } from '@zephyr/testing';
 
 /**
  * Races through the gateway against TWO seat-service replicas (the gateway balances between them), on real
  * Redis and PostgreSQL. Each race runs several times; invariants are checked against PostgreSQL, the seat
  * map and every user's holds list.
  */
-let iso: Isolation;
-let stack: Stack;
-let gw: string;
-let admin: string;
-let db: Client;
-
-beforeAll(async () => {
-  iso = await isolate('races');
-  stack = await startStack(iso, {
-    services: ['event-service', 'seat-service', 'gateway'],
-    replicas: { 'seat-service': 2 },
-    env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
-  });
-  gw = stack.gatewayUrl;
-  admin = await userToken(newUserId(), { admin: true });
-  db = new Client({ connectionString: iso.databaseUrl });
-  await db.connect();
-}, 60_000);
-
-afterAll(async () => {
-  await db?.end();
-  await stack?.stop();
-  await iso?.cleanup();
+const stack = useStack('races', {
+  services: ['event-service', 'seat-service', 'gateway'],
+  replicas: { 'seat-service': 2 },
+  env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
+  eventDefaults: { name: 'On-sale' },
 });
-
-async function createEvent(totalSeats: number, maxSeatsPerUser: number): Promise<string> {
-  const res = await http<{ id: string }>(gw, 'POST', '/api/events', {
-    token: admin,
-    body: { name: 'On-sale', totalSeats, maxSeatsPerUser },
-  });
-  if (res.status !== 201) {
-    const logs = stack.of('event-service').map((p) => p.output().slice(-3000));
-    throw new Error(`event create answered ${res.status} ${JSON.stringify(res.body)}\n${logs.join('\n')}`);
-  }
-  return res.body.id;
-}
-
-async function users(n: number) {
-  return Promise.all(
-    Array.from({ length: n }, async () => {
-      const id = newUserId();
-      return { id, token: await userToken(id) };
-    }),
-  );
-}
+const createEvent = (totalSeats: number, maxSeatsPerUser: number) => stack.createEvent({ totalSeats, maxSeatsPerUser });
 
 function shuffled<T>(items: T[]): T[] {
   const out = [...items];
@@ -73,16 +24,16 @@ function shuffled<T>(items: T[]): T[] {
 
 it('200 users racing for one seat: exactly one hold, everyone else SEAT_UNAVAILABLE (5 rounds)', async () => {
   const eventId = await createEvent(10, 10);
-  const racers = await users(200);
+  const racers = await newUsers(200);
   for (let round = 1; round <= 5; round++) {
     const results = await Promise.all(
-      racers.map((u) => http(gw, 'POST', `/api/seats/${eventId}/${round}/hold`, { token: u.token })),
+      racers.map((u) => http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/${round}/hold`, { token: u.token })),
     );
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
     expect(statuses.filter((s) => s === 409)).toHaveLength(199);
     const winner = racers[statuses.indexOf(201)]!;
-    const seat = await http(gw, 'GET', `/api/seats/${eventId}/${round}/status`, { token: winner.token });
+    const seat = await http(stack.gatewayUrl, 'GET', `/api/seats/${eventId}/${round}/status`, { token: winner.token });
     expect(seat.body).toMatchObject({ status: 'held', userId: winner.id });
   }
 });
@@ -94,7 +45,7 @@ const WALK_ROUNDS = raceRounds({ singleNode: 3, cluster: 1 });
 it(`50 users × 100 seats in random order, then reserve: every seat held and reserved exactly once (${WALK_ROUNDS} rounds)`, async () => {
   for (let round = 1; round <= WALK_ROUNDS; round++) {
     const eventId = await createEvent(100, 100);
-    const racers = await users(50);
+    const racers = await newUsers(50);
     // Every user walks all 100 seats in its own random order; 250 requests in flight at any time.
     const attempts = shuffled(
       racers.flatMap((u) => shuffled(Array.from({ length: 100 }, (_, i) => i + 1)).map((seat) => ({ user: u, seat }))),
@@ -104,7 +55,7 @@ it(`50 users × 100 seats in random order, then reserve: every seat held and res
       attempts.map(({ user: u, seat }) => async () => {
         // Holds must outlive the round: on a busy machine a round can take longer than the default 60 s,
         // and an expired hold is rightly won again by someone else.
-        const res = await http(gw, 'POST', `/api/seats/${eventId}/${seat}/hold`, {
+        const res = await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, {
           token: u.token,
           body: { holdDuration: 3600 },
         });
@@ -121,13 +72,15 @@ it(`50 users × 100 seats in random order, then reserve: every seat held and res
     const reserves = await inParallel(
       250,
       shuffled(holds.filter((h) => h.seat % 10 === 0 || h.status === 201)).map((h) => async () => {
-        const res = await http(gw, 'POST', `/api/seats/${eventId}/${h.seat}/reserve`, { token: h.user.token });
+        const res = await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/${h.seat}/reserve`, {
+          token: h.user.token,
+        });
         return { ...h, reserveStatus: res.status };
       }),
     );
     for (const r of reserves) expect(r.reserveStatus).toBe(r.status === 201 ? 200 : 409);
 
-    const rows = await db.query<{ seat_number: number; user_id: string }>(
+    const rows = await stack.db.query<{ seat_number: number; user_id: string }>(
       'select seat_number, user_id from seat_service.reservations where event_id = $1 order by seat_number',
       [eventId],
     );
@@ -136,18 +89,23 @@ it(`50 users × 100 seats in random order, then reserve: every seat held and res
     for (const row of rows.rows) expect(row.user_id).toBe(ownerBySeat.get(row.seat_number));
 
     const map = await http<{ seats: { seatNumber: number; status: string; userId?: string }[] }>(
-      gw,
+      stack.gatewayUrl,
       'GET',
       `/api/events/${eventId}/seats`,
-      { token: admin },
+      { token: stack.admin },
     );
     expect(map.body.seats.every((s) => s.status === 'reserved' && s.userId === ownerBySeat.get(s.seatNumber))).toBe(
       true,
     );
     for (const u of racers) {
-      const list = await http<{ items: unknown[] }>(gw, 'GET', `/api/seats/${eventId}/user/${u.id}/holds`, {
-        token: u.token,
-      });
+      const list = await http<{ items: unknown[] }>(
+        stack.gatewayUrl,
+        'GET',
+        `/api/seats/${eventId}/user/${u.id}/holds`,
+        {
+          token: u.token,
+        },
+      );
       expect(list.body.items).toEqual([]); // every hold became a reservation
     }
   }
@@ -156,22 +114,26 @@ it(`50 users × 100 seats in random order, then reserve: every seat held and res
 
 it('the holder sending 10 concurrent reserves gets 200 ten times with one reservedAt (10 seats)', async () => {
   const eventId = await createEvent(10, 10);
-  const [holder] = await users(1);
+  const [holder] = await newUsers(1);
   for (let seat = 1; seat <= 10; seat++) {
-    expect((await http(gw, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token: holder!.token })).status).toBe(201);
+    expect(
+      (await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token: holder!.token })).status,
+    ).toBe(201);
     const results = await Promise.all(
       Array.from({ length: 10 }, () =>
-        http<{ reservedAt: string }>(gw, 'POST', `/api/seats/${eventId}/${seat}/reserve`, { token: holder!.token }),
+        http<{ reservedAt: string }>(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/${seat}/reserve`, {
+          token: holder!.token,
+        }),
       ),
     );
     expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
     expect(new Set(results.map((r) => r.body.reservedAt)).size).toBe(1);
   }
-  const rows = await db.query('select count(*)::int as n from seat_service.reservations where event_id = $1', [
+  const rows = await stack.db.query('select count(*)::int as n from seat_service.reservations where event_id = $1', [
     eventId,
   ]);
   expect(rows.rows[0].n).toBe(10);
-  const audit = await db.query(
+  const audit = await stack.db.query(
     "select count(*)::int as n from seat_service.seat_audit where event_id = $1 and action = 'reserved'",
     [eventId],
   );
@@ -181,10 +143,10 @@ it('the holder sending 10 concurrent reserves gets 200 ten times with one reserv
 it('30 concurrent holds by one user with maxSeatsPerUser 2: exactly 2 succeed (3 rounds)', async () => {
   for (let round = 1; round <= 3; round++) {
     const eventId = await createEvent(30, 2);
-    const [greedy] = await users(1);
+    const [greedy] = await newUsers(1);
     const results = await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
-        http(gw, 'POST', `/api/seats/${eventId}/${i + 1}/hold`, { token: greedy!.token }),
+        http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/${i + 1}/hold`, { token: greedy!.token }),
       ),
     );
     expect(results.filter((r) => r.status === 201)).toHaveLength(2);
@@ -198,19 +160,19 @@ it('30 concurrent holds by one user with maxSeatsPerUser 2: exactly 2 succeed (3
 
 it('a release racing a reserve and other users: the seat ends in exactly one consistent state (20 seats)', async () => {
   const eventId = await createEvent(20, 20);
-  const [holder, ...others] = await users(11);
+  const [holder, ...others] = await newUsers(11);
   for (let seat = 1; seat <= 20; seat++) {
-    await http(gw, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token: holder!.token });
+    await http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token: holder!.token });
     const [reserve, release, ...grabs] = await Promise.all([
-      http(gw, 'POST', `/api/seats/${eventId}/${seat}/reserve`, { token: holder!.token }),
-      http(gw, 'DELETE', `/api/seats/${eventId}/${seat}/hold`, { token: holder!.token }),
-      ...others.map((u) => http(gw, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token: u.token })),
+      http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/${seat}/reserve`, { token: holder!.token }),
+      http(stack.gatewayUrl, 'DELETE', `/api/seats/${eventId}/${seat}/hold`, { token: holder!.token }),
+      ...others.map((u) => http(stack.gatewayUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token: u.token })),
     ]);
-    const row = await db.query(
+    const row = await stack.db.query(
       'select user_id from seat_service.reservations where event_id = $1 and seat_number = $2',
       [eventId, seat],
     );
-    const status = await http<{ status: string }>(gw, 'GET', `/api/seats/${eventId}/${seat}/status`);
+    const status = await http<{ status: string }>(stack.gatewayUrl, 'GET', `/api/seats/${eventId}/${seat}/status`);
     const grabbed = grabs.filter((g) => g!.status === 201).length;
     if (reserve!.status === 200) {
       expect(row.rows).toEqual([{ user_id: holder!.id }]);

@@ -1,67 +1,23 @@
-import Redis from 'ioredis';
-import { Client } from 'pg';
-import {
-  connectWs,
-  http,
-  isolate,
-  newUserId,
-  startStack,
-  userToken,
-  waitFor,
-  type Isolation,
-  type Stack,
-} from '@zephyr/testing';
+import { connectWs, deleteRedisKeys, http, newUserId, useStack, userToken, waitFor } from '@zephyr/testing';
 
 /**
  * Issue 10, item 5: holds live only in Redis. When Redis loses its data, every hold that was live must end
  * visibly (SEAT_UPDATE available and an audit entry), reservations come back from PostgreSQL, and versions
  * keep growing. The "loss" here deletes this test's own keys (its prefix), not the shared Redis.
  */
-let iso: Isolation;
-let stack: Stack;
-let redis: Redis;
-let db: Client;
-
-beforeAll(async () => {
-  iso = await isolate('redisloss');
-  stack = await startStack(iso, { services: ['event-service', 'seat-service', 'notifier'] });
-  redis = new Redis(iso.env.REDIS_URL!);
-  db = new Client({ connectionString: iso.databaseUrl });
-  await db.connect();
-}, 60_000);
-
-afterAll(async () => {
-  redis?.disconnect();
-  await db?.end();
-  await stack?.stop();
-  await iso?.cleanup();
-});
-
-async function wipeOwnKeys(): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${iso.redisPrefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}
+const stack = useStack('redisloss', { services: ['event-service', 'seat-service', 'notifier'] });
 
 const audit = async (eventId: string) =>
   (
-    await db.query<{ action: string; seat_number: number }>(
+    await stack.db.query<{ action: string; seat_number: number }>(
       'SELECT action, seat_number FROM seat_service.seat_audit WHERE event_id = $1 ORDER BY seq',
       [eventId],
     )
   ).rows.map((r) => `${r.action}:${r.seat_number}`);
 
 it('announces every hold lost with Redis as ended, keeps reservations, and versions keep growing', async () => {
-  const admin = await userToken(newUserId(), { admin: true });
-  const seatUrl = stack.urls['seat-service'][0]!;
-  const created = await http<{ id: string }>(stack.urls['event-service'][0]!, 'POST', '/api/events', {
-    token: admin,
-    body: { name: 'Wiped', totalSeats: 10 },
-  });
-  const eventId = created.body.id;
+  const seatUrl = stack.urlOf('seat-service');
+  const eventId = await stack.createEvent({ name: 'Wiped', totalSeats: 10 });
   const buyerId = newUserId();
   const buyer = await userToken(buyerId);
   for (const seat of [1, 2, 3]) {
@@ -76,7 +32,7 @@ it('announces every hold lost with Redis as ended, keeps reservations, and versi
     ws.send({ type: 'SUBSCRIBE_EVENT', eventId });
     await ws.next((m) => m.type === 'SUBSCRIBED');
 
-    await wipeOwnKeys();
+    await deleteRedisKeys(stack.isolation.redisPrefix);
 
     const ended = await Promise.all(
       [1, 2].map((seat) =>

@@ -1,17 +1,5 @@
 import Redis from 'ioredis';
-import { Client } from 'pg';
-import {
-  http,
-  isolate,
-  newUserId,
-  startStack,
-  startTcpProxy,
-  userToken,
-  waitFor,
-  type Isolation,
-  type Stack,
-  type TcpProxy,
-} from '@zephyr/testing';
+import { http, newUser, useStack, waitFor } from '@zephyr/testing';
 
 /**
  * Issue 10, item 3: Redis comes back without its last writes (the last second of an AOF `everysec`, or an
@@ -20,71 +8,47 @@ import {
  * last reservation's Redis record is dropped. After the reconnect, the seat PostgreSQL has reserved must
  * not be holdable, versions keep growing past everything published, and the audit keeps every action.
  */
-let iso: Isolation;
-let stack: Stack;
-let proxy: TcpProxy;
+const stack = useStack('partialloss', { services: ['event-service', 'seat-service'], throughProxy: 'redis' });
 let redis: Redis;
-let db: Client;
 
-beforeAll(async () => {
-  iso = await isolate('partialloss');
-  proxy = await startTcpProxy(Number(new URL(iso.env.REDIS_URL!).port || 6379));
-  const proxied = new URL(iso.env.REDIS_URL!);
-  proxied.port = String(proxy.port);
-  stack = await startStack(iso, {
-    services: ['event-service', 'seat-service'],
-    env: { REDIS_URL: proxied.toString() },
-  });
-  redis = new Redis(iso.env.REDIS_URL!);
-  db = new Client({ connectionString: iso.databaseUrl });
-  await db.connect();
-}, 60_000);
-
-afterAll(async () => {
-  redis?.disconnect();
-  await db?.end();
-  await stack?.stop();
-  await proxy?.close();
-  await iso?.cleanup();
+beforeAll(() => {
+  redis = new Redis(stack.isolation.env.REDIS_URL!);
 });
 
-async function user() {
-  const id = newUserId();
-  return { id, token: await userToken(id) };
-}
+afterAll(() => redis?.disconnect());
 
 it('after Redis lost its last writes, a seat reserved in PostgreSQL stays reserved and counters never go back', async () => {
-  const seatUrl = stack.urls['seat-service'][0]!;
-  const admin = await userToken(newUserId(), { admin: true });
-  const created = await http<{ id: string }>(stack.urls['event-service'][0]!, 'POST', '/api/events', {
-    token: admin,
-    body: { name: 'Partial loss', totalSeats: 10 },
-  });
-  const eventId = created.body.id;
-  const a = await user();
-  const b = await user();
+  const seatUrl = stack.urlOf('seat-service');
+  const eventId = await stack.createEvent({ name: 'Partial loss', totalSeats: 10 });
+  const a = await newUser();
+  const b = await newUser();
   for (const seat of [1, 2]) {
     expect(
       (await http(seatUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token: a.token, body: {} })).status,
     ).toBe(201);
   }
   // Before the last reservation: what Redis had persisted when it lost the rest.
-  const meta = `${iso.redisPrefix}seat:{${eventId}}:meta`;
-  const seats = `${iso.redisPrefix}seat:{${eventId}}:seats`;
+  const meta = `${stack.isolation.redisPrefix}seat:{${eventId}}:meta`;
+  const seats = `${stack.isolation.redisPrefix}seat:{${eventId}}:seats`;
   const persisted = { ver: await redis.hget(meta, 'ver'), aseq: await redis.hget(meta, 'aseq') };
   const heldRecord = (await redis.hget(seats, '2'))!;
   expect((await http(seatUrl, 'POST', `/api/seats/${eventId}/2/reserve`, { token: a.token })).status).toBe(200);
   await waitFor(
-    async () => (await db.query(`SELECT 1 FROM seat_service.seat_audit WHERE event_id = $1`, [eventId])).rowCount === 3,
+    async () =>
+      (await stack.db.query(`SELECT 1 FROM seat_service.seat_audit WHERE event_id = $1`, [eventId])).rowCount === 3,
     { timeoutMs: 15_000, what: 'three actions audited' },
   );
   const mapBefore = await http<{ version: number }>(seatUrl, 'GET', `/api/events/${eventId}/seats`);
 
-  await proxy.down();
+  await stack.proxy.down();
   await redis.hset(meta, 'ver', persisted.ver!, 'aseq', persisted.aseq!);
   await redis.hset(seats, '2', heldRecord);
-  await redis.zadd(`${iso.redisPrefix}seat:{${eventId}}:user:${a.id}`, Number(heldRecord.split('|')[3]), '2');
-  await proxy.up();
+  await redis.zadd(
+    `${stack.isolation.redisPrefix}seat:{${eventId}}:user:${a.id}`,
+    Number(heldRecord.split('|')[3]),
+    '2',
+  );
+  await stack.proxy.up();
   await waitFor(async () => (await http(seatUrl, 'GET', '/health/ready')).status === 200, {
     what: 'the seat-service reconnected',
   });
@@ -113,7 +77,7 @@ it('after Redis lost its last writes, a seat reserved in PostgreSQL stays reserv
   // The new hold's audit entry is kept (a reused seq would have been dropped as a duplicate).
   await waitFor(
     async () =>
-      (await db.query(`SELECT 1 FROM seat_service.seat_audit WHERE event_id = $1 AND seat_number = 3`, [eventId]))
+      (await stack.db.query(`SELECT 1 FROM seat_service.seat_audit WHERE event_id = $1 AND seat_number = 3`, [eventId]))
         .rowCount === 1,
     { timeoutMs: 15_000, what: "the new hold's audit entry" },
   );

@@ -1,48 +1,23 @@
 import amqp from 'amqplib';
-import { Client } from 'pg';
 import { Bindings, parseEnvelope } from '@zephyr/contracts';
-import {
-  BACKING,
-  http,
-  isolate,
-  newUserId,
-  startStack,
-  startTcpProxy,
-  userToken,
-  waitFor,
-  type Isolation,
-  type Stack,
-  type TcpProxy,
-} from '@zephyr/testing';
+import { BACKING, http, newUserId, useStack, userToken, waitFor } from '@zephyr/testing';
 
 /**
  * Issue 10 item 6: during a PostgreSQL outage the stream relay must not publish the same entries again and
  * again (it used to publish, fail on the audit, and republish the batch every 500 ms), and pushes that need
  * no PostgreSQL (holds live in Redis) keep flowing; the audit catches up once PostgreSQL is back.
  */
-let iso: Isolation;
-let proxy: TcpProxy;
-let stack: Stack;
-let db: Client;
+const stack = useStack('relayoutage', { services: ['event-service', 'seat-service'], throughProxy: 'postgres' });
 let broker: amqp.ChannelModel;
 const received: { id: string; at: number }[] = [];
 
+// A probe queue sees every seat.* message the relay publishes.
 beforeAll(async () => {
-  iso = await isolate('relayoutage');
-  proxy = await startTcpProxy(Number(new URL(BACKING.postgresAdminUrl).port || 5432));
-  const viaProxy = new URL(iso.databaseUrl);
-  viaProxy.port = String(proxy.port);
-  stack = await startStack(
-    { ...iso.env, DATABASE_URL: viaProxy.toString() },
-    { services: ['event-service', 'seat-service'] },
-  );
-  db = new Client({ connectionString: iso.databaseUrl });
-  await db.connect();
-  // A probe queue sees every seat.* message the relay publishes.
   broker = await amqp.connect(BACKING.amqpUrl);
+  stack.onTeardown(() => broker.close());
   const channel = await broker.createChannel();
   const { queue } = await channel.assertQueue('', { exclusive: true });
-  await channel.bindQueue(queue, iso.exchange, Bindings.allSeatEvents);
+  await channel.bindQueue(queue, stack.isolation.exchange, Bindings.allSeatEvents);
   await channel.consume(
     queue,
     (message) => {
@@ -50,35 +25,22 @@ beforeAll(async () => {
     },
     { noAck: true },
   );
-}, 60_000);
-
-afterAll(async () => {
-  await broker?.close();
-  await db?.end();
-  await stack?.stop();
-  await proxy?.close();
-  await iso?.cleanup();
 });
 
 const auditIds = async (eventId: string): Promise<string[]> =>
-  (await db.query('SELECT message_id FROM seat_service.seat_audit WHERE event_id = $1', [eventId])).rows.map(
+  (await stack.db.query('SELECT message_id FROM seat_service.seat_audit WHERE event_id = $1', [eventId])).rows.map(
     (r: { message_id: string }) => r.message_id,
   );
 
 it('publishes each change once during a PostgreSQL outage, keeps pushing holds, and writes the audit after', async () => {
-  const admin = await userToken(newUserId(), { admin: true });
-  const created = await http<{ id: string }>(stack.urls['event-service'][0]!, 'POST', '/api/events', {
-    token: admin,
-    body: { name: 'Relay outage', totalSeats: 50, maxSeatsPerUser: 50 },
-  });
-  const eventId = created.body.id;
-  const seatUrl = stack.urls['seat-service'][0]!;
+  const eventId = await stack.createEvent({ name: 'Relay outage', totalSeats: 50, maxSeatsPerUser: 50 });
+  const seatUrl = stack.urlOf('seat-service');
   const token = await userToken(newUserId());
   const hold = (seat: number) => http(seatUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token });
   expect((await hold(1)).status).toBe(201);
   await waitFor(async () => (await auditIds(eventId)).length === 1, { what: 'first hold audited' });
 
-  await proxy.down();
+  await stack.proxy.down();
   const downAt = Date.now();
   const during: number[] = [];
   // Holds keep being accepted (Redis only); each must be pushed within a second although the audit waits.
@@ -90,7 +52,7 @@ it('publishes each change once during a PostgreSQL outage, keeps pushing holds, 
     await new Promise((resolve) => setTimeout(resolve, 400)); // the outage under test lasts ~2.5 s
   }
   const outageMs = Date.now() - downAt;
-  await proxy.up();
+  await stack.proxy.up();
 
   await waitFor(async () => (await auditIds(eventId)).length === 6, {
     timeoutMs: 20_000,

@@ -1,17 +1,5 @@
 import { Client } from 'pg';
-import {
-  http,
-  isolate,
-  newUserId,
-  startService,
-  startStack,
-  startTcpProxy,
-  userToken,
-  waitFor,
-  type Isolation,
-  type ServiceProcess,
-  type Stack,
-} from '@zephyr/testing';
+import { http, newUser, startService, startTcpProxy, useStack, waitFor, type ServiceProcess } from '@zephyr/testing';
 
 /**
  * The fence at the commit (issue 10, item 1). A reserve on replica A stalls inside its PostgreSQL
@@ -19,49 +7,21 @@ import {
  * replica B gives the hold up and user B holds the seat. When A's process resumes, its reserve must not
  * commit: A gets 409 HOLD_NOT_FOUND, no reservation row exists and B's hold stands.
  */
-let iso: Isolation;
-let stack: Stack;
-let worker: ServiceProcess;
-let db: Client;
+const stack = useStack('fence', { services: ['event-service', 'seat-service'], replicas: { 'seat-service': 2 } });
 let stalled: ServiceProcess;
 let healthy: ServiceProcess;
 
 beforeAll(async () => {
-  iso = await isolate('fence');
-  stack = await startStack(iso, {
-    services: ['event-service', 'seat-service'],
-    replicas: { 'seat-service': 2 },
-  });
   [stalled, healthy] = stack.of('seat-service') as [ServiceProcess, ServiceProcess];
   // The worker talks to the replica that stays up (a stopped replica answers nobody).
-  worker = await startService('expiry-worker', { ...iso.env, SEAT_SERVICE_URL: healthy.baseUrl });
-  db = new Client({ connectionString: iso.databaseUrl });
-  await db.connect();
-}, 60_000);
-
-afterAll(async () => {
-  if (stalled?.child.pid) process.kill(stalled.child.pid, 'SIGCONT');
-  await db?.end();
-  await worker?.stop();
-  await stack?.stop();
-  await iso?.cleanup();
+  await stack.startService('expiry-worker', { SEAT_SERVICE_URL: healthy.baseUrl });
+  stack.onTeardown(() => stalled.child.pid && process.kill(stalled.child.pid, 'SIGCONT'));
 });
 
-async function user() {
-  const id = newUserId();
-  return { id, token: await userToken(id) };
-}
-
 it('a reserve stalled past its deadline cannot commit after its hold was given up and re-held', async () => {
-  const admin = await userToken(newUserId(), { admin: true });
-  const created = await http<{ id: string }>(stack.urls['event-service'][0]!, 'POST', '/api/events', {
-    token: admin,
-    body: { name: 'Fence', totalSeats: 10 },
-  });
-  expect(created.status).toBe(201);
-  const eventId = created.body.id;
-  const a = await user();
-  const b = await user();
+  const eventId = await stack.createEvent({ name: 'Fence', totalSeats: 10 });
+  const a = await newUser();
+  const b = await newUser();
   const seat = 5;
 
   const held = await http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, {
@@ -72,13 +32,13 @@ it('a reserve stalled past its deadline cannot commit after its hold was given u
   // The expiry worker schedules holds from seat.held; wait until it was relayed (its audit row is written).
   await waitFor(
     async () =>
-      (await db.query(`SELECT 1 FROM seat_service.seat_audit WHERE event_id = $1 AND action = 'held'`, [eventId]))
+      (await stack.db.query(`SELECT 1 FROM seat_service.seat_audit WHERE event_id = $1 AND action = 'held'`, [eventId]))
         .rowCount === 1,
     { timeoutMs: 15_000, what: 'seat.held relayed' },
   );
 
   // A's commit blocks on a row lock held by this session...
-  const locker = new Client({ connectionString: iso.databaseUrl });
+  const locker = new Client({ connectionString: stack.isolation.databaseUrl });
   await locker.connect();
   await locker.query('BEGIN');
   await locker.query('LOCK TABLE seat_service.reservations IN EXCLUSIVE MODE');
@@ -86,7 +46,7 @@ it('a reserve stalled past its deadline cannot commit after its hold was given u
   await waitFor(
     async () =>
       (
-        await db.query(
+        await stack.db.query(
           `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
              AND query ILIKE '%reservations%'`,
         )
@@ -120,7 +80,7 @@ it('a reserve stalled past its deadline cannot commit after its hold was given u
   expect(answerA.status).toBe(409);
   expect(answerA.body).toMatchObject({ error: { code: 'HOLD_NOT_FOUND' } });
 
-  const rows = await db.query('SELECT * FROM seat_service.reservations WHERE event_id = $1', [eventId]);
+  const rows = await stack.db.query('SELECT * FROM seat_service.reservations WHERE event_id = $1', [eventId]);
   expect(rows.rowCount).toBe(0);
   const status = await http(healthy.baseUrl, 'GET', `/api/seats/${eventId}/${seat}/status`, { token: b.token });
   expect(status.body).toMatchObject({ status: 'held', userId: b.id });
@@ -145,13 +105,8 @@ it('a reserve stalled past its deadline cannot commit after its hold was given u
  * count the reserved seat as held (then available) for good; the chaos run found it as countsMismatch.
  */
 it('a refresh during a reserve leaves the event counts at reserved', async () => {
-  const admin = await userToken(newUserId(), { admin: true });
-  const created = await http<{ id: string }>(stack.urls['event-service'][0]!, 'POST', '/api/events', {
-    token: admin,
-    body: { name: 'Refresh mid-reserve', totalSeats: 10 },
-  });
-  const eventId = created.body.id;
-  const a = await user();
+  const eventId = await stack.createEvent({ name: 'Refresh mid-reserve', totalSeats: 10 });
+  const a = await newUser();
   const seat = 3;
   expect(
     (await http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token: a.token, body: {} })).status,
@@ -161,7 +116,7 @@ it('a refresh during a reserve leaves the event counts at reserved', async () =>
     (await http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/7/hold`, { token: a.token, body: {} })).status,
   ).toBe(201);
 
-  const locker = new Client({ connectionString: iso.databaseUrl });
+  const locker = new Client({ connectionString: stack.isolation.databaseUrl });
   await locker.connect();
   await locker.query('BEGIN');
   await locker.query('LOCK TABLE seat_service.reservations IN EXCLUSIVE MODE');
@@ -170,7 +125,7 @@ it('a refresh during a reserve leaves the event counts at reserved', async () =>
     await waitFor(
       async () =>
         (
-          await db.query(
+          await stack.db.query(
             `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
                AND query ILIKE '%reservations%'`,
           )
@@ -192,7 +147,7 @@ it('a refresh during a reserve leaves the event counts at reserved', async () =>
   await waitFor(
     async () =>
       (
-        await db.query(
+        await stack.db.query(
           `SELECT 1 FROM seat_service.seat_audit WHERE event_id = $1 AND seat_number = $2
              AND action IN ('refreshed', 'reserved')`,
           [eventId, seat],
@@ -220,13 +175,8 @@ it('a refresh during a reserve leaves the event counts at reserved', async () =>
  * the PostgreSQL fallback relay (30 s).
  */
 it('a reserve whose process dies between the commit and Redis is finished and pushed within a second', async () => {
-  const admin = await userToken(newUserId(), { admin: true });
-  const created = await http<{ id: string }>(stack.urls['event-service'][0]!, 'POST', '/api/events', {
-    token: admin,
-    body: { name: 'Dies after commit', totalSeats: 10 },
-  });
-  const eventId = created.body.id;
-  const a = await user();
+  const eventId = await stack.createEvent({ name: 'Dies after commit', totalSeats: 10 });
+  const a = await newUser();
   const seat = 4;
   expect(
     (await http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token: a.token, body: {} })).status,
@@ -234,11 +184,11 @@ it('a reserve whose process dies between the commit and Redis is finished and pu
 
   // The doomed replica reaches Redis through a proxy the test can cut, so its reserve can commit in
   // PostgreSQL and then fail to reach Redis; then it is killed.
-  const redisProxy = await startTcpProxy(Number(new URL(iso.env.REDIS_URL!).port || 6379));
-  const redisUrl = new URL(iso.env.REDIS_URL!);
+  const redisProxy = await startTcpProxy(Number(new URL(stack.isolation.env.REDIS_URL!).port || 6379));
+  const redisUrl = new URL(stack.isolation.env.REDIS_URL!);
   redisUrl.port = String(redisProxy.port);
-  const doomed = await startService('seat-service', { ...iso.env, REDIS_URL: redisUrl.toString() });
-  const locker = new Client({ connectionString: iso.databaseUrl });
+  const doomed = await startService('seat-service', stack.serviceEnv({ REDIS_URL: redisUrl.toString() }));
+  const locker = new Client({ connectionString: stack.isolation.databaseUrl });
   let committedAt = 0;
   try {
     await locker.connect();
@@ -250,7 +200,7 @@ it('a reserve whose process dies between the commit and Redis is finished and pu
     await waitFor(
       async () =>
         (
-          await db.query(
+          await stack.db.query(
             `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
                AND query ILIKE '%reservations%'`,
           )
@@ -261,7 +211,7 @@ it('a reserve whose process dies between the commit and Redis is finished and pu
     await locker.query('COMMIT');
     await waitFor(
       async () =>
-        (await db.query('SELECT 1 FROM seat_service.reservations WHERE event_id = $1', [eventId])).rowCount === 1,
+        (await stack.db.query('SELECT 1 FROM seat_service.reservations WHERE event_id = $1', [eventId])).rowCount === 1,
       { intervalMs: 10, what: 'the reservation committed' },
     );
     committedAt = Date.now();

@@ -1,39 +1,15 @@
-import { Client } from 'pg';
-import { http, isolate, newUserId, startStack, userToken, waitFor, type Isolation, type Stack } from '@zephyr/testing';
+import { http, newUser, newUserId, useStack, waitFor } from '@zephyr/testing';
 
 /** Component tests of the seat rules against real PostgreSQL, Redis and RabbitMQ (one seat-service). */
-let iso: Isolation;
-let stack: Stack;
+const stack = useStack('seatrules', { services: ['event-service', 'seat-service'] });
+const { createEvent } = stack;
 let seatUrl: string;
 let eventUrl: string;
-let admin: string;
 
-beforeAll(async () => {
-  iso = await isolate('seatrules');
-  stack = await startStack(iso, { services: ['event-service', 'seat-service'] });
-  seatUrl = stack.urls['seat-service'][0]!;
-  eventUrl = stack.urls['event-service'][0]!;
-  admin = await userToken(newUserId(), { admin: true });
+beforeAll(() => {
+  seatUrl = stack.urlOf('seat-service');
+  eventUrl = stack.urlOf('event-service');
 });
-
-afterAll(async () => {
-  await stack?.stop();
-  await iso?.cleanup();
-});
-
-async function createEvent(body: Record<string, unknown> = {}): Promise<string> {
-  const res = await http<{ id: string }>(eventUrl, 'POST', '/api/events', {
-    token: admin,
-    body: { name: 'Show', totalSeats: 20, ...body },
-  });
-  expect(res.status).toBe(201);
-  return res.body.id;
-}
-
-async function user() {
-  const id = newUserId();
-  return { id, token: await userToken(id) };
-}
 
 const hold = (eventId: string, seat: number | string, token: string, body?: unknown) =>
   http(seatUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token, body });
@@ -51,7 +27,7 @@ const seatMap = (eventId: string) =>
 describe('hold', () => {
   it('holds an available seat right after the event was created, and a repeat returns the same hold', async () => {
     const eventId = await createEvent();
-    const alice = await user();
+    const alice = await newUser();
     const first = await hold(eventId, 7, alice.token, { holdDuration: 120 });
     expect(first.status).toBe(201);
     expect(first.body).toEqual({
@@ -70,7 +46,7 @@ describe('hold', () => {
 
   it('refuses a seat someone else holds or reserved, and seats above capacity', async () => {
     const eventId = await createEvent();
-    const [alice, bob] = [await user(), await user()];
+    const [alice, bob] = [await newUser(), await newUser()];
     expect((await hold(eventId, 1, alice.token)).status).toBe(201);
     expect((await hold(eventId, 1, bob.token)).body).toMatchObject({ error: { code: 'SEAT_UNAVAILABLE' } });
     expect((await reserve(eventId, 1, alice.token)).status).toBe(200);
@@ -81,7 +57,7 @@ describe('hold', () => {
 
   it('validates path, body and identity before touching anything', async () => {
     const eventId = await createEvent();
-    const alice = await user();
+    const alice = await newUser();
     for (const seat of ['0', '01', '-1', '1e3', '7.0', '+7', 'abc']) {
       const res = await hold(eventId, seat, alice.token);
       expect([seat, res.status, (res.body as { error: { code: string } }).error.code]).toEqual([
@@ -131,7 +107,7 @@ describe('hold', () => {
 
   it('enforces maxSeatsPerUser over live holds plus reservations', async () => {
     const eventId = await createEvent({ maxSeatsPerUser: 2 });
-    const alice = await user();
+    const alice = await newUser();
     expect((await hold(eventId, 1, alice.token)).status).toBe(201);
     expect((await reserve(eventId, 1, alice.token)).status).toBe(200);
     expect((await hold(eventId, 2, alice.token)).status).toBe(201);
@@ -144,7 +120,7 @@ describe('hold', () => {
 describe('reserve, refresh, release', () => {
   it('follows SPEC.md for the holder, other users and available seats', async () => {
     const eventId = await createEvent();
-    const [alice, bob] = [await user(), await user()];
+    const [alice, bob] = [await newUser(), await newUser()];
     expect((await reserve(eventId, 5, alice.token)).body).toMatchObject({ error: { code: 'HOLD_NOT_FOUND' } });
     expect((await refresh(eventId, 5, alice.token)).body).toMatchObject({ error: { code: 'HOLD_NOT_FOUND' } });
     expect((await release(eventId, 5, alice.token)).body).toMatchObject({ error: { code: 'HOLD_NOT_FOUND' } });
@@ -176,10 +152,10 @@ describe('reserve, refresh, release', () => {
 
   it('releases at once and shows userId only to the holder or an admin', async () => {
     const eventId = await createEvent();
-    const [alice, bob] = [await user(), await user()];
+    const [alice, bob] = [await newUser(), await newUser()];
     await hold(eventId, 3, alice.token);
     expect((await status(eventId, 3, alice.token)).body).toMatchObject({ status: 'held', userId: alice.id });
-    expect((await status(eventId, 3, admin)).body).toMatchObject({ userId: alice.id });
+    expect((await status(eventId, 3, stack.admin)).body).toMatchObject({ userId: alice.id });
     expect((await status(eventId, 3, bob.token)).body).not.toHaveProperty('userId');
     expect((await status(eventId, 3)).body).not.toHaveProperty('userId');
     const map = await http<{ seats: Record<string, unknown>[] }>(seatUrl, 'GET', `/api/events/${eventId}/seats`, {
@@ -199,7 +175,7 @@ describe('reserve, refresh, release', () => {
 
   it('lets users read only their own holds unless admin', async () => {
     const eventId = await createEvent();
-    const [alice, bob] = [await user(), await user()];
+    const [alice, bob] = [await newUser(), await newUser()];
     await hold(eventId, 9, alice.token);
     await hold(eventId, 4, alice.token);
     await hold(eventId, 10, alice.token);
@@ -214,9 +190,9 @@ describe('reserve, refresh, release', () => {
     expect(
       (await http(seatUrl, 'GET', `/api/seats/${eventId}/user/${alice.id}/holds`, { token: bob.token })).status,
     ).toBe(403);
-    expect((await http(seatUrl, 'GET', `/api/seats/${eventId}/user/${alice.id}/holds`, { token: admin })).status).toBe(
-      200,
-    );
+    expect(
+      (await http(seatUrl, 'GET', `/api/seats/${eventId}/user/${alice.id}/holds`, { token: stack.admin })).status,
+    ).toBe(200);
     expect(
       (await http(seatUrl, 'GET', `/api/seats/${newUserId()}/user/${alice.id}/holds`, { token: alice.token })).status,
     ).toBe(404);
@@ -226,11 +202,11 @@ describe('reserve, refresh, release', () => {
 describe('event status and expiry', () => {
   it('refuses holds, reserves and refreshes on an inactive event but allows a release', async () => {
     const eventId = await createEvent();
-    const alice = await user();
+    const alice = await newUser();
     await hold(eventId, 1, alice.token);
     await hold(eventId, 2, alice.token);
     const patched = await http(eventUrl, 'PATCH', `/api/events/${eventId}`, {
-      token: admin,
+      token: stack.admin,
       body: { status: 'inactive' },
     });
     expect(patched.status).toBe(200);
@@ -238,13 +214,13 @@ describe('event status and expiry', () => {
     expect((await reserve(eventId, 1, alice.token)).body).toMatchObject({ error: { code: 'EVENT_NOT_ACTIVE' } });
     expect((await refresh(eventId, 1, alice.token)).body).toMatchObject({ error: { code: 'EVENT_NOT_ACTIVE' } });
     expect((await release(eventId, 2, alice.token)).status).toBe(204);
-    await http(eventUrl, 'PATCH', `/api/events/${eventId}`, { token: admin, body: { status: 'active' } });
+    await http(eventUrl, 'PATCH', `/api/events/${eventId}`, { token: stack.admin, body: { status: 'active' } });
     expect((await reserve(eventId, 1, alice.token)).status).toBe(200);
   });
 
   it('never honours a hold after expiresAt, even with no expiry worker running', async () => {
     const eventId = await createEvent();
-    const [alice, bob] = [await user(), await user()];
+    const [alice, bob] = [await newUser(), await newUser()];
     const held = await hold(eventId, 4, alice.token, { holdDuration: 10 });
     const expiresAt = Date.parse((held.body as { expiresAt: string }).expiresAt);
     await new Promise((resolve) => setTimeout(resolve, expiresAt - Date.now() + 100));
@@ -257,7 +233,7 @@ describe('event status and expiry', () => {
 describe('audit trail', () => {
   it('records every action once, in order, in PostgreSQL', async () => {
     const eventId = await createEvent();
-    const alice = await user();
+    const alice = await newUser();
     await hold(eventId, 1, alice.token);
     await refresh(eventId, 1, alice.token);
     await hold(eventId, 2, alice.token);
@@ -269,7 +245,7 @@ describe('audit trail', () => {
           seatUrl,
           'GET',
           `/api/events/${eventId}/history`,
-          { token: admin },
+          { token: stack.admin },
         );
         return res.body.items.length === 5 ? res.body : undefined;
       },
@@ -289,27 +265,26 @@ describe('audit trail', () => {
       seatUrl,
       'GET',
       `/api/events/${eventId}/history?limit=2`,
-      { token: admin },
+      { token: stack.admin },
     );
     expect(page.body.items).toHaveLength(2);
     const next = await http<{ items: { seq: number }[] }>(
       seatUrl,
       'GET',
       `/api/events/${eventId}/history?limit=2&cursor=${page.body.nextCursor}`,
-      { token: admin },
+      { token: stack.admin },
     );
     expect(next.body.items[0]!.seq).toBe(seqs[2]);
-    expect((await http(seatUrl, 'GET', `/api/events/${eventId}/history?limit=0`, { token: admin })).status).toBe(400);
-    expect((await http(seatUrl, 'GET', `/api/events/${eventId}/history?cursor=zzz`, { token: admin })).status).toBe(
+    expect((await http(seatUrl, 'GET', `/api/events/${eventId}/history?limit=0`, { token: stack.admin })).status).toBe(
       400,
     );
+    expect(
+      (await http(seatUrl, 'GET', `/api/events/${eventId}/history?cursor=zzz`, { token: stack.admin })).status,
+    ).toBe(400);
 
-    const db = new Client({ connectionString: iso.databaseUrl });
-    await db.connect();
-    const rows = await db.query('select count(*)::int as n from seat_service.seat_audit where event_id = $1', [
+    const rows = await stack.db.query('select count(*)::int as n from seat_service.seat_audit where event_id = $1', [
       eventId,
     ]);
-    await db.end();
     expect(rows.rows[0].n).toBe(5);
   });
 });

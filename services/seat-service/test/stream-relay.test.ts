@@ -1,17 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import { Client } from 'pg';
-import {
-  http,
-  isolate,
-  newUserId,
-  startService,
-  startStack,
-  userToken,
-  waitFor,
-  type Isolation,
-  type Stack,
-} from '@zephyr/testing';
+import { http, newUserId, useStack, userToken, waitFor } from '@zephyr/testing';
 import { OutboxFields as F } from '../src/data-access/outbox-codec';
 import { seatKeys } from '../src/data-access/seat-store';
 
@@ -19,38 +8,22 @@ import { seatKeys } from '../src/data-access/seat-store';
  * The stream relay reads only streams marked as having news. A change whose mark was lost (its writer was
  * killed between the script and the mark) must still be relayed: every starting replica sweeps the index.
  */
-let iso: Isolation;
-let stack: Stack;
+const stack = useStack('relay', { services: ['event-service', 'seat-service'] });
 let redis: Redis;
-let db: Client;
 
-beforeAll(async () => {
-  iso = await isolate('relay');
-  stack = await startStack(iso, { services: ['event-service', 'seat-service'] });
-  redis = new Redis(iso.env.REDIS_URL!, { keyPrefix: iso.redisPrefix });
-  db = new Client({ connectionString: iso.databaseUrl });
-  await db.connect();
-}, 60_000);
-
-afterAll(async () => {
-  redis?.disconnect();
-  await db?.end();
-  await stack?.stop();
-  await iso?.cleanup();
+beforeAll(() => {
+  redis = new Redis(stack.isolation.env.REDIS_URL!, { keyPrefix: stack.isolation.redisPrefix });
+  stack.onTeardown(() => redis.disconnect());
 });
 
 const auditOf = async (messageId: string) =>
-  (await db.query('SELECT action, seat_number FROM seat_service.seat_audit WHERE message_id = $1', [messageId])).rows;
+  (await stack.db.query('SELECT action, seat_number FROM seat_service.seat_audit WHERE message_id = $1', [messageId]))
+    .rows;
 
 it('relays a change whose dirty mark was lost once a replica starts, and leaves the dirty set empty', async () => {
-  const admin = await userToken(newUserId(), { admin: true });
-  const created = await http<{ id: string }>(stack.urls['event-service'][0]!, 'POST', '/api/events', {
-    token: admin,
-    body: { name: 'Relay', totalSeats: 10 },
-  });
-  const eventId = created.body.id;
+  const eventId = await stack.createEvent({ name: 'Relay', totalSeats: 10 });
   const buyer = newUserId();
-  const seatUrl = stack.urls['seat-service'][0]!;
+  const seatUrl = stack.urlOf('seat-service');
   expect((await http(seatUrl, 'POST', `/api/seats/${eventId}/1/hold`, { token: await userToken(buyer) })).status).toBe(
     201,
   );
@@ -71,13 +44,7 @@ it('relays a change whose dirty mark was lost once a replica starts, and leaves 
   );
   expect(await redis.scard(seatKeys.outboxDirty())).toBe(0);
 
-  stack.processes.push(
-    await startService(
-      'seat-service',
-      { ...iso.env, EVENT_SERVICE_URL: stack.urls['event-service'][0]! },
-      { port: seatService!.port },
-    ),
-  );
+  await stack.startService('seat-service', {}, { port: seatService!.port });
   await waitFor(async () => (await auditOf(messageId)).length === 1, {
     timeoutMs: 20_000,
     what: 'the unmarked entry relayed after the start-up sweep',

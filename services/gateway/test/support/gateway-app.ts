@@ -7,7 +7,6 @@ import {
   createMetrics,
   createRedis,
   createTokenVerifier,
-  Redis,
   type ServiceMetrics,
 } from '@zephyr/runtime';
 import { BACKING, TEST_JWT_SECRET } from '@zephyr/testing';
@@ -88,18 +87,6 @@ export async function startInProcessGateway(options: {
       redis.disconnect();
     },
   };
-}
-
-/** Deletes this test file's keys (its own prefix only). */
-export async function deleteKeys(prefix: string): Promise<void> {
-  const redis = new Redis(BACKING.redisUrl);
-  try {
-    const keys: string[] = [];
-    for await (const batch of redis.scanStream({ match: `${prefix}*`, count: 500 })) keys.push(...(batch as string[]));
-    if (keys.length > 0) await redis.del(...keys);
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /** Sends the bytes as given (for header values fetch would refuse) and returns the answer's status. */

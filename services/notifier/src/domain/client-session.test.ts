@@ -17,6 +17,16 @@ class FakeTransport implements Transport {
 
 const verifier: TokenVerifier = { verify: async () => ({ userId: randomUUID(), isAdmin: false }) };
 
+/** A session on a fake transport, reading seat maps from `source`. */
+function startSession(
+  source: SeatMapSource,
+  { hub = new SubscriptionHub<ClientSession>(), tokens = verifier } = {},
+): { transport: FakeTransport; session: ClientSession } {
+  const transport = new FakeTransport();
+  const deps = { hub, verifier: tokens, events: createEventDirectory(source), logger: createLogger('test', 'silent') };
+  return { transport, session: new ClientSession(transport, deps) };
+}
+
 function seatChange(eventId: string, seatNumber: number, version: number): SeatEnvelope {
   return {
     id: randomUUID(),
@@ -34,13 +44,7 @@ describe('ClientSession snapshot', () => {
     const hub = new SubscriptionHub<ClientSession>();
     let answer: (map: SeatMap) => void = () => undefined;
     const source: SeatMapSource = { getSeatMap: () => new Promise<SeatMap>((resolve) => (answer = resolve)) };
-    const transport = new FakeTransport();
-    const session = new ClientSession(transport, {
-      hub,
-      verifier,
-      events: createEventDirectory(source),
-      logger: createLogger('test', 'silent'),
-    });
+    const { transport, session } = startSession(source, { hub });
     session.enqueue(JSON.stringify({ type: 'SUBSCRIBE_EVENT', eventId, snapshot: true }));
     await new Promise((resolve) => setImmediate(resolve));
     // Subscribed before the read: these changes must not be lost, nor sent before SUBSCRIBED/SEAT_MAP.
@@ -103,13 +107,7 @@ describe('ClientSession token expiry', () => {
     const expiring: TokenVerifier = { verify: async () => ({ userId, isAdmin: false, expiresAtMs }) };
     const hub = new SubscriptionHub<ClientSession>();
     const source: SeatMapSource = { getSeatMap: async (id) => ({ eventId: id, version: 0, seats: [] }) };
-    const transport = new FakeTransport();
-    const session = new ClientSession(transport, {
-      hub,
-      verifier: expiring,
-      events: createEventDirectory(source),
-      logger: createLogger('test', 'silent'),
-    });
+    const { transport, session } = startSession(source, { hub, tokens: expiring });
     session.enqueue(JSON.stringify({ type: 'AUTH', token: 'a' }));
     session.enqueue(JSON.stringify({ type: 'SUBSCRIBE_USER', userId }));
     session.enqueue(JSON.stringify({ type: 'SUBSCRIBE_EVENT', eventId }));
@@ -148,13 +146,7 @@ describe('ClientSession lookup rate', () => {
         return { eventId: id, version: 0, seats: [] };
       },
     };
-    const transport = new FakeTransport();
-    const session = new ClientSession(transport, {
-      hub: new SubscriptionHub<ClientSession>(),
-      verifier,
-      events: createEventDirectory(source),
-      logger: createLogger('test', 'silent'),
-    });
+    const { transport, session } = startSession(source);
     const attempts = SessionLimits.lookupBurst + 10;
     for (let i = 0; i < attempts; i++) {
       session.enqueue(JSON.stringify({ type: 'SUBSCRIBE_EVENT', eventId, snapshot: true }));
@@ -182,13 +174,7 @@ describe('ClientSession lookup rate', () => {
         return { eventId: id, version: 0, seats: [] };
       },
     };
-    const transport = new FakeTransport();
-    const session = new ClientSession(transport, {
-      hub: new SubscriptionHub<ClientSession>(),
-      verifier,
-      events: createEventDirectory(source),
-      logger: createLogger('test', 'silent'),
-    });
+    const { transport, session } = startSession(source);
     // Far more existing events than the burst: all subscribed.
     for (const eventId of existing) session.enqueue(JSON.stringify({ type: 'SUBSCRIBE_EVENT', eventId }));
     const attempts = SessionLimits.lookupBurst + 30;

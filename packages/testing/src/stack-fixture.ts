@@ -1,0 +1,203 @@
+import { Client, type QueryResult, type QueryResultRow } from 'pg';
+import {
+  BACKING,
+  connectWs,
+  http,
+  isolate,
+  newUserId,
+  startService,
+  userToken,
+  type Isolation,
+  type ServiceProcess,
+  type WsClient,
+} from './index';
+import { startStack, type ServiceName, type Stack, type StackOptions } from './stack';
+import { proxiedUrl, startTcpProxy, type TcpProxy } from './tcp-proxy';
+
+/** A backing service the stack can reach only through a TCP proxy the test cuts (`stack.proxy`). */
+export type ProxiedBacking = 'postgres' | 'redis';
+
+export interface StackFixtureOptions extends Omit<StackOptions, 'env'> {
+  /**
+   * Extra env for every process. A function is called once the isolation exists, after the file's earlier
+   * beforeAll hooks (a TCP proxy in front of a backing service, a Redis Cluster): its values override the
+   * isolation's own (`REDIS_URL` through the proxy).
+   */
+  env?: Record<string, string> | ((isolation: Isolation) => Record<string, string>);
+  /** Puts a TCP proxy between every process and this backing service. */
+  throughProxy?: ProxiedBacking;
+  /** How the stack is started (a wrapper of `startStack`, e.g. one that retries a port clash). */
+  start?: typeof startStack;
+  /** The admin token (default: an HS256 one with the test secret), for stacks that verify other claims. */
+  adminToken?: () => string | Promise<string>;
+  /** The beforeAll's timeout; jest's own (60 s) by default. */
+  timeoutMs?: number;
+  /** The body `createEvent` starts from; a call's body overrides its fields. */
+  eventDefaults?: Record<string, unknown>;
+}
+
+/** The file's stack, readable once the fixture's beforeAll has run (inside tests and later hooks). */
+export interface StackFixture extends Omit<Stack, 'stop'> {
+  readonly isolation: Isolation;
+  /** The proxy of `throughProxy`. */
+  readonly proxy: TcpProxy;
+  /** An admin's bearer token. */
+  readonly admin: string;
+  /** The first replica of `name`. */
+  urlOf(name: ServiceName): string;
+  /** Creates an event through the gateway (the event-service when no gateway runs); its id. */
+  createEvent(body?: Record<string, unknown>, options?: { headers?: Record<string, string> }): Promise<string>;
+  /** Env for one more process beside the stack: the isolation's (and proxy's), the stack's upstreams, `env`. */
+  serviceEnv(env?: Record<string, string>): Record<string, string>;
+  /** Starts one more process with `serviceEnv(env)`, stopped before the stack stops. */
+  startService(name: ServiceName, env?: Record<string, string>, options?: { port?: number }): Promise<ServiceProcess>;
+  /** A WebSocket client on `path` of `baseUrl` (the gateway by default), closed before the stack stops. */
+  openWs(path?: string, options?: { baseUrl?: string; headers?: Record<string, string> }): Promise<WsClient>;
+  /** Queries the isolation's database (connected on first use, closed with the stack). */
+  readonly db: {
+    // Rows are untyped unless the caller names them, as with pg's own Client.query.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    query<R extends QueryResultRow = any>(sql: string, values?: unknown[]): Promise<QueryResult<R>>;
+  };
+  /** Runs `teardown` in the afterAll, before the stack stops (the last registered first). */
+  onTeardown(teardown: () => unknown): void;
+}
+
+/** Starts a TCP proxy in front of `backing` and returns it with the env that routes the stack through it. */
+async function proxyInFront(
+  backing: ProxiedBacking,
+  isolation: Isolation,
+): Promise<{ proxy: TcpProxy; env: Record<string, string> }> {
+  if (backing === 'redis') {
+    const proxy = await startTcpProxy(Number(new URL(BACKING.redisUrl).port || 6379));
+    return { proxy, env: { REDIS_URL: proxiedUrl(BACKING.redisUrl, proxy) } };
+  }
+  const proxy = await startTcpProxy(Number(new URL(BACKING.postgresAdminUrl).port || 5432));
+  return { proxy, env: { DATABASE_URL: proxiedUrl(isolation.databaseUrl, proxy) } };
+}
+
+/**
+ * One jest file's stack: an isolation, the services started with `startStack`, an admin token and helpers,
+ * set up in a beforeAll and torn down in an afterAll registered where this is called.
+ */
+export function useStack(label: string, options: StackFixtureOptions = {}): StackFixture {
+  const { env, throughProxy, start = startStack, adminToken, timeoutMs, eventDefaults, ...stackOptions } = options;
+  let isolation: Isolation | undefined;
+  let proxy: TcpProxy | undefined;
+  let proxyEnv: Record<string, string> = {};
+  let stack: Stack | undefined;
+  let admin: string | undefined;
+  let dbClient: Promise<Client> | undefined;
+  const teardowns: (() => unknown)[] = [];
+
+  const started = (): { isolation: Isolation; stack: Stack; admin: string } => {
+    if (!isolation || !stack || admin === undefined) {
+      throw new Error(`useStack('${label}') is read before its beforeAll ran`);
+    }
+    return { isolation, stack, admin };
+  };
+  const connectDb = async (databaseUrl: string): Promise<Client> => {
+    const client = new Client({ connectionString: databaseUrl });
+    await client.connect();
+    return client;
+  };
+  const hasGateway = (stackOptions.services ?? ['gateway']).includes('gateway');
+  const serviceEnv = (overrides: Record<string, string> = {}): Record<string, string> => {
+    const {
+      isolation: current,
+      stack: { urls },
+    } = started();
+    return {
+      ...current.env,
+      ...proxyEnv,
+      EVENT_SERVICE_URL: urls['event-service'][0]!,
+      SEAT_SERVICE_URL: urls['seat-service'][0]!,
+      NOTIFIER_URL: urls.notifier[0]!,
+      ...overrides,
+    };
+  };
+
+  beforeAll(async () => {
+    isolation = await isolate(label);
+    if (throughProxy) ({ proxy, env: proxyEnv } = await proxyInFront(throughProxy, isolation));
+    const extraEnv = { ...(typeof env === 'function' ? env(isolation) : env), ...proxyEnv };
+    stack = await start(isolation, { ...stackOptions, env: extraEnv });
+    admin = await (adminToken ?? (() => userToken(newUserId(), { admin: true })))();
+  }, timeoutMs);
+
+  afterAll(async () => {
+    let failure: unknown;
+    for (const teardown of teardowns.reverse()) {
+      try {
+        await teardown();
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+    await (await dbClient?.catch(() => undefined))?.end();
+    await stack?.stop();
+    await proxy?.close();
+    await isolation?.cleanup();
+    if (failure) throw failure;
+  });
+
+  return {
+    get isolation() {
+      return started().isolation;
+    },
+    get proxy() {
+      if (!proxy) throw new Error(`useStack('${label}') has no proxy: pass throughProxy`);
+      return proxy;
+    },
+    get admin() {
+      return started().admin;
+    },
+    get processes() {
+      return started().stack.processes;
+    },
+    get urls() {
+      return started().stack.urls;
+    },
+    get gatewayUrl() {
+      return started().stack.gatewayUrl;
+    },
+    of: (name) => started().stack.of(name),
+    envFor: (name, port) => started().stack.envFor(name, port),
+    urlOf: (name) => started().stack.urls[name][0]!,
+    async createEvent(body = {}, { headers } = {}) {
+      const { stack: current, admin: token } = started();
+      const baseUrl = hasGateway ? current.gatewayUrl : current.urls['event-service'][0]!;
+      const res = await http<{ id: string }>(baseUrl, 'POST', '/api/events', {
+        token,
+        headers,
+        body: { name: 'Show', totalSeats: 20, ...eventDefaults, ...body },
+      });
+      if (res.status !== 201) {
+        const logs = current.of('event-service').map((p) => p.output().slice(-3000));
+        throw new Error(`event create answered ${res.status} ${JSON.stringify(res.body)}\n${logs.join('\n')}`);
+      }
+      return res.body.id;
+    },
+    serviceEnv,
+    async startService(name, overrides, startOptions) {
+      const extra = await startService(name, serviceEnv(overrides), startOptions);
+      teardowns.push(() => extra.stop());
+      return extra;
+    },
+    async openWs(path = '/ws', { baseUrl, headers } = {}) {
+      const client = await connectWs(
+        `${(baseUrl ?? started().stack.gatewayUrl).replace(/^http/, 'ws')}${path}`,
+        headers,
+      );
+      teardowns.push(() => client.close());
+      return client;
+    },
+    db: {
+      async query<R extends QueryResultRow>(sql: string, values?: unknown[]) {
+        dbClient ??= connectDb(started().isolation.databaseUrl);
+        return (await dbClient).query<R>(sql, values);
+      },
+    },
+    onTeardown: (teardown) => void teardowns.push(teardown),
+  };
+}
