@@ -4,8 +4,8 @@ import type { ReservationsPort } from '../../domain/ports';
 import { startPeriodicJob } from './periodic-job';
 
 /** A reserve normally finishes within milliseconds of its commit; one still unfinished after this died. */
-const UNFINISHED_AFTER_MS = 500;
-const CHECK_EVERY_MS = 250;
+const UNFINISHED_AFTER_MS = 300;
+const CHECK_EVERY_MS = 200;
 const BATCH = 100;
 
 /**
