@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Validates the deployment files without a Docker engine or a cluster (CI runs it):
-#   compose     docker-compose.yml against the Compose schema (dclint) and the repository (compose.mjs)
+#   compose     docker-compose.yml against the Compose schema (dclint) and the repository (compose.mjs);
+#               docker-compose.redis-cluster.yml the same way, laid over it (compose-redis-cluster.mjs)
 #   image       Dockerfile and .dockerignore follow the one-recipe build (image.mjs)
 #   nginx       nginx -t, then nginx itself in front of stub gateways on 127.0.0.1 (nginx.mjs)
-#   k8s         kubectl kustomize of base and overlay; Kubernetes schemas, strict fields, policy (k8s.mjs)
+#   k8s         kubectl kustomize of base and overlays (example, redis-cluster); Kubernetes schemas, strict
+#               fields, policy, and the overlay's own Redis Cluster (k8s.mjs)
 #   monitoring  promtool check config/rules, promtool test rules, dashboard and rules (monitoring.mjs)
 #   build       only with --build (1-2 more minutes): the Dockerfile's build stage played per service
 #               without Docker, then the five outputs run as a stack on this machine (build.mjs)
@@ -98,6 +100,14 @@ else
   fail 'compose: dclint found errors'
 fi
 run_helper compose.mjs
+# The Redis Cluster override is a compose file of its own: the same schema check, then how it lays over the base.
+if "$tools/node_modules/.bin/dclint" docker-compose.redis-cluster.yml -q --color=false >"$work/dclint.txt" 2>&1; then
+  ok 'compose: docker-compose.redis-cluster.yml matches the Compose specification schema (dclint)'
+else
+  sed 's/^/        /' "$work/dclint.txt"
+  fail 'compose: dclint found errors in docker-compose.redis-cluster.yml'
+fi
+run_helper compose-redis-cluster.mjs
 
 say "== image"
 run_helper image.mjs
@@ -116,7 +126,7 @@ fi
 
 say "== k8s"
 rendered_ok=true
-for dir in k8s/overlays/example k8s/base; do
+for dir in k8s/overlays/example k8s/overlays/redis-cluster k8s/base; do
   out="$work/$(basename "$dir").yaml"
   if kubectl kustomize "$dir" >"$out" 2>"$work/kustomize.err"; then
     ok "k8s: kubectl kustomize $dir ($(grep -c '^kind:' "$out") objects)"
@@ -126,7 +136,7 @@ for dir in k8s/overlays/example k8s/base; do
   fi
 done
 if $rendered_ok; then
-  run_helper k8s.mjs "$work/example.yaml" "$work/base.yaml"
+  run_helper k8s.mjs "$work/example.yaml" "$work/redis-cluster.yaml" --schema-only "$work/base.yaml"
 fi
 
 say "== monitoring"

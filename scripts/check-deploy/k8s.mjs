@@ -3,7 +3,8 @@
 //  2. strict: unknown fields (a typo such as `readinesProbe`) through TypeScript's excess-property check
 //     on the same models' types, which the schema validators let through;
 //  3. policy: what this deployment promises (probes, shutdown budget, non-root, network paths...).
-// Usage: node k8s.mjs <rendered overlay.yaml> [<rendered base.yaml> ...]; policy applies to the first.
+// Usage: node k8s.mjs <rendered overlay.yaml>... [--schema-only <rendered base.yaml>...]; policy applies to
+// every overlay, and an overlay that runs its own Redis Cluster gets that checked too.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -12,6 +13,13 @@ import { parseAllDocuments } from 'yaml';
 import { createReport, documentedServices, redisClusterNodesValid } from './report.mjs';
 
 const report = createReport('k8s');
+
+/** The report with every message prefixed by the overlay it is about. */
+const about = (label) => ({
+  check: (condition, message, why) => report.check(condition, `${label}: ${message}`, why),
+  checkEach: (message, items, problem) => report.checkEach(`${label}: ${message}`, items, problem),
+  note: (message) => report.note(`${label}: ${message}`),
+});
 const here = dirname(fileURLToPath(import.meta.url));
 const modelsDir = join(here, '..', 'node_modules', 'kubernetes-models');
 
@@ -83,7 +91,8 @@ function strictCheck(label, objects) {
   );
 }
 
-function policyCheck(objects) {
+function policyCheck(label, objects) {
+  const report = about(label);
   const byKind = (kind) => objects.filter((o) => o.kind === kind);
   const find = (kind, name) => objects.find((o) => o.kind === kind && o.metadata.name === name);
   const matches = (selector, labels) => Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v);
@@ -183,7 +192,7 @@ function policyCheck(objects) {
     }
   }
 
-  const [job] = byKind('Job');
+  const job = find('Job', 'zephyr-migrate');
   const migrated = (job?.spec.template.spec.containers ?? [])
     .filter((c) => c.command?.join(' ') === 'node dist/migrate.js')
     .map((c) => c.image.replace(/^.*\//, '').replace(/:.*$/, ''));
@@ -271,15 +280,126 @@ function policyCheck(objects) {
   if (placeholder) report.note('the example overlay still carries placeholder secrets (expected for the example)');
 }
 
+/** An overlay's own Redis Cluster: stable node names the services are pointed at, cluster mode, reachable. */
+function redisClusterCheck(label, objects) {
+  const report = about(label);
+  const find = (kind, name) => objects.find((o) => o.kind === kind && o.metadata.name === name);
+  const set = objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'redis-cluster');
+  const service = find('Service', set.spec.serviceName);
+  const pod = set.spec.template;
+  const [redis] = pod.spec.containers;
+  const argOf = (args, flag) => args[args.indexOf(flag) + 1];
+  const nodes = Array.from(
+    { length: set.spec.replicas },
+    (_, i) => `${set.metadata.name}-${i}.${service?.metadata.name}`,
+  );
+
+  report.check(
+    service?.spec.clusterIP === 'None' &&
+      service.spec.publishNotReadyAddresses === true &&
+      Object.entries(service.spec.selector).every(([k, v]) => pod.metadata.labels[k] === v),
+    `redis-cluster: headless Service ${set.spec.serviceName} names every pod, ready or not`,
+  );
+  const ports = Object.fromEntries(redis.ports.map((p) => [p.name, p.containerPort]));
+  report.check(
+    ports.client === Number(argOf(redis.args, '--port')) && ports.bus === ports.client + 10000,
+    `redis-cluster: client port ${ports.client}, bus port ${ports.bus}`,
+  );
+  report.check(
+    argOf(redis.args, '--cluster-enabled') === 'yes' &&
+      argOf(redis.args, '--appendonly') === 'yes' &&
+      argOf(redis.args, '--cluster-preferred-endpoint-type') === 'hostname' &&
+      argOf(redis.args, '--cluster-announce-hostname') === `$(POD_NAME).${service?.metadata.name}` &&
+      redis.env?.some((e) => e.name === 'POD_NAME' && e.valueFrom?.fieldRef?.fieldPath === 'metadata.name'),
+    'redis-cluster: cluster mode, AOF, each node announces its own DNS name',
+  );
+  const dataMount = redis.volumeMounts?.find((m) => m.mountPath === argOf(redis.args, '--dir'));
+  report.check(
+    set.spec.volumeClaimTemplates?.some((t) => t.metadata.name === dataMount?.name),
+    'redis-cluster: --dir on a volume per pod',
+  );
+  report.check(
+    pod.spec.securityContext?.runAsNonRoot === true &&
+      redis.securityContext?.readOnlyRootFilesystem === true &&
+      redis.securityContext?.allowPrivilegeEscalation === false &&
+      redis.securityContext?.capabilities?.drop?.includes('ALL') &&
+      Boolean(redis.resources?.requests && redis.resources?.limits && redis.readinessProbe && redis.livenessProbe),
+    'redis-cluster: non-root, read-only, no capabilities, resources and probes',
+  );
+
+  const job = find('Job', 'redis-cluster-create');
+  const create = job?.spec.template.spec.containers[0];
+  const listed = (create?.env?.find((e) => e.name === 'NODES')?.value ?? '').split(/\s+/).filter(Boolean);
+  const script = [create?.command, create?.args].flat().join(' ');
+  const replicas = Number(/--cluster-replicas (\d+)/.exec(script)?.[1]);
+  report.check(
+    listed.join(' ') === nodes.join(' ') && /\$NODES/.test(script),
+    `redis-cluster-create joins every pod (${listed.length} of ${nodes.length})`,
+  );
+  report.check(
+    replicas >= 1 && nodes.length / (replicas + 1) >= 3 && Number.isInteger(nodes.length / (replicas + 1)),
+    `redis-cluster-create: ${nodes.length / (replicas + 1)} masters with ${replicas} replica(s) each`,
+  );
+  report.check(create?.image === redis.image, "redis-cluster-create uses the nodes' image");
+
+  const config = objects.find((o) => o.kind === 'ConfigMap')?.data ?? {};
+  const seeds = String(config.REDIS_CLUSTER_NODES ?? '').split(',');
+  report.check(
+    seeds.length > 0 && seeds.every((seed) => nodes.map((n) => `${n}:${ports.client}`).includes(seed)),
+    `REDIS_CLUSTER_NODES are nodes of this cluster (${config.REDIS_CLUSTER_NODES})`,
+  );
+  report.check(
+    objects.some(
+      (o) =>
+        o.kind === 'PodDisruptionBudget' &&
+        Object.entries(o.spec.selector.matchLabels).every(([k, v]) => pod.metadata.labels[k] === v),
+    ),
+    'redis-cluster: has a PodDisruptionBudget',
+  );
+
+  // Who reaches the nodes: every Redis user and the create Job on the client port, the nodes on the bus.
+  const reaches = (from, portName) =>
+    objects
+      .filter((o) => o.kind === 'NetworkPolicy')
+      .filter((o) =>
+        Object.entries(o.spec.podSelector.matchLabels ?? {}).every(([k, v]) => pod.metadata.labels[k] === v),
+      )
+      .flatMap((o) => o.spec.ingress ?? [])
+      .some(
+        (rule) =>
+          (rule.ports ?? []).some((p) => p.port === portName) &&
+          (rule.from ?? []).some((peer) => {
+            const selector = peer.podSelector ?? {};
+            const labels = { 'app.kubernetes.io/name': from };
+            return (
+              Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v) &&
+              (selector.matchExpressions ?? []).every((e) => e.operator === 'In' && e.values.includes(from))
+            );
+          }),
+      );
+  const clients = ['seat-service', 'expiry-worker', 'gateway', 'redis-cluster-create'];
+  report.checkEach('NetworkPolicies let Redis users and the create Job reach the nodes', clients, (name) =>
+    reaches(name, 'client') ? '' : name,
+  );
+  report.check(reaches('redis-cluster', 'bus'), 'NetworkPolicies let the nodes reach each other on the bus');
+}
+
 async function main() {
-  const [overlay, ...others] = process.argv.slice(2);
-  const rendered = [overlay, ...others].map((file) => ({ file, objects: load(file) }));
-  for (const { file, objects } of rendered) {
-    const label = file.replace(/^.*\//, '').replace(/\.yaml$/, '');
-    await schemaCheck(label, objects);
-    strictCheck(label, objects);
+  const args = process.argv.slice(2);
+  const split = args.indexOf('--schema-only');
+  const overlays = split < 0 ? args : args.slice(0, split);
+  const schemaOnly = split < 0 ? [] : args.slice(split + 1);
+  const label = (file) => file.replace(/^.*\//, '').replace(/\.yaml$/, '');
+  for (const file of [...overlays, ...schemaOnly]) {
+    const objects = load(file);
+    await schemaCheck(label(file), objects);
+    strictCheck(label(file), objects);
+    if (!overlays.includes(file)) continue;
+    policyCheck(label(file), objects);
+    if (objects.some((o) => o.kind === 'StatefulSet' && o.metadata.name === 'redis-cluster')) {
+      redisClusterCheck(label(file), objects);
+    }
   }
-  policyCheck(rendered[0].objects);
 }
 
 main()

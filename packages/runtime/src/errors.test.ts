@@ -23,14 +23,24 @@ describe('isDependencyFailure', () => {
     },
   );
 
-  it.each(['KnexTimeoutError', 'MaxRetriesPerRequestError', 'DependencyUnavailableError'])('recognises %s', (name) => {
-    expect(isDependencyFailure(named(name))).toBe(true);
-  });
+  it.each(['KnexTimeoutError', 'MaxRetriesPerRequestError', 'DependencyUnavailableError', 'ClusterAllFailedError'])(
+    'recognises %s',
+    (name) => {
+      expect(isDependencyFailure(named(name))).toBe(true);
+    },
+  );
 
   it('recognises our own DependencyUnavailableError and the clients’ outage messages', () => {
     expect(isDependencyFailure(new DependencyUnavailableError('seat-service down'))).toBe(true);
     expect(isDependencyFailure(new Error('Connection is closed.'))).toBe(true);
     expect(isDependencyFailure(new Error('broker not connected'))).toBe(true);
+  });
+
+  it('recognises a Redis Cluster failover: the client gave up following a slot whose master is gone', () => {
+    for (const last of ['ReplyError: MOVED 15914 127.0.0.1:17562', 'ReplyError: CLUSTERDOWN The cluster is down']) {
+      expect(isDependencyFailure(new Error(`Too many Cluster redirections. Last error: ${last}`))).toBe(true);
+    }
+    expect(isDependencyFailure(new Error("Cluster isn't ready and enableOfflineQueue options is false"))).toBe(true);
   });
 
   it('looks through a cause: fetch() to an unreachable host fails with TypeError("fetch failed")', async () => {

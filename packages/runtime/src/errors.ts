@@ -47,6 +47,7 @@ const DEPENDENCY_ERROR_NAMES = new Set([
   'ExecutionError', // redlock: quorum not reached
   'DependencyUnavailableError',
   'TimeoutError', // AbortSignal.timeout() on an HTTP call
+  'ClusterAllFailedError', // ioredis Cluster: no node answered the slots refresh
 ]);
 
 const DEPENDENCY_MESSAGE_HINTS = [
@@ -57,6 +58,14 @@ const DEPENDENCY_MESSAGE_HINTS = [
   'broker not connected',
   'Client has encountered a connection error',
   'timeout exceeded when trying to connect',
+  // ioredis Cluster during a failover: the slot's master is gone or moving, the node refused the command
+  // (MOVED, CLUSTERDOWN, TRYAGAIN) without running it, and the client's redirection budget ran out.
+  'Too many Cluster redirections',
+  'CLUSTERDOWN',
+  'TRYAGAIN',
+  "Cluster isn't ready",
+  'Cluster is disconnected',
+  'None of startup nodes is available',
 ];
 
 /** Structural, not instanceof: errors raised in another realm (undici's fetch under jest) are Errors too. */

@@ -7,10 +7,10 @@ import amqp from 'amqplib';
 import { mintToken } from '@zephyr/runtime';
 import { QueueNames } from '@zephyr/contracts';
 
-import { BACKING } from './backing';
+import { BACKING, raceRounds } from './backing';
 import type { BackingUrls } from './private-backing';
 
-export { BACKING };
+export { BACKING, raceRounds };
 export * from './messaging';
 export * from './fake-http';
 

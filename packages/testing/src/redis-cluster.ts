@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -33,26 +33,66 @@ const portFree = (port: number): Promise<boolean> =>
   });
 
 /**
- * Ports whose cluster bus port (port + 10000) is free too, all below Linux's ephemeral range (32768+), so
- * neither is taken by some outgoing connection.
+ * Node and cluster-bus ports come from their own range: below the test services' ports (20000+, testing's
+ * freePort) and Linux's ephemeral range (32768+), far from 6379. Each attempt takes a random block of it, so
+ * two runs on one machine rarely meet; when they do, startRedisCluster notices and takes another block.
  */
-async function freeNodePorts(count: number): Promise<number[]> {
-  const ports: number[] = [];
-  let port = 11000 + Math.floor(Math.random() * 8000);
-  while (ports.length < count) {
-    if ((await portFree(port)) && (await portFree(port + 10000))) ports.push(port);
-    port++;
+const PORT_RANGE = { from: 16000, to: 20000 };
+
+async function freePortBlock(size: number): Promise<number[]> {
+  const blocks = Math.floor((PORT_RANGE.to - PORT_RANGE.from) / size);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const first = PORT_RANGE.from + Math.floor(Math.random() * blocks) * size;
+    const ports = Array.from({ length: size }, (_, i) => first + i);
+    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return ports;
   }
-  return ports;
+  throw new Error(`redis cluster: no free block of ${size} ports in ${PORT_RANGE.from}-${PORT_RANGE.to}`);
 }
 
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+/**
+ * setpriv --pdeathsig KILL: the kernel kills each redis-server when the process that started it dies, however
+ * it dies (a crashed or interrupted jest never runs globalTeardown). setpriv execs redis-server in place, so
+ * the child's pid is the server's. Without setpriv (not Linux), the exit hook below is the only net.
+ */
+const setpriv = (() => {
+  try {
+    execFileSync('setpriv', ['--help'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+function spawnRedis(args: string[], cwd: string): ChildProcess {
+  return setpriv
+    ? spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'redis-server', ...args], { stdio: 'ignore', cwd })
+    : spawn('redis-server', args, { stdio: 'ignore', cwd });
+}
+
+/** Every node this process started and has not stopped: killed synchronously if the process exits first. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/** The redis-server answering on `port` is `child` (not another run's node that took the port first). */
+const answersAs = async (port: number, child: ChildProcess): Promise<boolean> =>
+  new RegExp(`^process_id:${child.pid}\\r?$`, 'm').test(await cli(port, 'info', 'server'));
+
+const exited = (child: ChildProcess): boolean => child.exitCode !== null || child.signalCode !== null;
+
+/** Polls `check` until it holds; `hopeless` ends the wait early (a process that died will not answer). */
+async function until(
+  check: () => Promise<boolean>,
+  what: string,
+  { timeoutMs = 30_000, hopeless = () => false }: { timeoutMs?: number; hopeless?: () => boolean } = {},
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && !hopeless()) {
     if (await check().catch(() => false)) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`redis cluster: timed out waiting for ${what}`);
+  throw new Error(`redis cluster: ${hopeless() ? 'gave up' : 'timed out'} waiting for ${what}`);
 }
 
 const clusterOk = async (port: number): Promise<boolean> => /cluster_state:ok/.test(await cli(port, 'cluster', 'info'));
@@ -86,68 +126,93 @@ async function masterOf(port: number, slot: number): Promise<number | undefined>
 
 /** Starts `masters` masters with `replicasPerMaster` replicas each, joined into one cluster with every slot covered. */
 export async function startRedisCluster({ masters = 3, replicasPerMaster = 1 } = {}): Promise<LocalRedisCluster> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'zephyr-redis-cluster-'));
-  const ports = await freeNodePorts(masters * (1 + replicasPerMaster));
-  const children = new Map<number, ChildProcess>();
-  const stop = async () => {
-    await Promise.all(
-      [...children.values()].map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            child.kill('SIGKILL');
-          }),
-      ),
-    );
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    for (const port of ports) {
-      // A short node timeout keeps a test's failover to a few seconds; no persistence, it is throwaway.
-      const child = spawn(
-        'redis-server',
-        [
-          ...['--port', String(port), '--bind', HOST, '--cluster-enabled', 'yes'],
-          ...['--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '1500', '--dir', dir],
-          ...['--save', '', '--appendonly', 'no', '--daemonize', 'no', '--logfile', `redis-${port}.log`],
-          // Replicas sync straight over the socket, and a replica may always take over (a busy test machine
-          // can delay its last contact with the master beyond the default validity window).
-          ...['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0'],
-          ...['--cluster-replica-validity-factor', '0'],
-        ],
-        { stdio: 'ignore', cwd: dir },
+  const count = masters * (1 + replicasPerMaster);
+  for (let attempt = 1; ; attempt++) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'zephyr-redis-cluster-'));
+    const children = new Map<number, ChildProcess>();
+    const stop = async () => {
+      await Promise.all(
+        [...children.values()].map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              running.delete(child);
+              if (exited(child)) return resolve();
+              child.once('exit', () => resolve());
+              child.kill('SIGKILL');
+            }),
+        ),
       );
-      children.set(port, child);
+      rmSync(dir, { recursive: true, force: true });
+    };
+    const block = await freePortBlock(2 * count);
+    const ports = block.slice(0, count);
+    try {
+      for (const [i, port] of ports.entries()) {
+        // A short node timeout keeps a test's failover to a few seconds; no persistence, it is throwaway.
+        const child = spawnRedis(
+          [
+            ...['--port', String(port), '--bind', HOST, '--cluster-enabled', 'yes'],
+            // The bus port from the same block (not port + 10000, which would land among the services' ports).
+            ...['--cluster-port', String(block[count + i])],
+            ...['--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '1500', '--dir', dir],
+            ...['--save', '', '--appendonly', 'no', '--daemonize', 'no', '--logfile', `redis-${port}.log`],
+            // Replicas sync straight over the socket, and a replica may always take over (a busy test machine
+            // can delay its last contact with the master beyond the default validity window).
+            ...['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0'],
+            ...['--cluster-replica-validity-factor', '0'],
+          ],
+          dir,
+        );
+        children.set(port, child);
+        running.add(child);
+      }
+      // A node that lost a port race to another run exits (address in use), or the port answers as another
+      // process: then this block is dropped and another one tried.
+      await Promise.all(
+        ports.map((port) => {
+          const child = children.get(port)!;
+          return until(() => answersAs(port, child), `${port} up`, { hopeless: () => exited(child) });
+        }),
+      );
+    } catch (err) {
+      await stop();
+      if (attempt < 5) continue;
+      throw err;
     }
-    await Promise.all(
-      ports.map((port) => until(async () => (await cli(port, 'ping')).trim() === 'PONG', `${port} up`)),
-    );
-    await run(
-      'redis-cli',
-      [
-        '--cluster',
-        'create',
-        ...ports.map((port) => `${HOST}:${port}`),
-        '--cluster-replicas',
-        String(replicasPerMaster),
-        '--cluster-yes',
-      ],
-      { timeout: 60_000 },
-    );
-    await Promise.all(ports.map((port) => until(() => clusterOk(port), `cluster ok on ${port}`)));
-    // Every replica must be attached before a failover test can rely on one.
-    await until(
-      async () =>
-        [...(await roles(ports[0]!)).values()].filter((r) => r === 'slave').length === masters * replicasPerMaster,
-      'replicas attached',
-    );
-  } catch (err) {
-    await stop();
-    throw err;
+    try {
+      await run(
+        'redis-cli',
+        [
+          '--cluster',
+          'create',
+          ...ports.map((port) => `${HOST}:${port}`),
+          '--cluster-replicas',
+          String(replicasPerMaster),
+          '--cluster-yes',
+        ],
+        { timeout: 60_000 },
+      );
+      await Promise.all(ports.map((port) => until(() => clusterOk(port), `cluster ok on ${port}`)));
+      // Every replica must be attached before a failover test can rely on one.
+      await until(
+        async () =>
+          [...(await roles(ports[0]!)).values()].filter((r) => r === 'slave').length === masters * replicasPerMaster,
+        'replicas attached',
+      );
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+    return clusterHandle(ports, children, stop);
   }
+}
 
-  const alive = () => ports.filter((port) => children.get(port)?.exitCode === null && !children.get(port)?.signalCode);
+function clusterHandle(
+  ports: number[],
+  children: Map<number, ChildProcess>,
+  stop: () => Promise<void>,
+): LocalRedisCluster {
+  const alive = () => ports.filter((port) => !exited(children.get(port)!));
   return {
     nodes: ports.map((port) => `${HOST}:${port}`).join(','),
     ports,

@@ -4,6 +4,7 @@ import {
   inParallel,
   isolate,
   newUserId,
+  raceRounds,
   startStack,
   userToken,
   waitFor,
@@ -47,7 +48,8 @@ const TOTAL = 40;
 const ROW = 8;
 const MAX_PER_USER = 6;
 const USERS = 30;
-const ROUNDS = 10;
+// The cluster run plays 3 of the single-node run's 10 rounds (raceRounds says why).
+const ROUNDS = raceRounds({ singleNode: 10, cluster: 3 });
 
 type Attempt =
   | { kind: 'multi'; seats: number[] }
