@@ -1,7 +1,8 @@
-// npm run chaos [-- --minutes N] [--clients N] [--shared-restarts] [--history FILE]
+// npm run chaos [-- --minutes N] [--clients N] [--machine-backing] [--history FILE]
 // The recorded workload and the nemesis against two replicas of every service, then the history checker
 // (packages/testing/src/chaos). Prints operations, faults and violations by kind; exits 1 on any violation.
-// --shared-restarts also restarts the machine's Redis, RabbitMQ and PostgreSQL: only on a machine of your own.
+// The run starts PostgreSQL, Redis and RabbitMQ of its own (from the machine's binaries, on free loopback
+// ports) and restarts them among the faults; --machine-backing uses the machine's instead, without restarts.
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,7 +12,7 @@ const { values } = parseArgs({
   options: {
     minutes: { type: 'string', default: '20' },
     clients: { type: 'string', default: '8' },
-    'shared-restarts': { type: 'boolean', default: false },
+    'machine-backing': { type: 'boolean', default: false },
     history: { type: 'string' },
   },
 });
@@ -25,11 +26,13 @@ build();
 const require = createRequire(import.meta.url);
 const { runChaos } = require(path.join(ROOT, 'packages/testing/dist/chaos/run.js'));
 const log = (line) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
-log(`chaos: ${minutes} min, ${values.clients} clients${values['shared-restarts'] ? ', with shared restarts' : ''}`);
+log(
+  `chaos: ${minutes} min, ${values.clients} clients, ${values['machine-backing'] ? "the machine's backing services" : 'own backing services with restarts'}`,
+);
 const { result, report } = await runChaos({
   durationMs: minutes * 60_000,
   clients: Number(values.clients),
-  sharedRestarts: values['shared-restarts'],
+  privateBacking: !values['machine-backing'],
   historyFile: values.history,
   log,
 });

@@ -8,6 +8,7 @@ import { mintToken, Redis } from '@zephyr/runtime';
 import { QueueNames } from '@zephyr/contracts';
 
 import { BACKING, raceRounds } from './backing';
+import type { BackingUrls } from './private-backing';
 
 export { BACKING, raceRounds };
 export * from './messaging';
@@ -29,7 +30,11 @@ export interface Isolation {
 }
 
 /** Deletes the isolation's exchange and every queue that derives from it (quorum queues are not free). */
-export async function deleteBrokerObjects(exchange: string, extraQueues: Iterable<string>): Promise<void> {
+export async function deleteBrokerObjects(
+  exchange: string,
+  extraQueues: Iterable<string>,
+  amqpUrl: string = BACKING.amqpUrl,
+): Promise<void> {
   const queues = [
     QueueNames.eventServiceSeatCounts(exchange),
     QueueNames.seatServiceEventConfig(exchange),
@@ -37,7 +42,7 @@ export async function deleteBrokerObjects(exchange: string, extraQueues: Iterabl
     QueueNames.notifierReplicasDeadLetter(exchange),
     ...extraQueues,
   ];
-  const connection = await amqp.connect(BACKING.amqpUrl).catch(() => undefined);
+  const connection = await amqp.connect(amqpUrl).catch(() => undefined);
   if (!connection) return;
   try {
     for (const queue of queues) {
@@ -56,17 +61,18 @@ export async function deleteBrokerObjects(exchange: string, extraQueues: Iterabl
   }
 }
 
-export async function isolate(label: string): Promise<Isolation> {
+/** A database, Redis prefix and exchange of the caller's own, on the machine's backing services or on `backing`. */
+export async function isolate(label: string, backing: BackingUrls = BACKING): Promise<Isolation> {
   const id = `${label
     .replace(/[^a-z0-9]/gi, '')
     .toLowerCase()
     .slice(0, 20)}_${randomBytes(4).toString('hex')}`;
   const database = `zt_${id}`;
-  const admin = new Client({ connectionString: BACKING.postgresAdminUrl });
+  const admin = new Client({ connectionString: backing.postgresAdminUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE "${database}"`);
   await admin.end();
-  const url = new URL(BACKING.postgresAdminUrl);
+  const url = new URL(backing.postgresAdminUrl);
   url.pathname = `/${database}`;
   const databaseUrl = url.toString();
   const redisPrefix = `zt:${id}:`;
@@ -79,8 +85,8 @@ export async function isolate(label: string): Promise<Isolation> {
     exchange,
     env: {
       DATABASE_URL: databaseUrl,
-      REDIS_URL: BACKING.redisUrl,
-      AMQP_URL: BACKING.amqpUrl,
+      REDIS_URL: backing.redisUrl,
+      AMQP_URL: backing.amqpUrl,
       REDIS_KEY_PREFIX: redisPrefix,
       ...(BACKING.redisClusterNodes ? { REDIS_CLUSTER_NODES: BACKING.redisClusterNodes } : {}),
       AMQP_EXCHANGE: exchange,
@@ -90,8 +96,8 @@ export async function isolate(label: string): Promise<Isolation> {
     },
     queues,
     async cleanup() {
-      await deleteBrokerObjects(exchange, queues);
-      const client = new Client({ connectionString: BACKING.postgresAdminUrl });
+      await deleteBrokerObjects(exchange, queues, backing.amqpUrl);
+      const client = new Client({ connectionString: backing.postgresAdminUrl });
       await client.connect();
       await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`).catch(() => undefined);
       await client.end();
@@ -312,6 +318,7 @@ export * from './stack';
 export * from './stack-fixture';
 export * from './tcp-proxy';
 export * from './redis-cluster';
+export * from './private-backing';
 
 /**
  * Runs tasks with at most `limit` in flight (the order is the caller's; shuffle it for races). Thousands of

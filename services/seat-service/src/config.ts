@@ -14,6 +14,8 @@ const schema = envSchemaWithAuth({
   MIGRATE_ON_START: envRules.bool(true),
   SHUTDOWN_DRAIN_MS: envRules.nonNegativeInt(5000),
   PG_POOL_MAX: envRules.positiveInt(10),
+  IDLE_EVENT_EVICT_AFTER_S: envRules.positiveInt(24 * 3600),
+  IDLE_EVENT_SCAN_EVERY_S: envRules.positiveInt(600),
 });
 
 export type SeatServiceConfig = ReturnType<typeof loadConfig>;
@@ -32,6 +34,8 @@ export function loadConfig(env: NodeJS.ProcessEnv) {
     MIGRATE_ON_START: boolean;
     SHUTDOWN_DRAIN_MS: number;
     PG_POOL_MAX: number;
+    IDLE_EVENT_EVICT_AFTER_S: number;
+    IDLE_EVENT_SCAN_EVERY_S: number;
     JWT_SECRET?: string;
     JWT_JWKS_URL?: string;
     JWT_ISSUER?: string;

@@ -26,6 +26,7 @@ import { createSeatLocks } from './data-access/seat-locks';
 import { startStreamRelay } from './data-access/outbox-stream-relay';
 import { startLostHoldsWatch } from './entry-points/jobs/lost-holds-watch';
 import { startUnfinishedReservesSweep } from './entry-points/jobs/unfinished-reserves';
+import { startIdleEventsScan } from './entry-points/jobs/idle-events';
 import { startEventConfigConsumer } from './entry-points/messaging/event-config-consumer';
 import { PRODUCER, type SeatRulesHooks } from './domain/seat-rules';
 
@@ -138,6 +139,11 @@ runMain(async () => {
   );
 
   const unfinishedReserves = startUnfinishedReservesSweep(rules, reservations, logger);
+  const idleEvents = startIdleEventsScan(
+    store,
+    { evictAfterMs: config.IDLE_EVENT_EVICT_AFTER_S * 1000, scanEveryMs: config.IDLE_EVENT_SCAN_EVERY_S * 1000 },
+    logger,
+  );
 
   const verifier = createTokenVerifier(authConfigFrom(config));
   const app = createApp({
@@ -170,6 +176,7 @@ runMain(async () => {
     closeAfter: [
       { name: 'lost-holds-watch', close: () => lostHoldsWatch.stop() },
       { name: 'unfinished-reserves', close: () => unfinishedReserves.stop() },
+      { name: 'idle-events', close: () => idleEvents.stop() },
       { name: 'stream-relay', close: () => streamRelay.stop() },
       { name: 'outbox-relay', close: () => pgRelay.stop() },
       { name: 'broker', close: () => broker.close() },

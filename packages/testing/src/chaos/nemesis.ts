@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { startService, waitFor, type ServiceProcess } from '../index';
+import { startService, type ServiceProcess } from '../index';
 import type { ServiceName, Stack } from '../stack';
 import type { TcpProxy } from '../tcp-proxy';
+import type { PrivateBacking } from '../private-backing';
 import type { Fault } from './history';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -14,11 +14,12 @@ export interface NemesisContext {
   proxies: Record<Backing, TcpProxy>;
   /** Holds a free seat for the nemesis' own buyer; then `reserve(baseUrl)` reserves it there (recorded). */
   holdForReserve(): Promise<((baseUrl: string) => Promise<unknown>) | undefined>;
-  sharedRestarts: boolean;
+  /** The run's own PostgreSQL, Redis and RabbitMQ, which the restart faults restart; none: no restarts. */
+  backing?: PrivateBacking;
   log(line: string): void;
 }
 
-/** Every fault kind; the shared ones restart the machine's Redis/RabbitMQ/PostgreSQL and are off by default. */
+/** Fault kinds on the run's processes and its own TCP proxies; the restarts need private backing services. */
 export const LOCAL_FAULTS = [
   'kill:seat-service',
   'cut:redis',
@@ -33,7 +34,7 @@ export const LOCAL_FAULTS = [
   'delay:redis',
   'delay:postgres',
 ] as const;
-export const SHARED_FAULTS = [
+export const RESTART_FAULTS = [
   'restart:redis-aof',
   'restart:redis-empty',
   'restart:rabbitmq',
@@ -77,35 +78,12 @@ async function stopMidReserve(ctx: NemesisContext): Promise<string> {
   return `seat-service:${victim.port}`;
 }
 
-function sh(command: string, args: string[]): void {
-  execFileSync(command, args, { stdio: 'ignore', timeout: 60_000 });
-}
-
-async function sharedRestart(kind: (typeof SHARED_FAULTS)[number]): Promise<string> {
-  if (kind === 'restart:rabbitmq') {
-    sh('rabbitmqctl', ['stop_app']);
-    await sleep(2000);
-    sh('rabbitmqctl', ['start_app']);
-    await waitFor(() => (sh('rabbitmq-diagnostics', ['-q', 'check_port_connectivity']), true), {
-      timeoutMs: 60_000,
-      intervalMs: 500,
-      what: 'RabbitMQ',
-    });
-    return 'rabbitmq';
-  }
-  if (kind === 'restart:postgres') {
-    sh('sh', ['-c', process.env.CHAOS_PG_RESTART_CMD ?? 'service postgresql restart']);
-    return 'postgresql';
-  }
-  // With AOF the restart keeps what was fsynced; without, every key is gone (CI's Redis).
-  const aof = kind === 'restart:redis-aof' ? '--appendonly yes --appendfsync everysec' : '--appendonly no';
-  sh('redis-cli', ['shutdown', kind === 'restart:redis-aof' ? 'save' : 'nosave']);
-  sh('sh', [
-    '-c',
-    `mkdir -p /var/lib/redis && redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" ${aof} --dir /var/lib/redis`,
-  ]);
-  await waitFor(() => (sh('redis-cli', ['ping']), true), { timeoutMs: 20_000, intervalMs: 200, what: 'Redis' });
-  return 'redis';
+async function restart(backing: PrivateBacking, kind: (typeof RESTART_FAULTS)[number]): Promise<string> {
+  if (kind === 'restart:rabbitmq') await backing.restartRabbitMq();
+  else if (kind === 'restart:postgres') await backing.restartPostgres();
+  // With AOF the restart keeps what was fsynced (up to a second is lost); without, every key is gone.
+  else await backing.restartRedis(kind === 'restart:redis-aof' ? 'aof' : 'nothing');
+  return kind.split(':')[1]!;
 }
 
 /** Injects one fault of `kind` and records it from its first effect to the system's recovery. */
@@ -123,7 +101,10 @@ export async function inject(ctx: NemesisContext, kind: string): Promise<Fault> 
     ctx.proxies[object as Backing].delay(150 + Math.floor(Math.random() * 150));
     await sleep(5000);
     ctx.proxies[object as Backing].delay(0);
-  } else if (verb === 'restart') target = await sharedRestart(kind as (typeof SHARED_FAULTS)[number]);
+  } else if (verb === 'restart') {
+    if (!ctx.backing) throw new Error(`${kind} needs the run's own backing services`);
+    target = await restart(ctx.backing, kind as (typeof RESTART_FAULTS)[number]);
+  }
   const fault = { kind: `${verb}:${object}`, target, startedAt, endedAt: Date.now() };
   ctx.log(`fault ${fault.kind} on ${fault.target}: ${((fault.endedAt - startedAt) / 1000).toFixed(1)} s`);
   return fault;
@@ -132,7 +113,8 @@ export async function inject(ctx: NemesisContext, kind: string): Promise<Fault> 
 /** Faults in turn with a quiet gap between them until `stopped()`; the fault in progress always completes. */
 export async function runNemesis(ctx: NemesisContext, stopped: () => boolean, gapMs = 4000): Promise<Fault[]> {
   const kinds: string[] = [...LOCAL_FAULTS];
-  if (ctx.sharedRestarts) kinds.push(...SHARED_FAULTS);
+  // Restarts go between the local faults, so that a run of any length sees some of them.
+  if (ctx.backing) RESTART_FAULTS.forEach((kind, i) => kinds.splice(3 + i * 4, 0, kind));
   const faults: Fault[] = [];
   for (let i = 0; !stopped(); i++) {
     await sleep(gapMs);

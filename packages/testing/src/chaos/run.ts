@@ -3,6 +3,7 @@ import { Client } from 'pg';
 import { BACKING, http, isolate, newUserId, userToken } from '../index';
 import { startStack, type ServiceName } from '../stack';
 import { startTcpProxy } from '../tcp-proxy';
+import { startPrivateBacking } from '../private-backing';
 import { checkHistory, formatReport, type CheckResult } from './checker';
 import type { AuditAction, Fault, FinalState, History, Op } from './history';
 import { runNemesis, type Backing } from './nemesis';
@@ -11,8 +12,11 @@ import { Recorder, routePath, runClient, Subscriber } from './workload';
 export interface ChaosOptions {
   durationMs: number;
   clients?: number;
-  /** Also restart the machine's Redis, RabbitMQ and PostgreSQL (disrupts everyone sharing them). */
-  sharedRestarts?: boolean;
+  /**
+   * Run on PostgreSQL, Redis and RabbitMQ of its own (started from the machine's binaries), which the
+   * nemesis also restarts; otherwise on the machine's, with no restart faults.
+   */
+  privateBacking?: boolean;
   /** Where to write the recorded history as JSON, if anywhere. */
   historyFile?: string;
   log?: (line: string) => void;
@@ -40,11 +44,14 @@ const portOf = (url: string, fallback: number) => Number(new URL(url).port || fa
 /** Runs the workload and the nemesis against two replicas of every service, then checks the history. */
 export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const iso = await isolate('chaos');
+  const backing = options.privateBacking ? await startPrivateBacking() : undefined;
+  if (backing) log(`own backing services: ${backing.postgresAdminUrl} ${backing.redisUrl} ${backing.amqpUrl}`);
+  const urls = backing ?? BACKING;
+  const iso = await isolate('chaos', urls);
   const proxies = {
     postgres: await startTcpProxy(portOf(iso.databaseUrl, 5432)),
-    redis: await startTcpProxy(portOf(BACKING.redisUrl, 6379)),
-    amqp: await startTcpProxy(portOf(BACKING.amqpUrl, 5672)),
+    redis: await startTcpProxy(portOf(urls.redisUrl, 6379)),
+    amqp: await startTcpProxy(portOf(urls.amqpUrl, 5672)),
   } satisfies Record<Backing, unknown>;
   const env = {
     ...iso.env,
@@ -111,7 +118,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
       {
         stack: running,
         proxies,
-        sharedRestarts: options.sharedRestarts ?? false,
+        backing,
         log,
         // The nemesis' own buyer holds a free seat, then reserves it through the replica about to stop.
         holdForReserve: async () => {
@@ -163,6 +170,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     await stack?.stop();
     for (const p of Object.values(proxies)) await p.close();
     await iso.cleanup();
+    await backing?.stop();
   }
 }
 

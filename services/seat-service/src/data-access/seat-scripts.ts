@@ -396,6 +396,37 @@ pcall(redis.call, 'XGROUP', 'CREATE', outbox_key, '${OUTBOX_GROUP}', '0', 'MKSTR
 return {fresh and 'INSTALLED' or 'UPDATED'}
 `;
 
+/**
+ * Deletes an idle event's keys (issue: per-event keys are never deleted otherwise). Idle: every change was
+ * relayed (the stream is empty), the last one is older than ARGV[1] ms, and no seat is held or being
+ * reserved. Reservations live on in PostgreSQL; the next use of the event loads it again (config from the
+ * event-service, reservations and counters from PostgreSQL), so nothing is lost and versions keep growing.
+ * KEYS: meta, seats, outbox (the users' sets of its reservations are the derived-key exception above).
+ */
+const EVICT_IF_IDLE = `${PRELUDE}
+if redis.call('EXISTS', meta_key) == 0 then return {'GONE'} end
+if redis.call('EXISTS', outbox_key) == 1 then
+  if redis.call('XLEN', outbox_key) > 0 then return {'BUSY'} end
+  local info = redis.call('XINFO', 'STREAM', outbox_key)
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then
+      local last_ms = tonumber(string.match(info[i + 1], '^(%d+)'))
+      if now_ms() - last_ms < tonumber(ARGV[1]) then return {'BUSY'} end
+    end
+  end
+end
+local users = {}
+local seats = redis.call('HVALS', seats_key)
+for _, value in ipairs(seats) do
+  local f = split(value)
+  if f[1] ~= 'R' then return {'BUSY'} end
+  users[f[2]] = true
+end
+for user in pairs(users) do redis.call('DEL', user_key(user)) end
+redis.call('DEL', meta_key, seats_key, outbox_key)
+return {'EVICTED'}
+`;
+
 export const SeatScripts = {
   hold: { numberOfKeys: 4, lua: HOLD },
   refresh: { numberOfKeys: 4, lua: REFRESH },
@@ -411,6 +442,7 @@ export const SeatScripts = {
   // Variable: meta, seats, outbox plus one user set per restored reservation's user (passed per call).
   installEvent: { numberOfKeys: undefined, lua: INSTALL_EVENT },
   announceLostHold: { numberOfKeys: 3, lua: ANNOUNCE_LOST_HOLD },
+  evictIfIdle: { numberOfKeys: 3, lua: EVICT_IF_IDLE },
 } as const;
 
 export type SeatScriptName = keyof typeof SeatScripts;

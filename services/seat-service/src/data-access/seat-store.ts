@@ -45,6 +45,8 @@ export const seatKeys = {
   epoch: () => 'seat:epoch',
   /** The lease of the one relay that reads the streams. */
   relayLeader: () => 'seat:outbox-relay-leader',
+  /** Held by the replica scanning for idle events this round. */
+  idleScan: () => 'seat:idle-scan',
 };
 
 export { OUTBOX_GROUP } from './seat-scripts';
@@ -100,7 +102,14 @@ export interface RestoredReservation {
 }
 
 /** Scripts that never append to the event's outbox stream. */
-const READ_ONLY_SCRIPTS = new Set<ScriptName>(['snapshot', 'seat', 'userSeats', 'abortReserve', 'installEvent']);
+const READ_ONLY_SCRIPTS = new Set<ScriptName>([
+  'snapshot',
+  'seat',
+  'userSeats',
+  'abortReserve',
+  'installEvent',
+  'evictIfIdle',
+]);
 
 const eventIdOfKey = (key: string | number) => /\{([^}]+)\}/.exec(String(key))?.[1];
 
@@ -529,5 +538,31 @@ export class SeatStore implements SeatStorePort {
 
   async hasEvent(eventId: string): Promise<boolean> {
     return (await this.redis.exists(seatKeys.meta(eventId))) === 1;
+  }
+
+  /** One round of the idle-event scan per `ttlMs` across replicas: true for the replica that does it. */
+  async claimIdleScan(ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(seatKeys.idleScan(), '1', 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  /** A page of the events Redis has (the stream index), for the idle-event scan. */
+  async scanEvents(cursor: string): Promise<{ cursor: string; eventIds: string[] }> {
+    const [next, eventIds] = await this.redis.sscan(seatKeys.outboxIndex(), cursor, 'COUNT', 500);
+    return { cursor: next, eventIds };
+  }
+
+  /** Deletes an idle event's keys (see EVICT_IF_IDLE) and, once gone, its entry in the stream index. */
+  async evictIfIdle(eventId: string, idleMs: number): Promise<'evicted' | 'busy' | 'gone'> {
+    const reply = await this.run.evictIfIdle(
+      seatKeys.meta(eventId),
+      seatKeys.seats(eventId),
+      seatKeys.outbox(eventId),
+      idleMs,
+    );
+    if (reply[0] === 'BUSY') return 'busy';
+    // The index is another slot, so not in the script; an install in between adds the event back.
+    await this.redis.srem(seatKeys.outboxIndex(), eventId);
+    if (await this.hasEvent(eventId)) await this.redis.sadd(seatKeys.outboxIndex(), eventId);
+    return reply[0] === 'EVICTED' ? 'evicted' : 'gone';
   }
 }

@@ -1,0 +1,79 @@
+import Redis from 'ioredis';
+import { Client } from 'pg';
+import { http, isolate, newUserId, startStack, userToken, waitFor, type Isolation, type Stack } from '@zephyr/testing';
+
+/**
+ * Issue 10, item 8: per-event Redis keys are not kept forever. An event with no hold and nothing left to
+ * relay leaves Redis once idle (here after 1 s); its next use loads it again with its reservations and
+ * counters from PostgreSQL. An event with a live hold stays.
+ */
+let iso: Isolation;
+let stack: Stack;
+let redis: Redis;
+let db: Client;
+
+beforeAll(async () => {
+  iso = await isolate('idleevents');
+  stack = await startStack(iso, {
+    services: ['event-service', 'seat-service'],
+    env: { IDLE_EVENT_EVICT_AFTER_S: '1', IDLE_EVENT_SCAN_EVERY_S: '1' },
+  });
+  redis = new Redis(iso.env.REDIS_URL!);
+  db = new Client({ connectionString: iso.databaseUrl });
+  await db.connect();
+}, 60_000);
+
+afterAll(async () => {
+  redis?.disconnect();
+  await db?.end();
+  await stack?.stop();
+  await iso?.cleanup();
+});
+
+const metaKey = (eventId: string) => `${iso.redisPrefix}seat:{${eventId}}:meta`;
+
+it('evicts an idle event from Redis and brings it back with its reservations and growing versions', async () => {
+  const seatUrl = stack.urls['seat-service'][0]!;
+  const admin = await userToken(newUserId(), { admin: true });
+  const createEvent = async (name: string) =>
+    (
+      await http<{ id: string }>(stack.urls['event-service'][0]!, 'POST', '/api/events', {
+        token: admin,
+        body: { name, totalSeats: 10 },
+      })
+    ).body.id;
+  const a = newUserId();
+  const aToken = await userToken(a);
+  const bToken = await userToken(newUserId());
+  const idle = await createEvent('Sold and quiet');
+  const busy = await createEvent('Still holding');
+  expect((await http(seatUrl, 'POST', `/api/seats/${idle}/1/hold`, { token: aToken, body: {} })).status).toBe(201);
+  expect((await http(seatUrl, 'POST', `/api/seats/${idle}/1/reserve`, { token: aToken })).status).toBe(200);
+  expect(
+    (await http(seatUrl, 'POST', `/api/seats/${busy}/1/hold`, { token: aToken, body: { holdDuration: 600 } })).status,
+  ).toBe(201);
+  const before = await http<{ version: number }>(seatUrl, 'GET', `/api/events/${idle}/seats`);
+
+  await waitFor(async () => (await redis.exists(metaKey(idle))) === 0, {
+    timeoutMs: 15_000,
+    intervalMs: 200,
+    what: 'the idle event evicted',
+  });
+  expect(await redis.keys(`${iso.redisPrefix}seat:{${idle}}:*`)).toEqual([]);
+  // The event with a live hold stays, over several more scans.
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  expect(await redis.exists(metaKey(busy))).toBe(1);
+
+  // Next use: the reservation is back, another seat can be held, versions keep growing, the relay relays.
+  const taken = await http(seatUrl, 'POST', `/api/seats/${idle}/1/hold`, { token: bToken, body: {} });
+  expect(taken.body).toMatchObject({ error: { code: 'SEAT_UNAVAILABLE' } });
+  expect((await http(seatUrl, 'POST', `/api/seats/${idle}/2/hold`, { token: bToken, body: {} })).status).toBe(201);
+  const after = await http<{ version: number }>(seatUrl, 'GET', `/api/events/${idle}/seats`);
+  expect(after.body.version).toBeGreaterThan(before.body.version);
+  await waitFor(
+    async () =>
+      (await db.query(`SELECT 1 FROM seat_service.seat_audit WHERE event_id = $1 AND seat_number = 2`, [idle]))
+        .rowCount === 1,
+    { timeoutMs: 15_000, what: "the reloaded event's new hold relayed" },
+  );
+}, 60_000);
