@@ -1,52 +1,31 @@
 import Redis from 'ioredis';
-import { Client } from 'pg';
-import { http, isolate, newUserId, startStack, userToken, waitFor, type Isolation, type Stack } from '@zephyr/testing';
+import { http, newUser, useStack, waitFor } from '@zephyr/testing';
 
 /**
  * Issue 10, item 8: per-event Redis keys are not kept forever. An event with no hold and nothing left to
  * relay leaves Redis once idle (here after 1 s); its next use loads it again with its reservations and
  * counters from PostgreSQL. An event with a live hold stays.
  */
-let iso: Isolation;
-let stack: Stack;
+const stack = useStack('idleevents', {
+  services: ['event-service', 'seat-service'],
+  env: { IDLE_EVENT_EVICT_AFTER_S: '1', IDLE_EVENT_SCAN_EVERY_S: '1' },
+});
 let redis: Redis;
-let db: Client;
 
-beforeAll(async () => {
-  iso = await isolate('idleevents');
-  stack = await startStack(iso, {
-    services: ['event-service', 'seat-service'],
-    env: { IDLE_EVENT_EVICT_AFTER_S: '1', IDLE_EVENT_SCAN_EVERY_S: '1' },
-  });
-  redis = new Redis(iso.env.REDIS_URL!);
-  db = new Client({ connectionString: iso.databaseUrl });
-  await db.connect();
-}, 60_000);
-
-afterAll(async () => {
-  redis?.disconnect();
-  await db?.end();
-  await stack?.stop();
-  await iso?.cleanup();
+beforeAll(() => {
+  redis = new Redis(stack.isolation.env.REDIS_URL!);
 });
 
-const metaKey = (eventId: string) => `${iso.redisPrefix}seat:{${eventId}}:meta`;
+afterAll(() => redis?.disconnect());
+
+const metaKey = (eventId: string) => `${stack.isolation.redisPrefix}seat:{${eventId}}:meta`;
 
 it('evicts an idle event from Redis and brings it back with its reservations and growing versions', async () => {
-  const seatUrl = stack.urls['seat-service'][0]!;
-  const admin = await userToken(newUserId(), { admin: true });
-  const createEvent = async (name: string) =>
-    (
-      await http<{ id: string }>(stack.urls['event-service'][0]!, 'POST', '/api/events', {
-        token: admin,
-        body: { name, totalSeats: 10 },
-      })
-    ).body.id;
-  const a = newUserId();
-  const aToken = await userToken(a);
-  const bToken = await userToken(newUserId());
-  const idle = await createEvent('Sold and quiet');
-  const busy = await createEvent('Still holding');
+  const seatUrl = stack.urlOf('seat-service');
+  const { token: aToken } = await newUser();
+  const { token: bToken } = await newUser();
+  const idle = await stack.createEvent({ name: 'Sold and quiet', totalSeats: 10 });
+  const busy = await stack.createEvent({ name: 'Still holding', totalSeats: 10 });
   expect((await http(seatUrl, 'POST', `/api/seats/${idle}/1/hold`, { token: aToken, body: {} })).status).toBe(201);
   expect((await http(seatUrl, 'POST', `/api/seats/${idle}/1/reserve`, { token: aToken })).status).toBe(200);
   expect(
@@ -59,7 +38,7 @@ it('evicts an idle event from Redis and brings it back with its reservations and
     intervalMs: 200,
     what: 'the idle event evicted',
   });
-  expect(await redis.keys(`${iso.redisPrefix}seat:{${idle}}:*`)).toEqual([]);
+  expect(await redis.keys(`${stack.isolation.redisPrefix}seat:{${idle}}:*`)).toEqual([]);
   // The event with a live hold stays, over several more scans.
   await new Promise((resolve) => setTimeout(resolve, 2500));
   expect(await redis.exists(metaKey(busy))).toBe(1);
@@ -72,7 +51,7 @@ it('evicts an idle event from Redis and brings it back with its reservations and
   expect(after.body.version).toBeGreaterThan(before.body.version);
   await waitFor(
     async () =>
-      (await db.query(`SELECT 1 FROM seat_service.seat_audit WHERE event_id = $1 AND seat_number = 2`, [idle]))
+      (await stack.db.query(`SELECT 1 FROM seat_service.seat_audit WHERE event_id = $1 AND seat_number = 2`, [idle]))
         .rowCount === 1,
     { timeoutMs: 15_000, what: "the reloaded event's new hold relayed" },
   );
