@@ -39,7 +39,7 @@ function cleanup() {
  * what it saw (path and headers, as JSON in X-Seen) and echoes bytes, or 503 like a full notifier.
  */
 function startStub(name) {
-  const stub = { name, full: false, upgrades: 0 };
+  const stub = { name, full: false };
   stub.server = createServer((req, res) => {
     let size = 0;
     req.on('data', (chunk) => (size += chunk.length));
@@ -58,7 +58,6 @@ function startStub(name) {
       );
       return;
     }
-    stub.upgrades += 1;
     const seen = Buffer.from(JSON.stringify({ path: req.url, headers: req.headers })).toString('base64');
     socket.write(
       'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
@@ -69,8 +68,8 @@ function startStub(name) {
   return new Promise((resolve) => stub.server.listen(0, '127.0.0.1', () => resolve(stub)));
 }
 
-const stub = (name) => stubs.find((s) => s.name === name);
-const port = (name) => stub(name).server.address().port;
+const stubNamed = (name) => stubs.find((s) => s.name === name);
+const port = (name) => stubNamed(name).server.address().port;
 
 function freePort() {
   return new Promise((resolve) => {
@@ -355,7 +354,7 @@ async function checkWebSocketRoute(listenPort) {
   );
   await Promise.all(open.map((o) => o.close()));
 
-  stub('notifier-1').full = true;
+  stubNamed('notifier-1').full = true;
   const moved = [];
   for (let i = 0; i < 3; i += 1) moved.push(await upgrade(listenPort, '/ws'));
   report.check(
@@ -363,15 +362,15 @@ async function checkWebSocketRoute(listenPort) {
     'a full notifier (503 at the upgrade) is skipped for the other',
     moved.map((m) => `${m.status} ${m.headers['x-stub'] ?? ''}`).join(','),
   );
-  stub('notifier-2').full = true;
+  stubNamed('notifier-2').full = true;
   const refused = await upgrade(listenPort, '/ws');
   report.check(
     refused.status === 503 && jsonError(refused) === 'DEPENDENCY_UNAVAILABLE' && refused.headers['retry-after'] === '1',
     "with every notifier full, the notifier's own 503 reaches the client",
     `${refused.status} ${refused.text?.slice(0, 80)}`,
   );
-  stub('notifier-1').full = false;
-  stub('notifier-2').full = false;
+  stubNamed('notifier-1').full = false;
+  stubNamed('notifier-2').full = false;
 }
 
 async function checkPerIpLimits(listenPort) {
