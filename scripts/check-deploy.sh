@@ -3,7 +3,7 @@
 #   compose     docker-compose.yml against the Compose schema (dclint) and the repository (compose.mjs);
 #               docker-compose.redis-cluster.yml the same way, laid over it (compose-redis-cluster.mjs)
 #   image       Dockerfile and .dockerignore follow the one-recipe build (image.mjs)
-#   nginx       nginx -t, then nginx itself in front of stub gateways on 127.0.0.1 (nginx.mjs)
+#   nginx       nginx -t, then nginx itself in front of stub gateways and notifiers on 127.0.0.1 (nginx.mjs)
 #   k8s         kubectl kustomize of base and overlays (example, redis-cluster); Kubernetes schemas, strict
 #               fields, policy, and the overlay's own Redis Cluster (k8s.mjs)
 #   monitoring  promtool check config/rules, promtool test rules, dashboard and rules (monitoring.mjs)

@@ -107,15 +107,67 @@ report.checkEach('only nginx listens beyond 127.0.0.1', published, ({ name, spec
   (name === 'nginx' ? spec.endsWith(':8080') : spec.startsWith('127.0.0.1:')) ? '' : `${name}: ${spec}`,
 );
 
-// nginx's upstream is exactly the gateway replicas.
-const upstream = [...readRepoFile('nginx', 'nginx.conf').matchAll(/^\s*server ([\w.-]+):(\d+)/gm)].map(
-  (m) => `${m[1]}:${m[2]}`,
+// nginx's upstreams: REST to exactly the gateway replicas, WebSocket handshakes to exactly the notifiers.
+const nginxConfig = readRepoFile('nginx', 'nginx.conf');
+const upstreamServers = (name) =>
+  [
+    ...(new RegExp(`upstream ${name} \\{([^}]*)\\}`).exec(nginxConfig)?.[1] ?? '').matchAll(
+      /^\s*server ([\w.-]+):(\d+)/gm,
+    ),
+  ]
+    .map((m) => `${m[1]}:${m[2]}`)
+    .sort()
+    .join(',');
+const addresses = (containers) =>
+  containers
+    .map((n) => `${n}:${services[n].environment.PORT}`)
+    .sort()
+    .join(',');
+const notifiers = appServices.filter((n) => services[n].build.args.SERVICE === 'notifier');
+report.check(notifiers.length >= 2, `two notifier replicas (${notifiers.join(', ')})`);
+for (const [upstream, containers] of [
+  ['gateway', gateways],
+  ['notifier', notifiers],
+]) {
+  report.check(
+    upstreamServers(upstream) === addresses(containers),
+    `nginx upstream ${upstream} = the ${upstream} replicas`,
+    `${upstreamServers(upstream)} vs ${addresses(containers)}`,
+  );
+}
+report.checkEach('gateways proxy WebSockets to every notifier replica (NOTIFIER_URL)', gateways, (name) => {
+  const urls = String(services[name].environment.NOTIFIER_URL ?? '')
+    .split(',')
+    .map((url) => url.replace(/^http:\/\//, ''))
+    .sort()
+    .join(',');
+  return urls === addresses(notifiers) ? '' : `${name}: ${services[name].environment.NOTIFIER_URL}`;
+});
+report.checkEach('nginx starts after the gateways and notifiers are healthy', [...gateways, ...notifiers], (name) =>
+  services.nginx?.depends_on?.[name]?.condition === 'service_healthy' ? '' : name,
 );
-const expectedUpstream = gateways.map((n) => `${n}:${services[n].environment.PORT}`);
+
+// Descriptors (docs/deploy.md): nginx and a gateway hold two per WebSocket, a notifier one; the limit
+// must sit above what WS_MAX_CONNECTIONS allows, so the cap refuses first.
+const descriptorsNeeded = { nginx: 2 * 10_000 * notifiers.length, gateway: 2 * 5_000, notifier: 10_000 };
+const nofileHolders = [
+  ['nginx', 'nginx'],
+  ...[...gateways, ...notifiers].map((n) => [n, services[n].build.args.SERVICE]),
+];
+report.checkEach(
+  'ulimits nofile cover the WebSocket caps (nginx, gateways, notifiers)',
+  nofileHolders,
+  ([name, kind]) => {
+    const { soft, hard } = services[name]?.ulimits?.nofile ?? {};
+    return soft >= descriptorsNeeded[kind] * 1.5 && hard >= soft
+      ? ''
+      : `${name}: ${soft}/${hard}, needs ${descriptorsNeeded[kind]}`;
+  },
+);
+const rlimit = Number(/^worker_rlimit_nofile (\d+);/m.exec(nginxConfig)?.[1]);
 report.check(
-  upstream.sort().join(',') === expectedUpstream.sort().join(','),
-  'nginx upstream = the gateway replicas',
-  `${upstream.join(',')} vs ${expectedUpstream.join(',')}`,
+  rlimit > 0 && rlimit <= services.nginx?.ulimits?.nofile?.hard,
+  `nginx worker_rlimit_nofile ${rlimit} within the container's nofile`,
 );
 
 // Prometheus scrapes every application container.

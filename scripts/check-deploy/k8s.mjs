@@ -91,11 +91,41 @@ function strictCheck(label, objects) {
   );
 }
 
+const matches = (selector, labels) => Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v);
+const selects = (selector, labels) =>
+  matches(selector.matchLabels, labels) &&
+  (selector.matchExpressions ?? []).every(
+    (e) => e.operator === 'In' && e.values.includes(labels['app.kubernetes.io/name']),
+  );
+
+/** The calls NetworkPolicies allow, as `source->target` (a source in another namespace as `namespace/pod`). */
+function allowedCalls(policies, services) {
+  const allowed = new Set();
+  const peerNames = (peer) => {
+    if (peer.namespaceSelector) {
+      const ns = peer.namespaceSelector.matchLabels?.['kubernetes.io/metadata.name'] ?? '?';
+      const pod = peer.podSelector?.matchLabels?.['app.kubernetes.io/name'] ?? '*';
+      return [`${ns}/${pod}`];
+    }
+    return [...services.keys()].filter((s) => selects(peer.podSelector, { 'app.kubernetes.io/name': s }));
+  };
+  for (const policy of policies) {
+    const targets = [...services.keys()].filter((s) =>
+      selects(policy.spec.podSelector, { 'app.kubernetes.io/name': s }),
+    );
+    for (const rule of policy.spec.ingress ?? []) {
+      for (const peer of rule.from ?? []) {
+        for (const source of peerNames(peer)) for (const target of targets) allowed.add(`${source}->${target}`);
+      }
+    }
+  }
+  return allowed;
+}
+
 function policyCheck(label, objects) {
   const report = about(label);
   const byKind = (kind) => objects.filter((o) => o.kind === kind);
   const find = (kind, name) => objects.find((o) => o.kind === kind && o.metadata.name === name);
-  const matches = (selector, labels) => Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v);
   const services = documentedServices();
   const deployments = byKind('Deployment');
   const config = byKind('ConfigMap')[0]?.data ?? {};
@@ -208,26 +238,65 @@ function policyCheck(label, objects) {
     'migration Job uses the same images as the Deployments',
   );
 
-  const [ingress] = byKind('Ingress');
-  const backends = ingress?.spec.rules.flatMap((r) => r.http.paths.map((p) => p.backend.service)) ?? [];
-  report.check(
-    backends.length > 0 &&
-      backends.every(
-        (b) => b.name === 'gateway' && find('Service', 'gateway').spec.ports.some((p) => p.name === b.port.name),
-      ),
-    'Ingress sends everything to the gateway Service',
+  // REST to the gateway; WebSocket handshakes on /ws straight to the notifier, on the same hosts and TLS.
+  const ingresses = byKind('Ingress');
+  const gatewayIngress = find('Ingress', 'gateway');
+  const notifierIngress = find('Ingress', 'notifier');
+  const routes = ingresses.flatMap((ing) =>
+    ing.spec.rules.flatMap((r) => r.http.paths.map((p) => ({ ing, host: r.host, ...p }))),
   );
-  const annotations = ingress?.metadata.annotations ?? {};
-  report.check(
-    Number(annotations['nginx.ingress.kubernetes.io/proxy-read-timeout']) >= 3600 &&
-      Number(annotations['nginx.ingress.kubernetes.io/proxy-send-timeout']) >= 3600,
-    'Ingress keeps WebSockets open for an hour',
+  const routeProblem = ({ ing, path, pathType, backend }) => {
+    const service = find('Service', backend.service.name);
+    if (!service?.spec.ports.some((p) => p.name === backend.service.port.name)) return `${path}: no such Service port`;
+    const expected = path === '/ws' && pathType === 'Exact' ? 'notifier' : 'gateway';
+    return backend.service.name === expected && ing.metadata.name === expected
+      ? ''
+      : `${ing.metadata.name} ${pathType} ${path} -> ${backend.service.name}`;
+  };
+  report.checkEach(
+    'Ingress: /ws (Exact) to the notifier Service, everything else to the gateway',
+    routes,
+    routeProblem,
   );
-  report.check(annotations['nginx.ingress.kubernetes.io/proxy-body-size'] === '16k', 'Ingress body limit 16k');
+  report.check(
+    routes.some((r) => r.ing === gatewayIngress && r.path === '/' && r.pathType === 'Prefix') &&
+      routes.some((r) => r.ing === notifierIngress && r.path === '/ws' && r.pathType === 'Exact'),
+    'Ingress: both routes exist',
+  );
+  const hostsOf = (ing) => JSON.stringify([(ing?.spec.rules ?? []).map((r) => r.host).sort(), ing?.spec.tls ?? []]);
+  report.check(
+    gatewayIngress &&
+      notifierIngress &&
+      hostsOf(gatewayIngress) === hostsOf(notifierIngress) &&
+      gatewayIngress.spec.ingressClassName === notifierIngress.spec.ingressClassName,
+    'Ingress: the notifier route has the same hosts, TLS and class as the gateway route (one origin)',
+  );
+  const annotationsOf = (ing) => ing?.metadata.annotations ?? {};
+  const annotation = (ing, name) => annotationsOf(ing)[`nginx.ingress.kubernetes.io/${name}`];
+  report.checkEach('Ingress keeps WebSockets open for an hour', [gatewayIngress, notifierIngress], (ing) =>
+    Number(annotation(ing, 'proxy-read-timeout')) >= 3600 && Number(annotation(ing, 'proxy-send-timeout')) >= 3600
+      ? ''
+      : ing?.metadata.name,
+  );
+  report.check(annotation(gatewayIngress, 'proxy-body-size') === '16k', 'Ingress body limit 16k');
+  report.check(
+    annotation(gatewayIngress, 'proxy-next-upstream') === 'error timeout',
+    'Ingress: REST is retried on another gateway only when it could not be reached',
+  );
+  report.check(
+    /\bhttp_503\b/.test(annotation(notifierIngress, 'proxy-next-upstream') ?? ''),
+    'Ingress: a handshake a full or draining notifier refuses (503) is tried on another',
+  );
+  const perIp = ['limit-rps', 'limit-connections'].map((name) => Number(annotation(notifierIngress, name)));
+  report.check(
+    perIp.every((n) => Number.isInteger(n) && n > 0),
+    `Ingress: per-address limits on the direct route (handshakes ${perIp[0]}/s, open sockets ${perIp[1]})`,
+  );
 
   // Who may talk to whom: the NetworkPolicies must allow exactly these paths (docs/interfaces.md).
   const expected = new Set([
     'ingress-nginx/*->gateway',
+    'ingress-nginx/*->notifier',
     'gateway->event-service',
     'gateway->seat-service',
     'gateway->notifier',
@@ -244,34 +313,26 @@ function policyCheck(label, objects) {
     ),
     'default deny for ingress traffic',
   );
-  const selects = (selector, labels) =>
-    matches(selector.matchLabels, labels) &&
-    (selector.matchExpressions ?? []).every(
-      (e) => e.operator === 'In' && e.values.includes(labels['app.kubernetes.io/name']),
-    );
-  const allowed = new Set();
-  const peerNames = (peer) => {
-    if (peer.namespaceSelector) {
-      const ns = peer.namespaceSelector.matchLabels?.['kubernetes.io/metadata.name'] ?? '?';
-      const pod = peer.podSelector?.matchLabels?.['app.kubernetes.io/name'] ?? '*';
-      return [`${ns}/${pod}`];
-    }
-    return [...services.keys()].filter((s) => selects(peer.podSelector, { 'app.kubernetes.io/name': s }));
+  const reachability = (candidates) => {
+    const allowed = allowedCalls(candidates, services);
+    return {
+      missing: [...expected].filter((e) => !allowed.has(e)),
+      extra: [...allowed].filter((a) => !expected.has(a)),
+    };
   };
-  for (const policy of policies) {
-    const targets = [...services.keys()].filter((s) =>
-      selects(policy.spec.podSelector, { 'app.kubernetes.io/name': s }),
-    );
-    for (const rule of policy.spec.ingress ?? []) {
-      for (const peer of rule.from ?? []) {
-        for (const source of peerNames(peer)) for (const target of targets) allowed.add(`${source}->${target}`);
-      }
-    }
-  }
-  const missing = [...expected].filter((e) => !allowed.has(e));
-  const extra = [...allowed].filter((a) => !expected.has(a));
+  const { missing, extra } = reachability(policies);
   report.check(missing.length === 0, 'NetworkPolicies allow every documented call', missing.join(', '));
   report.check(extra.length === 0, 'NetworkPolicies allow nothing else', extra.join(', '));
+  // The comparison must bite: without the ingress controller's peer on the notifier, the route is missing.
+  const withoutIngressToNotifier = JSON.parse(JSON.stringify(policies)).map((p) => {
+    if (!selects(p.spec.podSelector, { 'app.kubernetes.io/name': 'notifier' })) return p;
+    for (const rule of p.spec.ingress ?? []) rule.from = rule.from?.filter((peer) => !peer.namespaceSelector);
+    return p;
+  });
+  report.check(
+    reachability(withoutIngressToNotifier).missing.includes('ingress-nginx/*->notifier'),
+    'self-test: the comparison reports ingress-nginx -> notifier missing when its policy peer is removed',
+  );
 
   const secret = byKind('Secret')[0];
   const placeholder = Object.values(secret?.data ?? {}).some((v) =>
