@@ -8,9 +8,6 @@ module.exports = {
     '/node_modules/',
     '/dist/',
     ...(process.env.TEST_REDIS_CLUSTER === '1' ? [] : ['/test/cluster/']),
-    // The chaos short run is `npm run test:chaos` (ZEPHYR_CHAOS=1): it still finds an intermittent counts
-    // violation (docs/reliability.md), and a red whole suite would block every other change.
-    ...(process.env.ZEPHYR_CHAOS === '1' ? [] : ['/test/reliability/chaos.test.ts']),
   ],
   testSequencer: '<rootDir>/test/sequencer.js',
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }] },
