@@ -133,7 +133,6 @@ runMain(async () => {
       dropEpochClaim: () => store.dropEpochClaim(),
       openHolds: (withinSeconds) => reservations.openHolds(withinSeconds),
       loadEvent: (eventId) => directory.load(eventId),
-      announceLostHold: (eventId, hold) => store.announceLostHold(eventId, hold),
     },
     logger,
   );

@@ -44,7 +44,13 @@ export class EventDirectory implements EventDirectoryPort {
       return;
     }
     const restored = await this.reservations.restoreState(event.id);
-    await this.store.installEvent(event.id, config, floorAbove(restored.counterCeiling), restored.reservations);
+    await this.store.installEvent(
+      event.id,
+      config,
+      floorAbove(restored.counterCeiling),
+      restored.reservations,
+      restored.openHolds,
+    );
   }
 
   /**

@@ -3,6 +3,7 @@ import type { AuditAction, AuditEntry, SeatEnvelope } from '@zephyr/contracts';
 import { SCHEMA } from '../migrations';
 import type { OpenHold } from '../domain/lost-holds';
 import type { RestoredReservation } from './seat-store';
+import { OPEN_HOLDS_WINDOW_SECONDS } from '../domain/lost-holds';
 import type {
   FoundReservation,
   CommitOutcome,
@@ -176,11 +177,12 @@ export class ReservationRepository implements ReservationsPort {
    * heldAt of their last 'held' entry. Bounded to recent actions: an open hold acted on longer ago than
    * the longest hold has expired (and was announced) or was already lost before.
    */
-  async openHolds(withinSeconds: number): Promise<OpenHold[]> {
+  async openHolds(withinSeconds: number, eventId?: string): Promise<OpenHold[]> {
     const result = (await this.db.raw(
       `WITH last AS (
          SELECT DISTINCT ON (event_id, seat_number) event_id, seat_number, action, user_id, expires_at
          FROM ${SCHEMA}.seat_audit WHERE at > now() - make_interval(secs => ?)
+           AND (?::uuid IS NULL OR event_id = ?::uuid)
          ORDER BY event_id, seat_number, seq DESC)
        SELECT l.event_id, l.seat_number, l.user_id, l.expires_at, h.version AS hold_version, h.at AS held_at
        FROM last l
@@ -189,7 +191,7 @@ export class ReservationRepository implements ReservationsPort {
          WHERE a.event_id = l.event_id AND a.seat_number = l.seat_number AND a.action = 'held'
          ORDER BY seq DESC LIMIT 1) h ON true
        WHERE l.action IN ('held', 'refreshed')`,
-      [withinSeconds],
+      [withinSeconds, eventId ?? null, eventId ?? null],
     )) as {
       rows: {
         event_id: string;
@@ -263,7 +265,13 @@ export class ReservationRepository implements ReservationsPort {
   }
 
   /** Reservations and the highest counter ever used, to rebuild Redis after it lost its data. */
-  async restoreState(eventId: string): Promise<{ reservations: RestoredReservation[]; counterCeiling: number }> {
+  /**
+   * What Redis needs to rebuild an event after losing it: reservations, the highest counter ever used, and
+   * the holds the audit shows open (to be announced as ended: Redis lost them).
+   */
+  async restoreState(
+    eventId: string,
+  ): Promise<{ reservations: RestoredReservation[]; counterCeiling: number; openHolds: OpenHold[] }> {
     const rows = (await this.db
       .withSchema(SCHEMA)
       .select('seat_number', 'user_id', 'reserved_at', 'hold_version', 'version')
@@ -295,6 +303,7 @@ export class ReservationRepository implements ReservationsPort {
         holdVersion: Number(r.hold_version),
       })),
       counterCeiling,
+      openHolds: await this.openHolds(OPEN_HOLDS_WINDOW_SECONDS, eventId),
     };
   }
 

@@ -338,30 +338,16 @@ return out
 `;
 
 /**
- * After Redis lost its data, a hold that PostgreSQL's audit shows open (held, never ended) is announced as
- * ended: seat.expired with a fresh version, so subscribers and the audit see it end. Skipped when the seat
- * has a state again (someone acted on it since the loss; their newer change was already announced).
- * KEYS: meta, seats, outbox. ARGV: seat, user, holdVersion, heldAt, expiresAt, msgId.
- */
-const ANNOUNCE_LOST_HOLD = `${PRELUDE}
-if redis.call('EXISTS', meta_key) == 0 then return {'NO_EVENT'} end
-if redis.call('HEXISTS', seats_key, ARGV[1]) == 1 then return {'SKIPPED'} end
-local now = now_ms()
-local ver = redis.call('HINCRBY', meta_key, 'ver', 1)
-local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
-append('seat.expired', ARGV[6], ARGV[1], ARGV[2], 'available', ver, ARGV[3], aseq, now,
-  {'${F.heldAt}', ARGV[4], '${F.expiresAt}', ARGV[5]})
-return {'ANNOUNCED'}
-`;
-
-/**
  * Installs, updates or reconciles an event. A newer revision replaces status/total/max. The counters are
  * raised to counterFloor (above everything already published, so versions keep growing) and every given
  * reservation from PostgreSQL is recorded: on first install (also after Redis lost all its data) and when
  * reconciling after Redis may have lost its last writes (revision '' and no config: see EventDirectory).
+ * A fresh install (Redis lost the event, or never had it) also announces the holds PostgreSQL's audit shows
+ * open as ended (seat.expired; Redis lost them), in this same step, so no one can hold such a seat before
+ * its holder and subscribers were told.
  * KEYS: meta, seats, outbox, then the user set of every restored reservation's user. ARGV: revision,
- * status, total, max, counterFloor, seatsPerRow, then
- * seat,user,reservedAt,holdVersion...
+ * status, total, max, counterFloor, seatsPerRow, reservationCount, then seat,user,reservedAt,holdVersion
+ * per reservation, then seat,user,holdVersion,heldAt,expiresAt,msgId per lost hold.
  */
 const INSTALL_EVENT = `${PRELUDE}
 local rev = tonumber(redis.call('HGET', meta_key, 'rev') or '0')
@@ -381,7 +367,8 @@ for _, counter in ipairs({'ver', 'aseq'}) do
   end
 end
 -- PostgreSQL is the truth for reservations: a seat it has reserved is reserved here, whatever Redis kept.
-for i = 7, #ARGV, 4 do
+local holds_from = 8 + 4 * tonumber(ARGV[7])
+for i = 8, holds_from - 1, 4 do
   local seat, user = ARGV[i], ARGV[i + 1]
   local cur = redis.call('HGET', seats_key, seat)
   local f = cur and split(cur)
@@ -393,6 +380,18 @@ for i = 7, #ARGV, 4 do
 end
 -- The relay's consumer group; created here so it exists before the first event is appended.
 pcall(redis.call, 'XGROUP', 'CREATE', outbox_key, '${OUTBOX_GROUP}', '0', 'MKSTREAM')
+if fresh then
+  local now = now_ms()
+  for i = holds_from, #ARGV, 6 do
+    local seat = ARGV[i]
+    if redis.call('HEXISTS', seats_key, seat) == 0 then
+      local ver = redis.call('HINCRBY', meta_key, 'ver', 1)
+      local aseq = redis.call('HINCRBY', meta_key, 'aseq', 1)
+      append('seat.expired', ARGV[i + 5], seat, ARGV[i + 1], 'available', ver, ARGV[i + 2], aseq, now,
+        {'${F.heldAt}', ARGV[i + 3], '${F.expiresAt}', ARGV[i + 4]})
+    end
+  end
+end
 return {fresh and 'INSTALLED' or 'UPDATED'}
 `;
 
@@ -441,7 +440,6 @@ export const SeatScripts = {
   userSeats: { numberOfKeys: 4, lua: USER_SEATS },
   // Variable: meta, seats, outbox plus one user set per restored reservation's user (passed per call).
   installEvent: { numberOfKeys: undefined, lua: INSTALL_EVENT },
-  announceLostHold: { numberOfKeys: 3, lua: ANNOUNCE_LOST_HOLD },
   evictIfIdle: { numberOfKeys: 3, lua: EVICT_IF_IDLE },
 } as const;
 

@@ -471,14 +471,16 @@ export class SeatStore implements SeatStorePort {
   }
 
   /**
-   * Installs/updates the config, raises the counters to at least `counterFloor` and records `reservations`.
-   * Without a config it only reconciles an event Redis has ('NO_EVENT' otherwise).
+   * Installs/updates the config, raises the counters to at least `counterFloor` and records `reservations`;
+   * a fresh install also announces `lostHolds` as ended. Without a config it only reconciles an event Redis
+   * has ('NO_EVENT' otherwise).
    */
   async installEvent(
     eventId: string,
     config: EventConfig | undefined,
     counterFloor: number,
     reservations: RestoredReservation[],
+    lostHolds: OpenHold[] = [],
   ): Promise<'INSTALLED' | 'UPDATED' | 'NO_EVENT'> {
     const args: (string | number)[] = [
       config?.revision ?? '',
@@ -488,7 +490,10 @@ export class SeatStore implements SeatStorePort {
       counterFloor,
       config?.seatsPerRow ?? '',
     ];
+    args.push(reservations.length);
     for (const r of reservations) args.push(r.seatNumber, r.userId, r.reservedAtMs, r.holdVersion);
+    for (const h of lostHolds)
+      args.push(h.seatNumber, h.userId, h.holdVersion, h.heldAtMs, h.expiresAtMs, randomUUID());
     // Every restored user's set is declared, so the key count varies and leads the arguments.
     const keys = [
       seatKeys.meta(eventId),
@@ -499,23 +504,12 @@ export class SeatStore implements SeatStorePort {
     const reply = await this.run.installEvent(keys.length, ...keys, ...args);
     if (reply[0] === 'NO_EVENT') return 'NO_EVENT';
     await this.redis.sadd(seatKeys.outboxIndex(), eventId);
+    if (reply[0] === 'INSTALLED' && lostHolds.length > 0) {
+      // Announcements were appended: the relay's work list must hear of them (see `marked`).
+      await this.redis.sadd(seatKeys.outboxDirty(), eventId);
+      this.onAppend(eventId);
+    }
     return reply[0] as 'INSTALLED' | 'UPDATED';
-  }
-
-  /** Ends a hold that Redis lost (see ANNOUNCE_LOST_HOLD); false when the seat was acted on since. */
-  async announceLostHold(eventId: string, hold: OpenHold): Promise<boolean | 'NO_EVENT'> {
-    const reply = await this.run.announceLostHold(
-      seatKeys.meta(eventId),
-      seatKeys.seats(eventId),
-      seatKeys.outbox(eventId),
-      hold.seatNumber,
-      hold.userId,
-      hold.holdVersion,
-      hold.heldAtMs,
-      hold.expiresAtMs,
-      randomUUID(),
-    );
-    return reply[0] === 'NO_EVENT' ? 'NO_EVENT' : reply[0] === 'ANNOUNCED';
   }
 
   /**

@@ -10,7 +10,7 @@ const CHECK_EVERY_MS = 1000;
  */
 export function startLostHoldsWatch(ports: LostHoldsPorts, logger: Logger) {
   return startPeriodicJob('lost-hold recovery', CHECK_EVERY_MS, logger, async () => {
-    const announced = await recoverLostHolds(ports);
-    if (announced) logger.warn({ announced }, 'Redis lost its data: its open holds were announced as ended');
+    const events = await recoverLostHolds(ports);
+    if (events) logger.warn({ events }, 'Redis lost its data: the open holds of these events were announced as ended');
   });
 }
