@@ -4,7 +4,7 @@
 // exist before it starts, so the table shows whether the stack's cost grows with events that merely exist.
 // Then SPEC.md §7 on the same stack: 4-seat multi-holds and best-available (4 adjacent seats).
 // Prints one table (rows: figures; columns: runs) and one JSON line. Load comes from wrk on loopback.
-// Env: BENCH_SECONDS (10), BENCH_CONNECTIONS (64), BENCH_IDLE_EVENTS (0,10000), BENCH_BUDGET_SECONDS (900),
+// Env: BENCH_SECONDS (10), BENCH_CONNECTIONS (64), BENCH_IDLE_EVENTS (0,10000), BENCH_BUDGET_SECONDS (1800),
 // BENCH_CPU_PROF=<service> (writes that service's .cpuprofile to BENCH_CPU_PROF_DIR, default /tmp/zephyr-prof),
 // BENCH_SMOKE=1 (a few seconds, 20 idle events, no §7 runs; exits non-zero only on errors, double grants or
 // lost pushes — nothing about time).
@@ -24,7 +24,7 @@ const SMOKE = process.env.BENCH_SMOKE === '1';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (SMOKE ? 3 : 10));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? (SMOKE ? 16 : 64));
 const IDLE_EVENTS = (process.env.BENCH_IDLE_EVENTS ?? (SMOKE ? '0,20' : '0,10000')).split(',').map(Number);
-const BUDGET_SECONDS = Number(process.env.BENCH_BUDGET_SECONDS ?? (SMOKE ? 180 : 900));
+const BUDGET_SECONDS = Number(process.env.BENCH_BUDGET_SECONDS ?? (SMOKE ? 180 : 1800));
 const PROFILED = process.env.BENCH_CPU_PROF;
 const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR ?? '/tmp/zephyr-prof';
 const SEATS_PER_EVENT = 1000;
