@@ -92,10 +92,14 @@ end
 const toMs = (value, unit) => Number(value) * { us: 0.001, ms: 1, s: 1000 }[unit];
 
 async function runWrk(url, script) {
-  const { stdout } = await run('wrk', ['-t4', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--latency', '-s', script, url], {
-    encoding: 'utf8',
-    timeout: (SECONDS + 30) * 1000,
-  });
+  const { stdout } = await run(
+    'wrk',
+    ['-t4', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--timeout', '30s', '--latency', '-s', script, url],
+    {
+      encoding: 'utf8',
+      timeout: (SECONDS + 60) * 1000,
+    },
+  );
   const total = Number(/(\d+) requests in/.exec(stdout)[1]);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0);
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
@@ -196,11 +200,13 @@ async function loopDelayP99Ms(stack) {
   return match ? Number(match[1]) * 1000 : NaN;
 }
 
+/** CPU each process burns with no requests at all (timers, polls, heartbeats), in cores. */
 async function idleCores(stack, seconds = 3) {
   const procs = await processesOf(stack.children, stack.id);
   const start = cpuSnapshot(procs);
   await new Promise((r) => setTimeout(r, seconds * 1000));
-  return sum(Object.values(cpuBetween(procs, procs, start, cpuSnapshot(procs)))) / seconds;
+  const used = cpuBetween(procs, procs, start, cpuSnapshot(procs));
+  return Object.fromEntries(Object.entries(used).map(([name, s]) => [name, s / seconds]));
 }
 
 /** One storm: wrk plus the push probe, with CPU, RSS and the seat-service's loop delay around it. */
@@ -217,14 +223,21 @@ async function measure(stack, { events, script, seatsPerRequest, probeTokens, ad
   await loopDelayP99Ms(stack); // reading resets the histogram: the next reading covers the storm only
   const stopRss = rssPeaks(procs);
   const start = cpuSnapshot(procs);
+  const startedAt = Date.now();
   const result = await runWrk(stack.gatewayUrl, script);
   const loopP99ms = await loopDelayP99Ms(stack);
   const pushes = await probe(); // also lets the relays publish what the run committed, so their CPU counts
   const rss = stopRss();
   const procsEnd = await processesOf(stack.children, stack.id);
   const cpu = cpuBetween(procs, procsEnd, start, cpuSnapshot(procsEnd));
+  const elapsed = (Date.now() - startedAt) / 1000;
   const holds = result.ok + pushes.grants;
+  // What the holds added over the idle burn: steadier than the raw figure when a busy machine slows the run.
+  const overIdle = Object.fromEntries(
+    Object.entries(cpu).map(([n, s]) => [n, Math.max(0, s - (idle[n] ?? 0) * elapsed)]),
+  );
   const held = await heldSeats(stack, events);
+  console.log(`  run done: ${(result.ok / SECONDS).toFixed(0)} requests/s (2xx), p99 ${result.p99ms.toFixed(1)} ms`);
   return {
     ...result,
     holds,
@@ -232,6 +245,7 @@ async function measure(stack, { events, script, seatsPerRequest, probeTokens, ad
     unanswered: held - result.ok * seatsPerRequest,
     seatsPerRequest,
     cpuUs: perHoldUs(cpu, holds),
+    cpuOverIdleUs: perHoldUs(overIdle, holds),
     rssMb: rss,
     loopP99ms,
     idleCores: idle,
@@ -345,7 +359,15 @@ function printTable(base, runs) {
     ['non-2xx / socket errors', (c) => `${c.non2xx} / ${c.socketErrors}`],
     ...names.map((n) => [`CPU µs/hold ${n}`, (c) => fmt(c.cpuUs[n])]),
     ['CPU µs/hold, all processes', (c) => fmt(sum(Object.values(c.cpuUs)))],
-    ['idle before run, cores', (c) => fmt(c.idleCores, 2)],
+    [
+      'CPU µs/hold over idle, services',
+      (c) => (c.cpuOverIdleUs ? fmt(sum(SERVICE_NAMES.map((n) => c.cpuOverIdleUs[n]))) : '–'),
+    ],
+    ['CPU µs/hold over idle, all', (c) => (c.cpuOverIdleUs ? fmt(sum(Object.values(c.cpuOverIdleUs))) : '–')],
+    [
+      'idle before run, cores (services)',
+      (c) => (c.idleCores ? fmt(sum(SERVICE_NAMES.map((n) => c.idleCores[n])), 2) : '–'),
+    ],
     ['seat-service loop delay p99 ms', (c) => fmt(c.loopP99ms, 1)],
     ['live push p50 / p99 ms', (c) => (c.push ? `${fmt(c.push.p50ms)} / ${fmt(c.push.p99ms)}` : '–')],
     [
