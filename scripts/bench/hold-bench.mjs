@@ -1,22 +1,50 @@
-// npm run bench: holds/s, p99 and CPU per hold through the whole stack (gateway → JWT → seat-service →
-// Redis → durable event), against a baseline measured in the same run (bare express + one Redis Lua call).
-// Then, on the same stack, SPEC.md §7: 4-seat multi-holds and best-available (4 adjacent seats), each as
-// requests/s and seats/s with the ratio of its request rate to the single hold's.
-// Load comes from wrk on loopback, bounded in time. Env: BENCH_SECONDS (10), BENCH_CONNECTIONS (64).
-import { execFileSync, fork } from 'node:child_process';
+// npm run bench: the on-sale storm through the whole stack (gateway → JWT → seat-service → Redis → durable
+// event → consumers), against a baseline measured in the same run (bare express + one Redis Lua call).
+// The single-seat storm runs once per idle-event count: that many events, each with one past seat change,
+// exist before it starts, so the table shows whether the stack's cost grows with events that merely exist.
+// Then SPEC.md §7 on the same stack: 4-seat multi-holds and best-available (4 adjacent seats).
+// Prints one table (rows: figures; columns: runs) and one JSON line. Load comes from wrk on loopback.
+// Env: BENCH_SECONDS (10), BENCH_CONNECTIONS (64), BENCH_IDLE_EVENTS (0,10000), BENCH_BUDGET_SECONDS (1800),
+// BENCH_CPU_PROF=<service> (writes that service's .cpuprofile to BENCH_CPU_PROF_DIR, default /tmp/zephyr-prof),
+// BENCH_SMOKE=1 (a few seconds, 20 idle events, no §7 runs; exits non-zero only on errors, double grants or
+// lost pushes — nothing about time).
+import { execFile, execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { build, ensureInstall } from '../ensure-install.mjs';
-import { cpuSeconds, startStack } from './stack.mjs';
+import { BACKING_NAMES, cpuBetween, cpuSnapshot, processesOf, rssPeaks } from './processes.mjs';
+import { startPushProbe } from './push-probe.mjs';
+import { SERVICE_NAMES, startStack } from './stack.mjs';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const SMOKE = process.env.BENCH_SMOKE === '1';
+const SECONDS = Number(process.env.BENCH_SECONDS ?? (SMOKE ? 3 : 10));
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? (SMOKE ? 16 : 64));
+const IDLE_EVENTS = (process.env.BENCH_IDLE_EVENTS ?? (SMOKE ? '0,20' : '0,10000')).split(',').map(Number);
+const BUDGET_SECONDS = Number(process.env.BENCH_BUDGET_SECONDS ?? (SMOKE ? 180 : 1800));
+const PROFILED = process.env.BENCH_CPU_PROF;
+const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR ?? '/tmp/zephyr-prof';
 const SEATS_PER_EVENT = 1000;
 const USERS = 256;
+// Holds outlive the whole run, so no expiry from one run lands in the next.
+const HOLD_BODY = '{"holdDuration":3600}';
+const GROUP = 4;
 const here = path.dirname(fileURLToPath(import.meta.url));
+const run = promisify(execFile);
+
+const live = { stack: undefined, baselineServer: undefined };
+async function abort(reason) {
+  console.error(`bench: ${reason}; stopping`);
+  live.baselineServer?.kill();
+  const cleanup = live.stack?.stop().catch((err) => console.error(`cleanup: ${err.message}`));
+  await Promise.race([cleanup, new Promise((r) => setTimeout(r, 15_000))]);
+  process.exit(3);
+}
+process.once('SIGINT', () => void abort('interrupted'));
+process.once('SIGTERM', () => void abort('terminated'));
 
 function requireWrk() {
   try {
@@ -44,9 +72,6 @@ function setup(thread)
   thread:set("tid", #threads)
   table.insert(threads, thread)
 end
-function init(args)
-  nthreads = #threads
-end
 request = function()
   local i = tid + counter * 4
   counter = counter + 1
@@ -64,168 +89,343 @@ end
   return file;
 }
 
-function runWrk(url, script) {
-  const out = execFileSync('wrk', ['-t4', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--latency', '-s', script, url], {
-    encoding: 'utf8',
-    timeout: (SECONDS + 30) * 1000,
-  });
-  const total = Number(/(\d+) requests in/.exec(out)[1]);
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-  const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
-  const p99ms = p99 ? Number(p99[1]) * { us: 0.001, ms: 1, s: 1000 }[p99[2]] : NaN;
-  const p50 = /50%\s+([\d.]+)(us|ms|s)/.exec(out);
-  const p50ms = p50 ? Number(p50[1]) * { us: 0.001, ms: 1, s: 1000 }[p50[2]] : NaN;
-  return { total, ok: total - non2xx, non2xx, p99ms, p50ms };
-}
+const toMs = (value, unit) => Number(value) * { us: 0.001, ms: 1, s: 1000 }[unit];
 
-const pidsOf = (name) => {
-  try {
-    return execFileSync('pgrep', ['-f', name], { encoding: 'utf8' }).trim().split('\n').map(Number).filter(Boolean);
-  } catch {
-    return [];
-  }
-};
-const backingPids = () => [...pidsOf('redis-server'), ...pidsOf('beam.smp'), ...pidsOf('postgres')];
-const cpuOf = (pids) => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
-
-async function baseline() {
-  const prefix = `benchbase_${randomBytes(3).toString('hex')}:`;
-  const server = fork(path.join(here, 'baseline-server.mjs'), {
-    env: { ...process.env, PORT: '4190', PREFIX: prefix },
-    stdio: 'ignore',
-  });
-  await new Promise((resolve) => server.once('message', resolve));
-  const events = Array.from({ length: 200 }, (_, i) => `e${i}`);
-  const script = wrkScript({ events, tokens: [], pathFor: '"/hold/" .. ev .. "/" .. seat' });
-  const cpu0 = cpuSeconds(server.pid);
-  const result = runWrk('http://127.0.0.1:4190', script);
-  const cpu = cpuSeconds(server.pid) - cpu0;
-  server.kill();
-  execFileSync('sh', ['-c', `redis-cli --scan --pattern '${prefix}*' | xargs -r redis-cli del > /dev/null`]);
-  return { ...result, cpuPerOpUs: (cpu / result.ok) * 1e6 };
-}
-
-async function createEvents(stack, admin, count) {
-  const events = [];
-  // A few at a time: the event-service commits each one.
-  for (let i = 0; i < count; i += 8) {
-    const batch = Array.from({ length: Math.min(8, count - i) }, (_, j) =>
-      fetch(`${stack.gatewayUrl}/api/events`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          name: `bench ${i + j}`,
-          totalSeats: SEATS_PER_EVENT,
-          maxSeatsPerUser: SEATS_PER_EVENT,
-          seatsPerRow: 20,
-        }),
-      }).then(async (res) => (await res.json()).id),
-    );
-    events.push(...(await Promise.all(batch)));
-  }
-  // Warm up connections, JIT and the event configs in Redis.
-  for (const e of events)
-    await fetch(`${stack.gatewayUrl}/api/events/${e}/seats/available`).then((r) => r.arrayBuffer());
-  return events;
-}
-
-async function measure(stack, script) {
-  const pids = stack.children.map((c) => c.child.pid);
-  const backing = backingPids();
-  const perService0 = stack.children.map((c) => cpuSeconds(c.child.pid));
-  const cpu0 = cpuOf(pids);
-  const backing0 = cpuOf(backing);
-  const result = runWrk(stack.gatewayUrl, script);
-  // Let the relays publish what the run committed, so their CPU is part of the cost.
-  await new Promise((r) => setTimeout(r, 2000));
-  const cpu = cpuOf(pids) - cpu0;
-  const backingCpu = cpuOf(backing) - backing0;
-  const perService = Object.fromEntries(
-    stack.children.map((c, i) => [c.name, ((cpuSeconds(c.child.pid) - perService0[i]) / result.ok) * 1e6]),
+async function runWrk(url, script) {
+  const { stdout } = await run(
+    'wrk',
+    ['-t4', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--timeout', '30s', '--latency', '-s', script, url],
+    {
+      encoding: 'utf8',
+      timeout: (SECONDS + 60) * 1000,
+    },
   );
+  const total = Number(/(\d+) requests in/.exec(stdout)[1]);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+  const socketErrors = socket ? socket.slice(1).reduce((n, v) => n + Number(v), 0) : 0;
+  const p50 = /50%\s+([\d.]+)(us|ms|s)/.exec(stdout);
+  const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(stdout);
   return {
-    ...result,
-    cpuPerOpUs: (cpu / result.ok) * 1e6,
-    backingCpuPerOpUs: (backingCpu / result.ok) * 1e6,
-    perService,
+    total,
+    ok: total - non2xx,
+    non2xx,
+    socketErrors,
+    p50ms: p50 ? toMs(p50[1], p50[2]) : NaN,
+    p99ms: p99 ? toMs(p99[1], p99[2]) : NaN,
   };
 }
 
-const GROUP = 4;
+const perHoldUs = (cpu, holds) => Object.fromEntries(Object.entries(cpu).map(([k, s]) => [k, (s / holds) * 1e6]));
+const sum = (values) => values.reduce((a, b) => a + b, 0);
+
+async function baseline() {
+  const prefix = `benchbase_${randomBytes(3).toString('hex')}:`;
+  const server = (live.baselineServer = fork(path.join(here, 'baseline-server.mjs'), {
+    env: { ...process.env, PORT: '4190', PREFIX: prefix },
+    stdio: 'ignore',
+  }));
+  await new Promise((resolve) => server.once('message', resolve));
+  const events = Array.from({ length: 200 }, (_, i) => `e${i}`);
+  const script = wrkScript({ events, tokens: [], pathFor: '"/hold/" .. ev .. "/" .. seat' });
+  const procs = await processesOf([{ name: 'baseline express', child: server }]);
+  delete procs.rabbitmq;
+  delete procs.postgres;
+  const start = cpuSnapshot(procs);
+  const stopRss = rssPeaks(procs);
+  const result = await runWrk('http://127.0.0.1:4190', script);
+  const cpu = cpuBetween(procs, procs, start, cpuSnapshot(procs));
+  const rss = stopRss();
+  server.kill();
+  live.baselineServer = undefined;
+  execFileSync('sh', ['-c', `redis-cli --scan --pattern '${prefix}*' | xargs -r redis-cli del > /dev/null`]);
+  return { ...result, holds: result.ok, cpuUs: perHoldUs(cpu, result.ok), rssMb: rss };
+}
+
+async function api(stack, method, route, token, body) {
+  const res = await fetch(`${stack.gatewayUrl}${route}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' },
+    body,
+  });
+  const json = await res.json().catch(() => ({}));
+  if (res.status >= 300) throw new Error(`${method} ${route}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** Runs `task(i)` for i in [0, count) with `concurrency` in flight. */
+async function pool(count, concurrency, task) {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) await task(next++);
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
+async function createEvents(stack, admin, count) {
+  const events = new Array(count);
+  await pool(count, 8, async (i) => {
+    const body = { name: `bench ${i}`, totalSeats: SEATS_PER_EVENT, maxSeatsPerUser: SEATS_PER_EVENT, seatsPerRow: 20 };
+    events[i] = (await api(stack, 'POST', '/api/events', admin, JSON.stringify(body))).id;
+  });
+  // Warm up connections, JIT and the event configs in Redis.
+  await pool(count, 4, (i) => api(stack, 'GET', `/api/events/${events[i]}/seats/available`));
+  return events;
+}
+
+/** `count` more events that each saw one seat change (a hold that outlives the run), then nothing. */
+async function createIdleEvents(stack, admin, user, count) {
+  const started = Date.now();
+  await pool(count, 16, async (i) => {
+    const body = { name: `idle ${i}`, totalSeats: 10 };
+    const { id } = await api(stack, 'POST', '/api/events', admin, JSON.stringify(body));
+    await api(stack, 'POST', `/api/seats/${id}/1/hold`, user, HOLD_BODY);
+    if ((i + 1) % 2000 === 0) console.log(`  ${i + 1} idle events (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  });
+}
+
+/** Seats held in `events` according to the seat-service, to compare with the grants the clients saw. */
+async function heldSeats(stack, events) {
+  let held = 0;
+  await pool(events.length, 8, async (i) => {
+    const { count } = await api(stack, 'GET', `/api/events/${events[i]}/seats/available`);
+    held += SEATS_PER_EVENT - count;
+  });
+  return held;
+}
+
+async function loopDelayP99Ms(stack) {
+  const text = await fetch(`http://127.0.0.1:${stack.ports['seat-service']}/metrics`).then((r) => r.text());
+  const match = /^nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? ([\d.e+-]+)$/m.exec(text);
+  return match ? Number(match[1]) * 1000 : NaN;
+}
+
+/** CPU each process burns with no requests at all (timers, polls, heartbeats), in cores. */
+async function idleCores(stack, seconds = 3) {
+  const procs = await processesOf(stack.children, stack.id);
+  const start = cpuSnapshot(procs);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const used = cpuBetween(procs, procs, start, cpuSnapshot(procs));
+  return Object.fromEntries(Object.entries(used).map(([name, s]) => [name, s / seconds]));
+}
+
+/** One storm: wrk plus the push probe, with CPU, RSS and the seat-service's loop delay around it. */
+async function measure(stack, { events, script, seatsPerRequest, probeTokens, admin }) {
+  const idle = await idleCores(stack);
+  const probe = await startPushProbe({
+    gatewayUrl: stack.gatewayUrl,
+    wsUrl: `ws://127.0.0.1:${stack.ports.gateway}/ws`,
+    admin,
+    tokens: probeTokens,
+    seconds: SECONDS,
+  });
+  const procs = await processesOf(stack.children, stack.id);
+  await loopDelayP99Ms(stack); // reading resets the histogram: the next reading covers the storm only
+  const stopRss = rssPeaks(procs);
+  const start = cpuSnapshot(procs);
+  const startedAt = Date.now();
+  const result = await runWrk(stack.gatewayUrl, script);
+  const loopP99ms = await loopDelayP99Ms(stack);
+  const pushes = await probe(); // also lets the relays publish what the run committed, so their CPU counts
+  const rss = stopRss();
+  const procsEnd = await processesOf(stack.children, stack.id);
+  const cpu = cpuBetween(procs, procsEnd, start, cpuSnapshot(procsEnd));
+  const elapsed = (Date.now() - startedAt) / 1000;
+  const holds = result.ok + pushes.grants;
+  // What the holds added over the idle burn: steadier than the raw figure when a busy machine slows the run.
+  const overIdle = Object.fromEntries(
+    Object.entries(cpu).map(([n, s]) => [n, Math.max(0, s - (idle[n] ?? 0) * elapsed)]),
+  );
+  const held = await heldSeats(stack, events);
+  console.log(`  run done: ${(result.ok / SECONDS).toFixed(0)} requests/s (2xx), p99 ${result.p99ms.toFixed(1)} ms`);
+  return {
+    ...result,
+    holds,
+    // Requests still in flight when wrk stops are granted but not counted: up to one per connection.
+    unanswered: held - result.ok * seatsPerRequest,
+    seatsPerRequest,
+    cpuUs: perHoldUs(cpu, holds),
+    cpuOverIdleUs: perHoldUs(overIdle, holds),
+    rssMb: rss,
+    loopP99ms,
+    idleCores: idle,
+    push: {
+      grants: pushes.grants,
+      doubleGrants: pushes.doubleGrants,
+      lost: pushes.lostPushes,
+      errors: pushes.errors,
+      p50ms: pushes.latencies[Math.floor(pushes.latencies.length * 0.5)] ?? NaN,
+      p99ms: pushes.latencies[Math.min(pushes.latencies.length - 1, Math.floor(pushes.latencies.length * 0.99))] ?? NaN,
+    },
+  };
+}
 
 async function zephyr() {
-  const stack = await startStack({
+  const profileArgs = ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`];
+  if (PROFILED && !SERVICE_NAMES.includes(PROFILED)) throw new Error(`BENCH_CPU_PROF: not a service: ${PROFILED}`);
+  const stack = (live.stack = await startStack({
     basePort: 4100,
-    env: { RATE_LIMIT_PER_IP: '100000000', RATE_LIMIT_PER_USER: '100000000' },
-  });
+    env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
+    nodeArgs: PROFILED ? { [PROFILED]: profileArgs } : {},
+  }));
+  const runs = [];
   try {
     const admin = await stack.token('00000000-0000-4000-8000-000000000001', true);
+    const idleUser = await stack.token('00000000-0000-4000-8000-000000000002');
     const tokens = [];
     for (let i = 0; i < USERS; i++)
       tokens.push(await stack.token(`00000000-0000-4000-9000-${String(i).padStart(12, '0')}`));
-
-    // Fresh events per run, sized for the fastest rate this machine could plausibly reach.
-    const single = await measure(
-      stack,
-      wrkScript({
-        events: await createEvents(stack, admin, Math.ceil((SECONDS * 12000) / SEATS_PER_EVENT)),
+    const probeTokens = tokens.slice(0, 16);
+    // Sized for the fastest rate this machine could plausibly reach, so no seat is asked for twice.
+    const stormEvents = () => createEvents(stack, admin, Math.ceil((SECONDS * 12000) / SEATS_PER_EVENT));
+    const single = async (name) => {
+      const events = await stormEvents();
+      const script = wrkScript({
+        events,
         tokens,
         pathFor: '"/api/seats/" .. ev .. "/" .. seat .. "/hold"',
-      }),
-    );
-    const perEvent = SEATS_PER_EVENT / GROUP;
-    const groupEvents = () => createEvents(stack, admin, Math.ceil((SECONDS * 4000) / perEvent));
-    const multi = await measure(
-      stack,
-      wrkScript({
-        events: await groupEvents(),
+        bodyFor: `'${HOLD_BODY}'`,
+      });
+      runs.push({ name, ...(await measure(stack, { events, script, seatsPerRequest: 1, probeTokens, admin })) });
+    };
+    let idle = 0;
+    for (const [i, target] of IDLE_EVENTS.entries()) {
+      if (target > idle) {
+        console.log(`creating ${target - idle} idle events...`);
+        await createIdleEvents(stack, admin, idleUser, target - idle);
+        idle = target;
+        await new Promise((r) => setTimeout(r, 3000)); // let the relays publish the last of them
+      }
+      await single(`hold, ${idle} idle events`);
+      if (i > 0 || SMOKE) continue;
+      const perEvent = SEATS_PER_EVENT / GROUP;
+      const groupEvents = () => createEvents(stack, admin, Math.ceil((SECONDS * 4000) / perEvent));
+      const multiEvents = await groupEvents();
+      const multiScript = wrkScript({
+        events: multiEvents,
         tokens,
         perEvent,
         pathFor: '"/api/seats/" .. ev .. "/hold"',
-        bodyFor: `'{"seats":[' .. (${GROUP} * k + 1) .. ',' .. (${GROUP} * k + 2) .. ',' .. (${GROUP} * k + 3) .. ',' .. (${GROUP} * k + 4) .. ']}'`,
-      }),
-    );
-    // Every request on an event asks for 4 adjacent seats; requests past what an event can seat get a 409.
-    const best = await measure(
-      stack,
-      wrkScript({
-        events: await groupEvents(),
+        bodyFor: `'{"holdDuration":3600,"seats":[' .. (${GROUP} * k + 1) .. ',' .. (${GROUP} * k + 2) .. ',' .. (${GROUP} * k + 3) .. ',' .. (${GROUP} * k + 4) .. ']}'`,
+      });
+      runs.push({
+        name: `multi-hold ×${GROUP}, ${idle} idle`,
+        ...(await measure(stack, {
+          events: multiEvents,
+          script: multiScript,
+          seatsPerRequest: GROUP,
+          probeTokens,
+          admin,
+        })),
+      });
+      // Every request on an event asks for 4 adjacent seats; requests past what an event can seat get a 409.
+      const bestEvents = await groupEvents();
+      const bestScript = wrkScript({
+        events: bestEvents,
         tokens,
         perEvent,
         pathFor: '"/api/seats/" .. ev .. "/best-available"',
-        bodyFor: `'{"count":${GROUP}}'`,
-      }),
-    );
-    return { single, multi, best };
+        bodyFor: `'{"holdDuration":3600,"count":${GROUP}}'`,
+      });
+      runs.push({
+        name: `best-available ×${GROUP}, ${idle} idle`,
+        ...(await measure(stack, {
+          events: bestEvents,
+          script: bestScript,
+          seatsPerRequest: GROUP,
+          probeTokens,
+          admin,
+        })),
+      });
+    }
+    return runs;
   } finally {
     await stack.stop();
+    live.stack = undefined;
   }
 }
 
-requireWrk();
-ensureInstall();
-build();
-console.log(`bench: ${SECONDS}s per run, ${CONNECTIONS} connections, wrk on 127.0.0.1, ${os.cpus().length} cores\n`);
-const base = await baseline();
-const { single: z, multi, best } = await zephyr();
-const row = (name, r, unit) =>
-  `${name.padEnd(44)} ${(r.ok / SECONDS).toFixed(0).padStart(7)} ${unit}/s  p50 ${r.p50ms.toFixed(2).padStart(6)} ms  p99 ${r.p99ms
-    .toFixed(2)
-    .padStart(6)} ms  CPU ${r.cpuPerOpUs.toFixed(0).padStart(4)} µs/op  non-2xx ${r.non2xx}`;
-console.log(row('baseline: express + 1 Redis Lua call', base, 'req'));
-console.log(row('zephyr: hold through gateway (JWT, events)', z, 'hold'));
-console.log(
-  `${''.padEnd(44)} per process, µs CPU/hold: ${Object.entries(z.perService)
-    .map(([name, us]) => `${name} ${us.toFixed(0)}`)
-    .join(', ')}`,
-);
-console.log(
-  `${''.padEnd(44)} backing services (Redis, RabbitMQ, PostgreSQL) CPU ${z.backingCpuPerOpUs.toFixed(0)} µs/hold`,
-);
-const groupRow = (name, r) =>
-  `${row(name, r, 'req')}\n${''.padEnd(44)} ${((r.ok * GROUP) / SECONDS).toFixed(0).padStart(7)} seats/s, ${(r.ok / z.ok).toFixed(2)} × the single hold's request rate`;
-console.log(groupRow('zephyr: multi-hold of 4 seats (§7)', multi));
-console.log(groupRow('zephyr: best-available, 4 adjacent (§7)', best));
-console.log(
-  `\ntargets: >= 4400 holds/s, <= 300 µs CPU per hold over Zephyr's processes, p99 < 20 ms at 64 connections;\n         multi-hold and best-available >= 0.5 × the single hold's request rate`,
+function printTable(base, runs) {
+  const columns = [{ name: 'baseline express+EVALSHA', ...base }, ...runs];
+  const fmt = (v, digits = 0) => (v === undefined || Number.isNaN(v) ? '–' : v.toFixed(digits));
+  const names = [...new Set(columns.flatMap((c) => Object.keys(c.cpuUs)))];
+  const order = [...SERVICE_NAMES, ...BACKING_NAMES];
+  names.sort((a, b) => (order.indexOf(a) + 1 || -1) - (order.indexOf(b) + 1 || -1));
+  const rows = [
+    ['requests/s (2xx)', (c) => fmt(c.ok / SECONDS)],
+    ['ratio to baseline', (c) => fmt(c.ok / base.ok, 2)],
+    ['p50 ms', (c) => fmt(c.p50ms, 1)],
+    ['p99 ms', (c) => fmt(c.p99ms, 1)],
+    ['non-2xx / socket errors', (c) => `${c.non2xx} / ${c.socketErrors}`],
+    ...names.map((n) => [`CPU µs/hold ${n}`, (c) => fmt(c.cpuUs[n])]),
+    ['CPU µs/hold, all processes', (c) => fmt(sum(Object.values(c.cpuUs)))],
+    [
+      'CPU µs/hold over idle, services',
+      (c) => (c.cpuOverIdleUs ? fmt(sum(SERVICE_NAMES.map((n) => c.cpuOverIdleUs[n]))) : '–'),
+    ],
+    ['CPU µs/hold over idle, all', (c) => (c.cpuOverIdleUs ? fmt(sum(Object.values(c.cpuOverIdleUs))) : '–')],
+    [
+      'idle before run, cores (services)',
+      (c) => (c.idleCores ? fmt(sum(SERVICE_NAMES.map((n) => c.idleCores[n])), 2) : '–'),
+    ],
+    ['seat-service loop delay p99 ms', (c) => fmt(c.loopP99ms, 1)],
+    ['live push p50 / p99 ms', (c) => (c.push ? `${fmt(c.push.p50ms)} / ${fmt(c.push.p99ms)}` : '–')],
+    [
+      'probe grants / double / lost push',
+      (c) => (c.push ? `${c.push.grants} / ${c.push.doubleGrants} / ${c.push.lost}` : '–'),
+    ],
+    [
+      `seats held − answered (0..${CONNECTIONS}×seats)`,
+      (c) => (c.unanswered === undefined ? '–' : String(c.unanswered)),
+    ],
+    ...names.map((n) => [`RSS MB peak ${n}`, (c) => fmt(c.rssMb[n])]),
+  ];
+  const cells = [['', ...columns.map((c) => c.name)], ...rows.map(([label, f]) => [label, ...columns.map(f)])];
+  const widths = cells[0].map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  const line = (r) => `| ${r.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(' | ')} |`;
+  console.log(line(cells[0]));
+  console.log(`|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
+  for (const r of cells.slice(1)) console.log(line(r));
+}
+
+/** What fails the smoke: errors, double grants, lost pushes, answers the seat-service does not agree with. */
+function failures(runs) {
+  const found = [];
+  for (const r of runs) {
+    const errors = r.socketErrors + r.push.errors + (r.name.startsWith('hold') ? r.non2xx : 0);
+    if (errors) found.push(`${r.name}: ${errors} errors`);
+    if (r.push.doubleGrants) found.push(`${r.name}: ${r.push.doubleGrants} double grants`);
+    if (r.unanswered < 0 || r.unanswered > CONNECTIONS * r.seatsPerRequest)
+      found.push(`${r.name}: seats held − answered = ${r.unanswered} (a grant lost or granted twice)`);
+    if (r.push.lost) found.push(`${r.name}: ${r.push.lost} lost pushes`);
+    if (r.push.grants === 0) found.push(`${r.name}: the probe got no hold`);
+  }
+  return found;
+}
+
+async function main() {
+  requireWrk();
+  ensureInstall();
+  build();
+  setTimeout(() => void abort(`${BUDGET_SECONDS} s budget reached`), BUDGET_SECONDS * 1000).unref();
+  console.log(
+    `bench${SMOKE ? ' (smoke)' : ''}: ${SECONDS}s per run, ${CONNECTIONS} connections, wrk on 127.0.0.1, ${os.cpus().length} cores, idle events ${IDLE_EVENTS.join(', ')}${PROFILED ? `, profiling ${PROFILED} into ${PROFILE_DIR}` : ''}\n`,
+  );
+  const base = await baseline();
+  const runs = await zephyr();
+  printTable(base, runs);
+  console.log(`BENCH_JSON ${JSON.stringify({ seconds: SECONDS, connections: CONNECTIONS, baseline: base, runs })}`);
+  const found = failures(runs);
+  if (found.length) {
+    console.error(`bench: FAILED\n  ${found.join('\n  ')}`);
+    process.exit(1);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  async (err) => {
+    console.error(err);
+    await abort('error');
+  },
 );

@@ -33,6 +33,10 @@ export interface ServiceAppOptions {
   readiness: Record<string, ReadinessCheck>;
   /** Flipped to false on shutdown so load balancers stop sending traffic before the drain. */
   isAcceptingTraffic?: () => boolean;
+  /** Middleware for every response, the health and metrics routes included (the gateway's security headers). */
+  first?: RequestHandler[];
+  /** express's `trust proxy` (a hop count), for req.ip behind load balancers. */
+  trustProxy?: number;
 }
 
 declare global {
@@ -73,6 +77,8 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('query parser', 'simple');
+  if (options.trustProxy !== undefined) app.set('trust proxy', options.trustProxy);
+  for (const handler of options.first ?? []) app.use(handler);
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     const incoming = req.headers[HttpHeaders.requestId];

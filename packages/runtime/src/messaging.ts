@@ -175,6 +175,72 @@ function reportDlqDepth(registry: Registry, dlq: string, read: () => Promise<num
 }
 
 /**
+ * Acks coalesced per turn of the event loop. Deliveries finish out of order (prefetch > 1, batched
+ * effects), so the longest run of finished deliveries from the oldest open one goes as ONE `multiple` ack
+ * (a quorum queue then appends one settle command, not one per message); finished deliveries behind an
+ * unfinished one are acked one by one in the same flush. Delivery tags belong to a channel: after a
+ * reconnect the old deliveries come again on the new channel, so acks of an earlier channel are dropped.
+ */
+export function createAckBatcher(channelOf: () => ChannelWrapper) {
+  let generation = 0;
+  /** Unsettled delivery tags of the current channel, oldest first. */
+  let open: number[] = [];
+  let finished = new Map<number, ConsumeMessage>();
+  const generationOf = new WeakMap<ConsumeMessage, number>();
+  let scheduled = false;
+  const settle = (message: ConsumeMessage) => {
+    const at = open.indexOf(message.fields.deliveryTag);
+    if (at >= 0) open.splice(at, 1);
+  };
+
+  const flush = () => {
+    scheduled = false;
+    if (finished.size === 0) return;
+    let last: ConsumeMessage | undefined;
+    while (open.length > 0 && finished.has(open[0]!)) {
+      last = finished.get(open.shift()!);
+      finished.delete(last!.fields.deliveryTag);
+    }
+    const channel = channelOf();
+    if (last) channel.ack(last, true);
+    for (const message of finished.values()) {
+      channel.ack(message);
+      settle(message);
+    }
+    finished = new Map();
+  };
+  const current = (message: ConsumeMessage) => generationOf.get(message) === generation;
+
+  return {
+    /** A new channel: tags start again, deliveries of the old one are redelivered. */
+    reset() {
+      generation++;
+      open = [];
+      finished = new Map();
+    },
+    received(message: ConsumeMessage) {
+      generationOf.set(message, generation);
+      open.push(message.fields.deliveryTag);
+    },
+    ack(message: ConsumeMessage) {
+      if (!current(message)) return;
+      finished.set(message.fields.deliveryTag, message);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    /** Sent at once: the acks waiting for this turn cover only finished deliveries, never this one. */
+    nack(message: ConsumeMessage, requeue: boolean) {
+      if (!current(message)) return;
+      settle(message);
+      channelOf().nack(message, false, requeue);
+    },
+    flush,
+  };
+}
+
+/**
  * Consumes envelopes with manual acks: validate, run the effect, then ack. A message that breaks the
  * contract goes straight to the DLQ. An effect that fails because a dependency is unreachable (PostgreSQL,
  * Redis, HTTP, timeouts, deadlocks: `isDependencyFailure`) is retried in place with backoff for as long as
@@ -203,9 +269,12 @@ export function startConsumer(options: ConsumerOptions): Consumer {
       wakeOnClose.add(done);
     });
 
+  // The channel is read when acks are sent, which is only ever after it has delivered something.
+  const acks = createAckBatcher(() => channel);
   const channel: ChannelWrapper = broker.connection.createChannel({
     name: `consumer:${queue}`,
     setup: async (ch: ConfirmChannel) => {
+      acks.reset();
       ch.on('error', (err: Error) => logger.warn({ queue, err: err.message }, 'consumer channel error'));
       await declareExchanges(ch, exchange);
       const dlqArgs: Record<string, unknown> = { 'x-queue-type': 'quorum' };
@@ -241,7 +310,7 @@ export function startConsumer(options: ConsumerOptions): Consumer {
       const reason = err instanceof InvalidEnvelopeError ? err.message : 'malformed JSON';
       logger.error({ queue, reason }, 'poison message sent to dead-letter queue');
       options.onPoison?.(reason);
-      channel.nack(message, false, false);
+      acks.nack(message, false);
       return;
     }
     const rawRequestId = message.properties.headers?.[MessageHeaders.requestId];
@@ -254,19 +323,19 @@ export function startConsumer(options: ConsumerOptions): Consumer {
         await handle(envelope, context);
         if (attempt > 0)
           logger.info({ queue, id: envelope.id, attempts: attempt + 1 }, 'message applied after retries');
-        channel.ack(message);
+        acks.ack(message);
         return;
       } catch (err) {
         const error = err as Error;
         if (closing) {
           // Back to the queue for the next consumer; it was not applied.
-          channel.nack(message, false, true);
+          acks.nack(message, true);
           return;
         }
         if (!isDependencyFailure(err)) {
           logger.error({ queue, id: envelope.id, err: error.message }, 'message handling failed; requeued');
           await pause(FAILURE_REQUEUE_DELAY_MS);
-          channel.nack(message, false, true);
+          acks.nack(message, true);
           return;
         }
         // Logged on the first failure and then at every 10th attempt, not at every retry of every message.
@@ -275,7 +344,7 @@ export function startConsumer(options: ConsumerOptions): Consumer {
         }
         await pause(retryDelayMs(attempt));
         if (closing) {
-          channel.nack(message, false, true);
+          acks.nack(message, true);
           return;
         }
       }
@@ -297,6 +366,7 @@ export function startConsumer(options: ConsumerOptions): Consumer {
     .consume(
       queue,
       async (message: ConsumeMessage) => {
+        acks.received(message);
         inFlight++;
         try {
           await onMessage(message);
@@ -327,7 +397,8 @@ export function startConsumer(options: ConsumerOptions): Consumer {
         ]);
         clearTimeout(timer);
       }
-      // Each ack was written to this channel when its handler finished. Closing is a round trip on the same
+      acks.flush();
+      // Every finished handler's ack is now written to this channel. Closing is a round trip on the same
       // channel and the broker handles a channel's frames in order, so close-ok means the acks were applied.
       await channel.close().catch(() => undefined);
     },

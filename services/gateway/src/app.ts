@@ -1,4 +1,4 @@
-import express, { type Express, type RequestHandler } from 'express';
+import type { Express, RequestHandler } from 'express';
 import helmet from 'helmet';
 import { documentsRouter } from './entry-points/http/documents';
 import {
@@ -36,18 +36,16 @@ export interface GatewayAppDeps {
 }
 
 export function createApp(deps: GatewayAppDeps): Express {
-  // helmet wraps everything, the shared health and metrics routes included.
-  const root = express();
-  root.disable('x-powered-by');
-  root.set('trust proxy', deps.trustProxy);
-  root.use(helmet());
+  // One express app (a wrapping app ran express's request setup twice per request); helmet comes first, so
+  // the shared health and metrics routes get its headers too.
   const app = createServiceApp({
     logger: deps.logger,
     metrics: deps.metrics,
     readiness: deps.readiness,
     isAcceptingTraffic: deps.isAcceptingTraffic,
+    first: [helmet()],
+    trustProxy: deps.trustProxy,
   });
-  app.set('trust proxy', deps.trustProxy);
   // SPEC.md §8 documents: public, served here, never proxied (other methods fall through to the 404).
   app.use(documentsRouter({ ipLimit: deps.ipLimit, onRateLimited: (limiter) => deps.rateLimited.inc({ limiter }) }));
 
@@ -72,6 +70,5 @@ export function createApp(deps: GatewayAppDeps): Express {
   app.use(idempotency({ ...deps.idempotency, logger: deps.logger }));
   app.use((req, res, next) => deps.proxies[(res.locals.route as RouteRule).upstream](req, res, next));
   app.use(errorHandler(deps.logger));
-  root.use(app);
-  return root;
+  return app;
 }

@@ -2,6 +2,7 @@ import Joi from 'joi';
 import { EVENT_ROUTING_KEYS, RoutingKeys, SEAT_ROUTING_KEYS, type RoutingKey } from './names';
 import type { EventStatus, SeatStatus } from '../http/types';
 import { LIMITS, uuidSchema } from '../http/schemas';
+import { isValidSeatEnvelope } from './envelope-check';
 
 export const ENVELOPE_VERSION = 1;
 
@@ -107,6 +108,7 @@ export class InvalidEnvelopeError extends Error {
 
 /** Validates a decoded message body; throws InvalidEnvelopeError (poison) when it breaks the contract. */
 export function parseEnvelope(body: unknown): DomainEnvelope {
+  if (isValidSeatEnvelope(body, ENVELOPE_VERSION)) return body;
   const { error, value } = envelopeSchema.validate(body);
   if (error) throw new InvalidEnvelopeError(error.message);
   return value as DomainEnvelope;

@@ -208,12 +208,28 @@ export class SeatStore implements SeatStorePort {
   /** After a write script, its event's stream may have news: mark it for the relay (single-key, cluster-safe). */
   private async marked(reply: Promise<ScriptReply>, eventId: string | undefined): Promise<ScriptReply> {
     const result = await reply;
-    if (eventId) {
-      // Not awaited: a lost mark only delays the entry until the next sweep, and the answer need not wait.
-      this.redis.sadd(seatKeys.outboxDirty(), eventId).catch(() => undefined);
-      this.onAppend(eventId);
-    }
+    if (eventId) this.mark(eventId);
     return result;
+  }
+
+  /** Events whose marks wait for the end of this turn of the event loop. */
+  private readonly unmarked = new Set<string>();
+
+  /**
+   * One SADD per turn of the event loop for every script that answered in it (a storm's holds share a few
+   * events), instead of one per script. Not awaited by the answers: a lost mark only delays the entry until
+   * the next sweep. The relay is woken once the mark is in, so its next read finds it.
+   */
+  private mark(eventId: string): void {
+    if (this.unmarked.size === 0) setImmediate(() => this.flushMarks());
+    this.unmarked.add(eventId);
+  }
+
+  private flushMarks(): void {
+    const eventIds = [...this.unmarked];
+    this.unmarked.clear();
+    const wake = () => eventIds.forEach((id) => this.onAppend(id));
+    this.redis.sadd(seatKeys.outboxDirty(), ...eventIds).then(wake, wake);
   }
 
   async hold(eventId: string, seat: number, userId: string, durationSec: number): Promise<HoldResult> {

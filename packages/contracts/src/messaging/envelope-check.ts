@@ -1,0 +1,65 @@
+import { SEAT_ROUTING_KEYS } from './names';
+import { UUID_PATTERN } from '../http/schemas';
+import type { SeatEnvelope } from './envelope';
+
+/**
+ * A hand-written check for the hot path: every hold, release and expiry is a seat.* envelope validated by
+ * three consumers, and Joi's generic walk costs more than the effect of some of them. It accepts only
+ * what `envelopeSchema` accepts (a subset: canonical timestamps, seat envelopes); anything it does not
+ * accept goes to Joi, which decides and explains.
+ */
+
+const SEAT_TYPES: ReadonlySet<string> = new Set(SEAT_ROUTING_KEYS);
+const SEAT_STATUSES: ReadonlySet<unknown> = new Set(['available', 'held', 'reserved']);
+/** The form `Date.prototype.toISOString()` writes, which is what every producer sends. */
+const CANONICAL_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const ENVELOPE_KEYS = 6;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isText = (v: unknown, max: number): v is string => typeof v === 'string' && v.length >= 1 && v.length <= max;
+const isUuid = (v: unknown) => typeof v === 'string' && UUID_PATTERN.test(v);
+const isCount = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
+function isTimestamp(v: unknown): boolean {
+  if (typeof v !== 'string' || !CANONICAL_TIMESTAMP.test(v)) return false;
+  const time = Date.parse(v);
+  return !Number.isNaN(time) && new Date(time).toISOString() === v;
+}
+
+const SEAT_FIELDS: Record<string, { required: boolean; valid: (v: unknown) => boolean }> = {
+  eventId: { required: true, valid: isUuid },
+  seatNumber: { required: true, valid: (v) => isCount(v, 1) },
+  status: { required: true, valid: (v) => SEAT_STATUSES.has(v) },
+  userId: { required: true, valid: isUuid },
+  version: { required: true, valid: (v) => isCount(v, 0) },
+  holdVersion: { required: true, valid: (v) => isCount(v, 0) },
+  heldAt: { required: false, valid: isTimestamp },
+  expiresAt: { required: false, valid: isTimestamp },
+  reservedAt: { required: false, valid: isTimestamp },
+};
+const REQUIRED_SEAT_FIELDS = Object.values(SEAT_FIELDS).filter((f) => f.required).length;
+
+function isSeatData(data: unknown): boolean {
+  if (!isRecord(data)) return false;
+  let required = 0;
+  for (const key in data) {
+    const field = Object.hasOwn(SEAT_FIELDS, key) ? SEAT_FIELDS[key] : undefined;
+    if (!field || !field.valid(data[key])) return false;
+    if (field.required) required++;
+  }
+  return required === REQUIRED_SEAT_FIELDS;
+}
+
+/** True only for a seat.* envelope of `version` that `envelopeSchema` accepts as it is; false means "ask Joi". */
+export function isValidSeatEnvelope(body: unknown, version: number): body is SeatEnvelope {
+  return (
+    isRecord(body) &&
+    Object.keys(body).length === ENVELOPE_KEYS &&
+    isText(body.id, 100) &&
+    typeof body.type === 'string' &&
+    SEAT_TYPES.has(body.type) &&
+    body.version === version &&
+    isTimestamp(body.occurredAt) &&
+    isText(body.producer, 100) &&
+    isSeatData(body.data)
+  );
+}
