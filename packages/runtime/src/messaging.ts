@@ -115,6 +115,21 @@ export interface ConsumerOptions {
   registry?: Registry;
   handle: (envelope: DomainEnvelope, context: { requestId?: string; redelivered: boolean }) => Promise<void>;
   onPoison?: (reason: string) => void;
+  /**
+   * Called each time the queue has been declared on a fresh channel (the first connection and every
+   * reconnection), saying whether the queue was already there: a queue that had to be created again lost
+   * whatever was routed while it was gone. Costs one passive check per (re)connection when set.
+   */
+  onQueueDeclared?: (declared: QueueDeclared) => void;
+}
+
+export interface QueueDeclared {
+  /** False when this declaration created the queue. */
+  existed: boolean;
+  /** Messages ready in the queue when it was declared. */
+  messageCount: number;
+  /** True on the consumer's first declaration (process start), false on a reconnection. */
+  first: boolean;
 }
 
 export interface Consumer {
@@ -203,6 +218,7 @@ export function startConsumer(options: ConsumerOptions): Consumer {
       wakeOnClose.add(done);
     });
 
+  let declarations = 0;
   const channel: ChannelWrapper = broker.connection.createChannel({
     name: `consumer:${queue}`,
     setup: async (ch: ConfirmChannel) => {
@@ -228,8 +244,10 @@ export function startConsumer(options: ConsumerOptions): Consumer {
         args['x-max-length'] = REPLICA_QUEUE_MAX_LENGTH;
         args['x-overflow'] = 'drop-head';
       }
-      await ch.assertQueue(queue, { durable: true, arguments: args });
+      const existed = options.onQueueDeclared ? await queueExists(broker, queue) : true;
+      const { messageCount } = await ch.assertQueue(queue, { durable: true, arguments: args });
       for (const pattern of bindings) await ch.bindQueue(queue, exchange, pattern);
+      options.onQueueDeclared?.({ existed, messageCount, first: declarations++ === 0 });
     },
   });
 
@@ -332,6 +350,23 @@ export function startConsumer(options: ConsumerOptions): Consumer {
       await channel.close().catch(() => undefined);
     },
   };
+}
+
+/** A passive check on a channel of its own: a missing queue closes the channel it is checked on. */
+async function queueExists(broker: Broker, queue: string): Promise<boolean> {
+  const connection = broker.connection.connection;
+  if (!connection) throw new Error('broker not connected');
+  const probe = await connection.createChannel();
+  probe.on('error', () => undefined);
+  try {
+    await probe.checkQueue(queue);
+    return true;
+  } catch (err) {
+    if ((err as { code?: number }).code === 404) return false;
+    throw err;
+  } finally {
+    await probe.close().catch(() => undefined);
+  }
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
