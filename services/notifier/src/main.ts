@@ -49,7 +49,7 @@ runMain(async () => {
     logger,
     registry: metrics.registry,
     resyncSpreadMs: config.WS_RESYNC_SPREAD_MS,
-    onResync: (subscribers) => metrics.resyncs.inc(subscribers),
+    onResync: () => metrics.resyncs.inc(),
   });
 
   const app = createApp({

@@ -36,7 +36,9 @@ export function createNotifierMetrics(gauges: NotifierGauges = { fanoutBacklog: 
     }),
     resyncs: new Counter({
       name: 'zephyr_ws_resyncs_total',
-      help: 'Sockets told to resync (RESYNC and a fresh SEAT_MAP) because the replica queue was lost or overflowed',
+      help:
+        'Times the replica queue was found lost or overflowed and its snapshot subscribers got RESYNC and a ' +
+        'fresh SEAT_MAP',
       registers,
     }),
   };

@@ -1,5 +1,6 @@
 import { execSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import amqp from 'amqplib';
 import WebSocket from 'ws';
 import { QueueNames, RoutingKeys, type SeatMap } from '@zephyr/contracts';
 import type { Broker } from '@zephyr/runtime/messaging';
@@ -22,7 +23,7 @@ import {
   type WsClient,
 } from '@zephyr/testing';
 import { startSeatServiceStub, type SeatServiceStub } from './support/seat-service-stub';
-import { stopProcess, wsUrl } from './support/helpers';
+import { metric, stopProcess, wsUrl } from './support/helpers';
 
 /**
  * The notifier's broker connection goes through a TCP proxy the test cuts; the machine's RabbitMQ itself is
@@ -31,6 +32,7 @@ import { stopProcess, wsUrl } from './support/helpers';
 const REPLICA_ID = 'outage';
 const SOCKETS = 40;
 const CHANGES_DURING_OUTAGE = 30;
+const RESYNC_SPREAD_MS = 2000;
 
 let isolation: Isolation;
 let stub: SeatServiceStub;
@@ -60,6 +62,18 @@ async function subscribedClients(eventId: string, count: number, extra: Record<s
 const versionsOf = (client: WsClient, eventId: string): number[] =>
   client.messages.filter((m) => m.type === 'SEAT_UPDATE' && m.eventId === eventId).map((m) => m.version as number);
 
+/** What happens to a queue that expired, or to a broker that lost its data, while the notifier was away. */
+async function deleteReplicaQueue(): Promise<void> {
+  const connection = await amqp.connect(BACKING.amqpUrl);
+  try {
+    const channel = await connection.createChannel();
+    await channel.deleteQueue(QueueNames.notifierReplica(isolation.exchange, REPLICA_ID));
+    await channel.close();
+  } finally {
+    await connection.close();
+  }
+}
+
 async function cutBrokerConnection(): Promise<void> {
   await proxy.down();
   // The notifier notices the cut socket at once; its readiness says so while it reconnects.
@@ -79,6 +93,7 @@ beforeAll(async () => {
     AMQP_URL: proxiedUrl(isolation.env.AMQP_URL!, proxy),
     SEAT_SERVICE_URL: stub.url,
     NOTIFIER_REPLICA_ID: REPLICA_ID,
+    WS_RESYNC_SPREAD_MS: String(RESYNC_SPREAD_MS),
     LOG_LEVEL: 'info',
   });
   broker = testBroker(isolation.exchange, isolation.env.AMQP_URL!);
@@ -118,4 +133,56 @@ it('keeps every socket open through a broker outage and delivers what was publis
   }
   expect(closed).toBe(0);
   expect(notifier.output()).toContain('amqp disconnected');
+}, 60_000);
+
+it('when the replica queue was lost meanwhile, snapshot subscribers get RESYNC and a fresh map, staggered', async () => {
+  const eventId = knownEvent(0);
+  const following = await subscribedClients(eventId, SOCKETS, { snapshot: true });
+  const plain = await subscribedClients(eventId, 5);
+  const resyncedAt = new Map<WsClient, number>();
+  let closed = 0;
+  for (const client of [...following, ...plain]) {
+    client.socket.on('close', () => closed++);
+    client.socket.on('message', (data) => {
+      if (JSON.parse(data.toString()).type === 'RESYNC') resyncedAt.set(client, Date.now());
+    });
+  }
+  const resyncsBefore = await metric(notifier, 'zephyr_ws_resyncs_total');
+
+  await cutBrokerConnection();
+  await deleteReplicaQueue();
+  // Published while no replica queue is bound: lost to this replica, but the seat-service's map has them.
+  const userId = newUserId();
+  for (let version = 1; version <= 10; version++) {
+    await broker.publish(seatEnvelope(RoutingKeys.SeatHeld, { eventId, seatNumber: version, userId, version }));
+  }
+  stub.maps.set(eventId, {
+    eventId,
+    version: 10,
+    seats: Array.from({ length: 10 }, (_, i) => ({ eventId, seatNumber: i + 1, status: 'held' as const })),
+  });
+  await proxy.up();
+
+  for (const client of following) {
+    const map = await client.next((m) => m.type === 'SEAT_MAP' && m.version === 10, 20_000);
+    expect(map.seats).toHaveLength(10);
+    const types = client.messages.map((m) => m.type as string);
+    expect(types.slice(-2)).toEqual(['RESYNC', 'SEAT_MAP']);
+    expect(client.messages.at(-2)).toEqual({ type: 'RESYNC', eventId });
+  }
+  // Spread over the window rather than in one burst (a loaded machine only spreads them further).
+  const times = [...resyncedAt.values()];
+  expect(Math.max(...times) - Math.min(...times)).toBeGreaterThanOrEqual(RESYNC_SPREAD_MS / 4);
+  expect(await metric(notifier, 'zephyr_ws_resyncs_total')).toBe(resyncsBefore + 1);
+
+  // v1 subscriptions never asked for maps: nothing new reaches them, and they keep their feed.
+  await broker.publish(seatEnvelope(RoutingKeys.SeatReleased, { eventId, seatNumber: 1, userId, version: 11 }));
+  for (const client of [...following, ...plain]) {
+    await client.next((m) => m.type === 'SEAT_UPDATE' && m.version === 11, 10_000);
+    expect(client.socket.readyState).toBe(WebSocket.OPEN);
+  }
+  for (const client of plain) {
+    expect(client.messages.map((m) => m.type)).toEqual(['SUBSCRIBED', 'SEAT_UPDATE']);
+  }
+  expect(closed).toBe(0);
 }, 60_000);

@@ -18,8 +18,8 @@ export interface SeatUpdateConsumerDeps {
   registry?: Registry;
   /** When changes may have been lost, subscribers are told over this long (ms), not all at once. */
   resyncSpreadMs: number;
-  /** Told how many subscribers a resync reached (metrics). */
-  onResync?: (subscribers: number) => void;
+  /** Told each time subscribers were asked to resync (metrics). */
+  onResync?: () => void;
 }
 
 /** Pushing is in-memory and fast, so a deep prefetch keeps latency low under bursts. */
@@ -62,7 +62,7 @@ function resyncIfChangesLost(deps: SeatUpdateConsumerDeps, declared: QueueDeclar
     { existed: declared.existed, messageCount: declared.messageCount, subscribers, spreadMs: deps.resyncSpreadMs },
     'replica queue was lost or overflowed: subscribers resync from a snapshot',
   );
-  deps.onResync?.(subscribers);
+  deps.onResync?.();
 }
 
 /**
