@@ -16,6 +16,15 @@ export interface NotifierGauges {
 export function createNotifierMetrics(gauges: NotifierGauges = { fanoutBacklog: () => 0 }): NotifierMetrics {
   const base = createMetrics('notifier');
   const registers = [base.registry];
+  // With the event-loop lag (nodejs_eventloop_lag_*), says whether fan-out keeps up: frames queued, unwritten.
+  new Gauge({
+    name: 'zephyr_ws_fanout_backlog',
+    help: 'Frames queued for WebSocket clients and not written yet (fan-out runs in slices between other work)',
+    registers,
+    collect() {
+      this.set(gauges.fanoutBacklog());
+    },
+  });
   return {
     ...base,
     connections: new Gauge({ name: 'zephyr_ws_connections', help: 'Open WebSocket connections', registers }),
@@ -42,13 +51,4 @@ export function createNotifierMetrics(gauges: NotifierGauges = { fanoutBacklog: 
       registers,
     }),
   };
-  // With the event-loop lag (nodejs_eventloop_lag_*), says whether fan-out keeps up: frames queued, unwritten.
-  new Gauge({
-    name: 'zephyr_ws_fanout_backlog',
-    help: 'Frames queued for WebSocket clients and not written yet (fan-out runs in slices between other work)',
-    registers,
-    collect() {
-      this.set(gauges.fanoutBacklog());
-    },
-  });
 }
