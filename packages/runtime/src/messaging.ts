@@ -153,6 +153,8 @@ const RETRY_MAX_MS = 5000;
 /** A message whose effect fails for another reason is requeued after this pause (up to the delivery limit). */
 const FAILURE_REQUEUE_DELAY_MS = 200;
 const DLQ_DEPTH_TIMEOUT_MS = 2000;
+/** Pause before reconnecting for a consumer channel the broker closed on its own. */
+const CHANNEL_REOPEN_DELAY_MS = 1000;
 
 /** Exponential backoff with equal jitter for attempt n (0-based). */
 export function retryDelayMs(attempt: number): number {
@@ -219,10 +221,31 @@ export function startConsumer(options: ConsumerOptions): Consumer {
     });
 
   let declarations = 0;
+  /**
+   * amqp-connection-manager opens channels again only on a new connection. When the broker closes this channel
+   * while the connection stays up (the queue was deleted under the consumer: cancel, then 404 on consuming
+   * again), nothing would consume any more; reconnect, after a pause so a channel that keeps failing does not
+   * spin, and the setup declares the queue again.
+   */
+  const reopenIfClosedAlone = (ch: ConfirmChannel) => {
+    const owner = broker.connection.connection;
+    ch.on('close', () => {
+      setTimeout(() => {
+        if (closing || !owner || broker.connection.connection !== owner) return;
+        logger.warn({ queue }, 'consumer channel closed by the broker; reconnecting');
+        try {
+          broker.connection.reconnect();
+        } catch {
+          // The broker is being closed meanwhile: nothing to reopen.
+        }
+      }, CHANNEL_REOPEN_DELAY_MS).unref();
+    });
+  };
   const channel: ChannelWrapper = broker.connection.createChannel({
     name: `consumer:${queue}`,
     setup: async (ch: ConfirmChannel) => {
       ch.on('error', (err: Error) => logger.warn({ queue, err: err.message }, 'consumer channel error'));
+      reopenIfClosedAlone(ch);
       await declareExchanges(ch, exchange);
       const dlqArgs: Record<string, unknown> = { 'x-queue-type': 'quorum' };
       if (options.kind === 'replica') {

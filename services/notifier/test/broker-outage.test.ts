@@ -186,3 +186,19 @@ it('when the replica queue was lost meanwhile, snapshot subscribers get RESYNC a
   }
   expect(closed).toBe(0);
 }, 60_000);
+
+it('resyncs too when the replica queue is deleted under a live connection, and keeps consuming', async () => {
+  const eventId = knownEvent(3);
+  const [client] = await subscribedClients(eventId, 1, { snapshot: true });
+  await client!.next((m) => m.type === 'SEAT_MAP' && m.version === 3);
+  stub.maps.set(eventId, { eventId, version: 7, seats: [] });
+  // The broker cancels the consumer; its re-declaration finds the queue gone and creates it again.
+  await deleteReplicaQueue();
+  await client!.next((m) => m.type === 'SEAT_MAP' && m.version === 7, 20_000);
+  expect(client!.messages.map((m) => m.type)).toEqual(['SUBSCRIBED', 'SEAT_MAP', 'RESYNC', 'SEAT_MAP']);
+  await waitFor(async () => (await fetch(`${notifier.baseUrl}/health/ready`)).status === 200, {
+    what: 'consumer attached again',
+  });
+  await broker.publish(seatEnvelope(RoutingKeys.SeatHeld, { eventId, seatNumber: 1, userId: newUserId(), version: 8 }));
+  await client!.next((m) => m.type === 'SEAT_UPDATE' && m.version === 8, 10_000);
+}, 60_000);
