@@ -54,7 +54,7 @@ export function startSeatUpdateConsumer(deps: SeatUpdateConsumerDeps): Consumer 
  * overflowed and dropped its oldest messages: then every snapshot subscriber resyncs. At process start there
  * is nobody to tell.
  */
-function resyncIfChangesLost(deps: SeatUpdateConsumerDeps, declared: QueueDeclared): void {
+export function resyncIfChangesLost(deps: SeatUpdateConsumerDeps, declared: QueueDeclared): void {
   const overflowed = declared.messageCount >= REPLICA_QUEUE_MAX_LENGTH;
   if (declared.first || (declared.existed && !overflowed)) return;
   const subscribers = deps.hub.resyncAll(deps.resyncSpreadMs);
