@@ -115,6 +115,21 @@ export interface ConsumerOptions {
   registry?: Registry;
   handle: (envelope: DomainEnvelope, context: { requestId?: string; redelivered: boolean }) => Promise<void>;
   onPoison?: (reason: string) => void;
+  /**
+   * Called each time the queue has been declared on a fresh channel (the first connection and every
+   * reconnection), saying whether the queue was already there: a queue that had to be created again lost
+   * whatever was routed while it was gone. Costs one passive check per (re)connection when set.
+   */
+  onQueueDeclared?: (declared: QueueDeclared) => void;
+}
+
+export interface QueueDeclared {
+  /** False when this declaration created the queue. */
+  existed: boolean;
+  /** Messages ready in the queue when it was declared. */
+  messageCount: number;
+  /** True on the consumer's first declaration (process start), false on a reconnection. */
+  first: boolean;
 }
 
 export interface Consumer {
@@ -138,6 +153,8 @@ const RETRY_MAX_MS = 5000;
 /** A message whose effect fails for another reason is requeued after this pause (up to the delivery limit). */
 const FAILURE_REQUEUE_DELAY_MS = 200;
 const DLQ_DEPTH_TIMEOUT_MS = 2000;
+/** Pause before reconnecting for a consumer channel the broker closed on its own. */
+const CHANNEL_REOPEN_DELAY_MS = 1000;
 
 /** Exponential backoff with equal jitter for attempt n (0-based). */
 export function retryDelayMs(attempt: number): number {
@@ -271,11 +288,33 @@ export function startConsumer(options: ConsumerOptions): Consumer {
 
   // The channel is read when acks are sent, which is only ever after it has delivered something.
   const acks = createAckBatcher(() => channel);
+  let declarations = 0;
+  /**
+   * amqp-connection-manager opens channels again only on a new connection. When the broker closes this channel
+   * while the connection stays up (the queue was deleted under the consumer: cancel, then 404 on consuming
+   * again), nothing would consume any more; reconnect, after a pause so a channel that keeps failing does not
+   * spin, and the setup declares the queue again.
+   */
+  const reopenIfClosedAlone = (ch: ConfirmChannel) => {
+    const owner = broker.connection.connection;
+    ch.on('close', () => {
+      setTimeout(() => {
+        if (closing || !owner || broker.connection.connection !== owner) return;
+        logger.warn({ queue }, 'consumer channel closed by the broker; reconnecting');
+        try {
+          broker.connection.reconnect();
+        } catch {
+          // The broker is being closed meanwhile: nothing to reopen.
+        }
+      }, CHANNEL_REOPEN_DELAY_MS).unref();
+    });
+  };
   const channel: ChannelWrapper = broker.connection.createChannel({
     name: `consumer:${queue}`,
     setup: async (ch: ConfirmChannel) => {
       acks.reset();
       ch.on('error', (err: Error) => logger.warn({ queue, err: err.message }, 'consumer channel error'));
+      reopenIfClosedAlone(ch);
       await declareExchanges(ch, exchange);
       const dlqArgs: Record<string, unknown> = { 'x-queue-type': 'quorum' };
       if (options.kind === 'replica') {
@@ -297,8 +336,10 @@ export function startConsumer(options: ConsumerOptions): Consumer {
         args['x-max-length'] = REPLICA_QUEUE_MAX_LENGTH;
         args['x-overflow'] = 'drop-head';
       }
-      await ch.assertQueue(queue, { durable: true, arguments: args });
+      const existed = options.onQueueDeclared ? await queueExists(broker, queue) : true;
+      const { messageCount } = await ch.assertQueue(queue, { durable: true, arguments: args });
       for (const pattern of bindings) await ch.bindQueue(queue, exchange, pattern);
+      options.onQueueDeclared?.({ existed, messageCount, first: declarations++ === 0 });
     },
   });
 
@@ -403,6 +444,23 @@ export function startConsumer(options: ConsumerOptions): Consumer {
       await channel.close().catch(() => undefined);
     },
   };
+}
+
+/** A passive check on a channel of its own: a missing queue closes the channel it is checked on. */
+async function queueExists(broker: Broker, queue: string): Promise<boolean> {
+  const connection = broker.connection.connection;
+  if (!connection) throw new Error('broker not connected');
+  const probe = await connection.createChannel();
+  probe.on('error', () => undefined);
+  try {
+    await probe.checkQueue(queue);
+    return true;
+  } catch (err) {
+    if ((err as { code?: number }).code === 404) return false;
+    throw err;
+  } finally {
+    await probe.close().catch(() => undefined);
+  }
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -20,6 +20,7 @@ interface RawConfig {
   WS_MAX_CONNECTIONS: number;
   WS_BATCH_INTERVAL_MS: number;
   WS_FANOUT_SLICE: number;
+  WS_RESYNC_SPREAD_MS: number;
   JWT_SECRET?: string;
   JWT_JWKS_URL?: string;
   JWT_ISSUER?: string;
@@ -48,6 +49,8 @@ const schema = envSchemaWithAuth<RawConfig>({
   // SPEC.md §4 allows at most one SEAT_UPDATES per subscription per 100 ms; never less.
   WS_BATCH_INTERVAL_MS: envRules.positiveInt(100).min(100).max(500),
   WS_FANOUT_SLICE: envRules.positiveInt(1_000),
+  // 10,000 sockets resyncing over 5 s: ~2,000 map writes a second, and the seat-service reads each map twice.
+  WS_RESYNC_SPREAD_MS: envRules.positiveInt(5_000),
 });
 
 /** Hostnames may carry characters a queue-name segment should not; keep the safe ones. */

@@ -29,7 +29,7 @@ const SEAT_SERVICE_TIMEOUT_MS = 3000;
 runMain(async () => {
   const config = loadConfig(process.env);
   const logger = createLogger('notifier', config.LOG_LEVEL);
-  const metrics = createNotifierMetrics();
+  const metrics = createNotifierMetrics({ fanoutBacklog: () => hub.stats().fanoutBacklog });
   const verifier = createTokenVerifier(authConfigFrom(config));
   const lifecycle = createLifecycle(logger, config.SHUTDOWN_DRAIN_MS);
 
@@ -48,6 +48,8 @@ runMain(async () => {
     hub,
     logger,
     registry: metrics.registry,
+    resyncSpreadMs: config.WS_RESYNC_SPREAD_MS,
+    onResync: () => metrics.resyncs.inc(),
   });
 
   const app = createApp({

@@ -115,6 +115,13 @@ const SERVER_PAYLOADS: Record<string, { summary: string; payload: JsonSchema }> 
       ['eventId', 'version', 'seats'],
     ),
   },
+  [ServerMessageTypes.Resync]: {
+    summary:
+      'Only on subscriptions made with `snapshot: true`: changes of this event may have been missed (the ' +
+      "server's feed was lost and rebuilt). A fresh SEAT_MAP follows on this socket, then updates above its " +
+      'version, as after a subscribe; keep the subscription (the server staggers these over a few seconds).',
+    payload: closed(ServerMessageTypes.Resync, { eventId: { type: 'string', format: 'uuid' } }, ['eventId']),
+  },
   [ServerMessageTypes.Error]: {
     summary: 'A bad message (the connection stays open), or a refused subscription.',
     payload: closed(

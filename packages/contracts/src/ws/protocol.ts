@@ -23,6 +23,7 @@ export const ServerMessageTypes = {
   SeatUpdate: 'SEAT_UPDATE',
   SeatUpdates: 'SEAT_UPDATES',
   SeatMap: 'SEAT_MAP',
+  Resync: 'RESYNC',
   Error: 'ERROR',
   Pong: 'PONG',
 } as const;
@@ -70,6 +71,11 @@ export type ServerMessage =
       updates: SeatUpdateItem[];
     }
   | { type: typeof ServerMessageTypes.SeatMap; eventId: string; version: number; seats: Seat[] }
+  /**
+   * Changes of this event may have been missed on the server (its feed was lost and rebuilt); a fresh SEAT_MAP
+   * follows on the same socket. Only on subscriptions made with `snapshot: true`.
+   */
+  | { type: typeof ServerMessageTypes.Resync; eventId: string }
   | { type: typeof ServerMessageTypes.Error; code: ErrorCode; message: string }
   | { type: typeof ServerMessageTypes.Pong };
 

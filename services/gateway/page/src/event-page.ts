@@ -10,6 +10,7 @@ const LIVE_TEXT: Record<LiveState, string> = {
   connecting: 'connecting…',
   live: 'live',
   reconnecting: 'reconnecting…',
+  resyncing: 'catching up…',
 };
 
 function seatLabel(n: number, row: number, seat: SeatView, selected: boolean): string {
@@ -251,7 +252,7 @@ function showEvent(view: HTMLElement, event: EventWithCounts, session: Session |
     state: (state) => {
       liveState.textContent = LIVE_TEXT[state];
       liveState.dataset.state = state;
-      if (state === 'reconnecting') book.awaitSnapshot();
+      if (state === 'reconnecting' || state === 'resyncing') book.awaitSnapshot();
     },
     snapshot: (version, seats) => {
       applied(book.applySnapshot(version, seats));

@@ -3,7 +3,7 @@ import { sentenceFor } from './api.js';
 import type { SeatChange } from './seat-state.js';
 import type { Seat } from './contracts.js';
 
-export type LiveState = 'connecting' | 'live' | 'reconnecting';
+export type LiveState = 'connecting' | 'live' | 'reconnecting' | 'resyncing';
 
 export interface LiveHandlers {
   state(state: LiveState): void;
@@ -104,6 +104,10 @@ export class LiveFeed {
         this.attempt = 0;
         this.handlers.snapshot(message.version, message.seats);
         this.handlers.state('live');
+        return;
+      case ServerMessageTypes.Resync:
+        // The server may have missed changes; its fresh SEAT_MAP follows on this socket, no resubscribe needed.
+        if (message.eventId === this.eventId) this.handlers.state('resyncing');
         return;
       case ServerMessageTypes.SeatUpdate:
         if (message.eventId === this.eventId) this.handlers.changes([message]);

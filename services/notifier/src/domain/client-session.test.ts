@@ -99,6 +99,81 @@ describe('ClientSession snapshot', () => {
   });
 });
 
+describe('ClientSession resync', () => {
+  it('sends RESYNC and a fresh map to snapshot subscriptions only, then the changes newer than that map', async () => {
+    const [v1Event, batchEvent, plainEvent] = [randomUUID(), randomUUID(), randomUUID()];
+    const hub = new SubscriptionHub<ClientSession>({ batchIntervalMs: 100 });
+    let version = 5;
+    let answer: ((map: SeatMap) => void) | undefined;
+    const source: SeatMapSource = {
+      getSeatMap: (id) =>
+        answer === undefined && version === 5
+          ? Promise.resolve({ eventId: id, version, seats: [] })
+          : new Promise<SeatMap>((resolve) => (answer = resolve)),
+    };
+    const { transport, session } = startSession(source, { hub });
+    session.enqueue(JSON.stringify({ type: 'SUBSCRIBE_EVENT', eventId: v1Event, snapshot: true }));
+    session.enqueue(JSON.stringify({ type: 'SUBSCRIBE_EVENT', eventId: batchEvent, snapshot: true, batch: true }));
+    session.enqueue(JSON.stringify({ type: 'SUBSCRIBE_EVENT', eventId: plainEvent }));
+    await waitFor(() => transport.sent.length === 5, { what: 'subscribed' });
+    transport.sent.length = 0;
+
+    version = 9;
+    session.resync();
+    await waitFor(() => answer !== undefined, { what: 'first map read' });
+    // Changes arriving during the read wait for the map; the plain subscription is not disturbed.
+    hub.publish(seatChange(v1Event, 1, 8));
+    hub.publish(seatChange(v1Event, 2, 10));
+    hub.publish(seatChange(plainEvent, 3, 4));
+    await waitFor(() => transport.sent.length === 1, { what: 'the plain update' });
+    expect(transport.sent[0]).toMatchObject({ type: 'SEAT_UPDATE', eventId: plainEvent, version: 4 });
+    const first = answer!;
+    answer = undefined;
+    first({ eventId: v1Event, version: 9, seats: [] });
+    await waitFor(() => answer !== undefined, { what: 'second map read' });
+    hub.publish(seatChange(batchEvent, 1, 11));
+    answer!({ eventId: batchEvent, version: 9, seats: [] });
+    await waitFor(() => transport.sent.length === 7, { what: 'both resyncs and the updates after them' });
+    expect(transport.sent.slice(1).map((m) => [m.type, m.eventId, m.version])).toEqual([
+      ['RESYNC', v1Event, undefined],
+      ['SEAT_MAP', v1Event, 9],
+      ['SEAT_UPDATE', v1Event, 10],
+      ['RESYNC', batchEvent, undefined],
+      ['SEAT_MAP', batchEvent, 9],
+      ['SEAT_UPDATES', batchEvent, undefined],
+    ]);
+    session.dispose();
+  });
+
+  it('keeps the subscription when the map cannot be read, and resyncs once it can', async () => {
+    const eventId = randomUUID();
+    const hub = new SubscriptionHub<ClientSession>();
+    let down = false;
+    const source: SeatMapSource = {
+      getSeatMap: async (id) => {
+        if (down) throw new Error('seat-service down');
+        return { eventId: id, version: 1, seats: [] };
+      },
+    };
+    const { transport, session } = startSession(source, { hub });
+    session.enqueue(JSON.stringify({ type: 'SUBSCRIBE_EVENT', eventId, snapshot: true }));
+    await waitFor(() => transport.sent.length === 2, { what: 'subscribed' });
+    down = true;
+    session.resync();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(transport.sent).toHaveLength(2);
+    hub.publish(seatChange(eventId, 1, 2));
+    await waitFor(() => transport.sent.length === 3, { what: 'updates still flowing' });
+    down = false;
+    await waitFor(() => transport.sent.length === 5, {
+      what: 'the retried resync',
+      timeoutMs: SessionLimits.resyncRetryMs * 2 + 2000,
+    });
+    expect(transport.sent.slice(3).map((m) => m.type)).toEqual(['RESYNC', 'SEAT_MAP']);
+    session.dispose();
+  });
+});
+
 describe('ClientSession token expiry', () => {
   it('ends the user channels with ERROR UNAUTHENTICATED when the token expires, and a fresh AUTH restores them', async () => {
     const userId = randomUUID();

@@ -40,6 +40,8 @@ export const SessionLimits = {
    */
   lookupBurst: 20,
   lookupsPerSecond: 5,
+  /** A resync whose map could not be read tries again after about this long (jittered). */
+  resyncRetryMs: 2000,
 } as const;
 
 /** A token bucket: `capacity` at once, refilled continuously at `perSecond`. */
@@ -121,6 +123,8 @@ export class ClientSession implements Subscriber {
   private gate: { eventId: string; held: HeldUpdate[] } | undefined;
   /** Per event, the version of the last snapshot sent: a v1 update not newer than it is already in the map. */
   private readonly floors = new Map<string, number>();
+  /** Events subscribed with `snapshot: true` (the opt-in to RESYNC), by key: the id as the client spelt it. */
+  private readonly snapshotEvents = new Map<string, { eventId: string; batch: boolean }>();
   private readonly snapshots = createTokenBucket(SessionLimits.lookupBurst, SessionLimits.lookupsPerSecond);
   private readonly misses = createTokenBucket(SessionLimits.lookupBurst, SessionLimits.lookupsPerSecond);
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -178,6 +182,16 @@ export class ClientSession implements Subscriber {
   deliverBatch(eventId: string, frame: Buffer): boolean {
     if (!this.active || !this.events.has(eventId)) return false;
     return this.transport.send(frame);
+  }
+
+  /**
+   * Changes may have been missed upstream: each event followed with a snapshot gets RESYNC and a fresh map,
+   * in the message chain so it never lands inside a client's subscribe or unsubscribe. Plain subscriptions
+   * (v1) are left as they are: they never asked for maps.
+   */
+  resync(): void {
+    if (!this.active) return;
+    for (const key of this.snapshotEvents.keys()) this.chain = this.chain.then(() => this.resyncEvent(key));
   }
 
   /** Called once the socket is gone: forget every subscription. */
@@ -267,13 +281,43 @@ export class ClientSession implements Subscriber {
       });
       if (!this.active) return;
       this.addEvent(key, batch);
+      this.snapshotEvents.delete(key);
       this.send({ type: ServerMessageTypes.Subscribed, channel: 'event', id: eventId });
       return;
     }
-    if (batch) {
-      await this.subscribeBatchWithSnapshot(eventId, key, already);
-      return;
+    const announce: ServerMessage = { type: ServerMessageTypes.Subscribed, channel: 'event', id: eventId };
+    if (await this.followWithSnapshot(key, batch, already, announce)) {
+      this.snapshotEvents.set(key, { eventId, batch });
     }
+  }
+
+  /** Sends RESYNC and a fresh map for one event; a failed read keeps the subscription and tries again later. */
+  private async resyncEvent(key: string): Promise<void> {
+    const followed = this.snapshotEvents.get(key);
+    if (!this.active || !followed) return;
+    const announce: ServerMessage = { type: ServerMessageTypes.Resync, eventId: followed.eventId };
+    try {
+      await this.followWithSnapshot(key, followed.batch, true, announce);
+    } catch (err) {
+      this.deps.logger.warn({ eventId: followed.eventId, err: (err as Error).message }, 'resync failed; retrying');
+      const retryIn = SessionLimits.resyncRetryMs * (0.5 + Math.random());
+      setTimeout(() => {
+        if (this.snapshotEvents.get(key) === followed) this.chain = this.chain.then(() => this.resyncEvent(key));
+      }, retryIn).unref();
+    }
+  }
+
+  /**
+   * Subscribes (or keeps the subscription) and sends `announce` then the seat map, with no gap and nothing
+   * older than the map after it. Returns false when the socket went away meanwhile.
+   */
+  private async followWithSnapshot(
+    key: string,
+    batch: boolean,
+    already: boolean,
+    announce: ServerMessage,
+  ): Promise<boolean> {
+    if (batch) return this.followBatchWithSnapshot(key, already, announce);
     // Subscribe before reading the map so no change made between the read and the subscription is lost;
     // changes arriving meanwhile are held and only those newer than the map are sent after it.
     const gate = { eventId: key, held: [] as HeldUpdate[] };
@@ -290,17 +334,18 @@ export class ClientSession implements Subscriber {
       }
       throw err;
     }
-    if (!this.active) return;
-    this.sendSnapshot(eventId, map);
+    if (!this.active) return false;
+    this.sendSnapshot(announce, map);
     this.floors.set(key, map.version);
     this.releaseGate(gate, map.version);
+    return true;
   }
 
   /**
    * Batch mode with a snapshot: the hub holds this subscription's changes while the map is read, then sends
    * only those newer than the map in its next tick, so there is no gap and nothing older than the map.
    */
-  private async subscribeBatchWithSnapshot(eventId: string, key: string, already: boolean): Promise<void> {
+  private async followBatchWithSnapshot(key: string, already: boolean, announce: ServerMessage): Promise<boolean> {
     const { hub } = this.deps;
     this.events.add(key);
     hub.subscribeEvent(this, key, { batch: true, holdForSnapshot: true });
@@ -312,13 +357,14 @@ export class ClientSession implements Subscriber {
       else this.removeEvent(key);
       throw err;
     }
-    if (!this.active) return;
-    this.sendSnapshot(eventId, map);
+    if (!this.active) return false;
+    this.sendSnapshot(announce, map);
     hub.releaseSnapshot(this, key, map.version);
+    return true;
   }
 
-  private sendSnapshot(eventId: string, map: SeatMap): void {
-    this.send({ type: ServerMessageTypes.Subscribed, channel: 'event', id: eventId });
+  private sendSnapshot(announce: ServerMessage, map: SeatMap): void {
+    this.send(announce);
     this.send({
       type: ServerMessageTypes.SeatMap,
       eventId: map.eventId,
@@ -342,6 +388,7 @@ export class ClientSession implements Subscriber {
 
   private removeEvent(key: string): void {
     this.floors.delete(key);
+    this.snapshotEvents.delete(key);
     if (this.events.delete(key)) this.deps.hub.unsubscribeEvent(this, key);
   }
 

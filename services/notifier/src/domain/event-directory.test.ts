@@ -37,6 +37,48 @@ describe('EventDirectory', () => {
   });
 });
 
+describe('EventDirectory snapshots', () => {
+  it('shares reads: callers during a read get the one read started after it, never the one in flight', async () => {
+    const eventId = randomUUID();
+    const answers: ((map: SeatMap) => void)[] = [];
+    const directory = createEventDirectory({
+      getSeatMap: (id) => new Promise<SeatMap>((resolve) => answers.push((map) => resolve({ ...map, eventId: id }))),
+    });
+    const first = directory.snapshot(eventId);
+    // Asked while the first read runs: its map may predate them, so they wait for a second read.
+    const late = Array.from({ length: 100 }, () => directory.snapshot(eventId));
+    expect(answers).toHaveLength(1);
+    answers[0]!({ eventId, version: 1, seats: [] });
+    expect((await first).version).toBe(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(answers).toHaveLength(2);
+    answers[1]!({ eventId, version: 2, seats: [] });
+    for (const map of await Promise.all(late)) expect(map.version).toBe(2);
+    // Nothing in flight any more: the next caller starts a read of its own.
+    const next = directory.snapshot(eventId);
+    expect(answers).toHaveLength(3);
+    answers[2]!({ eventId, version: 3, seats: [] });
+    expect((await next).version).toBe(3);
+  });
+
+  it('lets the queued callers read again after the read in flight failed', async () => {
+    const eventId = randomUUID();
+    let calls = 0;
+    const directory = createEventDirectory({
+      getSeatMap: async (id): Promise<SeatMap> => {
+        calls++;
+        await new Promise((resolve) => setImmediate(resolve));
+        if (calls === 1) throw new Error('down');
+        return { eventId: id, version: calls, seats: [] };
+      },
+    });
+    const first = directory.snapshot(eventId);
+    const queued = directory.snapshot(eventId);
+    await expect(first).rejects.toThrow('down');
+    expect((await queued).version).toBe(2);
+  });
+});
+
 describe('EventDirectory negative cache', () => {
   it('answers an unknown event from memory for a while instead of asking the seat-service each time', async () => {
     let calls = 0;

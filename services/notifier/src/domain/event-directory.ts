@@ -2,6 +2,8 @@ import { ErrorCodes, type SeatMap } from '@zephyr/contracts';
 import { createRecentIds } from '@zephyr/runtime/batcher';
 import { AppError } from '@zephyr/runtime/errors';
 
+const noop = (): void => undefined;
+
 /** Reads an event's seat map from its owner; throws AppError EVENT_NOT_FOUND or a dependency failure. */
 export interface SeatMapSource {
   getSeatMap(eventId: string): Promise<SeatMap>;
@@ -10,6 +12,10 @@ export interface SeatMapSource {
 export interface EventDirectory {
   /** Resolves when the event exists. */
   ensureExists(eventId: string): Promise<void>;
+  /**
+   * The current map, read after this call. Callers that ask while a read is in flight share the next read (one
+   * queued behind it), so thousands of sockets asking at once cost the seat-service two reads, not thousands.
+   */
   snapshot(eventId: string): Promise<SeatMap>;
   /** True when a plain subscribe to this event needs no seat-service call. */
   isKnown(eventId: string): boolean;
@@ -46,7 +52,7 @@ export function createEventDirectory(source: SeatMapSource, options: DirectoryOp
     unknown.delete(eventId);
     return false;
   };
-  const snapshot = async (eventId: string): Promise<SeatMap> => {
+  const read = async (eventId: string): Promise<SeatMap> => {
     if (knownMissing(eventId)) throw new AppError(ErrorCodes.EventNotFound, 'No such event');
     try {
       const map = await source.getSeatMap(eventId);
@@ -57,6 +63,29 @@ export function createEventDirectory(source: SeatMapSource, options: DirectoryOp
       throw err;
     }
   };
+  // A read in flight may have started before the caller's changes were held back, so it cannot serve the
+  // caller: late callers share the one read queued behind it.
+  const reads = new Map<string, { running: Promise<SeatMap>; queued?: Promise<SeatMap> }>();
+  const startRead = (eventId: string): Promise<SeatMap> => {
+    const running = read(eventId);
+    const entry = reads.get(eventId) ?? { running };
+    entry.running = running;
+    reads.set(eventId, entry);
+    const settle = () => {
+      if (entry.running === running && !entry.queued) reads.delete(eventId);
+    };
+    running.then(settle, settle);
+    return running;
+  };
+  const snapshot = (eventId: string): Promise<SeatMap> => {
+    const entry = reads.get(eventId);
+    if (!entry) return startRead(eventId);
+    entry.queued ??= entry.running.then(noop, noop).then(() => {
+      entry.queued = undefined;
+      return startRead(eventId);
+    });
+    return entry.queued;
+  };
   // Thousands of watchers subscribing to one on-sale at once make one seat-service call, not thousands.
   const checking = new Map<string, Promise<void>>();
   return {
@@ -64,7 +93,7 @@ export function createEventDirectory(source: SeatMapSource, options: DirectoryOp
       if (known.has(eventId)) return;
       let check = checking.get(eventId);
       if (!check) {
-        check = snapshot(eventId)
+        check = read(eventId)
           .then(() => undefined)
           .finally(() => checking.delete(eventId));
         checking.set(eventId, check);

@@ -21,6 +21,7 @@ export class FanoutQueue {
   private readonly jobs: Running<unknown>[] = [];
   private head = 0;
   private scheduled = false;
+  private waiting = 0;
 
   constructor(
     /** Deliveries per loop turn. */
@@ -30,7 +31,13 @@ export class FanoutQueue {
 
   push<T>(job: FanoutJob<T>): void {
     this.jobs.push({ ...(job as FanoutJob<unknown>), next: 0, delivered: 0 });
+    this.waiting += job.targets.length;
     this.schedule();
+  }
+
+  /** Frames queued and not written yet: how far the fan-out runs behind. */
+  get backlog(): number {
+    return this.waiting;
   }
 
   /** Queued jobs not finished yet. */
@@ -54,6 +61,7 @@ export class FanoutQueue {
       const end = Math.min(job.targets.length, job.next + budget);
       for (let i = job.next; i < end; i++) if (job.deliver(job.targets[i])) job.delivered++;
       budget -= end - job.next;
+      this.waiting -= end - job.next;
       job.next = end;
       if (job.next < job.targets.length) break;
       // Budget counts jobs too, so thousands of tiny jobs also yield.

@@ -18,6 +18,10 @@ class Recorder implements Subscriber {
   deliverBatch(_eventId: string, frame: Buffer): boolean {
     return this.record(frame);
   }
+  resyncs = 0;
+  resync(): void {
+    this.resyncs++;
+  }
   /** Every change this recorder got, flattened from SEAT_UPDATE and SEAT_UPDATES, as `seat:version`. */
   changes(): string[] {
     return this.frames.flatMap(({ message }) =>
@@ -100,6 +104,35 @@ describe('SubscriptionHub v1 fan-out', () => {
     // 2,000 writes at 100 per turn: the loop got at least ~20 turns in between.
     expect(turns).toBeGreaterThanOrEqual(19);
     for (const s of subscribers) expect(s.changes()).toEqual(['1:1', '2:2']);
+  });
+
+  it('reports the frames still waiting to be written', async () => {
+    const hub = new SubscriptionHub<Recorder>({ fanoutSlice: 100 });
+    const subscribers = Array.from({ length: 300 }, () => new Recorder());
+    for (const s of subscribers) hub.subscribeEvent(s, eventId);
+    hub.publish(envelope(RoutingKeys.SeatHeld, 1, 1));
+    expect(hub.stats().fanoutBacklog).toBe(300);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(hub.stats().fanoutBacklog).toBe(200);
+    while (hub.stats().fanoutBacklog > 0) await new Promise((resolve) => setImmediate(resolve));
+    expect(subscribers.every((s) => s.frames.length === 1)).toBe(true);
+  });
+
+  it('tells every event subscriber to resync once, each at its own moment within the spread', async () => {
+    const hub = new SubscriptionHub<Recorder>();
+    const [plain, batched, both, userOnly] = [new Recorder(), new Recorder(), new Recorder(), new Recorder()];
+    hub.subscribeEvent(plain, eventId);
+    hub.subscribeEvent(batched, randomUUID(), { batch: true });
+    hub.subscribeEvent(both, eventId);
+    hub.subscribeEvent(both, randomUUID(), { batch: true });
+    hub.subscribeUser(userOnly, userId);
+    // In the order the hub meets them: plain at 180 ms, both at 20 ms, batched at 100 ms.
+    const delays = [0.9, 0.1, 0.5];
+    expect(hub.resyncAll(200, () => delays.shift()!)).toBe(3);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect([plain.resyncs, batched.resyncs, both.resyncs]).toEqual([0, 0, 1]);
+    await waitFor(() => plain.resyncs === 1 && both.resyncs === 1, { what: 'the later resyncs' });
+    expect([batched.resyncs, both.resyncs, userOnly.resyncs]).toEqual([1, 1, 0]);
   });
 
   it('keeps no per-event state once nobody watches the event', async () => {

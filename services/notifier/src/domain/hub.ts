@@ -10,6 +10,8 @@ export interface Subscriber {
   deliverUpdate(channel: Channel, eventId: string, version: number, frame: Buffer): boolean;
   /** A SEAT_UPDATES batch on an event channel. */
   deliverBatch(eventId: string, frame: Buffer): boolean;
+  /** Changes may have been missed before they reached the hub: bring this subscriber's events up to date. */
+  resync(): void;
 }
 
 export interface HubLimits {
@@ -220,13 +222,36 @@ export class SubscriptionHub<S extends Subscriber> {
     return true;
   }
 
-  stats(): { events: number; batchEvents: number; users: number; trackedEvents: number; fanoutDepth: number } {
+  /**
+   * Changes may have been lost on their way to this replica (its queue was lost and rebuilt): every event
+   * subscriber is told to resync, each at a random moment within `spreadMs`, so thousands of sockets do not
+   * all ask for a seat map and take a map-sized write in the same instant. Returns how many were told.
+   */
+  resyncAll(spreadMs: number, random: () => number = Math.random): number {
+    const everyone = new Set<S>();
+    for (const subscribers of this.byEvent.values()) for (const s of subscribers) everyone.add(s);
+    for (const channel of this.batches.values()) for (const key of channel.members.keys()) everyone.add(key as S);
+    for (const subscriber of everyone) {
+      setTimeout(() => subscriber.resync(), Math.floor(random() * spreadMs)).unref();
+    }
+    return everyone.size;
+  }
+
+  stats(): {
+    events: number;
+    batchEvents: number;
+    users: number;
+    trackedEvents: number;
+    fanoutDepth: number;
+    fanoutBacklog: number;
+  } {
     return {
       events: this.byEvent.size,
       batchEvents: this.batches.size,
       users: this.byUser.size,
       trackedEvents: this.versions.trackedEvents,
       fanoutDepth: this.fanout.depth,
+      fanoutBacklog: this.fanout.backlog,
     };
   }
 

@@ -1,5 +1,11 @@
 import { Bindings, QueueNames, isSeatEnvelope } from '@zephyr/contracts';
-import { startConsumer, type Broker, type Consumer } from '@zephyr/runtime/messaging';
+import {
+  REPLICA_QUEUE_MAX_LENGTH,
+  startConsumer,
+  type Broker,
+  type Consumer,
+  type QueueDeclared,
+} from '@zephyr/runtime/messaging';
 import type { Logger, Registry } from '@zephyr/runtime';
 import type { ClientSession } from '../../domain/client-session';
 import type { SubscriptionHub } from '../../domain/hub';
@@ -10,6 +16,10 @@ export interface SeatUpdateConsumerDeps {
   hub: SubscriptionHub<ClientSession>;
   logger: Logger;
   registry?: Registry;
+  /** When changes may have been lost, subscribers are told over this long (ms), not all at once. */
+  resyncSpreadMs: number;
+  /** Told each time subscribers were asked to resync (metrics). */
+  onResync?: () => void;
 }
 
 /** Pushing is in-memory and fast, so a deep prefetch keeps latency low under bursts. */
@@ -29,11 +39,30 @@ export function startSeatUpdateConsumer(deps: SeatUpdateConsumerDeps): Consumer 
     registry: deps.registry,
     prefetch: PREFETCH,
     logger: deps.logger,
+    onQueueDeclared: (declared) => resyncIfChangesLost(deps, declared),
     // Only queues the fan-out (written in slices on later loop turns), so acks and heartbeats never wait on sockets.
     async handle(envelope) {
       if (isSeatEnvelope(envelope)) deps.hub.publish(envelope);
     },
   });
+}
+
+/**
+ * A broker outage alone loses nothing: the durable replica queue keeps what is published meanwhile and the
+ * consumer picks it up on reconnection. Changes are lost only when the queue itself went away (expired after
+ * an hour without its consumer, deleted, or the broker's data lost) and had to be created again, or when it
+ * overflowed and dropped its oldest messages: then every snapshot subscriber resyncs. At process start there
+ * is nobody to tell.
+ */
+export function resyncIfChangesLost(deps: SeatUpdateConsumerDeps, declared: QueueDeclared): void {
+  const overflowed = declared.messageCount >= REPLICA_QUEUE_MAX_LENGTH;
+  if (declared.first || (declared.existed && !overflowed)) return;
+  const subscribers = deps.hub.resyncAll(deps.resyncSpreadMs);
+  deps.logger.warn(
+    { existed: declared.existed, messageCount: declared.messageCount, subscribers, spreadMs: deps.resyncSpreadMs },
+    'replica queue was lost or overflowed: subscribers resync from a snapshot',
+  );
+  deps.onResync?.();
 }
 
 /**
