@@ -18,6 +18,34 @@ beforeAll(async () => {
   stack.onTeardown(() => stalled.child.pid && process.kill(stalled.child.pid, 'SIGCONT'));
 });
 
+/**
+ * Locks the reservations table from a session of the test's own, so a reserve's commit waits on it: the
+ * way these tests hold a reserve inside its PostgreSQL transaction. `released` ends the lock.
+ */
+async function lockReservations() {
+  const locker = new Client({ connectionString: stack.isolation.databaseUrl });
+  await locker.connect();
+  await locker.query('BEGIN');
+  await locker.query('LOCK TABLE seat_service.reservations IN EXCLUSIVE MODE');
+  return {
+    commitWaiting: () =>
+      waitFor(
+        async () =>
+          (
+            await stack.db.query(
+              `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+                 AND query ILIKE '%reservations%'`,
+            )
+          ).rowCount! > 0,
+        { what: 'a reserve commit waiting on the lock' },
+      ),
+    async release() {
+      await locker.query('COMMIT').catch(() => undefined);
+      await locker.end().catch(() => undefined);
+    },
+  };
+}
+
 it('a reserve stalled past its deadline cannot commit after its hold was given up and re-held', async () => {
   const eventId = await stack.createEvent({ name: 'Fence', totalSeats: 10 });
   const a = await newUser();
@@ -38,25 +66,12 @@ it('a reserve stalled past its deadline cannot commit after its hold was given u
   );
 
   // A's commit blocks on a row lock held by this session...
-  const locker = new Client({ connectionString: stack.isolation.databaseUrl });
-  await locker.connect();
-  await locker.query('BEGIN');
-  await locker.query('LOCK TABLE seat_service.reservations IN EXCLUSIVE MODE');
+  const lock = await lockReservations();
   const reserveA = http(stalled.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/reserve`, { token: a.token });
-  await waitFor(
-    async () =>
-      (
-        await stack.db.query(
-          `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
-             AND query ILIKE '%reservations%'`,
-        )
-      ).rowCount! > 0,
-    { what: "A's commit waiting on the lock" },
-  );
+  await lock.commitWaiting();
   // ...then A's process stops while its transaction is open.
   process.kill(stalled.child.pid!, 'SIGSTOP');
-  await locker.query('COMMIT');
-  await locker.end();
+  await lock.release();
 
   try {
     // The deadline passes; the expiry path on the healthy replica settles the stalled reserve.
@@ -116,30 +131,17 @@ it('a refresh during a reserve leaves the event counts at reserved', async () =>
     (await http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/7/hold`, { token: a.token, body: {} })).status,
   ).toBe(201);
 
-  const locker = new Client({ connectionString: stack.isolation.databaseUrl });
-  await locker.connect();
-  await locker.query('BEGIN');
-  await locker.query('LOCK TABLE seat_service.reservations IN EXCLUSIVE MODE');
+  const lock = await lockReservations();
   const reserve = http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/reserve`, { token: a.token });
   try {
-    await waitFor(
-      async () =>
-        (
-          await stack.db.query(
-            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
-               AND query ILIKE '%reservations%'`,
-          )
-        ).rowCount! > 0,
-      { what: 'the reserve waiting on the lock' },
-    );
+    await lock.commitWaiting();
     const refreshed = await http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/refresh`, {
       token: a.token,
       body: { holdDuration: 120 },
     });
     expect(refreshed.status).toBe(200);
   } finally {
-    await locker.query('COMMIT');
-    await locker.end();
+    await lock.release();
   }
   expect((await reserve).status).toBe(200);
 
@@ -188,27 +190,15 @@ it('a reserve whose process dies between the commit and Redis is finished by ano
   const redisUrl = new URL(stack.isolation.env.REDIS_URL!);
   redisUrl.port = String(redisProxy.port);
   const doomed = await startService('seat-service', stack.serviceEnv({ REDIS_URL: redisUrl.toString() }));
-  const locker = new Client({ connectionString: stack.isolation.databaseUrl });
+  const lock = await lockReservations();
   let committedAt = 0;
   try {
-    await locker.connect();
-    await locker.query('BEGIN');
-    await locker.query('LOCK TABLE seat_service.reservations IN EXCLUSIVE MODE');
     void http(doomed.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/reserve`, { token: a.token }).catch(
       () => undefined,
     );
-    await waitFor(
-      async () =>
-        (
-          await stack.db.query(
-            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
-               AND query ILIKE '%reservations%'`,
-          )
-        ).rowCount! > 0,
-      { what: 'the reserve waiting on the lock' },
-    );
+    await lock.commitWaiting();
     await redisProxy.down();
-    await locker.query('COMMIT');
+    await lock.release();
     await waitFor(
       async () =>
         (await stack.db.query('SELECT 1 FROM seat_service.reservations WHERE event_id = $1', [eventId])).rowCount === 1,
@@ -217,7 +207,7 @@ it('a reserve whose process dies between the commit and Redis is finished by ano
     committedAt = Date.now();
     doomed.child.kill('SIGKILL');
   } finally {
-    await locker.end().catch(() => undefined);
+    await lock.release();
     await doomed.stop().catch(() => undefined);
     await redisProxy.close();
   }
