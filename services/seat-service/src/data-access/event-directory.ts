@@ -3,6 +3,7 @@ import { AppError, DependencyUnavailableError } from '@zephyr/runtime/errors';
 import type { EventDirectoryPort } from '../domain/ports';
 import type { ReservationRepository } from './reservation-repository';
 import type { SeatStore } from './seat-store';
+import { OPEN_HOLDS_WINDOW_SECONDS } from '../domain/lost-holds';
 
 /** Counters restart this far above the highest value PostgreSQL saw, covering events still in flight. */
 const COUNTER_MARGIN = 1000;
@@ -43,13 +44,17 @@ export class EventDirectory implements EventDirectoryPort {
       await this.store.installEvent(event.id, config, 0, []);
       return;
     }
-    const restored = await this.reservations.restoreState(event.id);
+    // A fresh install: Redis never had the event, or lost it with the holds the audit shows open.
+    const [restored, lostHolds] = await Promise.all([
+      this.reservations.restoreState(event.id),
+      this.reservations.openHolds(OPEN_HOLDS_WINDOW_SECONDS, event.id),
+    ]);
     await this.store.installEvent(
       event.id,
       config,
       floorAbove(restored.counterCeiling),
       restored.reservations,
-      restored.openHolds,
+      lostHolds,
     );
   }
 

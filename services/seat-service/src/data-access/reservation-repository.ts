@@ -3,7 +3,6 @@ import type { AuditAction, AuditEntry, SeatEnvelope } from '@zephyr/contracts';
 import { SCHEMA } from '../migrations';
 import type { OpenHold } from '../domain/lost-holds';
 import type { RestoredReservation } from './seat-store';
-import { OPEN_HOLDS_WINDOW_SECONDS } from '../domain/lost-holds';
 import type {
   FoundReservation,
   CommitOutcome,
@@ -265,13 +264,8 @@ export class ReservationRepository implements ReservationsPort {
   }
 
   /** Reservations and the highest counter ever used, to rebuild Redis after it lost its data. */
-  /**
-   * What Redis needs to rebuild an event after losing it: reservations, the highest counter ever used, and
-   * the holds the audit shows open (to be announced as ended: Redis lost them).
-   */
-  async restoreState(
-    eventId: string,
-  ): Promise<{ reservations: RestoredReservation[]; counterCeiling: number; openHolds: OpenHold[] }> {
+  /** Reservations and the highest counter ever used, to rebuild Redis after it lost its data. */
+  async restoreState(eventId: string): Promise<{ reservations: RestoredReservation[]; counterCeiling: number }> {
     const rows = (await this.db
       .withSchema(SCHEMA)
       .select('seat_number', 'user_id', 'reserved_at', 'hold_version', 'version')
@@ -303,7 +297,6 @@ export class ReservationRepository implements ReservationsPort {
         holdVersion: Number(r.hold_version),
       })),
       counterCeiling,
-      openHolds: await this.openHolds(OPEN_HOLDS_WINDOW_SECONDS, eventId),
     };
   }
 
