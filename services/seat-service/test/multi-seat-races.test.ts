@@ -1,20 +1,4 @@
-<<<<<<< HEAD
-import { Client } from 'pg';
-import {
-  http,
-  inParallel,
-  isolate,
-  newUserId,
-  raceRounds,
-  startStack,
-  userToken,
-  waitFor,
-  type Isolation,
-  type Stack,
-} from '@zephyr/testing';
-=======
-import { http, inParallel, newUsers, useStack, waitFor } from '@zephyr/testing';
->>>>>>> dedupe
+import { http, inParallel, newUsers, raceRounds, useStack, waitFor } from '@zephyr/testing';
 
 /**
  * SPEC.md §7 under concurrency, through the gateway against TWO seat-service replicas: multi-seat holds,
