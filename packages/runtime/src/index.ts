@@ -12,3 +12,4 @@ export * from './batcher';
 export * from './json';
 export * from './messaging';
 export * from './upgrade';
+export * from './service';

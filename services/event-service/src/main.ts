@@ -1,14 +1,12 @@
 import { connectBroker } from '@zephyr/runtime/messaging';
 import {
+  backingChecks,
   createDb,
-  createLifecycle,
-  createLogger,
-  createMetrics,
+  createServiceBasics,
   createTokenVerifier,
   runMain,
   startOutboxRelay,
   runMigrations,
-  startService,
 } from '@zephyr/runtime';
 import { createApp } from './app';
 import { authConfig, loadConfig } from './config';
@@ -24,11 +22,9 @@ import { SERVICE_NAME } from './service';
 
 runMain(async () => {
   const config = loadConfig(process.env);
-  const logger = createLogger(SERVICE_NAME, config.LOG_LEVEL);
+  const { logger, metrics, lifecycle, serve } = createServiceBasics(SERVICE_NAME, config);
   const verifier = createTokenVerifier(authConfig(config));
-  const metrics = createMetrics(SERVICE_NAME);
   const domainMetrics = createEventServiceMetrics(metrics.registry);
-  const lifecycle = createLifecycle(logger, config.SHUTDOWN_DRAIN_MS);
 
   if (config.MIGRATE_ON_START) {
     await runMigrations({ databaseUrl: config.DATABASE_URL, schema: SCHEMA, migrations, logger });
@@ -61,21 +57,10 @@ runMain(async () => {
     events,
     verifier,
     isAcceptingTraffic: lifecycle.isAcceptingTraffic,
-    readiness: {
-      database: async () => {
-        await db.raw('select 1');
-      },
-      rabbitmq: async () => {
-        if (!broker.isConnected()) throw new Error('broker not connected');
-      },
-    },
+    readiness: backingChecks({ database: db, rabbitmq: broker }),
   });
-  await startService({
-    name: SERVICE_NAME,
-    port: config.PORT,
+  await serve({
     server: app,
-    logger,
-    lifecycle,
     closeFirst: [{ name: 'seat counts consumer', close: () => consumer.close() }],
     closeAfter: [
       // After HTTP drained, so the last commits get their messages published before we go.

@@ -1,13 +1,5 @@
 import { connectBroker } from '@zephyr/runtime/messaging';
-import {
-  connectRedis,
-  createLifecycle,
-  createLogger,
-  createMetrics,
-  createRedis,
-  runMain,
-  startService,
-} from '@zephyr/runtime';
+import { backingChecks, connectRedis, createServiceBasics, createServiceRedis, runMain } from '@zephyr/runtime';
 import { createApp } from './app';
 import { loadConfig, SERVICE_NAME } from './config';
 import { createExpiryIndex } from './data-access/expiry-index';
@@ -20,16 +12,9 @@ const SEAT_SERVICE_TIMEOUT_MS = 5000;
 
 runMain(async () => {
   const config = loadConfig(process.env);
-  const logger = createLogger(SERVICE_NAME, config.LOG_LEVEL);
-  const lifecycle = createLifecycle(logger, config.SHUTDOWN_DRAIN_MS);
-  const metrics = createMetrics(SERVICE_NAME);
+  const { logger, metrics, lifecycle, serve } = createServiceBasics(SERVICE_NAME, config);
 
-  const redis = createRedis(config.REDIS_URL, {
-    keyPrefix: config.REDIS_KEY_PREFIX,
-    clusterNodes: config.REDIS_CLUSTER_NODES,
-    name: SERVICE_NAME,
-  });
-  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'));
+  const redis = createServiceRedis(config, SERVICE_NAME, logger, 'warn');
   await connectRedis(redis);
   const broker = connectBroker({ url: config.AMQP_URL, exchange: config.AMQP_EXCHANGE, logger });
 
@@ -62,21 +47,10 @@ runMain(async () => {
     logger,
     metrics,
     isAcceptingTraffic: lifecycle.isAcceptingTraffic,
-    readiness: {
-      redis: async () => {
-        await redis.ping();
-      },
-      rabbitmq: async () => {
-        if (!broker.isConnected()) throw new Error('broker not connected');
-      },
-    },
+    readiness: backingChecks({ redis, rabbitmq: broker }),
   });
-  await startService({
-    name: SERVICE_NAME,
-    port: config.PORT,
+  await serve({
     server: app,
-    logger,
-    lifecycle,
     logFields: { exchange: config.AMQP_EXCHANGE },
     closeFirst: [
       { name: 'schedule consumer', close: () => consumer.stop() },

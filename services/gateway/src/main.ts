@@ -2,16 +2,14 @@ import http from 'node:http';
 import { connectBroker } from '@zephyr/runtime/messaging';
 import {
   authConfigFrom,
+  backingChecks,
   Counter,
   connectRedis,
   createDb,
-  createLifecycle,
-  createLogger,
-  createMetrics,
-  createRedis,
+  createServiceBasics,
+  createServiceRedis,
   createTokenVerifier,
   runMain,
-  startService,
 } from '@zephyr/runtime';
 import { createApp } from './app';
 import { loadConfig } from './config';
@@ -27,16 +25,9 @@ const IDEMPOTENCY_MARKER_MARGIN_MS = 1000;
 
 runMain(async () => {
   const config = loadConfig(process.env);
-  const logger = createLogger('gateway', config.LOG_LEVEL);
-  const metrics = createMetrics('gateway');
-  const lifecycle = createLifecycle(logger, config.SHUTDOWN_DRAIN_MS);
+  const { logger, metrics, lifecycle, serve } = createServiceBasics('gateway', config);
 
-  const redis = createRedis(config.REDIS_URL, {
-    keyPrefix: config.REDIS_KEY_PREFIX,
-    clusterNodes: config.REDIS_CLUSTER_NODES,
-    name: 'gateway',
-  });
-  redis.on('error', (err) => logger.debug({ err: err.message }, 'redis error'));
+  const redis = createServiceRedis(config, 'gateway', logger);
   // Rate limits fall back to memory while Redis is away, so the gateway starts without it.
   void connectRedis(redis);
   const db = createDb(config.DATABASE_URL, { min: 0, max: 1 });
@@ -61,17 +52,7 @@ runMain(async () => {
       }),
     );
   };
-  const dependencyChecks = {
-    database: async () => {
-      await db.raw('select 1');
-    },
-    redis: async () => {
-      await redis.ping();
-    },
-    rabbitmq: async () => {
-      if (!broker.isConnected()) throw new Error('not connected');
-    },
-  };
+  const dependencyChecks = backingChecks({ database: db, redis, rabbitmq: broker });
 
   const app = createApp({
     logger,
@@ -124,12 +105,8 @@ runMain(async () => {
     }),
   );
   server.on('clientError', answerClientError);
-  await startService({
-    name: 'gateway',
-    port: config.PORT,
+  await serve({
     server,
-    logger,
-    lifecycle,
     closeAfter: [
       { name: 'broker', close: () => broker.close() },
       { name: 'redis', close: () => redis.quit() },

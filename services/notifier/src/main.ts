@@ -2,12 +2,10 @@ import http from 'node:http';
 import { connectBroker } from '@zephyr/runtime/messaging';
 import {
   authConfigFrom,
-  createLifecycle,
-  createLogger,
+  createServiceBasics,
   createTokenVerifier,
   runMain,
   keepConnectionsOpen,
-  startService,
 } from '@zephyr/runtime';
 import { createApp } from './app';
 import { loadConfig } from './config';
@@ -28,10 +26,8 @@ const SEAT_SERVICE_TIMEOUT_MS = 3000;
 
 runMain(async () => {
   const config = loadConfig(process.env);
-  const logger = createLogger('notifier', config.LOG_LEVEL);
-  const metrics = createNotifierMetrics();
+  const { logger, metrics, lifecycle, serve } = createServiceBasics('notifier', config, createNotifierMetrics());
   const verifier = createTokenVerifier(authConfigFrom(config));
-  const lifecycle = createLifecycle(logger, config.SHUTDOWN_DRAIN_MS);
 
   const broker = connectBroker({ url: config.AMQP_URL, exchange: config.AMQP_EXCHANGE, logger });
   const hub = new SubscriptionHub<ClientSession>(
@@ -69,12 +65,8 @@ runMain(async () => {
   });
 
   keepConnectionsOpen(server);
-  await startService({
-    name: 'notifier',
-    port: config.PORT,
+  await serve({
     server,
-    logger,
-    lifecycle,
     logFields: { replicaId: config.NOTIFIER_REPLICA_ID, queue },
     closeFirst: [
       { name: 'consumer', close: () => consumer.close() },

@@ -1,18 +1,16 @@
 import { connectBroker } from '@zephyr/runtime/messaging';
 import {
   authConfigFrom,
+  backingChecks,
   Counter,
   connectRedis,
   createDb,
-  createLifecycle,
-  createLogger,
-  createMetrics,
-  createRedis,
+  createServiceBasics,
+  createServiceRedis,
   createTokenVerifier,
   runMain,
   startOutboxRelay,
   runMigrations,
-  startService,
 } from '@zephyr/runtime';
 import { createApp } from './app';
 import { loadConfig } from './config';
@@ -32,26 +30,14 @@ import { PRODUCER, type SeatRulesHooks } from './domain/seat-rules';
 
 runMain(async () => {
   const config = loadConfig(process.env);
-  const logger = createLogger('seat-service', config.LOG_LEVEL);
-  const metrics = createMetrics('seat-service');
-  const lifecycle = createLifecycle(logger, config.SHUTDOWN_DRAIN_MS);
+  const { logger, metrics, lifecycle, serve } = createServiceBasics('seat-service', config);
 
   if (config.MIGRATE_ON_START) {
     await runMigrations({ databaseUrl: config.DATABASE_URL, schema: SCHEMA, migrations, logger });
   }
   const db = createDb(config.DATABASE_URL, { min: 1, max: config.PG_POOL_MAX });
-  const redis = createRedis(config.REDIS_URL, {
-    keyPrefix: config.REDIS_KEY_PREFIX,
-    clusterNodes: config.REDIS_CLUSTER_NODES,
-    name: 'seat-service',
-  });
-  const relayRedis = createRedis(config.REDIS_URL, {
-    keyPrefix: config.REDIS_KEY_PREFIX,
-    clusterNodes: config.REDIS_CLUSTER_NODES,
-    name: 'seat-service-relay',
-  });
-  redis.on('error', (err) => logger.debug({ err: err.message }, 'redis error'));
-  relayRedis.on('error', (err) => logger.debug({ err: err.message }, 'redis error'));
+  const redis = createServiceRedis(config, 'seat-service', logger);
+  const relayRedis = createServiceRedis(config, 'seat-service-relay', logger);
   await Promise.all([connectRedis(redis), connectRedis(relayRedis)]);
 
   const unroutable = new Counter({
@@ -154,24 +140,10 @@ runMain(async () => {
     logger,
     metrics,
     isAcceptingTraffic: lifecycle.isAcceptingTraffic,
-    readiness: {
-      database: async () => {
-        await db.raw('select 1');
-      },
-      redis: async () => {
-        await redis.ping();
-      },
-      rabbitmq: async () => {
-        if (!broker.isConnected()) throw new Error('not connected');
-      },
-    },
+    readiness: backingChecks({ database: db, redis, rabbitmq: broker }),
   });
-  await startService({
-    name: 'seat-service',
-    port: config.PORT,
+  await serve({
     server: app,
-    logger,
-    lifecycle,
     closeFirst: [{ name: 'consumer', close: () => consumer.close() }],
     closeAfter: [
       { name: 'lost-holds-watch', close: () => lostHoldsWatch.stop() },

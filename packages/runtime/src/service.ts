@@ -1,0 +1,81 @@
+import type { Server } from 'node:http';
+import type { Knex } from './db';
+import { startService, type ReadinessCheck, type StartServiceOptions } from './http';
+import { createLogger, type Logger } from './logger';
+import type { Broker } from './messaging';
+import { createMetrics, type ServiceMetrics } from './metrics';
+import { createRedis, type RedisClient } from './redis';
+import { createLifecycle, type Lifecycle } from './shutdown';
+import type { RedisEnv, ServiceEnv } from './config';
+
+/** What every service process sets up first, and its one way to start serving. */
+export interface ServiceBasics<M extends ServiceMetrics> {
+  logger: Logger;
+  metrics: M;
+  lifecycle: Lifecycle;
+  /** startService with this process's name, port, logger and lifecycle. */
+  serve(options: Omit<StartServiceOptions, 'name' | 'port' | 'logger' | 'lifecycle'>): Promise<Server>;
+}
+
+/** The logger, metrics (the plain service set unless given) and shutdown lifecycle of process `name`. */
+export function createServiceBasics<M extends ServiceMetrics = ServiceMetrics>(
+  name: string,
+  config: ServiceEnv,
+  metrics?: M,
+): ServiceBasics<M> {
+  const logger = createLogger(name, config.LOG_LEVEL);
+  const lifecycle = createLifecycle(logger, config.SHUTDOWN_DRAIN_MS);
+  return {
+    logger,
+    metrics: metrics ?? (createMetrics(name) as M),
+    lifecycle,
+    serve: (options) => startService({ ...options, name, port: config.PORT, logger, lifecycle }),
+  };
+}
+
+/**
+ * A Redis client on the service's REDIS_* settings, named `name` on the server. It reconnects by itself, so
+ * its errors are only logged (at `errorLevel`); connect it with connectRedis.
+ */
+export function createServiceRedis(
+  config: RedisEnv,
+  name: string,
+  logger: Logger,
+  errorLevel: 'debug' | 'warn' = 'debug',
+): RedisClient {
+  const redis = createRedis(config.REDIS_URL, {
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    clusterNodes: config.REDIS_CLUSTER_NODES,
+    name,
+  });
+  redis.on('error', (err: Error) => logger[errorLevel]({ err: err.message }, 'redis error'));
+  return redis;
+}
+
+/** The backing services a process uses, by the names /health/ready reports them under. */
+export interface BackingClients {
+  database?: Knex;
+  redis?: RedisClient;
+  rabbitmq?: Pick<Broker, 'isConnected'>;
+}
+
+const BACKING_CHECKS: { [K in keyof BackingClients]-?: (client: NonNullable<BackingClients[K]>) => ReadinessCheck } = {
+  database: (db) => async () => {
+    await db.raw('select 1');
+  },
+  redis: (redis) => async () => {
+    await redis.ping();
+  },
+  rabbitmq: (broker) => async () => {
+    if (!broker.isConnected()) throw new Error('not connected');
+  },
+};
+
+/** A readiness check for each backing service given: a query, a PING, the broker's connection. */
+export function backingChecks<C extends BackingClients>(clients: C): Record<keyof C, ReadinessCheck> {
+  const checks: Partial<Record<keyof BackingClients, ReadinessCheck>> = {};
+  for (const [name, client] of Object.entries(clients) as [keyof BackingClients, never][]) {
+    if (client) checks[name] = BACKING_CHECKS[name](client);
+  }
+  return checks as Record<keyof C, ReadinessCheck>;
+}
