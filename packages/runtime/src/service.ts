@@ -1,12 +1,12 @@
 import type { Server } from 'node:http';
-import type { Knex } from './db';
+import { createDb, runMigrations, type Knex, type MigrationPlan } from './db';
 import { startService, type ReadinessCheck, type StartServiceOptions } from './http';
 import { createLogger, type Logger } from './logger';
 import type { Broker } from './messaging';
 import { createMetrics, type ServiceMetrics } from './metrics';
-import { createRedis, type RedisClient } from './redis';
-import { createLifecycle, type Lifecycle } from './shutdown';
-import type { RedisEnv, ServiceEnv } from './config';
+import { connectRedis, createRedis, type RedisClient } from './redis';
+import { createLifecycle, runMain, type Lifecycle } from './shutdown';
+import type { DatabaseEnv, RedisEnv, ServiceEnv } from './config';
 
 /** What every service process sets up first, and its one way to start serving. */
 export interface ServiceBasics<M extends ServiceMetrics> {
@@ -33,6 +33,24 @@ export function createServiceBasics<M extends ServiceMetrics = ServiceMetrics>(
   };
 }
 
+export interface ServiceContext<C, M extends ServiceMetrics> extends ServiceBasics<M> {
+  config: Readonly<C>;
+}
+
+/**
+ * Every service's main: loads its config from the environment, sets up its basics (with `createMetrics`'s
+ * metrics, if given) and runs `main` under runMain.
+ */
+export function runService<C extends ServiceEnv, M extends ServiceMetrics = ServiceMetrics>(
+  service: { name: string; loadConfig: (env: NodeJS.ProcessEnv) => Readonly<C>; createMetrics?: () => M },
+  main: (context: ServiceContext<C, M>) => Promise<void>,
+): void {
+  runMain(async () => {
+    const config = service.loadConfig(process.env);
+    await main({ config, ...createServiceBasics(service.name, config, service.createMetrics?.()) });
+  });
+}
+
 /**
  * A Redis client on the service's REDIS_* settings, named `name` on the server. It reconnects by itself, so
  * its errors are only logged (at `errorLevel`); connect it with connectRedis.
@@ -50,6 +68,23 @@ export function createServiceRedis(
   });
   redis.on('error', (err: Error) => logger[errorLevel]({ err: err.message }, 'redis error'));
   return redis;
+}
+
+/** createServiceRedis, connected (startup waits for Redis). */
+export async function connectServiceRedis(...args: Parameters<typeof createServiceRedis>): Promise<RedisClient> {
+  const redis = createServiceRedis(...args);
+  await connectRedis(redis);
+  return redis;
+}
+
+/** The pool of a service owning a schema, migrated first where MIGRATE_ON_START asks for it. */
+export async function openServiceDatabase(
+  config: DatabaseEnv & { MIGRATE_ON_START: boolean },
+  plan: Omit<MigrationPlan, 'databaseUrl'>,
+  pool?: Parameters<typeof createDb>[1],
+): Promise<Knex> {
+  if (config.MIGRATE_ON_START) await runMigrations({ ...plan, databaseUrl: config.DATABASE_URL });
+  return createDb(config.DATABASE_URL, pool);
 }
 
 /** The backing services a process uses, by the names /health/ready reports them under. */

@@ -1,13 +1,5 @@
 import { connectBroker } from '@zephyr/runtime/messaging';
-import {
-  backingChecks,
-  createDb,
-  createServiceBasics,
-  createTokenVerifier,
-  runMain,
-  startOutboxRelay,
-  runMigrations,
-} from '@zephyr/runtime';
+import { backingChecks, createTokenVerifier, openServiceDatabase, runService, startOutboxRelay } from '@zephyr/runtime';
 import { createApp } from './app';
 import { authConfig, loadConfig } from './config';
 import { createEventStore } from './data-access/event-store';
@@ -20,17 +12,11 @@ import { createEventServiceMetrics } from './metrics';
 import { migrations } from './migrations';
 import { SERVICE_NAME } from './service';
 
-runMain(async () => {
-  const config = loadConfig(process.env);
-  const { logger, metrics, lifecycle, serve } = createServiceBasics(SERVICE_NAME, config);
+runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics, lifecycle, serve }) => {
   const verifier = createTokenVerifier(authConfig(config));
   const domainMetrics = createEventServiceMetrics(metrics.registry);
 
-  if (config.MIGRATE_ON_START) {
-    await runMigrations({ databaseUrl: config.DATABASE_URL, schema: SCHEMA, migrations, logger });
-  }
-
-  const db = createDb(config.DATABASE_URL);
+  const db = await openServiceDatabase(config, { schema: SCHEMA, migrations, logger });
   const broker = connectBroker({
     url: config.AMQP_URL,
     exchange: config.AMQP_EXCHANGE,

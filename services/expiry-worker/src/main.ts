@@ -1,5 +1,5 @@
 import { connectBroker } from '@zephyr/runtime/messaging';
-import { backingChecks, connectRedis, createServiceBasics, createServiceRedis, runMain } from '@zephyr/runtime';
+import { backingChecks, connectServiceRedis, runService } from '@zephyr/runtime';
 import { createApp } from './app';
 import { loadConfig, SERVICE_NAME } from './config';
 import { createExpiryIndex } from './data-access/expiry-index';
@@ -10,12 +10,8 @@ import { createExpiryMetrics } from './metrics';
 
 const SEAT_SERVICE_TIMEOUT_MS = 5000;
 
-runMain(async () => {
-  const config = loadConfig(process.env);
-  const { logger, metrics, lifecycle, serve } = createServiceBasics(SERVICE_NAME, config);
-
-  const redis = createServiceRedis(config, SERVICE_NAME, logger, 'warn');
-  await connectRedis(redis);
+runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics, lifecycle, serve }) => {
+  const redis = await connectServiceRedis(config, SERVICE_NAME, logger, 'warn');
   const broker = connectBroker({ url: config.AMQP_URL, exchange: config.AMQP_EXCHANGE, logger });
 
   const index = createExpiryIndex(redis);

@@ -6,10 +6,9 @@ import {
   Counter,
   connectRedis,
   createDb,
-  createServiceBasics,
   createServiceRedis,
   createTokenVerifier,
-  runMain,
+  runService,
 } from '@zephyr/runtime';
 import { createApp } from './app';
 import { loadConfig } from './config';
@@ -23,10 +22,7 @@ import { answerClientError, MAX_HEADER_BYTES } from './entry-points/http/client-
 /** Time after the upstream timeout for the proxy to report it and the marker to be released. */
 const IDEMPOTENCY_MARKER_MARGIN_MS = 1000;
 
-runMain(async () => {
-  const config = loadConfig(process.env);
-  const { logger, metrics, lifecycle, serve } = createServiceBasics('gateway', config);
-
+runService({ name: 'gateway', loadConfig }, async ({ config, logger, metrics, lifecycle, serve }) => {
   const redis = createServiceRedis(config, 'gateway', logger);
   // Rate limits fall back to memory while Redis is away, so the gateway starts without it.
   void connectRedis(redis);

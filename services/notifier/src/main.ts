@@ -1,12 +1,6 @@
 import http from 'node:http';
 import { connectBroker } from '@zephyr/runtime/messaging';
-import {
-  authConfigFrom,
-  createServiceBasics,
-  createTokenVerifier,
-  runMain,
-  keepConnectionsOpen,
-} from '@zephyr/runtime';
+import { authConfigFrom, createTokenVerifier, runService, keepConnectionsOpen } from '@zephyr/runtime';
 import { createApp } from './app';
 import { loadConfig } from './config';
 import { createSeatServiceClient } from './data-access/seat-service-client';
@@ -24,54 +18,55 @@ import { createNotifierMetrics } from './metrics';
 /** A subscribe waits on the seat-service; keep it well inside the client's patience. */
 const SEAT_SERVICE_TIMEOUT_MS = 3000;
 
-runMain(async () => {
-  const config = loadConfig(process.env);
-  const { logger, metrics, lifecycle, serve } = createServiceBasics('notifier', config, createNotifierMetrics());
-  const verifier = createTokenVerifier(authConfigFrom(config));
+runService(
+  { name: 'notifier', loadConfig, createMetrics: createNotifierMetrics },
+  async ({ config, logger, metrics, lifecycle, serve }) => {
+    const verifier = createTokenVerifier(authConfigFrom(config));
 
-  const broker = connectBroker({ url: config.AMQP_URL, exchange: config.AMQP_EXCHANGE, logger });
-  const hub = new SubscriptionHub<ClientSession>(
-    { batchIntervalMs: config.WS_BATCH_INTERVAL_MS, fanoutSlice: config.WS_FANOUT_SLICE },
-    (frames) => metrics.messagesPushed.inc(frames),
-  );
-  const events = createEventDirectory(
-    createSeatServiceClient({ baseUrl: config.SEAT_SERVICE_URL, timeoutMs: SEAT_SERVICE_TIMEOUT_MS }),
-  );
-  const queue = replicaQueue(broker, config.NOTIFIER_REPLICA_ID);
-  const consumer = startSeatUpdateConsumer({
-    broker,
-    replicaId: config.NOTIFIER_REPLICA_ID,
-    hub,
-    logger,
-    registry: metrics.registry,
-  });
+    const broker = connectBroker({ url: config.AMQP_URL, exchange: config.AMQP_EXCHANGE, logger });
+    const hub = new SubscriptionHub<ClientSession>(
+      { batchIntervalMs: config.WS_BATCH_INTERVAL_MS, fanoutSlice: config.WS_FANOUT_SLICE },
+      (frames) => metrics.messagesPushed.inc(frames),
+    );
+    const events = createEventDirectory(
+      createSeatServiceClient({ baseUrl: config.SEAT_SERVICE_URL, timeoutMs: SEAT_SERVICE_TIMEOUT_MS }),
+    );
+    const queue = replicaQueue(broker, config.NOTIFIER_REPLICA_ID);
+    const consumer = startSeatUpdateConsumer({
+      broker,
+      replicaId: config.NOTIFIER_REPLICA_ID,
+      hub,
+      logger,
+      registry: metrics.registry,
+    });
 
-  const app = createApp({
-    logger,
-    metrics,
-    readiness: { rabbitmq: () => checkConsumerAttached(broker, queue) },
-    isAcceptingTraffic: lifecycle.isAcceptingTraffic,
-  });
-  const server = http.createServer(app);
-  const websockets = attachWebSocketEndpoint({
-    server,
-    session: { hub, verifier, events, logger },
-    metrics,
-    logger,
-    heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
-    maxBufferedBytes: config.MAX_BUFFERED_BYTES,
-    maxConnections: config.WS_MAX_CONNECTIONS,
-    isAcceptingTraffic: lifecycle.isAcceptingTraffic,
-  });
+    const app = createApp({
+      logger,
+      metrics,
+      readiness: { rabbitmq: () => checkConsumerAttached(broker, queue) },
+      isAcceptingTraffic: lifecycle.isAcceptingTraffic,
+    });
+    const server = http.createServer(app);
+    const websockets = attachWebSocketEndpoint({
+      server,
+      session: { hub, verifier, events, logger },
+      metrics,
+      logger,
+      heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+      maxBufferedBytes: config.MAX_BUFFERED_BYTES,
+      maxConnections: config.WS_MAX_CONNECTIONS,
+      isAcceptingTraffic: lifecycle.isAcceptingTraffic,
+    });
 
-  keepConnectionsOpen(server);
-  await serve({
-    server,
-    logFields: { replicaId: config.NOTIFIER_REPLICA_ID, queue },
-    closeFirst: [
-      { name: 'consumer', close: () => consumer.close() },
-      { name: 'websockets', close: () => websockets.close() },
-    ],
-    closeAfter: [{ name: 'broker', close: () => broker.close() }],
-  });
-});
+    keepConnectionsOpen(server);
+    await serve({
+      server,
+      logFields: { replicaId: config.NOTIFIER_REPLICA_ID, queue },
+      closeFirst: [
+        { name: 'consumer', close: () => consumer.close() },
+        { name: 'websockets', close: () => websockets.close() },
+      ],
+      closeAfter: [{ name: 'broker', close: () => broker.close() }],
+    });
+  },
+);

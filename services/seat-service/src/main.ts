@@ -3,14 +3,11 @@ import {
   authConfigFrom,
   backingChecks,
   Counter,
-  connectRedis,
-  createDb,
-  createServiceBasics,
-  createServiceRedis,
+  connectServiceRedis,
   createTokenVerifier,
-  runMain,
+  openServiceDatabase,
+  runService,
   startOutboxRelay,
-  runMigrations,
 } from '@zephyr/runtime';
 import { createApp } from './app';
 import { loadConfig } from './config';
@@ -28,17 +25,16 @@ import { startIdleEventsScan } from './entry-points/jobs/idle-events';
 import { startEventConfigConsumer } from './entry-points/messaging/event-config-consumer';
 import { PRODUCER, type SeatRulesHooks } from './domain/seat-rules';
 
-runMain(async () => {
-  const config = loadConfig(process.env);
-  const { logger, metrics, lifecycle, serve } = createServiceBasics('seat-service', config);
-
-  if (config.MIGRATE_ON_START) {
-    await runMigrations({ databaseUrl: config.DATABASE_URL, schema: SCHEMA, migrations, logger });
-  }
-  const db = createDb(config.DATABASE_URL, { min: 1, max: config.PG_POOL_MAX });
-  const redis = createServiceRedis(config, 'seat-service', logger);
-  const relayRedis = createServiceRedis(config, 'seat-service-relay', logger);
-  await Promise.all([connectRedis(redis), connectRedis(relayRedis)]);
+runService({ name: 'seat-service', loadConfig }, async ({ config, logger, metrics, lifecycle, serve }) => {
+  const db = await openServiceDatabase(
+    config,
+    { schema: SCHEMA, migrations, logger },
+    { min: 1, max: config.PG_POOL_MAX },
+  );
+  const [redis, relayRedis] = await Promise.all([
+    connectServiceRedis(config, 'seat-service', logger),
+    connectServiceRedis(config, 'seat-service-relay', logger),
+  ]);
 
   const unroutable = new Counter({
     name: 'zephyr_amqp_unroutable_total',
