@@ -8,49 +8,28 @@ import {
   type EventChangedData,
   type Page,
 } from '@zephyr/contracts';
-import type { Broker } from '@zephyr/runtime/messaging';
-import {
-  http,
-  isolate,
-  newUserId,
-  REPO_ROOT,
-  startService,
-  userToken,
-  waitFor,
-  type Isolation,
-  type ServiceProcess,
-  testBroker,
-} from '@zephyr/testing';
-import { probeQueue, startFakeSeatService, stopService, type FakeSeatService, type Probe } from './support';
+import { http, newUserId, REPO_ROOT, useService, userToken, waitFor } from '@zephyr/testing';
+import { probeQueue, startFakeSeatService, type FakeSeatService, type Probe } from './support';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-let iso: Isolation;
-let service: ServiceProcess;
 let seatService: FakeSeatService;
-let broker: Broker;
 let probe: Probe;
 let admin: string;
 let user: string;
 let base: string;
 
 beforeAll(async () => {
-  iso = await isolate('es-api');
   seatService = await startFakeSeatService();
-  broker = testBroker(iso.exchange);
-  probe = await probeQueue(broker, 'event.*');
-  service = await startService('event-service', { ...iso.env, SEAT_SERVICE_URL: seatService.url });
-  base = service.baseUrl;
-  admin = await userToken(newUserId(), { admin: true });
-  user = await userToken(newUserId());
 });
 
-afterAll(async () => {
-  await stopService(service);
-  await probe?.close();
-  await broker?.close();
-  await seatService?.close();
-  await iso?.cleanup();
+const service = useService('event-service', 'es-api', { env: () => ({ SEAT_SERVICE_URL: seatService.url }) });
+
+beforeAll(async () => {
+  ({ baseUrl: base, admin } = service);
+  user = await userToken(newUserId());
+  probe = await probeQueue(service.broker, 'event.*');
+  service.onTeardown(() => Promise.all([probe.close(), seatService.close()]));
 });
 
 const createEvent = async (body: Record<string, unknown> = {}) => {
@@ -507,7 +486,7 @@ describe('internal API, routes, metrics and configuration', () => {
   });
 
   it('refuses to start without a JWT secret, naming every bad variable in one line', () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...iso.env, PORT: 'x', MIGRATE_ON_START: 'maybe' };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...service.isolation.env, PORT: 'x', MIGRATE_ON_START: 'maybe' };
     delete env.JWT_SECRET;
     delete env.JWT_JWKS_URL;
     const run = spawnSync(process.execPath, [path.join(REPO_ROOT, 'services/event-service/dist/main.js')], {

@@ -1,0 +1,105 @@
+import type { Broker } from '@zephyr/runtime/messaging';
+import { isolate, newUserId, startService, userToken, type Isolation, type ServiceProcess } from './index';
+import { testBroker } from './messaging';
+
+export interface ServiceFixtureOptions {
+  /**
+   * Env beyond the isolation's for every process the fixture starts. A function is called in the beforeAll,
+   * after the file's earlier beforeAll hooks (fakes the service talks to).
+   */
+  env?: Record<string, string> | ((isolation: Isolation) => Record<string, string> | Promise<Record<string, string>>);
+  /** Starts one process in the beforeAll (the default); false when each test starts its own with `start`. */
+  startOnSetup?: boolean;
+  /** The beforeAll's timeout; jest's own (60 s) by default. */
+  timeoutMs?: number;
+}
+
+/** The file's service, readable once the fixture's beforeAll has run (inside tests and later hooks). */
+export interface ServiceFixture {
+  readonly isolation: Isolation;
+  /** The process the beforeAll started. */
+  readonly process: ServiceProcess;
+  /** Its base URL. */
+  readonly baseUrl: string;
+  /** An admin's bearer token. */
+  readonly admin: string;
+  /** A broker client on the isolation's exchange (opened on first use, closed in the afterAll). */
+  readonly broker: Broker;
+  /** Env for one process of this file: the isolation's, the fixture's `env`, then `overrides`. */
+  env(overrides?: Record<string, string>): Record<string, string>;
+  /** Starts one more process of the service with `env(overrides)`, stopped in the afterAll. */
+  start(overrides?: Record<string, string>, options?: Parameters<typeof startService>[2]): Promise<ServiceProcess>;
+  /** Runs `teardown` in the afterAll, before the processes stop (the last registered first). */
+  onTeardown(teardown: () => unknown): void;
+}
+
+/**
+ * One jest file's single service: an isolation, one process of `name` (or those the tests start), an admin
+ * token and a broker on the isolated exchange, set up in a beforeAll and torn down in an afterAll
+ * registered where this is called. The one-service counterpart of useStack.
+ */
+export function useService(name: string, label: string, options: ServiceFixtureOptions = {}): ServiceFixture {
+  let isolation: Isolation | undefined;
+  let fixtureEnv: Record<string, string> = {};
+  let first: ServiceProcess | undefined;
+  let admin: string | undefined;
+  let broker: Broker | undefined;
+  const processes: ServiceProcess[] = [];
+  const teardowns: (() => unknown)[] = [];
+
+  const started = (): { isolation: Isolation; admin: string } => {
+    if (!isolation || admin === undefined) throw new Error(`useService('${label}') is read before its beforeAll ran`);
+    return { isolation, admin };
+  };
+  const env = (overrides: Record<string, string> = {}) => ({ ...started().isolation.env, ...fixtureEnv, ...overrides });
+  const start: ServiceFixture['start'] = async (overrides, startOptions) => {
+    const proc = await startService(name, env(overrides), startOptions);
+    processes.push(proc);
+    return proc;
+  };
+
+  beforeAll(async () => {
+    isolation = await isolate(label);
+    fixtureEnv = typeof options.env === 'function' ? await options.env(isolation) : (options.env ?? {});
+    admin = await userToken(newUserId(), { admin: true });
+    if (options.startOnSetup !== false) first = await start();
+  }, options.timeoutMs);
+
+  afterAll(async () => {
+    let failure: unknown;
+    for (const teardown of teardowns.reverse()) {
+      try {
+        await teardown();
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+    await Promise.all(processes.map((proc) => proc.stop()));
+    await broker?.close();
+    await isolation?.cleanup();
+    if (failure) throw failure;
+  });
+
+  return {
+    get isolation() {
+      return started().isolation;
+    },
+    get process() {
+      if (!first) throw new Error(`useService('${label}') started no process on setup`);
+      return first;
+    },
+    get baseUrl() {
+      return this.process.baseUrl;
+    },
+    get admin() {
+      return started().admin;
+    },
+    get broker() {
+      broker ??= testBroker(started().isolation.exchange);
+      return broker;
+    },
+    env,
+    start,
+    onTeardown: (teardown) => void teardowns.push(teardown),
+  };
+}
