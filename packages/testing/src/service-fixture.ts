@@ -1,3 +1,4 @@
+import { QueueNames } from '@zephyr/contracts';
 import type { Broker } from '@zephyr/runtime/messaging';
 import { isolate, newUserId, startService, userToken, type Isolation, type ServiceProcess } from './index';
 import { testBroker } from './messaging';
@@ -53,7 +54,14 @@ export function useService(name: string, label: string, options: ServiceFixtureO
   };
   const env = (overrides: Record<string, string> = {}) => ({ ...started().isolation.env, ...fixtureEnv, ...overrides });
   const start: ServiceFixture['start'] = async (overrides, startOptions) => {
-    const proc = await startService(name, env(overrides), startOptions);
+    const processEnv = env(overrides);
+    // A notifier replica declares a queue of its own; the isolation deletes it with the others.
+    if (processEnv.NOTIFIER_REPLICA_ID) {
+      started().isolation.queues.add(
+        QueueNames.notifierReplica(processEnv.AMQP_EXCHANGE!, processEnv.NOTIFIER_REPLICA_ID),
+      );
+    }
+    const proc = await startService(name, processEnv, startOptions);
     processes.push(proc);
     return proc;
   };
@@ -95,7 +103,7 @@ export function useService(name: string, label: string, options: ServiceFixtureO
       return started().admin;
     },
     get broker() {
-      broker ??= testBroker(started().isolation.exchange);
+      broker ??= testBroker(started().isolation.exchange, started().isolation.env.AMQP_URL);
       return broker;
     },
     env,

@@ -1,28 +1,25 @@
 import { execSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import { QueueNames, RoutingKeys, type SeatMap } from '@zephyr/contracts';
+import { RoutingKeys, type SeatMap } from '@zephyr/contracts';
 import type { Broker } from '@zephyr/runtime/messaging';
 import {
   REPO_ROOT,
   connectWs,
-  isolate,
   newUserId,
   startService,
   waitFor,
-  type Isolation,
   type ServiceProcess,
   type WsClient,
   seatEnvelope,
-  testBroker,
+  useService,
 } from '@zephyr/testing';
 import { startSeatServiceStub, type SeatServiceStub } from './support/seat-service-stub';
-import { stopProcess, wsUrl } from './support/helpers';
+import { wsUrl } from './support/helpers';
 
 /** SPEC.md §4: at most one SEAT_UPDATES per subscription per 100 ms, each change within 1 s. */
 const BATCH_INTERVAL_MS = 100;
 
-let isolation: Isolation;
 let stub: SeatServiceStub;
 let broker: Broker;
 let notifier: ServiceProcess;
@@ -86,36 +83,36 @@ function upgradeAnswer(url: string): Promise<{ status: number; body?: unknown; s
 
 beforeAll(async () => {
   execSync('npx tsc -b services/notifier services/gateway', { cwd: REPO_ROOT, stdio: 'pipe', timeout: 120_000 });
-  isolation = await isolate('notifierbatch');
   stub = await startSeatServiceStub();
-  const env = { ...isolation.env, SEAT_SERVICE_URL: stub.url };
+}, 120_000);
+
+const notifiers = useService('notifier', 'notifierbatch', {
+  startOnSetup: false,
+  env: () => ({ SEAT_SERVICE_URL: stub.url }),
+});
+
+beforeAll(async () => {
   [notifier, capped] = await Promise.all([
-    startService('notifier', { ...env, NOTIFIER_REPLICA_ID: 'batch' }),
-    startService('notifier', { ...env, NOTIFIER_REPLICA_ID: 'capped', WS_MAX_CONNECTIONS: '2' }),
+    notifiers.start({ NOTIFIER_REPLICA_ID: 'batch' }),
+    notifiers.start({ NOTIFIER_REPLICA_ID: 'capped', WS_MAX_CONNECTIONS: '2' }),
   ]);
   // The gateway's REST upstreams are not needed here: only its WebSocket upgrade path is under test.
   gateway = await startService(
     'gateway',
-    { ...isolation.env, NOTIFIER_URL: notifier.baseUrl, WS_MAX_CONNECTIONS: '1', RATE_LIMIT_PER_IP: '0' },
+    { ...notifiers.isolation.env, NOTIFIER_URL: notifier.baseUrl, WS_MAX_CONNECTIONS: '1', RATE_LIMIT_PER_IP: '0' },
     { waitReady: false },
   );
   await waitFor(async () => (await fetch(`${gateway.baseUrl}/health`).catch(() => undefined))?.status === 200, {
     what: 'gateway up',
   });
-  broker = testBroker(isolation.exchange, isolation.env.AMQP_URL!);
+  broker = notifiers.broker;
   await waitFor(() => broker.isConnected(), { what: 'test broker connection' });
+  notifiers.onTeardown(async () => {
+    for (const client of clients) client.socket.terminate();
+    await gateway.stop();
+    await stub.close();
+  });
 }, 120_000);
-
-afterAll(async () => {
-  for (const client of clients) client.socket.terminate();
-  await Promise.all([stopProcess(notifier), stopProcess(capped), stopProcess(gateway)]);
-  // The replicas' own queues go with the isolation's exchange and fixed queues.
-  for (const replicaId of ['batch', 'capped'])
-    isolation?.queues.add(QueueNames.notifierReplica(isolation.exchange, replicaId));
-  await broker?.close();
-  await stub?.close();
-  await isolation?.cleanup();
-});
 
 describe('SEAT_UPDATES batches', () => {
   it('delivers every change exactly once, per seat in version order, within 1 s, at most one batch per 100 ms', async () => {

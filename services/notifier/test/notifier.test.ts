@@ -2,32 +2,28 @@ import { execSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
-import { QueueNames, RoutingKeys, type SeatMap } from '@zephyr/contracts';
+import { RoutingKeys, type SeatMap } from '@zephyr/contracts';
 import type { Broker } from '@zephyr/runtime/messaging';
 import { mintToken } from '@zephyr/runtime';
 import {
   REPO_ROOT,
   connectWs,
-  isolate,
   newUserId,
-  startService,
   userToken,
   waitFor,
-  type Isolation,
   type ServiceProcess,
   type WsClient,
   seatEnvelope,
-  testBroker,
   type SeatFacts,
+  useService,
 } from '@zephyr/testing';
 import { startSeatServiceStub, type SeatServiceStub } from './support/seat-service-stub';
-import { closeCode, metric, stopProcess, upgradeStatus, wsUrl } from './support/helpers';
+import { closeCode, metric, upgradeStatus, wsUrl } from './support/helpers';
 
 /** Small enough that the stalled-client test can pass it in a few seconds of updates. */
 const SMALL_BUFFER_BYTES = 64 * 1024;
 const FAST_HEARTBEAT_MS = 300;
 
-let isolation: Isolation;
 let stub: SeatServiceStub;
 let broker: Broker;
 let replicaA: ServiceProcess;
@@ -84,27 +80,27 @@ async function flushThrough(client: WsClient, eventId: string, userId = newUserI
 
 beforeAll(async () => {
   execSync('npx tsc -b services/notifier', { cwd: REPO_ROOT, stdio: 'pipe', timeout: 120_000 });
-  isolation = await isolate('notifier');
   stub = await startSeatServiceStub();
-  const env = { ...isolation.env, SEAT_SERVICE_URL: stub.url };
-  [replicaA, replicaB] = await Promise.all([
-    startService('notifier', { ...env, NOTIFIER_REPLICA_ID: 'a', MAX_BUFFERED_BYTES: String(SMALL_BUFFER_BYTES) }),
-    startService('notifier', { ...env, NOTIFIER_REPLICA_ID: 'b', HEARTBEAT_INTERVAL_MS: String(FAST_HEARTBEAT_MS) }),
-  ]);
-  broker = testBroker(isolation.exchange, isolation.env.AMQP_URL!);
-  await waitFor(() => broker.isConnected(), { what: 'test broker connection' });
 }, 120_000);
 
-afterAll(async () => {
-  for (const client of clients) client.socket.terminate();
-  for (const socket of rawSockets) socket.terminate();
-  await Promise.all([stopProcess(replicaA), stopProcess(replicaB)]);
-  // The replicas' own queues go with the isolation's exchange and fixed queues.
-  for (const replicaId of ['a', 'b']) isolation?.queues.add(QueueNames.notifierReplica(isolation.exchange, replicaId));
-  await broker?.close();
-  await stub?.close();
-  await isolation?.cleanup();
+const notifiers = useService('notifier', 'notifier', {
+  startOnSetup: false,
+  env: () => ({ SEAT_SERVICE_URL: stub.url }),
 });
+
+beforeAll(async () => {
+  [replicaA, replicaB] = await Promise.all([
+    notifiers.start({ NOTIFIER_REPLICA_ID: 'a', MAX_BUFFERED_BYTES: String(SMALL_BUFFER_BYTES) }),
+    notifiers.start({ NOTIFIER_REPLICA_ID: 'b', HEARTBEAT_INTERVAL_MS: String(FAST_HEARTBEAT_MS) }),
+  ]);
+  broker = notifiers.broker;
+  await waitFor(() => broker.isConnected(), { what: 'test broker connection' });
+  notifiers.onTeardown(async () => {
+    for (const client of clients) client.socket.terminate();
+    for (const socket of rawSockets) socket.terminate();
+    await stub.close();
+  });
+}, 120_000);
 
 describe('client messages', () => {
   it('answers PING with PONG on / and /ws', async () => {
@@ -447,7 +443,7 @@ describe('shutdown', () => {
   it('closes sockets with 1001 and turns readiness off', async () => {
     const client = await connect(replicaB);
     const closed = closeCode(client.socket, 10_000);
-    await stopProcess(replicaB);
+    await replicaB.stop();
     expect(await closed).toBe(1001);
     expect(replicaB.child.exitCode).toBe(0);
   });
