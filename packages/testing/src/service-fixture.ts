@@ -2,6 +2,8 @@ import { QueueNames } from '@zephyr/contracts';
 import type { Broker } from '@zephyr/runtime/messaging';
 import { isolate, newUserId, startService, userToken, type Isolation, type ServiceProcess } from './index';
 import { testBroker } from './messaging';
+import { createTeardowns } from './teardowns';
+import { proxyInFront, type ProxiedBacking, type TcpProxy } from './tcp-proxy';
 
 export interface ServiceFixtureOptions {
   /**
@@ -9,6 +11,8 @@ export interface ServiceFixtureOptions {
    * after the file's earlier beforeAll hooks (fakes the service talks to).
    */
   env?: Record<string, string> | ((isolation: Isolation) => Record<string, string> | Promise<Record<string, string>>);
+  /** Puts a TCP proxy between every process and this backing service (`proxy`). */
+  throughProxy?: ProxiedBacking;
   /** Starts one process in the beforeAll (the default); false when each test starts its own with `start`. */
   startOnSetup?: boolean;
   /** The beforeAll's timeout; jest's own (60 s) by default. */
@@ -24,6 +28,8 @@ export interface ServiceFixture {
   readonly baseUrl: string;
   /** An admin's bearer token. */
   readonly admin: string;
+  /** The proxy of `throughProxy`. */
+  readonly proxy: TcpProxy;
   /** A broker client on the isolation's exchange (opened on first use, closed in the afterAll). */
   readonly broker: Broker;
   /** Env for one process of this file: the isolation's, the fixture's `env`, then `overrides`. */
@@ -45,14 +51,21 @@ export function useService(name: string, label: string, options: ServiceFixtureO
   let first: ServiceProcess | undefined;
   let admin: string | undefined;
   let broker: Broker | undefined;
+  let proxy: TcpProxy | undefined;
+  let proxyEnv: Record<string, string> = {};
   const processes: ServiceProcess[] = [];
-  const teardowns: (() => unknown)[] = [];
+  const teardowns = createTeardowns();
 
   const started = (): { isolation: Isolation; admin: string } => {
     if (!isolation || admin === undefined) throw new Error(`useService('${label}') is read before its beforeAll ran`);
     return { isolation, admin };
   };
-  const env = (overrides: Record<string, string> = {}) => ({ ...started().isolation.env, ...fixtureEnv, ...overrides });
+  const env = (overrides: Record<string, string> = {}) => ({
+    ...started().isolation.env,
+    ...fixtureEnv,
+    ...proxyEnv,
+    ...overrides,
+  });
   const start: ServiceFixture['start'] = async (overrides, startOptions) => {
     const processEnv = env(overrides);
     // A notifier replica declares a queue of its own; the isolation deletes it with the others.
@@ -68,22 +81,17 @@ export function useService(name: string, label: string, options: ServiceFixtureO
 
   beforeAll(async () => {
     isolation = await isolate(label);
+    if (options.throughProxy) ({ proxy, env: proxyEnv } = await proxyInFront(options.throughProxy, isolation));
     fixtureEnv = typeof options.env === 'function' ? await options.env(isolation) : (options.env ?? {});
     admin = await userToken(newUserId(), { admin: true });
     if (options.startOnSetup !== false) first = await start();
   }, options.timeoutMs);
 
   afterAll(async () => {
-    let failure: unknown;
-    for (const teardown of teardowns.reverse()) {
-      try {
-        await teardown();
-      } catch (err) {
-        failure ??= err;
-      }
-    }
+    const failure = await teardowns.run();
     await Promise.all(processes.map((proc) => proc.stop()));
     await broker?.close();
+    await proxy?.close();
     await isolation?.cleanup();
     if (failure) throw failure;
   });
@@ -99,6 +107,10 @@ export function useService(name: string, label: string, options: ServiceFixtureO
     get baseUrl() {
       return this.process.baseUrl;
     },
+    get proxy() {
+      if (!proxy) throw new Error(`useService('${label}') has no proxy: pass throughProxy`);
+      return proxy;
+    },
     get admin() {
       return started().admin;
     },
@@ -108,6 +120,6 @@ export function useService(name: string, label: string, options: ServiceFixtureO
     },
     env,
     start,
-    onTeardown: (teardown) => void teardowns.push(teardown),
+    onTeardown: teardowns.add,
   };
 }

@@ -1,6 +1,5 @@
 import { Client, type QueryResult, type QueryResultRow } from 'pg';
 import {
-  BACKING,
   connectWs,
   http,
   isolate,
@@ -12,10 +11,8 @@ import {
   type WsClient,
 } from './index';
 import { startStack, type ServiceName, type Stack, type StackOptions } from './stack';
-import { proxiedUrl, startTcpProxy, type TcpProxy } from './tcp-proxy';
-
-/** A backing service the stack can reach only through a TCP proxy the test cuts (`stack.proxy`). */
-export type ProxiedBacking = 'postgres' | 'redis';
+import { createTeardowns } from './teardowns';
+import { proxyInFront, type ProxiedBacking, type TcpProxy } from './tcp-proxy';
 
 export interface StackFixtureOptions extends Omit<StackOptions, 'env'> {
   /**
@@ -63,19 +60,6 @@ export interface StackFixture extends Omit<Stack, 'stop'> {
   onTeardown(teardown: () => unknown): void;
 }
 
-/** Starts a TCP proxy in front of `backing` and returns it with the env that routes the stack through it. */
-async function proxyInFront(
-  backing: ProxiedBacking,
-  isolation: Isolation,
-): Promise<{ proxy: TcpProxy; env: Record<string, string> }> {
-  if (backing === 'redis') {
-    const proxy = await startTcpProxy(Number(new URL(BACKING.redisUrl).port || 6379));
-    return { proxy, env: { REDIS_URL: proxiedUrl(BACKING.redisUrl, proxy) } };
-  }
-  const proxy = await startTcpProxy(Number(new URL(BACKING.postgresAdminUrl).port || 5432));
-  return { proxy, env: { DATABASE_URL: proxiedUrl(isolation.databaseUrl, proxy) } };
-}
-
 /**
  * One jest file's stack: an isolation, the services started with `startStack`, an admin token and helpers,
  * set up in a beforeAll and torn down in an afterAll registered where this is called.
@@ -88,7 +72,7 @@ export function useStack(label: string, options: StackFixtureOptions = {}): Stac
   let stack: Stack | undefined;
   let admin: string | undefined;
   let dbClient: Promise<Client> | undefined;
-  const teardowns: (() => unknown)[] = [];
+  const teardowns = createTeardowns();
 
   const started = (): { isolation: Isolation; stack: Stack; admin: string } => {
     if (!isolation || !stack || admin === undefined) {
@@ -126,14 +110,7 @@ export function useStack(label: string, options: StackFixtureOptions = {}): Stac
   }, timeoutMs);
 
   afterAll(async () => {
-    let failure: unknown;
-    for (const teardown of teardowns.reverse()) {
-      try {
-        await teardown();
-      } catch (err) {
-        failure ??= err;
-      }
-    }
+    const failure = await teardowns.run();
     await (await dbClient?.catch(() => undefined))?.end();
     await stack?.stop();
     await proxy?.close();
@@ -181,7 +158,7 @@ export function useStack(label: string, options: StackFixtureOptions = {}): Stac
     serviceEnv,
     async startService(name, overrides, startOptions) {
       const extra = await startService(name, serviceEnv(overrides), startOptions);
-      teardowns.push(() => extra.stop());
+      teardowns.add(() => extra.stop());
       return extra;
     },
     async openWs(path = '/ws', { baseUrl, headers } = {}) {
@@ -189,7 +166,7 @@ export function useStack(label: string, options: StackFixtureOptions = {}): Stac
         `${(baseUrl ?? started().stack.gatewayUrl).replace(/^http/, 'ws')}${path}`,
         headers,
       );
-      teardowns.push(() => client.close());
+      teardowns.add(() => client.close());
       return client;
     },
     db: {
@@ -198,6 +175,6 @@ export function useStack(label: string, options: StackFixtureOptions = {}): Stac
         return (await dbClient).query<R>(sql, values);
       },
     },
-    onTeardown: (teardown) => void teardowns.push(teardown),
+    onTeardown: teardowns.add,
   };
 }

@@ -4,16 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
 import { QueueNames, RoutingKeys } from '@zephyr/contracts';
-import {
-  BACKING,
-  REPO_ROOT,
-  proxiedUrl,
-  startTcpProxy,
-  useService,
-  waitFor,
-  type ServiceProcess,
-  type TcpProxy,
-} from '@zephyr/testing';
+import { BACKING, REPO_ROOT, useService, waitFor, type ServiceProcess, type TcpProxy } from '@zephyr/testing';
 import type { HoldRef } from '../src/domain/holds';
 import { FakeSeatService } from './fake-seat-service';
 import { createHarness, metricValue, newHold, seatEnvelope, sleep, type Harness } from './harness';
@@ -25,17 +16,18 @@ let worker: ServiceProcess;
 
 beforeAll(async () => {
   seatService = await new FakeSeatService().start();
-  proxy = await startTcpProxy(Number(new URL(BACKING.redisUrl).port || 6379));
 });
 
 const fixture = useService('expiry-worker', 'expiryoutage', {
-  env: () => ({ REDIS_URL: proxiedUrl(BACKING.redisUrl, proxy), SEAT_SERVICE_URL: seatService.url }),
+  throughProxy: 'redis',
+  env: () => ({ SEAT_SERVICE_URL: seatService.url }),
 });
 
 beforeAll(async () => {
   worker = fixture.process;
+  proxy = fixture.proxy;
   harness = await createHarness(fixture.isolation);
-  fixture.onTeardown(() => Promise.all([proxy.close(), seatService.stop(), harness.close()]));
+  fixture.onTeardown(() => Promise.all([seatService.stop(), harness.close()]));
   await harness.waitForWorkerQueue();
 });
 

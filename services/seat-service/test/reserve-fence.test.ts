@@ -18,17 +18,52 @@ beforeAll(async () => {
   stack.onTeardown(() => stalled.child.pid && process.kill(stalled.child.pid, 'SIGCONT'));
 });
 
+/** `user` holds `seat` through the replica that stays up. */
+async function holdSeat(eventId: string, seat: number, user: { token: string }, body: object = {}): Promise<void> {
+  const res = await http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token: user.token, body });
+  expect(res.status).toBe(201);
+}
+
+/** A session holding the reservations table locked, so every reserve blocks at its commit until `release` (once). */
+async function lockReservations(): Promise<{ release(): Promise<void> }> {
+  const locker = new Client({ connectionString: stack.isolation.databaseUrl });
+  await locker.connect();
+  await locker.query('BEGIN');
+  await locker.query('LOCK TABLE seat_service.reservations IN EXCLUSIVE MODE');
+  let released = false;
+  return {
+    async release() {
+      if (released) return;
+      released = true;
+      try {
+        await locker.query('COMMIT');
+      } finally {
+        await locker.end();
+      }
+    },
+  };
+}
+
+/** Waits until some reserve's commit waits on that lock. */
+const reserveWaitsOnLock = (what: string) =>
+  waitFor(
+    async () =>
+      (
+        await stack.db.query(
+          `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+             AND query ILIKE '%reservations%'`,
+        )
+      ).rowCount! > 0,
+    { what },
+  );
+
 it('a reserve stalled past its deadline cannot commit after its hold was given up and re-held', async () => {
   const eventId = await stack.createEvent({ name: 'Fence', totalSeats: 10 });
   const a = await newUser();
   const b = await newUser();
   const seat = 5;
 
-  const held = await http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, {
-    token: a.token,
-    body: { holdDuration: 10 },
-  });
-  expect(held.status).toBe(201);
+  await holdSeat(eventId, seat, a, { holdDuration: 10 });
   // The expiry worker schedules holds from seat.held; wait until it was relayed (its audit row is written).
   await waitFor(
     async () =>
@@ -38,25 +73,12 @@ it('a reserve stalled past its deadline cannot commit after its hold was given u
   );
 
   // A's commit blocks on a row lock held by this session...
-  const locker = new Client({ connectionString: stack.isolation.databaseUrl });
-  await locker.connect();
-  await locker.query('BEGIN');
-  await locker.query('LOCK TABLE seat_service.reservations IN EXCLUSIVE MODE');
+  const lock = await lockReservations();
   const reserveA = http(stalled.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/reserve`, { token: a.token });
-  await waitFor(
-    async () =>
-      (
-        await stack.db.query(
-          `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
-             AND query ILIKE '%reservations%'`,
-        )
-      ).rowCount! > 0,
-    { what: "A's commit waiting on the lock" },
-  );
+  await reserveWaitsOnLock("A's commit waiting on the lock");
   // ...then A's process stops while its transaction is open.
   process.kill(stalled.child.pid!, 'SIGSTOP');
-  await locker.query('COMMIT');
-  await locker.end();
+  await lock.release();
 
   try {
     // The deadline passes; the expiry path on the healthy replica settles the stalled reserve.
@@ -67,11 +89,7 @@ it('a reserve stalled past its deadline cannot commit after its hold was given u
       },
       { timeoutMs: 40_000, intervalMs: 200, what: 'the stalled hold released' },
     );
-    const heldByB = await http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, {
-      token: b.token,
-      body: { holdDuration: 600 },
-    });
-    expect(heldByB.status).toBe(201);
+    await holdSeat(eventId, seat, b, { holdDuration: 600 });
   } finally {
     process.kill(stalled.child.pid!, 'SIGCONT');
   }
@@ -108,38 +126,21 @@ it('a refresh during a reserve leaves the event counts at reserved', async () =>
   const eventId = await stack.createEvent({ name: 'Refresh mid-reserve', totalSeats: 10 });
   const a = await newUser();
   const seat = 3;
-  expect(
-    (await http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token: a.token, body: {} })).status,
-  ).toBe(201);
+  await holdSeat(eventId, seat, a);
   // Another seat's hold moves the event's counter past this hold's version.
-  expect(
-    (await http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/7/hold`, { token: a.token, body: {} })).status,
-  ).toBe(201);
+  await holdSeat(eventId, 7, a);
 
-  const locker = new Client({ connectionString: stack.isolation.databaseUrl });
-  await locker.connect();
-  await locker.query('BEGIN');
-  await locker.query('LOCK TABLE seat_service.reservations IN EXCLUSIVE MODE');
+  const lock = await lockReservations();
   const reserve = http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/reserve`, { token: a.token });
   try {
-    await waitFor(
-      async () =>
-        (
-          await stack.db.query(
-            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
-               AND query ILIKE '%reservations%'`,
-          )
-        ).rowCount! > 0,
-      { what: 'the reserve waiting on the lock' },
-    );
+    await reserveWaitsOnLock('the reserve waiting on the lock');
     const refreshed = await http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/refresh`, {
       token: a.token,
       body: { holdDuration: 120 },
     });
     expect(refreshed.status).toBe(200);
   } finally {
-    await locker.query('COMMIT');
-    await locker.end();
+    await lock.release();
   }
   expect((await reserve).status).toBe(200);
 
@@ -178,9 +179,7 @@ it('a reserve whose process dies between the commit and Redis is finished by ano
   const eventId = await stack.createEvent({ name: 'Dies after commit', totalSeats: 10 });
   const a = await newUser();
   const seat = 4;
-  expect(
-    (await http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token: a.token, body: {} })).status,
-  ).toBe(201);
+  await holdSeat(eventId, seat, a);
 
   // The doomed replica reaches Redis through a proxy the test can cut, so its reserve can commit in
   // PostgreSQL and then fail to reach Redis; then it is killed.
@@ -188,27 +187,16 @@ it('a reserve whose process dies between the commit and Redis is finished by ano
   const redisUrl = new URL(stack.isolation.env.REDIS_URL!);
   redisUrl.port = String(redisProxy.port);
   const doomed = await startService('seat-service', stack.serviceEnv({ REDIS_URL: redisUrl.toString() }));
-  const locker = new Client({ connectionString: stack.isolation.databaseUrl });
+  let lock: Awaited<ReturnType<typeof lockReservations>> | undefined;
   let committedAt = 0;
   try {
-    await locker.connect();
-    await locker.query('BEGIN');
-    await locker.query('LOCK TABLE seat_service.reservations IN EXCLUSIVE MODE');
+    lock = await lockReservations();
     void http(doomed.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/reserve`, { token: a.token }).catch(
       () => undefined,
     );
-    await waitFor(
-      async () =>
-        (
-          await stack.db.query(
-            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
-               AND query ILIKE '%reservations%'`,
-          )
-        ).rowCount! > 0,
-      { what: 'the reserve waiting on the lock' },
-    );
+    await reserveWaitsOnLock('the reserve waiting on the lock');
     await redisProxy.down();
-    await locker.query('COMMIT');
+    await lock.release();
     await waitFor(
       async () =>
         (await stack.db.query('SELECT 1 FROM seat_service.reservations WHERE event_id = $1', [eventId])).rowCount === 1,
@@ -217,7 +205,7 @@ it('a reserve whose process dies between the commit and Redis is finished by ano
     committedAt = Date.now();
     doomed.child.kill('SIGKILL');
   } finally {
-    await locker.end().catch(() => undefined);
+    await lock?.release().catch(() => undefined);
     await doomed.stop().catch(() => undefined);
     await redisProxy.close();
   }
