@@ -1,22 +1,18 @@
 import { QueueNames } from '@zephyr/contracts';
 import type { Broker } from '@zephyr/runtime/messaging';
-import { isolate, newUserId, startService, userToken, type Isolation, type ServiceProcess } from './index';
+import { newUserId, startService, userToken, type Isolation, type ServiceProcess } from './index';
 import { testBroker } from './messaging';
-import { createTeardowns } from './teardowns';
-import { proxyInFront, type ProxiedBacking, type TcpProxy } from './tcp-proxy';
+import { useFixtureBase, type FixtureBaseOptions } from './fixture-base';
+import type { TcpProxy } from './tcp-proxy';
 
-export interface ServiceFixtureOptions {
+export interface ServiceFixtureOptions extends FixtureBaseOptions {
   /**
    * Env beyond the isolation's for every process the fixture starts. A function is called in the beforeAll,
    * after the file's earlier beforeAll hooks (fakes the service talks to).
    */
   env?: Record<string, string> | ((isolation: Isolation) => Record<string, string> | Promise<Record<string, string>>);
-  /** Puts a TCP proxy between every process and this backing service (`proxy`). */
-  throughProxy?: ProxiedBacking;
   /** Starts one process in the beforeAll (the default); false when each test starts its own with `start`. */
   startOnSetup?: boolean;
-  /** The beforeAll's timeout; jest's own (60 s) by default. */
-  timeoutMs?: number;
 }
 
 /** The file's service, readable once the fixture's beforeAll has run (inside tests and later hooks). */
@@ -46,24 +42,32 @@ export interface ServiceFixture {
  * registered where this is called. The one-service counterpart of useStack.
  */
 export function useService(name: string, label: string, options: ServiceFixtureOptions = {}): ServiceFixture {
-  let isolation: Isolation | undefined;
   let fixtureEnv: Record<string, string> = {};
   let first: ServiceProcess | undefined;
   let admin: string | undefined;
   let broker: Broker | undefined;
-  let proxy: TcpProxy | undefined;
-  let proxyEnv: Record<string, string> = {};
   const processes: ServiceProcess[] = [];
-  const teardowns = createTeardowns();
+  const base = useFixtureBase(`useService('${label}')`, label, options, {
+    async setUp(isolation) {
+      fixtureEnv = typeof options.env === 'function' ? await options.env(isolation) : (options.env ?? {});
+      admin = await userToken(newUserId(), { admin: true });
+      if (options.startOnSetup !== false) first = await start();
+    },
+    async tearDown() {
+      await Promise.all(processes.map((proc) => proc.stop()));
+      await broker?.close();
+    },
+  });
 
   const started = (): { isolation: Isolation; admin: string } => {
-    if (!isolation || admin === undefined) throw new Error(`useService('${label}') is read before its beforeAll ran`);
+    const { isolation } = base;
+    if (admin === undefined) throw new Error(`useService('${label}') is read before its beforeAll ran`);
     return { isolation, admin };
   };
   const env = (overrides: Record<string, string> = {}) => ({
     ...started().isolation.env,
     ...fixtureEnv,
-    ...proxyEnv,
+    ...base.proxyEnv,
     ...overrides,
   });
   const start: ServiceFixture['start'] = async (overrides, startOptions) => {
@@ -79,23 +83,6 @@ export function useService(name: string, label: string, options: ServiceFixtureO
     return proc;
   };
 
-  beforeAll(async () => {
-    isolation = await isolate(label);
-    if (options.throughProxy) ({ proxy, env: proxyEnv } = await proxyInFront(options.throughProxy, isolation));
-    fixtureEnv = typeof options.env === 'function' ? await options.env(isolation) : (options.env ?? {});
-    admin = await userToken(newUserId(), { admin: true });
-    if (options.startOnSetup !== false) first = await start();
-  }, options.timeoutMs);
-
-  afterAll(async () => {
-    const failure = await teardowns.run();
-    await Promise.all(processes.map((proc) => proc.stop()));
-    await broker?.close();
-    await proxy?.close();
-    await isolation?.cleanup();
-    if (failure) throw failure;
-  });
-
   return {
     get isolation() {
       return started().isolation;
@@ -108,8 +95,7 @@ export function useService(name: string, label: string, options: ServiceFixtureO
       return this.process.baseUrl;
     },
     get proxy() {
-      if (!proxy) throw new Error(`useService('${label}') has no proxy: pass throughProxy`);
-      return proxy;
+      return base.proxy;
     },
     get admin() {
       return started().admin;
@@ -120,6 +106,6 @@ export function useService(name: string, label: string, options: ServiceFixtureO
     },
     env,
     start,
-    onTeardown: teardowns.add,
+    onTeardown: base.teardowns.add,
   };
 }

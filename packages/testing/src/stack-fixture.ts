@@ -2,7 +2,6 @@ import { Client, type QueryResult, type QueryResultRow } from 'pg';
 import {
   connectWs,
   http,
-  isolate,
   newUserId,
   startService,
   userToken,
@@ -11,8 +10,8 @@ import {
   type WsClient,
 } from './index';
 import { startStack, type ServiceName, type Stack, type StackOptions } from './stack';
-import { createTeardowns } from './teardowns';
-import { proxyInFront, type ProxiedBacking, type TcpProxy } from './tcp-proxy';
+import { useFixtureBase } from './fixture-base';
+import type { ProxiedBacking, TcpProxy } from './tcp-proxy';
 
 export interface StackFixtureOptions extends Omit<StackOptions, 'env'> {
   /**
@@ -66,18 +65,29 @@ export interface StackFixture extends Omit<Stack, 'stop'> {
  */
 export function useStack(label: string, options: StackFixtureOptions = {}): StackFixture {
   const { env, throughProxy, start = startStack, adminToken, timeoutMs, eventDefaults, ...stackOptions } = options;
-  let isolation: Isolation | undefined;
-  let proxy: TcpProxy | undefined;
-  let proxyEnv: Record<string, string> = {};
   let stack: Stack | undefined;
   let admin: string | undefined;
   let dbClient: Promise<Client> | undefined;
-  const teardowns = createTeardowns();
+  const base = useFixtureBase(
+    `useStack('${label}')`,
+    label,
+    { throughProxy, timeoutMs },
+    {
+      async setUp(isolation) {
+        const extraEnv = { ...(typeof env === 'function' ? env(isolation) : env), ...base.proxyEnv };
+        stack = await start(isolation, { ...stackOptions, env: extraEnv });
+        admin = await (adminToken ?? (() => userToken(newUserId(), { admin: true })))();
+      },
+      async tearDown() {
+        await (await dbClient?.catch(() => undefined))?.end();
+        await stack?.stop();
+      },
+    },
+  );
 
   const started = (): { isolation: Isolation; stack: Stack; admin: string } => {
-    if (!isolation || !stack || admin === undefined) {
-      throw new Error(`useStack('${label}') is read before its beforeAll ran`);
-    }
+    const { isolation } = base;
+    if (!stack || admin === undefined) throw new Error(`useStack('${label}') is read before its beforeAll ran`);
     return { isolation, stack, admin };
   };
   const connectDb = async (databaseUrl: string): Promise<Client> => {
@@ -93,7 +103,7 @@ export function useStack(label: string, options: StackFixtureOptions = {}): Stac
     } = started();
     return {
       ...current.env,
-      ...proxyEnv,
+      ...base.proxyEnv,
       EVENT_SERVICE_URL: urls['event-service'][0]!,
       SEAT_SERVICE_URL: urls['seat-service'][0]!,
       NOTIFIER_URL: urls.notifier[0]!,
@@ -101,30 +111,12 @@ export function useStack(label: string, options: StackFixtureOptions = {}): Stac
     };
   };
 
-  beforeAll(async () => {
-    isolation = await isolate(label);
-    if (throughProxy) ({ proxy, env: proxyEnv } = await proxyInFront(throughProxy, isolation));
-    const extraEnv = { ...(typeof env === 'function' ? env(isolation) : env), ...proxyEnv };
-    stack = await start(isolation, { ...stackOptions, env: extraEnv });
-    admin = await (adminToken ?? (() => userToken(newUserId(), { admin: true })))();
-  }, timeoutMs);
-
-  afterAll(async () => {
-    const failure = await teardowns.run();
-    await (await dbClient?.catch(() => undefined))?.end();
-    await stack?.stop();
-    await proxy?.close();
-    await isolation?.cleanup();
-    if (failure) throw failure;
-  });
-
   return {
     get isolation() {
       return started().isolation;
     },
     get proxy() {
-      if (!proxy) throw new Error(`useStack('${label}') has no proxy: pass throughProxy`);
-      return proxy;
+      return base.proxy;
     },
     get admin() {
       return started().admin;
@@ -158,7 +150,7 @@ export function useStack(label: string, options: StackFixtureOptions = {}): Stac
     serviceEnv,
     async startService(name, overrides, startOptions) {
       const extra = await startService(name, serviceEnv(overrides), startOptions);
-      teardowns.add(() => extra.stop());
+      base.teardowns.add(() => extra.stop());
       return extra;
     },
     async openWs(path = '/ws', { baseUrl, headers } = {}) {
@@ -166,7 +158,7 @@ export function useStack(label: string, options: StackFixtureOptions = {}): Stac
         `${(baseUrl ?? started().stack.gatewayUrl).replace(/^http/, 'ws')}${path}`,
         headers,
       );
-      teardowns.add(() => client.close());
+      base.teardowns.add(() => client.close());
       return client;
     },
     db: {
@@ -175,6 +167,6 @@ export function useStack(label: string, options: StackFixtureOptions = {}): Stac
         return (await dbClient).query<R>(sql, values);
       },
     },
-    onTeardown: teardowns.add,
+    onTeardown: base.teardowns.add,
   };
 }
