@@ -43,6 +43,8 @@ export interface StackFixture extends Omit<Stack, 'stop'> {
   urlOf(name: ServiceName): string;
   /** Creates an event through the gateway (the event-service when no gateway runs); its id. */
   createEvent(body?: Record<string, unknown>, options?: { headers?: Record<string, string> }): Promise<string>;
+  /** Changes an event through the same service as createEvent (PATCH, as the admin); fails unless 200. */
+  updateEvent(eventId: string, body: Record<string, unknown>): Promise<void>;
   /** Env for one more process beside the stack: the isolation's (and proxy's), the stack's upstreams, `env`. */
   serviceEnv(env?: Record<string, string>): Record<string, string>;
   /** Starts one more process with `serviceEnv(env)`, stopped before the stack stops. */
@@ -111,6 +113,23 @@ export function useStack(label: string, options: StackFixtureOptions = {}): Stac
     };
   };
 
+  /** An admin's call to the events API (the gateway, else the event-service); throws unless `expected`. */
+  const eventsCall = async <T>(
+    method: string,
+    path: string,
+    expected: number,
+    options: { body: unknown; headers?: Record<string, string> },
+  ): Promise<T> => {
+    const { stack: current, admin: token } = started();
+    const baseUrl = hasGateway ? current.gatewayUrl : current.urls['event-service'][0]!;
+    const res = await http<T>(baseUrl, method, path, { token, ...options });
+    if (res.status !== expected) {
+      const logs = current.of('event-service').map((p) => p.output().slice(-3000));
+      throw new Error(`${method} ${path} answered ${res.status} ${JSON.stringify(res.body)}\n${logs.join('\n')}`);
+    }
+    return res.body;
+  };
+
   return {
     get isolation() {
       return started().isolation;
@@ -134,18 +153,14 @@ export function useStack(label: string, options: StackFixtureOptions = {}): Stac
     envFor: (name, port) => started().stack.envFor(name, port),
     urlOf: (name) => started().stack.urls[name][0]!,
     async createEvent(body = {}, { headers } = {}) {
-      const { stack: current, admin: token } = started();
-      const baseUrl = hasGateway ? current.gatewayUrl : current.urls['event-service'][0]!;
-      const res = await http<{ id: string }>(baseUrl, 'POST', '/api/events', {
-        token,
+      const created = await eventsCall<{ id: string }>('POST', '/api/events', 201, {
         headers,
         body: { name: 'Show', totalSeats: 20, ...eventDefaults, ...body },
       });
-      if (res.status !== 201) {
-        const logs = current.of('event-service').map((p) => p.output().slice(-3000));
-        throw new Error(`event create answered ${res.status} ${JSON.stringify(res.body)}\n${logs.join('\n')}`);
-      }
-      return res.body.id;
+      return created.id;
+    },
+    async updateEvent(eventId, body) {
+      await eventsCall('PATCH', `/api/events/${eventId}`, 200, { body });
     },
     serviceEnv,
     async startService(name, overrides, startOptions) {
