@@ -1,10 +1,8 @@
-import { execSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { RoutingKeys, type SeatMap } from '@zephyr/contracts';
 import type { Broker } from '@zephyr/runtime/messaging';
 import {
-  REPO_ROOT,
   connectWs,
   newUserId,
   startService,
@@ -12,9 +10,9 @@ import {
   type ServiceProcess,
   type WsClient,
   seatEnvelope,
-  useService,
 } from '@zephyr/testing';
-import { startSeatServiceStub, type SeatServiceStub } from './support/seat-service-stub';
+import type { SeatServiceStub } from './support/seat-service-stub';
+import { useNotifierReplicas } from './support/replicas';
 import { wsUrl } from './support/helpers';
 
 /** SPEC.md §4: at most one SEAT_UPDATES per subscription per 100 ms, each change within 1 s. */
@@ -81,38 +79,46 @@ function upgradeAnswer(url: string): Promise<{ status: number; body?: unknown; s
   });
 }
 
-beforeAll(async () => {
-  execSync('npx tsc -b services/notifier services/gateway', { cwd: REPO_ROOT, stdio: 'pipe', timeout: 120_000 });
-  stub = await startSeatServiceStub();
-}, 120_000);
-
-const notifiers = useService('notifier', 'notifierbatch', {
-  startOnSetup: false,
-  env: () => ({ SEAT_SERVICE_URL: stub.url }),
-});
+const notifiers = useNotifierReplicas(
+  'notifierbatch',
+  { batch: {}, capped: { WS_MAX_CONNECTIONS: '2' } },
+  'services/notifier services/gateway',
+);
 
 beforeAll(async () => {
-  [notifier, capped] = await Promise.all([
-    notifiers.start({ NOTIFIER_REPLICA_ID: 'batch' }),
-    notifiers.start({ NOTIFIER_REPLICA_ID: 'capped', WS_MAX_CONNECTIONS: '2' }),
-  ]);
+  [notifier, capped] = notifiers.replicas as [ServiceProcess, ServiceProcess];
+  stub = notifiers.stub;
+  broker = notifiers.fixture.broker;
   // The gateway's REST upstreams are not needed here: only its WebSocket upgrade path is under test.
   gateway = await startService(
     'gateway',
-    { ...notifiers.isolation.env, NOTIFIER_URL: notifier.baseUrl, WS_MAX_CONNECTIONS: '1', RATE_LIMIT_PER_IP: '0' },
+    {
+      ...notifiers.fixture.isolation.env,
+      NOTIFIER_URL: notifier.baseUrl,
+      WS_MAX_CONNECTIONS: '1',
+      RATE_LIMIT_PER_IP: '0',
+    },
     { waitReady: false },
   );
+  notifiers.fixture.onTeardown(async () => {
+    for (const client of clients) client.socket.terminate();
+    await gateway.stop();
+  });
   await waitFor(async () => (await fetch(`${gateway.baseUrl}/health`).catch(() => undefined))?.status === 200, {
     what: 'gateway up',
   });
-  broker = notifiers.broker;
-  await waitFor(() => broker.isConnected(), { what: 'test broker connection' });
-  notifiers.onTeardown(async () => {
-    for (const client of clients) client.socket.terminate();
-    await gateway.stop();
-    await stub.close();
-  });
-}, 120_000);
+});
+
+/** Waits until `proc` accepts a WebSocket upgrade again (a slot was freed); the probe socket closes at once. */
+const acceptsAgain = (proc: ServiceProcess, what: string) =>
+  waitFor(
+    async () => {
+      const answer = await upgradeAnswer(wsUrl(proc));
+      answer.socket?.terminate();
+      return answer.status === 101;
+    },
+    { what },
+  );
 
 describe('SEAT_UPDATES batches', () => {
   it('delivers every change exactly once, per seat in version order, within 1 s, at most one batch per 100 ms', async () => {
@@ -241,14 +247,7 @@ describe('connection caps (buyers before watchers)', () => {
     first.send({ type: 'PING' });
     await first.next((m) => m.type === 'PONG');
     first.socket.close();
-    await waitFor(
-      async () => {
-        const answer = await upgradeAnswer(wsUrl(capped));
-        answer.socket?.terminate();
-        return answer.status === 101;
-      },
-      { what: 'a slot free again' },
-    );
+    await acceptsAgain(capped, 'a slot free again');
   });
 
   it('the gateway answers 503 at the upgrade past its own cap, from the contracts’ table, and accepts again after a close', async () => {
@@ -261,13 +260,6 @@ describe('connection caps (buyers before watchers)', () => {
     // Cheap checks first: a bad route is a 404 whether or not the cap is reached.
     expect(await upgradeAnswer(wsUrl(gateway, '/nope'))).toMatchObject({ status: 404 });
     through.socket.close();
-    await waitFor(
-      async () => {
-        const answer = await upgradeAnswer(wsUrl(gateway));
-        answer.socket?.terminate();
-        return answer.status === 101;
-      },
-      { what: 'a gateway slot free again' },
-    );
+    await acceptsAgain(gateway, 'a gateway slot free again');
   });
 });

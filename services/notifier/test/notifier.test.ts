@@ -1,4 +1,3 @@
-import { execSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
@@ -6,7 +5,6 @@ import { RoutingKeys, type SeatMap } from '@zephyr/contracts';
 import type { Broker } from '@zephyr/runtime/messaging';
 import { mintToken } from '@zephyr/runtime';
 import {
-  REPO_ROOT,
   connectWs,
   newUserId,
   userToken,
@@ -15,9 +13,9 @@ import {
   type WsClient,
   seatEnvelope,
   type SeatFacts,
-  useService,
 } from '@zephyr/testing';
-import { startSeatServiceStub, type SeatServiceStub } from './support/seat-service-stub';
+import type { SeatServiceStub } from './support/seat-service-stub';
+import { useNotifierReplicas } from './support/replicas';
 import { closeCode, metric, upgradeStatus, wsUrl } from './support/helpers';
 
 /** Small enough that the stalled-client test can pass it in a few seconds of updates. */
@@ -78,29 +76,20 @@ async function flushThrough(client: WsClient, eventId: string, userId = newUserI
   await client.next((m) => m.type === 'SEAT_UPDATE' && m.seatNumber === seatNumber && m.version === marker.version);
 }
 
-beforeAll(async () => {
-  execSync('npx tsc -b services/notifier', { cwd: REPO_ROOT, stdio: 'pipe', timeout: 120_000 });
-  stub = await startSeatServiceStub();
-}, 120_000);
-
-const notifiers = useService('notifier', 'notifier', {
-  startOnSetup: false,
-  env: () => ({ SEAT_SERVICE_URL: stub.url }),
+const notifiers = useNotifierReplicas('notifier', {
+  a: { MAX_BUFFERED_BYTES: String(SMALL_BUFFER_BYTES) },
+  b: { HEARTBEAT_INTERVAL_MS: String(FAST_HEARTBEAT_MS) },
 });
 
-beforeAll(async () => {
-  [replicaA, replicaB] = await Promise.all([
-    notifiers.start({ NOTIFIER_REPLICA_ID: 'a', MAX_BUFFERED_BYTES: String(SMALL_BUFFER_BYTES) }),
-    notifiers.start({ NOTIFIER_REPLICA_ID: 'b', HEARTBEAT_INTERVAL_MS: String(FAST_HEARTBEAT_MS) }),
-  ]);
-  broker = notifiers.broker;
-  await waitFor(() => broker.isConnected(), { what: 'test broker connection' });
-  notifiers.onTeardown(async () => {
+beforeAll(() => {
+  [replicaA, replicaB] = notifiers.replicas as [ServiceProcess, ServiceProcess];
+  stub = notifiers.stub;
+  broker = notifiers.fixture.broker;
+  notifiers.fixture.onTeardown(() => {
     for (const client of clients) client.socket.terminate();
     for (const socket of rawSockets) socket.terminate();
-    await stub.close();
   });
-}, 120_000);
+});
 
 describe('client messages', () => {
   it('answers PING with PONG on / and /ws', async () => {

@@ -1,28 +1,18 @@
 import amqp from 'amqplib';
 import { QueueNames, RoutingKeys } from '@zephyr/contracts';
 import { REPLICA_DLQ_MAX_LENGTH, REPLICA_QUEUE_MAX_LENGTH } from '@zephyr/runtime/messaging';
-import { BACKING, useService, waitFor, type ServiceProcess } from '@zephyr/testing';
-import { startSeatServiceStub, type SeatServiceStub } from './support/seat-service-stub';
+import { BACKING, waitFor, type ServiceProcess } from '@zephyr/testing';
+import { useNotifierReplicas } from './support/replicas';
 import { metric } from './support/helpers';
 
 const REPLICAS = ['x', 'y'];
 
-let stub: SeatServiceStub;
+const notifiers = useNotifierReplicas('notifierqueues', Object.fromEntries(REPLICAS.map((id) => [id, {}])));
 let replicas: ServiceProcess[] = [];
 
-beforeAll(async () => {
-  stub = await startSeatServiceStub();
+beforeAll(() => {
+  replicas = notifiers.replicas;
 });
-
-const notifiers = useService('notifier', 'notifierqueues', {
-  startOnSetup: false,
-  env: () => ({ SEAT_SERVICE_URL: stub.url }),
-});
-
-beforeAll(async () => {
-  replicas = await Promise.all(REPLICAS.map((id) => notifiers.start({ NOTIFIER_REPLICA_ID: id })));
-  notifiers.onTeardown(() => stub.close());
-}, 120_000);
 
 /** Runs `check` on its own channel: a failed passive check or redeclare closes the channel it ran on. */
 async function onChannel<T>(connection: amqp.ChannelModel, check: (ch: amqp.Channel) => Promise<T>): Promise<T> {
@@ -38,10 +28,12 @@ async function onChannel<T>(connection: amqp.ChannelModel, check: (ch: amqp.Chan
 it('replica queues are bounded, expire when idle and dead-letter into one shared, bounded DLQ', async () => {
   const connection = await amqp.connect(BACKING.amqpUrl);
   try {
-    const shared = QueueNames.notifierReplicasDeadLetter(notifiers.isolation.exchange);
+    const shared = QueueNames.notifierReplicasDeadLetter(notifiers.fixture.isolation.exchange);
     const confirm = await connection.createConfirmChannel();
     // Poison reaches every replica queue and is dead-lettered by each into the same DLQ.
-    confirm.publish(notifiers.isolation.exchange, RoutingKeys.SeatHeld, Buffer.from('{not json'), { persistent: true });
+    confirm.publish(notifiers.fixture.isolation.exchange, RoutingKeys.SeatHeld, Buffer.from('{not json'), {
+      persistent: true,
+    });
     await confirm.waitForConfirms();
     await waitFor(async () => (await onChannel(connection, (ch) => ch.checkQueue(shared))).messageCount === 2, {
       what: 'both poison copies in the shared DLQ',
@@ -49,7 +41,7 @@ it('replica queues are bounded, expire when idle and dead-letter into one shared
     await waitFor(async () => (await metric(replicas[0]!, 'zephyr_dlq_messages')) === 2, { what: 'DLQ depth' });
 
     for (const id of REPLICAS) {
-      const queue = QueueNames.notifierReplica(notifiers.isolation.exchange, id);
+      const queue = QueueNames.notifierReplica(notifiers.fixture.isolation.exchange, id);
       // No DLQ per replica id: autoscaling leaves nothing behind.
       await expect(onChannel(connection, (ch) => ch.checkQueue(QueueNames.deadLetter(queue)))).rejects.toThrow(
         /NOT_FOUND/,
@@ -61,7 +53,7 @@ it('replica queues are bounded, expire when idle and dead-letter into one shared
           arguments: {
             'x-queue-type': 'quorum',
             'x-delivery-limit': 10,
-            'x-dead-letter-exchange': QueueNames.deadLetterExchange(notifiers.isolation.exchange),
+            'x-dead-letter-exchange': QueueNames.deadLetterExchange(notifiers.fixture.isolation.exchange),
             'x-dead-letter-routing-key': shared,
             'x-expires': 60 * 60 * 1000,
             'x-max-length': REPLICA_QUEUE_MAX_LENGTH,
