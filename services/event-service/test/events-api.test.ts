@@ -120,26 +120,15 @@ describe('POST /api/events', () => {
     expect(after.body.items.length).toBe(before.body.items.length);
   });
 
-  it('rejects malformed JSON with 400', async () => {
-    const res = await http(base, 'POST', '/api/events', {
-      token: admin,
-      rawBody: '{"name": "x",',
-      headers: { 'content-type': 'application/json' },
-    });
+  const asJson = { 'content-type': 'application/json' };
+  it.each([
+    ['malformed JSON', { rawBody: '{"name": "x",', headers: asJson }],
+    ['an empty JSON body, as no body (a body is required)', { rawBody: '', headers: asJson }],
+    ['no body', {}],
+  ])('rejects %s with 400', async (_what, options) => {
+    const res = await http(base, 'POST', '/api/events', { token: admin, ...options });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ error: { code: ErrorCodes.ValidationFailed } });
-  });
-
-  it('treats an empty JSON body as no body (400: a body is required)', async () => {
-    const empty = await http(base, 'POST', '/api/events', {
-      token: admin,
-      rawBody: '',
-      headers: { 'content-type': 'application/json' },
-    });
-    expect(empty.status).toBe(400);
-    expect(empty.body).toMatchObject({ error: { code: ErrorCodes.ValidationFailed } });
-    const none = await http(base, 'POST', '/api/events', { token: admin });
-    expect(none.status).toBe(400);
   });
 
   it('rejects a non-JSON body with 415 whatever its text', async () => {

@@ -11,6 +11,7 @@ import {
   BACKING,
   http,
   metricValue,
+  proxiedUrl,
   seatEnvelope,
   startTcpProxy,
   useService,
@@ -39,6 +40,13 @@ afterEach(async () => {
   await proxy?.close();
   proxy = undefined;
 });
+
+/** Starts the service with PostgreSQL behind a proxy the test cuts; its base URL. */
+async function startBehindPostgresProxy(): Promise<string> {
+  proxy = await startTcpProxy(Number(new URL(BACKING.postgresAdminUrl).port || 5432));
+  service = await fixture.start({ DATABASE_URL: proxiedUrl(fixture.isolation.databaseUrl, proxy) });
+  return service.baseUrl;
+}
 
 async function outboxRows(): Promise<{ message_id: string; envelope: DomainEnvelope }[]> {
   const client = new Client({ connectionString: fixture.isolation.databaseUrl });
@@ -93,11 +101,7 @@ it('keeps committed domain events in the outbox while RabbitMQ is unreachable an
 });
 
 it('answers 503 DEPENDENCY_UNAVAILABLE while PostgreSQL is unreachable and recovers by itself', async () => {
-  proxy = await startTcpProxy(Number(new URL(BACKING.postgresAdminUrl).port || 5432));
-  const viaProxy = new URL(fixture.isolation.databaseUrl);
-  viaProxy.port = String(proxy.port);
-  service = await fixture.start({ DATABASE_URL: viaProxy.toString() });
-  const base = service.baseUrl;
+  const base = await startBehindPostgresProxy();
   const event = await http<Event>(base, 'POST', '/api/events', {
     token: admin,
     body: { name: 'Before outage', totalSeats: 10 },
@@ -140,11 +144,7 @@ it('answers 503 DEPENDENCY_UNAVAILABLE while PostgreSQL is unreachable and recov
 });
 
 it('applies every seat change that arrives while PostgreSQL is unreachable, once it is back, and dead-letters none', async () => {
-  proxy = await startTcpProxy(Number(new URL(BACKING.postgresAdminUrl).port || 5432));
-  const viaProxy = new URL(fixture.isolation.databaseUrl);
-  viaProxy.port = String(proxy.port);
-  service = await fixture.start({ DATABASE_URL: viaProxy.toString() });
-  const base = service.baseUrl;
+  const base = await startBehindPostgresProxy();
   const seatsOf = async (eventId: string) =>
     (await http<EventWithCounts>(base, 'GET', `/api/events/${eventId}`)).body.seats;
   const event = await http<Event>(base, 'POST', '/api/events', {
