@@ -13,3 +13,5 @@ export * from './json';
 export * from './messaging';
 export * from './upgrade';
 export * from './service';
+export * from './upstream';
+export * from './wakeable-sleep';
