@@ -5,7 +5,7 @@ import { createLogger, type Logger } from './logger';
 import type { Broker } from './messaging';
 import { createMetrics, type ServiceMetrics } from './metrics';
 import { connectRedis, createRedis, type RedisClient } from './redis';
-import { createLifecycle, runMain, type Lifecycle } from './shutdown';
+import { createLifecycle, runMain, type Lifecycle, type ShutdownStep } from './shutdown';
 import type { DatabaseEnv, RedisEnv, ServiceEnv } from './config';
 
 /** What every service process sets up first, and its one way to start serving. */
@@ -91,7 +91,7 @@ export async function openServiceDatabase(
 export interface BackingClients {
   database?: Knex;
   redis?: RedisClient;
-  rabbitmq?: Pick<Broker, 'isConnected'>;
+  rabbitmq?: Pick<Broker, 'isConnected' | 'close'>;
 }
 
 const BACKING_CHECKS: { [K in keyof BackingClients]-?: (client: NonNullable<BackingClients[K]>) => ReadinessCheck } = {
@@ -113,4 +113,17 @@ export function backingChecks<C extends BackingClients>(clients: C): Record<keyo
     if (client) checks[name] = BACKING_CHECKS[name](client);
   }
   return checks as Record<keyof C, ReadinessCheck>;
+}
+
+/** The last shutdown steps: the broker, then Redis (every client given), then the database pool. */
+export function closeBacking({
+  rabbitmq,
+  redis,
+  database,
+}: Omit<BackingClients, 'redis'> & { redis?: RedisClient | RedisClient[] }): ShutdownStep[] {
+  const steps: ShutdownStep[] = [];
+  if (rabbitmq) steps.push({ name: 'broker', close: () => rabbitmq.close() });
+  if (redis) steps.push({ name: 'redis', close: () => Promise.all([redis].flat().map((client) => client.quit())) });
+  if (database) steps.push({ name: 'database', close: () => database.destroy() });
+  return steps;
 }

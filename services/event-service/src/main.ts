@@ -1,5 +1,12 @@
 import { connectBroker } from '@zephyr/runtime/messaging';
-import { backingChecks, createTokenVerifier, openServiceDatabase, runService, startOutboxRelay } from '@zephyr/runtime';
+import {
+  backingChecks,
+  closeBacking,
+  createTokenVerifier,
+  openServiceDatabase,
+  runService,
+  startOutboxRelay,
+} from '@zephyr/runtime';
 import { createApp } from './app';
 import { authConfig, loadConfig } from './config';
 import { createEventStore } from './data-access/event-store';
@@ -51,8 +58,7 @@ runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics,
     closeAfter: [
       // After HTTP drained, so the last commits get their messages published before we go.
       { name: 'outbox relay', close: () => relay.stop() },
-      { name: 'amqp', close: () => broker.close() },
-      { name: 'postgres', close: () => db.destroy() },
+      ...closeBacking({ rabbitmq: broker, database: db }),
     ],
   });
 });

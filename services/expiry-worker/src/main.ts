@@ -1,5 +1,5 @@
 import { connectBroker } from '@zephyr/runtime/messaging';
-import { backingChecks, connectServiceRedis, runService } from '@zephyr/runtime';
+import { backingChecks, closeBacking, connectServiceRedis, runService } from '@zephyr/runtime';
 import { createApp } from './app';
 import { loadConfig, SERVICE_NAME } from './config';
 import { createExpiryIndex } from './data-access/expiry-index';
@@ -54,8 +54,7 @@ runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics,
     ],
     closeAfter: [
       { name: 'seat-service client', close: () => seatService.close() },
-      { name: 'redis', close: () => redis.quit() },
-      { name: 'broker', close: () => broker.close() },
+      ...closeBacking({ rabbitmq: broker, redis }),
     ],
   });
 });

@@ -3,6 +3,7 @@ import { connectBroker } from '@zephyr/runtime/messaging';
 import {
   authConfigFrom,
   backingChecks,
+  closeBacking,
   Counter,
   connectRedis,
   createDb,
@@ -48,7 +49,8 @@ runService({ name: 'gateway', loadConfig }, async ({ config, logger, metrics, li
       }),
     );
   };
-  const dependencyChecks = backingChecks({ database: db, redis, rabbitmq: broker });
+  const backing = { database: db, redis, rabbitmq: broker };
+  const dependencyChecks = backingChecks(backing);
 
   const app = createApp({
     logger,
@@ -103,10 +105,6 @@ runService({ name: 'gateway', loadConfig }, async ({ config, logger, metrics, li
   server.on('clientError', answerClientError);
   await serve({
     server,
-    closeAfter: [
-      { name: 'broker', close: () => broker.close() },
-      { name: 'redis', close: () => redis.quit() },
-      { name: 'database', close: () => db.destroy() },
-    ],
+    closeAfter: closeBacking(backing),
   });
 });

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { connectBroker } from '@zephyr/runtime/messaging';
-import { authConfigFrom, createTokenVerifier, runService, keepConnectionsOpen } from '@zephyr/runtime';
+import { authConfigFrom, closeBacking, createTokenVerifier, runService, keepConnectionsOpen } from '@zephyr/runtime';
 import { createApp } from './app';
 import { loadConfig } from './config';
 import { createSeatServiceClient } from './data-access/seat-service-client';
@@ -66,7 +66,7 @@ runService(
         { name: 'consumer', close: () => consumer.close() },
         { name: 'websockets', close: () => websockets.close() },
       ],
-      closeAfter: [{ name: 'broker', close: () => broker.close() }],
+      closeAfter: closeBacking({ rabbitmq: broker }),
     });
   },
 );

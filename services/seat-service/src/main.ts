@@ -2,6 +2,7 @@ import { connectBroker } from '@zephyr/runtime/messaging';
 import {
   authConfigFrom,
   backingChecks,
+  closeBacking,
   Counter,
   connectServiceRedis,
   createTokenVerifier,
@@ -147,9 +148,7 @@ runService({ name: 'seat-service', loadConfig }, async ({ config, logger, metric
       { name: 'idle-events', close: () => idleEvents.stop() },
       { name: 'stream-relay', close: () => streamRelay.stop() },
       { name: 'outbox-relay', close: () => pgRelay.stop() },
-      { name: 'broker', close: () => broker.close() },
-      { name: 'redis', close: () => Promise.all([redis.quit(), relayRedis.quit()]) },
-      { name: 'database', close: () => db.destroy() },
+      ...closeBacking({ rabbitmq: broker, redis: [redis, relayRedis], database: db }),
     ],
   });
 });
