@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { http, newUser, startService, startTcpProxy, useStack, waitFor, type ServiceProcess } from '@zephyr/testing';
+import { auditRowsReach } from './audit';
 
 /**
  * The fence at the commit (issue 10, item 1). A reserve on replica A stalls inside its PostgreSQL
@@ -65,12 +66,7 @@ it('a reserve stalled past its deadline cannot commit after its hold was given u
 
   await holdSeat(eventId, seat, a, { holdDuration: 10 });
   // The expiry worker schedules holds from seat.held; wait until it was relayed (its audit row is written).
-  await waitFor(
-    async () =>
-      (await stack.db.query(`SELECT 1 FROM seat_service.seat_audit WHERE event_id = $1 AND action = 'held'`, [eventId]))
-        .rowCount === 1,
-    { timeoutMs: 15_000, what: 'seat.held relayed' },
-  );
+  await auditRowsReach(stack, eventId, 1, 'seat.held relayed', { actions: ['held'] });
 
   // A's commit blocks on a row lock held by this session...
   const lock = await lockReservations();
@@ -145,17 +141,10 @@ it('a refresh during a reserve leaves the event counts at reserved', async () =>
   expect((await reserve).status).toBe(200);
 
   // Both facts are relayed (their audit rows exist); the counts then show the seat reserved, not held.
-  await waitFor(
-    async () =>
-      (
-        await stack.db.query(
-          `SELECT 1 FROM seat_service.seat_audit WHERE event_id = $1 AND seat_number = $2
-             AND action IN ('refreshed', 'reserved')`,
-          [eventId, seat],
-        )
-      ).rowCount === 2,
-    { timeoutMs: 15_000, what: 'seat.refreshed and seat.reserved relayed' },
-  );
+  await auditRowsReach(stack, eventId, 2, 'seat.refreshed and seat.reserved relayed', {
+    seatNumber: seat,
+    actions: ['refreshed', 'reserved'],
+  });
   await waitFor(
     async () => {
       const event = await http<{ seats: { held: number; reserved: number } }>(
