@@ -25,6 +25,14 @@ async function holdSeat(eventId: string, seat: number, user: { token: string }, 
   expect(res.status).toBe(201);
 }
 
+/** A new event of 10 seats whose `seat` a new user `a` holds. */
+async function eventWithHeldSeat(name: string, seat: number, body: object = {}) {
+  const eventId = await stack.createEvent({ name, totalSeats: 10 });
+  const a = await newUser();
+  await holdSeat(eventId, seat, a, body);
+  return { eventId, a };
+}
+
 /** A session holding the reservations table locked, so every reserve blocks at its commit until `release` (once). */
 async function lockReservations(): Promise<{ release(): Promise<void> }> {
   const locker = new Client({ connectionString: stack.isolation.databaseUrl });
@@ -59,12 +67,10 @@ const reserveWaitsOnLock = (what: string) =>
   );
 
 it('a reserve stalled past its deadline cannot commit after its hold was given up and re-held', async () => {
-  const eventId = await stack.createEvent({ name: 'Fence', totalSeats: 10 });
-  const a = await newUser();
-  const b = await newUser();
   const seat = 5;
+  const { eventId, a } = await eventWithHeldSeat('Fence', seat, { holdDuration: 10 });
+  const b = await newUser();
 
-  await holdSeat(eventId, seat, a, { holdDuration: 10 });
   // The expiry worker schedules holds from seat.held; wait until it was relayed (its audit row is written).
   await auditRowsReach(stack, eventId, 1, 'seat.held relayed', { actions: ['held'] });
 
@@ -119,10 +125,8 @@ it('a reserve stalled past its deadline cannot commit after its hold was given u
  * count the reserved seat as held (then available) for good; the chaos run found it as countsMismatch.
  */
 it('a refresh during a reserve leaves the event counts at reserved', async () => {
-  const eventId = await stack.createEvent({ name: 'Refresh mid-reserve', totalSeats: 10 });
-  const a = await newUser();
   const seat = 3;
-  await holdSeat(eventId, seat, a);
+  const { eventId, a } = await eventWithHeldSeat('Refresh mid-reserve', seat);
   // Another seat's hold moves the event's counter past this hold's version.
   await holdSeat(eventId, 7, a);
 
@@ -165,10 +169,8 @@ it('a refresh during a reserve leaves the event counts at reserved', async () =>
  * the PostgreSQL fallback relay (30 s).
  */
 it('a reserve whose process dies between the commit and Redis is finished by another replica and pushed at once', async () => {
-  const eventId = await stack.createEvent({ name: 'Dies after commit', totalSeats: 10 });
-  const a = await newUser();
   const seat = 4;
-  await holdSeat(eventId, seat, a);
+  const { eventId, a } = await eventWithHeldSeat('Dies after commit', seat);
 
   // The doomed replica reaches Redis through a proxy the test can cut, so its reserve can commit in
   // PostgreSQL and then fail to reach Redis; then it is killed.
