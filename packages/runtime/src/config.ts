@@ -1,4 +1,6 @@
 import Joi from 'joi';
+import { DEFAULT_EXCHANGE, serviceEntry, type ServiceName } from '@zephyr/contracts';
+import type { AuthEnv } from './auth';
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/zephyr';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -61,6 +63,62 @@ export const envRules = {
   nonNegativeInt: (fallback: number) => Joi.number().integer().min(0).default(fallback),
   jwtSecret: () => Joi.string().min(32),
 };
+
+/** The env every service reads. */
+export interface ServiceEnv {
+  PORT: number;
+  LOG_LEVEL: string;
+  SHUTDOWN_DRAIN_MS: number;
+}
+export interface DatabaseEnv {
+  DATABASE_URL: string;
+}
+export interface RedisEnv {
+  REDIS_URL: string;
+  /** See envRules.redisClusterNodes. */
+  REDIS_CLUSTER_NODES: string;
+  REDIS_KEY_PREFIX: string;
+}
+export interface AmqpEnv {
+  AMQP_URL: string;
+  AMQP_EXCHANGE: string;
+}
+
+type RulesOf<T> = Record<keyof T, Joi.Schema>;
+
+/** The env groups a service may read besides its own settings (auth: see envSchemaWithAuth). */
+export interface EnvGroups {
+  database: DatabaseEnv;
+  redis: RedisEnv;
+  amqp: AmqpEnv;
+  auth: AuthEnv;
+}
+type Intersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
+/** A service's env: the common settings and those of the groups `G`. */
+export type ServiceEnvOf<G extends keyof EnvGroups> = ServiceEnv & Intersection<EnvGroups[G]>;
+
+const GROUP_RULES: { [G in Exclude<keyof EnvGroups, 'auth'>]: () => RulesOf<EnvGroups[G]> } = {
+  database: () => ({ DATABASE_URL: envRules.databaseUrl() }),
+  redis: () => ({
+    REDIS_URL: envRules.redisUrl(),
+    REDIS_CLUSTER_NODES: envRules.redisClusterNodes(),
+    REDIS_KEY_PREFIX: envRules.keyPrefix(),
+  }),
+  amqp: () => ({ AMQP_URL: envRules.amqpUrl(), AMQP_EXCHANGE: envRules.name(DEFAULT_EXCHANGE) }),
+};
+
+/** The rules of the common settings (the port defaults to the manifest's) and of `groups`, for a schema. */
+export function serviceEnvRules(
+  name: ServiceName,
+  ...groups: Exclude<keyof EnvGroups, 'auth'>[]
+): Record<string, Joi.Schema> {
+  const common: RulesOf<ServiceEnv> = {
+    PORT: envRules.port(serviceEntry(name).port),
+    LOG_LEVEL: envRules.logLevel(),
+    SHUTDOWN_DRAIN_MS: envRules.nonNegativeInt(5000),
+  };
+  return Object.assign(common, ...groups.map((group) => GROUP_RULES[group]()));
+}
 
 /**
  * Validates the environment against `schema` (keys are env var names) and returns a frozen copy.

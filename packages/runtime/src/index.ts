@@ -12,3 +12,6 @@ export * from './batcher';
 export * from './json';
 export * from './messaging';
 export * from './upgrade';
+export * from './service';
+export * from './upstream';
+export * from './wakeable-sleep';

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { DomainEnvelope } from '@zephyr/contracts';
 import type { Broker } from './messaging';
 import type { Logger } from './logger';
+import { createWakeableSleep } from './wakeable-sleep';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 export const OUTBOX_TABLE = 'outbox';
@@ -101,15 +102,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   backlogTimer.unref();
 
   let running = true;
-  let wake: (() => void) | undefined;
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+  const { sleep, wake } = createWakeableSleep();
 
   const relayOnce = async (): Promise<number> =>
     db.transaction(async (trx) => {
@@ -156,11 +149,11 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   })();
 
   return {
-    kick: () => wake?.(),
+    kick: () => wake(),
     async stop() {
       running = false;
       clearInterval(backlogTimer);
-      wake?.();
+      wake();
       await loop;
     },
   };

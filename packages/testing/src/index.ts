@@ -316,6 +316,8 @@ export async function connectWs(url: string, headers: Record<string, string> = {
 
 export * from './stack';
 export * from './stack-fixture';
+export * from './service-fixture';
+export * from './redis-fixture';
 export * from './tcp-proxy';
 export * from './redis-cluster';
 export * from './private-backing';

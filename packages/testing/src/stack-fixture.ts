@@ -1,9 +1,7 @@
 import { Client, type QueryResult, type QueryResultRow } from 'pg';
 import {
-  BACKING,
   connectWs,
   http,
-  isolate,
   newUserId,
   startService,
   userToken,
@@ -12,10 +10,8 @@ import {
   type WsClient,
 } from './index';
 import { startStack, type ServiceName, type Stack, type StackOptions } from './stack';
-import { proxiedUrl, startTcpProxy, type TcpProxy } from './tcp-proxy';
-
-/** A backing service the stack can reach only through a TCP proxy the test cuts (`stack.proxy`). */
-export type ProxiedBacking = 'postgres' | 'redis';
+import { useFixtureBase } from './fixture-base';
+import type { ProxiedBacking, TcpProxy } from './tcp-proxy';
 
 export interface StackFixtureOptions extends Omit<StackOptions, 'env'> {
   /**
@@ -47,6 +43,8 @@ export interface StackFixture extends Omit<Stack, 'stop'> {
   urlOf(name: ServiceName): string;
   /** Creates an event through the gateway (the event-service when no gateway runs); its id. */
   createEvent(body?: Record<string, unknown>, options?: { headers?: Record<string, string> }): Promise<string>;
+  /** Changes an event through the same service as createEvent (PATCH, as the admin); fails unless 200. */
+  updateEvent(eventId: string, body: Record<string, unknown>): Promise<void>;
   /** Env for one more process beside the stack: the isolation's (and proxy's), the stack's upstreams, `env`. */
   serviceEnv(env?: Record<string, string>): Record<string, string>;
   /** Starts one more process with `serviceEnv(env)`, stopped before the stack stops. */
@@ -63,37 +61,35 @@ export interface StackFixture extends Omit<Stack, 'stop'> {
   onTeardown(teardown: () => unknown): void;
 }
 
-/** Starts a TCP proxy in front of `backing` and returns it with the env that routes the stack through it. */
-async function proxyInFront(
-  backing: ProxiedBacking,
-  isolation: Isolation,
-): Promise<{ proxy: TcpProxy; env: Record<string, string> }> {
-  if (backing === 'redis') {
-    const proxy = await startTcpProxy(Number(new URL(BACKING.redisUrl).port || 6379));
-    return { proxy, env: { REDIS_URL: proxiedUrl(BACKING.redisUrl, proxy) } };
-  }
-  const proxy = await startTcpProxy(Number(new URL(BACKING.postgresAdminUrl).port || 5432));
-  return { proxy, env: { DATABASE_URL: proxiedUrl(isolation.databaseUrl, proxy) } };
-}
-
 /**
  * One jest file's stack: an isolation, the services started with `startStack`, an admin token and helpers,
  * set up in a beforeAll and torn down in an afterAll registered where this is called.
  */
 export function useStack(label: string, options: StackFixtureOptions = {}): StackFixture {
   const { env, throughProxy, start = startStack, adminToken, timeoutMs, eventDefaults, ...stackOptions } = options;
-  let isolation: Isolation | undefined;
-  let proxy: TcpProxy | undefined;
-  let proxyEnv: Record<string, string> = {};
   let stack: Stack | undefined;
   let admin: string | undefined;
   let dbClient: Promise<Client> | undefined;
-  const teardowns: (() => unknown)[] = [];
+  const base = useFixtureBase(
+    `useStack('${label}')`,
+    label,
+    { throughProxy, timeoutMs },
+    {
+      async setUp(isolation) {
+        const extraEnv = { ...(typeof env === 'function' ? env(isolation) : env), ...base.proxyEnv };
+        stack = await start(isolation, { ...stackOptions, env: extraEnv });
+        admin = await (adminToken ?? (() => userToken(newUserId(), { admin: true })))();
+      },
+      async tearDown() {
+        await (await dbClient?.catch(() => undefined))?.end();
+        await stack?.stop();
+      },
+    },
+  );
 
   const started = (): { isolation: Isolation; stack: Stack; admin: string } => {
-    if (!isolation || !stack || admin === undefined) {
-      throw new Error(`useStack('${label}') is read before its beforeAll ran`);
-    }
+    const { isolation } = base;
+    if (!stack || admin === undefined) throw new Error(`useStack('${label}') is read before its beforeAll ran`);
     return { isolation, stack, admin };
   };
   const connectDb = async (databaseUrl: string): Promise<Client> => {
@@ -109,7 +105,7 @@ export function useStack(label: string, options: StackFixtureOptions = {}): Stac
     } = started();
     return {
       ...current.env,
-      ...proxyEnv,
+      ...base.proxyEnv,
       EVENT_SERVICE_URL: urls['event-service'][0]!,
       SEAT_SERVICE_URL: urls['seat-service'][0]!,
       NOTIFIER_URL: urls.notifier[0]!,
@@ -117,37 +113,29 @@ export function useStack(label: string, options: StackFixtureOptions = {}): Stac
     };
   };
 
-  beforeAll(async () => {
-    isolation = await isolate(label);
-    if (throughProxy) ({ proxy, env: proxyEnv } = await proxyInFront(throughProxy, isolation));
-    const extraEnv = { ...(typeof env === 'function' ? env(isolation) : env), ...proxyEnv };
-    stack = await start(isolation, { ...stackOptions, env: extraEnv });
-    admin = await (adminToken ?? (() => userToken(newUserId(), { admin: true })))();
-  }, timeoutMs);
-
-  afterAll(async () => {
-    let failure: unknown;
-    for (const teardown of teardowns.reverse()) {
-      try {
-        await teardown();
-      } catch (err) {
-        failure ??= err;
-      }
+  /** An admin's call to the events API (the gateway, else the event-service); throws unless `expected`. */
+  const eventsCall = async <T>(
+    method: string,
+    path: string,
+    expected: number,
+    options: { body: unknown; headers?: Record<string, string> },
+  ): Promise<T> => {
+    const { stack: current, admin: token } = started();
+    const baseUrl = hasGateway ? current.gatewayUrl : current.urls['event-service'][0]!;
+    const res = await http<T>(baseUrl, method, path, { token, ...options });
+    if (res.status !== expected) {
+      const logs = current.of('event-service').map((p) => p.output().slice(-3000));
+      throw new Error(`${method} ${path} answered ${res.status} ${JSON.stringify(res.body)}\n${logs.join('\n')}`);
     }
-    await (await dbClient?.catch(() => undefined))?.end();
-    await stack?.stop();
-    await proxy?.close();
-    await isolation?.cleanup();
-    if (failure) throw failure;
-  });
+    return res.body;
+  };
 
   return {
     get isolation() {
       return started().isolation;
     },
     get proxy() {
-      if (!proxy) throw new Error(`useStack('${label}') has no proxy: pass throughProxy`);
-      return proxy;
+      return base.proxy;
     },
     get admin() {
       return started().admin;
@@ -165,23 +153,19 @@ export function useStack(label: string, options: StackFixtureOptions = {}): Stac
     envFor: (name, port) => started().stack.envFor(name, port),
     urlOf: (name) => started().stack.urls[name][0]!,
     async createEvent(body = {}, { headers } = {}) {
-      const { stack: current, admin: token } = started();
-      const baseUrl = hasGateway ? current.gatewayUrl : current.urls['event-service'][0]!;
-      const res = await http<{ id: string }>(baseUrl, 'POST', '/api/events', {
-        token,
+      const created = await eventsCall<{ id: string }>('POST', '/api/events', 201, {
         headers,
         body: { name: 'Show', totalSeats: 20, ...eventDefaults, ...body },
       });
-      if (res.status !== 201) {
-        const logs = current.of('event-service').map((p) => p.output().slice(-3000));
-        throw new Error(`event create answered ${res.status} ${JSON.stringify(res.body)}\n${logs.join('\n')}`);
-      }
-      return res.body.id;
+      return created.id;
+    },
+    async updateEvent(eventId, body) {
+      await eventsCall('PATCH', `/api/events/${eventId}`, 200, { body });
     },
     serviceEnv,
     async startService(name, overrides, startOptions) {
       const extra = await startService(name, serviceEnv(overrides), startOptions);
-      teardowns.push(() => extra.stop());
+      base.teardowns.add(() => extra.stop());
       return extra;
     },
     async openWs(path = '/ws', { baseUrl, headers } = {}) {
@@ -189,7 +173,7 @@ export function useStack(label: string, options: StackFixtureOptions = {}): Stac
         `${(baseUrl ?? started().stack.gatewayUrl).replace(/^http/, 'ws')}${path}`,
         headers,
       );
-      teardowns.push(() => client.close());
+      base.teardowns.add(() => client.close());
       return client;
     },
     db: {
@@ -198,6 +182,6 @@ export function useStack(label: string, options: StackFixtureOptions = {}): Stac
         return (await dbClient).query<R>(sql, values);
       },
     },
-    onTeardown: (teardown) => void teardowns.push(teardown),
+    onTeardown: base.teardowns.add,
   };
 }

@@ -1,4 +1,6 @@
 import net from 'node:net';
+import { BACKING } from './backing';
+import type { Isolation } from './index';
 
 export interface TcpProxy {
   port: number;
@@ -68,4 +70,20 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     },
     close: () => (server.listening ? down() : Promise.resolve()),
   };
+}
+
+/** A backing service a fixture's processes reach only through a TCP proxy the test cuts. */
+export type ProxiedBacking = 'postgres' | 'redis';
+
+/** Starts a TCP proxy in front of `backing` and returns it with the env that routes the stack through it. */
+export async function proxyInFront(
+  backing: ProxiedBacking,
+  isolation: Isolation,
+): Promise<{ proxy: TcpProxy; env: Record<string, string> }> {
+  if (backing === 'redis') {
+    const proxy = await startTcpProxy(Number(new URL(BACKING.redisUrl).port || 6379));
+    return { proxy, env: { REDIS_URL: proxiedUrl(BACKING.redisUrl, proxy) } };
+  }
+  const proxy = await startTcpProxy(Number(new URL(BACKING.postgresAdminUrl).port || 5432));
+  return { proxy, env: { DATABASE_URL: proxiedUrl(isolation.databaseUrl, proxy) } };
 }

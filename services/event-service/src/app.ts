@@ -1,24 +1,14 @@
-import {
-  createRoutedServiceApp,
-  type Logger,
-  type ReadinessCheck,
-  type ServiceMetrics,
-  type TokenVerifier,
-} from '@zephyr/runtime';
+import { createRoutedServiceApp, type ServiceAppOptions, type TokenVerifier } from '@zephyr/runtime';
 import type { Express } from 'express';
 import type { EventsService } from './domain/events';
 import { eventsRoutes } from './entry-points/http/events-routes';
 import { internalRoutes } from './entry-points/http/internal-routes';
 import type { EventServiceMetrics } from './metrics';
 
-export interface AppDeps {
-  logger: Logger;
-  metrics: ServiceMetrics;
+export interface AppDeps extends ServiceAppOptions {
   domainMetrics: EventServiceMetrics;
   events: EventsService;
   verifier: TokenVerifier;
-  readiness: Record<string, ReadinessCheck>;
-  isAcceptingTraffic?: () => boolean;
 }
 
 /** The HTTP app, without listening or opening connections (tests use it in-process). */

@@ -1,14 +1,11 @@
 import { connectBroker } from '@zephyr/runtime/messaging';
 import {
-  createDb,
-  createLifecycle,
-  createLogger,
-  createMetrics,
+  backingChecks,
+  closeBacking,
   createTokenVerifier,
-  runMain,
+  openServiceDatabase,
+  runService,
   startOutboxRelay,
-  runMigrations,
-  startService,
 } from '@zephyr/runtime';
 import { createApp } from './app';
 import { authConfig, loadConfig } from './config';
@@ -22,19 +19,11 @@ import { createEventServiceMetrics } from './metrics';
 import { migrations } from './migrations';
 import { SERVICE_NAME } from './service';
 
-runMain(async () => {
-  const config = loadConfig(process.env);
-  const logger = createLogger(SERVICE_NAME, config.LOG_LEVEL);
+runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics, lifecycle, serve }) => {
   const verifier = createTokenVerifier(authConfig(config));
-  const metrics = createMetrics(SERVICE_NAME);
   const domainMetrics = createEventServiceMetrics(metrics.registry);
-  const lifecycle = createLifecycle(logger, config.SHUTDOWN_DRAIN_MS);
 
-  if (config.MIGRATE_ON_START) {
-    await runMigrations({ databaseUrl: config.DATABASE_URL, schema: SCHEMA, migrations, logger });
-  }
-
-  const db = createDb(config.DATABASE_URL);
+  const db = await openServiceDatabase(config, { schema: SCHEMA, migrations, logger });
   const broker = connectBroker({
     url: config.AMQP_URL,
     exchange: config.AMQP_EXCHANGE,
@@ -61,27 +50,15 @@ runMain(async () => {
     events,
     verifier,
     isAcceptingTraffic: lifecycle.isAcceptingTraffic,
-    readiness: {
-      database: async () => {
-        await db.raw('select 1');
-      },
-      rabbitmq: async () => {
-        if (!broker.isConnected()) throw new Error('broker not connected');
-      },
-    },
+    readiness: backingChecks({ database: db, rabbitmq: broker }),
   });
-  await startService({
-    name: SERVICE_NAME,
-    port: config.PORT,
+  await serve({
     server: app,
-    logger,
-    lifecycle,
     closeFirst: [{ name: 'seat counts consumer', close: () => consumer.close() }],
     closeAfter: [
       // After HTTP drained, so the last commits get their messages published before we go.
       { name: 'outbox relay', close: () => relay.stop() },
-      { name: 'amqp', close: () => broker.close() },
-      { name: 'postgres', close: () => db.destroy() },
+      ...closeBacking({ rabbitmq: broker, database: db }),
     ],
   });
 });

@@ -8,49 +8,28 @@ import {
   type EventChangedData,
   type Page,
 } from '@zephyr/contracts';
-import type { Broker } from '@zephyr/runtime/messaging';
-import {
-  http,
-  isolate,
-  newUserId,
-  REPO_ROOT,
-  startService,
-  userToken,
-  waitFor,
-  type Isolation,
-  type ServiceProcess,
-  testBroker,
-} from '@zephyr/testing';
-import { probeQueue, startFakeSeatService, stopService, type FakeSeatService, type Probe } from './support';
+import { http, newUserId, REPO_ROOT, useService, userToken, waitFor } from '@zephyr/testing';
+import { probeQueue, startFakeSeatService, type FakeSeatService, type Probe } from './support';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-let iso: Isolation;
-let service: ServiceProcess;
 let seatService: FakeSeatService;
-let broker: Broker;
 let probe: Probe;
 let admin: string;
 let user: string;
 let base: string;
 
 beforeAll(async () => {
-  iso = await isolate('es-api');
   seatService = await startFakeSeatService();
-  broker = testBroker(iso.exchange);
-  probe = await probeQueue(broker, 'event.*');
-  service = await startService('event-service', { ...iso.env, SEAT_SERVICE_URL: seatService.url });
-  base = service.baseUrl;
-  admin = await userToken(newUserId(), { admin: true });
-  user = await userToken(newUserId());
 });
 
-afterAll(async () => {
-  await stopService(service);
-  await probe?.close();
-  await broker?.close();
-  await seatService?.close();
-  await iso?.cleanup();
+const service = useService('event-service', 'es-api', { env: () => ({ SEAT_SERVICE_URL: seatService.url }) });
+
+beforeAll(async () => {
+  ({ baseUrl: base, admin } = service);
+  user = await userToken(newUserId());
+  probe = await probeQueue(service.broker, 'event.*');
+  service.onTeardown(() => Promise.all([probe.close(), seatService.close()]));
 });
 
 const createEvent = async (body: Record<string, unknown> = {}) => {
@@ -141,26 +120,15 @@ describe('POST /api/events', () => {
     expect(after.body.items.length).toBe(before.body.items.length);
   });
 
-  it('rejects malformed JSON with 400', async () => {
-    const res = await http(base, 'POST', '/api/events', {
-      token: admin,
-      rawBody: '{"name": "x",',
-      headers: { 'content-type': 'application/json' },
-    });
+  const asJson = { 'content-type': 'application/json' };
+  it.each([
+    ['malformed JSON', { rawBody: '{"name": "x",', headers: asJson }],
+    ['an empty JSON body, as no body (a body is required)', { rawBody: '', headers: asJson }],
+    ['no body', {}],
+  ])('rejects %s with 400', async (_what, options) => {
+    const res = await http(base, 'POST', '/api/events', { token: admin, ...options });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ error: { code: ErrorCodes.ValidationFailed } });
-  });
-
-  it('treats an empty JSON body as no body (400: a body is required)', async () => {
-    const empty = await http(base, 'POST', '/api/events', {
-      token: admin,
-      rawBody: '',
-      headers: { 'content-type': 'application/json' },
-    });
-    expect(empty.status).toBe(400);
-    expect(empty.body).toMatchObject({ error: { code: ErrorCodes.ValidationFailed } });
-    const none = await http(base, 'POST', '/api/events', { token: admin });
-    expect(none.status).toBe(400);
   });
 
   it('rejects a non-JSON body with 415 whatever its text', async () => {
@@ -507,7 +475,7 @@ describe('internal API, routes, metrics and configuration', () => {
   });
 
   it('refuses to start without a JWT secret, naming every bad variable in one line', () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...iso.env, PORT: 'x', MIGRATE_ON_START: 'maybe' };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...service.isolation.env, PORT: 'x', MIGRATE_ON_START: 'maybe' };
     delete env.JWT_SECRET;
     delete env.JWT_JWKS_URL;
     const run = spawnSync(process.execPath, [path.join(REPO_ROOT, 'services/event-service/dist/main.js')], {

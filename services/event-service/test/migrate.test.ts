@@ -1,30 +1,19 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Client } from 'pg';
-import {
-  BACKING,
-  http,
-  isolate,
-  newUserId,
-  REPO_ROOT,
-  startService,
-  userToken,
-  type Isolation,
-  type ServiceProcess,
-} from '@zephyr/testing';
-import { stopService } from './support';
+import { BACKING, http, REPO_ROOT, useService } from '@zephyr/testing';
 
 const MIGRATE = path.join(REPO_ROOT, 'services/event-service/dist/migrate.js');
 
-let iso: Isolation;
-let service: ServiceProcess | undefined;
+// The one test that runs the service starts it on a database it migrated first.
+const fixture = useService('event-service', 'es-migrate', { startOnSetup: false });
 let freshUrl: string;
 let freshName: string;
 
 function runMigrate(databaseUrl: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [MIGRATE], {
-      env: { ...process.env, ...iso.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'info' },
+      env: { ...process.env, ...fixture.isolation.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -44,18 +33,15 @@ async function query<T>(databaseUrl: string, sql: string): Promise<T[]> {
   }
 }
 
-beforeAll(async () => {
-  iso = await isolate('es-migrate');
-  freshName = `${new URL(iso.databaseUrl).pathname.slice(1)}_fresh`;
-  const url = new URL(iso.databaseUrl);
+beforeAll(() => {
+  freshName = `${new URL(fixture.isolation.databaseUrl).pathname.slice(1)}_fresh`;
+  const url = new URL(fixture.isolation.databaseUrl);
   url.pathname = `/${freshName}`;
   freshUrl = url.toString();
 });
 
 afterAll(async () => {
-  await stopService(service);
   await query(BACKING.postgresAdminUrl, `DROP DATABASE IF EXISTS "${freshName}" WITH (FORCE)`);
-  await iso?.cleanup();
 });
 
 it('creates the database and schema on a fresh server, concurrently and idempotently', async () => {
@@ -73,13 +59,9 @@ it('creates the database and schema on a fresh server, concurrently and idempote
 });
 
 it('starts without migrating when MIGRATE_ON_START=false, on a migrated database', async () => {
-  expect((await runMigrate(iso.databaseUrl)).code).toBe(0);
-  service = await startService('event-service', {
-    ...iso.env,
-    MIGRATE_ON_START: 'false',
-    SEAT_SERVICE_URL: 'http://127.0.0.1:9',
-  });
-  const token = await userToken(newUserId(), { admin: true });
+  expect((await runMigrate(fixture.isolation.databaseUrl)).code).toBe(0);
+  const service = await fixture.start({ MIGRATE_ON_START: 'false', SEAT_SERVICE_URL: 'http://127.0.0.1:9' });
+  const token = fixture.admin;
   const res = await http(service.baseUrl, 'POST', '/api/events', { token, body: { name: 'Migrated', totalSeats: 10 } });
   expect(res.status).toBe(201);
 });

@@ -7,50 +7,49 @@ import {
   type EventWithCounts,
   type Page,
 } from '@zephyr/contracts';
-import type { Broker } from '@zephyr/runtime/messaging';
 import {
   BACKING,
   http,
-  isolate,
   metricValue,
+  proxiedUrl,
   seatEnvelope,
-  newUserId,
-  startService,
-  userToken,
+  startTcpProxy,
+  useService,
   waitFor,
-  type Isolation,
   type ServiceProcess,
-  testBroker,
+  type TcpProxy,
 } from '@zephyr/testing';
-import { closedPort, probeQueue, startTcpProxy, stopService, type TcpProxy } from './support';
+import { closedPort, probeQueue } from './support';
 
-let iso: Isolation;
+// Each test starts its own process: the outage it plays is in its env.
+const fixture = useService('event-service', 'es-outage', {
+  startOnSetup: false,
+  env: async () => ({ SEAT_SERVICE_URL: `http://127.0.0.1:${await closedPort()}`, LOG_LEVEL: 'silent' }),
+});
 let service: ServiceProcess | undefined;
-let broker: Broker | undefined;
 let proxy: TcpProxy | undefined;
 let admin: string;
-let env: Record<string, string>;
 
-beforeAll(async () => {
-  iso = await isolate('es-outage');
-  env = { ...iso.env, SEAT_SERVICE_URL: `http://127.0.0.1:${await closedPort()}`, LOG_LEVEL: 'silent' };
-  admin = await userToken(newUserId(), { admin: true });
+beforeAll(() => {
+  admin = fixture.admin;
 });
 
 afterEach(async () => {
-  await stopService(service);
+  await service?.stop();
   service = undefined;
   await proxy?.close();
   proxy = undefined;
 });
 
-afterAll(async () => {
-  await broker?.close();
-  await iso?.cleanup();
-});
+/** Starts the service with PostgreSQL behind a proxy the test cuts; its base URL. */
+async function startBehindPostgresProxy(): Promise<string> {
+  proxy = await startTcpProxy(Number(new URL(BACKING.postgresAdminUrl).port || 5432));
+  service = await fixture.start({ DATABASE_URL: proxiedUrl(fixture.isolation.databaseUrl, proxy) });
+  return service.baseUrl;
+}
 
 async function outboxRows(): Promise<{ message_id: string; envelope: DomainEnvelope }[]> {
-  const client = new Client({ connectionString: iso.databaseUrl });
+  const client = new Client({ connectionString: fixture.isolation.databaseUrl });
   await client.connect();
   try {
     return (await client.query('SELECT message_id, envelope FROM event_service.outbox ORDER BY seq')).rows;
@@ -61,7 +60,7 @@ async function outboxRows(): Promise<{ message_id: string; envelope: DomainEnvel
 
 it('keeps committed domain events in the outbox while RabbitMQ is unreachable and publishes them once it is back', async () => {
   const deadBroker = `amqp://guest:guest@127.0.0.1:${await closedPort()}`;
-  service = await startService('event-service', { ...env, AMQP_URL: deadBroker }, { waitReady: false });
+  service = await fixture.start({ AMQP_URL: deadBroker }, { waitReady: false });
   const base = service.baseUrl;
   await waitFor(async () => (await fetch(`${base}/health`)).status === 200, { what: 'liveness' });
   const ready = await http(base, 'GET', '/health/ready');
@@ -91,10 +90,9 @@ it('keeps committed domain events in the outbox while RabbitMQ is unreachable an
   ]);
 
   // The broker "comes back" for a restarted process: the rows are published with confirms, then deleted.
-  await stopService(service);
-  broker = testBroker(iso.exchange);
-  const probe = await probeQueue(broker, 'event.*');
-  service = await startService('event-service', env);
+  await service.stop();
+  const probe = await probeQueue(fixture.broker, 'event.*');
+  service = await fixture.start();
   await waitFor(() => probe.received.length >= 3, { what: 'outbox published' });
   expect(probe.invalid).toEqual([]);
   expect(probe.received.map((e) => e.id)).toEqual(pending.map((r) => r.message_id));
@@ -103,11 +101,7 @@ it('keeps committed domain events in the outbox while RabbitMQ is unreachable an
 });
 
 it('answers 503 DEPENDENCY_UNAVAILABLE while PostgreSQL is unreachable and recovers by itself', async () => {
-  proxy = await startTcpProxy(Number(new URL(BACKING.postgresAdminUrl).port || 5432));
-  const viaProxy = new URL(iso.databaseUrl);
-  viaProxy.port = String(proxy.port);
-  service = await startService('event-service', { ...env, DATABASE_URL: viaProxy.toString() });
-  const base = service.baseUrl;
+  const base = await startBehindPostgresProxy();
   const event = await http<Event>(base, 'POST', '/api/events', {
     token: admin,
     body: { name: 'Before outage', totalSeats: 10 },
@@ -150,12 +144,7 @@ it('answers 503 DEPENDENCY_UNAVAILABLE while PostgreSQL is unreachable and recov
 });
 
 it('applies every seat change that arrives while PostgreSQL is unreachable, once it is back, and dead-letters none', async () => {
-  proxy = await startTcpProxy(Number(new URL(BACKING.postgresAdminUrl).port || 5432));
-  const viaProxy = new URL(iso.databaseUrl);
-  viaProxy.port = String(proxy.port);
-  service = await startService('event-service', { ...env, DATABASE_URL: viaProxy.toString() });
-  const base = service.baseUrl;
-  broker ??= testBroker(iso.exchange);
+  const base = await startBehindPostgresProxy();
   const seatsOf = async (eventId: string) =>
     (await http<EventWithCounts>(base, 'GET', `/api/events/${eventId}`)).body.seats;
   const event = await http<Event>(base, 'POST', '/api/events', {
@@ -176,14 +165,14 @@ it('applies every seat change that arrives while PostgreSQL is unreachable, once
   const first = held(1);
   await waitFor(
     async () => {
-      await broker!.publish(first);
+      await fixture.broker.publish(first);
       return (await seatsOf(eventId)).held === 1;
     },
     { what: 'consumer bound', intervalMs: 200 },
   );
 
   await proxy.down();
-  await Promise.all(Array.from({ length: 40 }, (_, i) => broker!.publish(held(i + 2))));
+  await Promise.all(Array.from({ length: 40 }, (_, i) => fixture.broker.publish(held(i + 2))));
   // The outage under test: 1.5 s without PostgreSQL while the changes are in hand.
   await new Promise((resolve) => setTimeout(resolve, 1500));
   await proxy.up();

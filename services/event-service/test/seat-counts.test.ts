@@ -8,25 +8,9 @@ import {
   type SeatEnvelope,
   type SeatRoutingKey,
 } from '@zephyr/contracts';
-import type { Broker } from '@zephyr/runtime/messaging';
-import {
-  http,
-  isolate,
-  newUserId,
-  startService,
-  userToken,
-  waitFor,
-  type Isolation,
-  type ServiceProcess,
-  seatEnvelope,
-  testBroker,
-} from '@zephyr/testing';
-import { stopService } from './support';
+import { http, newUserId, seatEnvelope, useService, waitFor } from '@zephyr/testing';
 
-let iso: Isolation;
-let service: ServiceProcess;
-let broker: Broker;
-let admin: string;
+const service = useService('event-service', 'es-counts', { env: { SEAT_SERVICE_URL: 'http://127.0.0.1:9' } });
 
 const holder = newUserId();
 const inMs = (ms: number) => new Date(Date.now() + ms).toISOString();
@@ -47,11 +31,11 @@ const seat = (eventId: string) => {
   };
 };
 
-const publishAll = (envelopes: SeatEnvelope[]) => Promise.all(envelopes.map((e) => broker.publish(e)));
+const publishAll = (envelopes: SeatEnvelope[]) => Promise.all(envelopes.map((e) => service.broker.publish(e)));
 
 const createEvent = async (totalSeats: number): Promise<Event> => {
   const res = await http<Event>(service.baseUrl, 'POST', '/api/events', {
-    token: admin,
+    token: service.admin,
     body: { name: 'Counts', totalSeats },
   });
   expect(res.status).toBe(201);
@@ -71,27 +55,17 @@ const countsBecome = (eventId: string, expected: SeatCounts, timeoutMs = 2000) =
   );
 
 beforeAll(async () => {
-  iso = await isolate('es-counts');
-  service = await startService('event-service', { ...iso.env, SEAT_SERVICE_URL: 'http://127.0.0.1:9' });
-  broker = testBroker(iso.exchange);
-  admin = await userToken(newUserId(), { admin: true });
   // The service declares and binds its queue once it has connected; until then a publish is unroutable.
   // Repeat one message until it shows (repeats are harmless: same seat, same version).
   const canary = await createEvent(10);
   const probe = seat(canary.id).held(1, 1);
   await waitFor(
     async () => {
-      await broker.publish({ ...probe, id: randomUUID() });
+      await service.broker.publish({ ...probe, id: randomUUID() });
       return (await counts(canary.id)).held === 1;
     },
     { timeoutMs: 15_000, intervalMs: 250, what: 'seat-counts queue bound' },
   );
-});
-
-afterAll(async () => {
-  await stopService(service);
-  await broker?.close();
-  await iso?.cleanup();
 });
 
 it('follows holds, reservations, releases and expiries within about a second', async () => {

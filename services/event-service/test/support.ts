@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { parseEnvelope, type DomainEnvelope } from '@zephyr/contracts';
 import type { Broker } from '@zephyr/runtime/messaging';
-import { startFakeHttp, type ServiceProcess } from '@zephyr/testing';
+import { startFakeHttp } from '@zephyr/testing';
 
 /** The few amqplib channel calls the tests make (amqplib itself is not a dependency of this service). */
 interface TestChannel {
@@ -76,22 +76,4 @@ export async function closedPort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
-}
-
-// The TCP proxy moved to @zephyr/testing (the gateway's idempotency tests cut Redis with it too).
-export { startTcpProxy, type TcpProxy } from '@zephyr/testing';
-
-/**
- * SIGTERM and wait for the exit (SIGKILL after 10 s). Unlike ServiceProcess.stop, the fallback timer is
- * cleared, so jest is not held open for 10 s after the suite.
- */
-export async function stopService(proc: ServiceProcess | undefined): Promise<void> {
-  if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => proc.child.once('exit', () => resolve()));
-  proc.child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), 10_000)));
-  const late = await Promise.race([exited.then(() => false), timedOut]);
-  clearTimeout(timer);
-  if (late) proc.child.kill('SIGKILL');
 }

@@ -1,17 +1,10 @@
 import Joi from 'joi';
-import { DEFAULT_EXCHANGE, MAX_EXPIRE_BATCH, serviceEntry } from '@zephyr/contracts';
-import { envRules, loadEnv } from '@zephyr/runtime';
+import { MAX_EXPIRE_BATCH, serviceEntry } from '@zephyr/contracts';
+import { envRules, loadEnv, serviceEnvRules, type ServiceEnvOf } from '@zephyr/runtime';
 
 export const SERVICE_NAME = serviceEntry('expiry-worker').name;
 
-export interface Config {
-  PORT: number;
-  LOG_LEVEL: string;
-  REDIS_URL: string;
-  REDIS_CLUSTER_NODES: string;
-  REDIS_KEY_PREFIX: string;
-  AMQP_URL: string;
-  AMQP_EXCHANGE: string;
+export interface Config extends ServiceEnvOf<'redis' | 'amqp'> {
   SEAT_SERVICE_URL: string;
   /** Longest sleep between two claims when nothing is due sooner. */
   EXPIRY_POLL_MS: number;
@@ -19,26 +12,18 @@ export interface Config {
   EXPIRY_BATCH_SIZE: number;
   /** How long a claimed batch stays with one replica before another may take it over (crash recovery). */
   EXPIRY_LEASE_MS: number;
-  SHUTDOWN_DRAIN_MS: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
   return loadEnv<Config>(
     SERVICE_NAME,
     Joi.object<Config>({
-      PORT: envRules.port(serviceEntry(SERVICE_NAME).port),
-      LOG_LEVEL: envRules.logLevel(),
-      REDIS_URL: envRules.redisUrl(),
-      REDIS_CLUSTER_NODES: envRules.redisClusterNodes(),
-      REDIS_KEY_PREFIX: envRules.keyPrefix(),
-      AMQP_URL: envRules.amqpUrl(),
-      AMQP_EXCHANGE: envRules.name(DEFAULT_EXCHANGE),
+      ...serviceEnvRules(SERVICE_NAME, 'redis', 'amqp'),
       SEAT_SERVICE_URL: envRules.httpUrl('http://127.0.0.1:3002'),
       EXPIRY_POLL_MS: Joi.number().integer().min(10).max(1000).default(100),
       EXPIRY_BATCH_SIZE: Joi.number().integer().min(1).max(MAX_EXPIRE_BATCH).default(MAX_EXPIRE_BATCH),
       // At least 1 s: the seat-service call timeout is half the lease, so a lease never ends mid-call.
       EXPIRY_LEASE_MS: Joi.number().integer().min(1000).max(300_000).default(10_000),
-      SHUTDOWN_DRAIN_MS: envRules.nonNegativeInt(5000),
     }),
     env,
   );

@@ -1,13 +1,5 @@
 import { connectBroker } from '@zephyr/runtime/messaging';
-import {
-  connectRedis,
-  createLifecycle,
-  createLogger,
-  createMetrics,
-  createRedis,
-  runMain,
-  startService,
-} from '@zephyr/runtime';
+import { backingChecks, closeBacking, connectServiceRedis, runService } from '@zephyr/runtime';
 import { createApp } from './app';
 import { loadConfig, SERVICE_NAME } from './config';
 import { createExpiryIndex } from './data-access/expiry-index';
@@ -18,19 +10,8 @@ import { createExpiryMetrics } from './metrics';
 
 const SEAT_SERVICE_TIMEOUT_MS = 5000;
 
-runMain(async () => {
-  const config = loadConfig(process.env);
-  const logger = createLogger(SERVICE_NAME, config.LOG_LEVEL);
-  const lifecycle = createLifecycle(logger, config.SHUTDOWN_DRAIN_MS);
-  const metrics = createMetrics(SERVICE_NAME);
-
-  const redis = createRedis(config.REDIS_URL, {
-    keyPrefix: config.REDIS_KEY_PREFIX,
-    clusterNodes: config.REDIS_CLUSTER_NODES,
-    name: SERVICE_NAME,
-  });
-  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'));
-  await connectRedis(redis);
+runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics, lifecycle, serve }) => {
+  const redis = await connectServiceRedis(config, SERVICE_NAME, logger, 'warn');
   const broker = connectBroker({ url: config.AMQP_URL, exchange: config.AMQP_EXCHANGE, logger });
 
   const index = createExpiryIndex(redis);
@@ -62,21 +43,10 @@ runMain(async () => {
     logger,
     metrics,
     isAcceptingTraffic: lifecycle.isAcceptingTraffic,
-    readiness: {
-      redis: async () => {
-        await redis.ping();
-      },
-      rabbitmq: async () => {
-        if (!broker.isConnected()) throw new Error('broker not connected');
-      },
-    },
+    readiness: backingChecks({ redis, rabbitmq: broker }),
   });
-  await startService({
-    name: SERVICE_NAME,
-    port: config.PORT,
+  await serve({
     server: app,
-    logger,
-    lifecycle,
     logFields: { exchange: config.AMQP_EXCHANGE },
     closeFirst: [
       { name: 'schedule consumer', close: () => consumer.stop() },
@@ -84,8 +54,7 @@ runMain(async () => {
     ],
     closeAfter: [
       { name: 'seat-service client', close: () => seatService.close() },
-      { name: 'redis', close: () => redis.quit() },
-      { name: 'broker', close: () => broker.close() },
+      ...closeBacking({ rabbitmq: broker, redis }),
     ],
   });
 });

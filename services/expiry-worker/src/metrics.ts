@@ -28,24 +28,19 @@ export function createExpiryMetrics(registry: Registry, counts: () => Promise<In
       });
     return latest;
   };
-  new Gauge({
-    name: 'zephyr_expiry_backlog',
-    help: 'Holds past their expiresAt and not released yet',
-    registers: [registry],
-    async collect() {
-      const current = await readCounts();
-      if (current) this.set(current.backlog);
-    },
-  });
-  new Gauge({
-    name: 'zephyr_expiry_scheduled',
-    help: 'Holds tracked in the expiry index',
-    registers: [registry],
-    async collect() {
-      const current = await readCounts();
-      if (current) this.set(current.scheduled);
-    },
-  });
+  // A gauge of one of the counts, read when scraped.
+  const countGauge = (name: string, help: string, count: 'backlog' | 'scheduled') =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        const current = await readCounts();
+        if (current) this.set(current[count]);
+      },
+    });
+  countGauge('zephyr_expiry_backlog', 'Holds past their expiresAt and not released yet', 'backlog');
+  countGauge('zephyr_expiry_scheduled', 'Holds tracked in the expiry index', 'scheduled');
   return {
     observeExpired(lagSeconds) {
       expiries.inc();

@@ -1,17 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { RoutingKeys } from '@zephyr/contracts';
-import { http, isolate, startService, waitFor, type Isolation, type ServiceProcess } from '@zephyr/testing';
+import { http, useService, waitFor, type ServiceProcess } from '@zephyr/testing';
 import type { HoldRef } from '../src/domain/holds';
 import { FakeSeatService } from './fake-seat-service';
 import { createHarness, metricValue, newHold, percentile, seatEnvelope, sleep, type Harness } from './harness';
 
 const LEASE_MS = 2000;
 
-let isolation: Isolation;
 let harness: Harness;
 let seatService: FakeSeatService;
 let worker: ServiceProcess;
-let workerEnv: Record<string, string>;
 
 /** Sends are recorded before the worker hears the answer; its index is settled a moment later. */
 const waitUntilSettled = (holds: readonly HoldRef[]) =>
@@ -26,19 +24,19 @@ const holdsFor = (count: number): HoldRef[] => {
 };
 
 beforeAll(async () => {
-  isolation = await isolate('expiryworker');
-  harness = await createHarness(isolation);
   seatService = await new FakeSeatService().start();
-  // A short lease keeps the outage test quick; the worker's call timeout is half of it.
-  workerEnv = { ...isolation.env, SEAT_SERVICE_URL: seatService.url, EXPIRY_LEASE_MS: String(LEASE_MS) };
-  worker = await startService('expiry-worker', workerEnv);
-  await harness.waitForWorkerQueue();
 });
 
-afterAll(async () => {
-  await worker?.stop();
-  await seatService?.stop();
-  await harness?.close();
+// A short lease keeps the outage test quick; the worker's call timeout is half of it.
+const fixture = useService('expiry-worker', 'expiryworker', {
+  env: () => ({ SEAT_SERVICE_URL: seatService.url, EXPIRY_LEASE_MS: String(LEASE_MS) }),
+});
+
+beforeAll(async () => {
+  worker = fixture.process;
+  harness = await createHarness(fixture.isolation);
+  fixture.onTeardown(() => Promise.all([seatService.stop(), harness.close()]));
+  await harness.waitForWorkerQueue();
 });
 
 test('expires holds shortly after their expiresAt, never before', async () => {
@@ -185,7 +183,7 @@ test('catches up after being stopped past the due times, sending each hold once'
   );
   expect(sentWhileStopped).toHaveLength(0);
 
-  worker = await startService('expiry-worker', workerEnv);
+  worker = await fixture.start();
   const all = [...scheduledBefore, ...arrivedWhileStopped];
   // How fast it catches up is a benchmark figure (npm run bench:expiry), not a test bound: on a busy
   // 2-core machine a wall-clock limit here only measured the machine.

@@ -59,7 +59,6 @@ export async function createHarness(isolation: Isolation): Promise<Harness> {
     // Without this the broker's reconnect loop keeps jest alive after a failed setup.
     await broker.close();
     redis.disconnect();
-    await isolation.cleanup();
     throw err;
   }
 
@@ -93,8 +92,6 @@ export async function createHarness(isolation: Isolation): Promise<Harness> {
       await redis.del(...Object.values(IndexKeys));
       redis.disconnect();
       await broker.close();
-      // Deletes the exchange and the worker's queue with its dead-letter queue.
-      await isolation.cleanup();
     },
   };
 }

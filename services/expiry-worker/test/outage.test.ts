@@ -4,47 +4,31 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
 import { QueueNames, RoutingKeys } from '@zephyr/contracts';
-import {
-  BACKING,
-  REPO_ROOT,
-  isolate,
-  startService,
-  startTcpProxy,
-  waitFor,
-  type Isolation,
-  type ServiceProcess,
-  type TcpProxy,
-} from '@zephyr/testing';
+import { BACKING, REPO_ROOT, useService, waitFor, type ServiceProcess, type TcpProxy } from '@zephyr/testing';
 import type { HoldRef } from '../src/domain/holds';
 import { FakeSeatService } from './fake-seat-service';
 import { createHarness, metricValue, newHold, seatEnvelope, sleep, type Harness } from './harness';
 
-let isolation: Isolation;
 let harness: Harness;
 let seatService: FakeSeatService;
 let proxy: TcpProxy;
 let worker: ServiceProcess;
 
 beforeAll(async () => {
-  isolation = await isolate('expiryoutage');
-  harness = await createHarness(isolation);
   seatService = await new FakeSeatService().start();
-  proxy = await startTcpProxy(Number(new URL(BACKING.redisUrl).port || 6379));
-  const viaProxy = new URL(BACKING.redisUrl);
-  viaProxy.port = String(proxy.port);
-  worker = await startService('expiry-worker', {
-    ...isolation.env,
-    REDIS_URL: viaProxy.toString(),
-    SEAT_SERVICE_URL: seatService.url,
-  });
-  await harness.waitForWorkerQueue();
 });
 
-afterAll(async () => {
-  await worker?.stop();
-  await proxy?.close();
-  await seatService?.stop();
-  await harness?.close();
+const fixture = useService('expiry-worker', 'expiryoutage', {
+  throughProxy: 'redis',
+  env: () => ({ SEAT_SERVICE_URL: seatService.url }),
+});
+
+beforeAll(async () => {
+  worker = fixture.process;
+  proxy = fixture.proxy;
+  harness = await createHarness(fixture.isolation);
+  fixture.onTeardown(() => Promise.all([seatService.stop(), harness.close()]));
+  await harness.waitForWorkerQueue();
 });
 
 async function dlqDepth(queue: string): Promise<number> {
@@ -75,17 +59,17 @@ test('a Redis outage while seat facts flow dead-letters nothing, and every fact 
     timeoutMs: 20_000,
     what: 'every hold scheduled',
   });
-  expect(await dlqDepth(QueueNames.expiryWorkerSchedule(isolation.exchange))).toBe(0);
+  expect(await dlqDepth(QueueNames.expiryWorkerSchedule(fixture.isolation.exchange))).toBe(0);
   expect(await metricValue(worker.baseUrl, 'zephyr_dlq_messages')).toBe(0);
 });
 
 test('only a poison message is dead-lettered, counted, and npm run dlq:replay puts a DLQ back into its queue', async () => {
-  const queue = QueueNames.expiryWorkerSchedule(isolation.exchange);
+  const queue = QueueNames.expiryWorkerSchedule(fixture.isolation.exchange);
   const dlq = QueueNames.deadLetter(queue);
   const connection = await amqp.connect(BACKING.amqpUrl);
   try {
     const channel = await connection.createConfirmChannel();
-    channel.publish(isolation.exchange, RoutingKeys.SeatHeld, Buffer.from('{not json'), { persistent: true });
+    channel.publish(fixture.isolation.exchange, RoutingKeys.SeatHeld, Buffer.from('{not json'), { persistent: true });
     await waitFor(async () => (await dlqDepth(queue)) === 1, { what: 'poison dead-lettered' });
     await waitFor(async () => (await metricValue(worker.baseUrl, 'zephyr_dlq_messages')) === 1, {
       what: 'DLQ depth reported',

@@ -1,30 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { RoutingKeys } from '@zephyr/contracts';
-import { isolate, startService, waitFor, type Isolation, type ServiceProcess } from '@zephyr/testing';
+import { useService, waitFor, type ServiceProcess } from '@zephyr/testing';
 import { FakeSeatService, type ReceivedHold } from './fake-seat-service';
 import { createHarness, newHold, percentile, seatEnvelope, sleep, type Harness } from './harness';
 
 const LEASE_MS = 3000;
 
-let isolation: Isolation;
 let harness: Harness;
 const received: ReceivedHold[] = [];
 // Each replica talks to its own fake so the test can tell who sent what; both record into `received`.
 const seatServiceA = new FakeSeatService('A', received);
 const seatServiceB = new FakeSeatService('B', received);
-const workers: ServiceProcess[] = [];
 let workerA: ServiceProcess;
 let workerB: ServiceProcess;
 
-const startWorker = async (seatService: FakeSeatService) => {
-  const worker = await startService('expiry-worker', {
-    ...isolation.env,
-    SEAT_SERVICE_URL: seatService.url,
-    EXPIRY_LEASE_MS: String(LEASE_MS),
-  });
-  workers.push(worker);
-  return worker;
-};
+const fixture = useService('expiry-worker', 'expiryreplicas', {
+  startOnSetup: false,
+  env: { EXPIRY_LEASE_MS: String(LEASE_MS) },
+});
+const startWorker = (seatService: FakeSeatService) => fixture.start({ SEAT_SERVICE_URL: seatService.url });
 
 const sendsByHold = (sent: readonly ReceivedHold[]) => {
   const counts = new Map<number, number>();
@@ -33,17 +27,10 @@ const sendsByHold = (sent: readonly ReceivedHold[]) => {
 };
 
 beforeAll(async () => {
-  isolation = await isolate('expiryreplicas');
-  harness = await createHarness(isolation);
+  harness = await createHarness(fixture.isolation);
   await seatServiceA.start();
   await seatServiceB.start();
-});
-
-afterAll(async () => {
-  await Promise.all(workers.map((w) => w.stop()));
-  await seatServiceA.stop();
-  await seatServiceB.stop();
-  await harness?.close();
+  fixture.onTeardown(() => Promise.all([seatServiceA.stop(), seatServiceB.stop(), harness.close()]));
 });
 
 test('two replicas racing on 2,000 holds due at the same moment send each hold exactly once', async () => {

@@ -2,16 +2,14 @@ import http from 'node:http';
 import { connectBroker } from '@zephyr/runtime/messaging';
 import {
   authConfigFrom,
+  backingChecks,
+  closeBacking,
   Counter,
   connectRedis,
   createDb,
-  createLifecycle,
-  createLogger,
-  createMetrics,
-  createRedis,
+  createServiceRedis,
   createTokenVerifier,
-  runMain,
-  startService,
+  runService,
 } from '@zephyr/runtime';
 import { createApp } from './app';
 import { loadConfig } from './config';
@@ -25,18 +23,8 @@ import { answerClientError, MAX_HEADER_BYTES } from './entry-points/http/client-
 /** Time after the upstream timeout for the proxy to report it and the marker to be released. */
 const IDEMPOTENCY_MARKER_MARGIN_MS = 1000;
 
-runMain(async () => {
-  const config = loadConfig(process.env);
-  const logger = createLogger('gateway', config.LOG_LEVEL);
-  const metrics = createMetrics('gateway');
-  const lifecycle = createLifecycle(logger, config.SHUTDOWN_DRAIN_MS);
-
-  const redis = createRedis(config.REDIS_URL, {
-    keyPrefix: config.REDIS_KEY_PREFIX,
-    clusterNodes: config.REDIS_CLUSTER_NODES,
-    name: 'gateway',
-  });
-  redis.on('error', (err) => logger.debug({ err: err.message }, 'redis error'));
+runService({ name: 'gateway', loadConfig }, async ({ config, logger, metrics, lifecycle, serve }) => {
+  const redis = createServiceRedis(config, 'gateway', logger);
   // Rate limits fall back to memory while Redis is away, so the gateway starts without it.
   void connectRedis(redis);
   const db = createDb(config.DATABASE_URL, { min: 0, max: 1 });
@@ -61,17 +49,8 @@ runMain(async () => {
       }),
     );
   };
-  const dependencyChecks = {
-    database: async () => {
-      await db.raw('select 1');
-    },
-    redis: async () => {
-      await redis.ping();
-    },
-    rabbitmq: async () => {
-      if (!broker.isConnected()) throw new Error('not connected');
-    },
-  };
+  const backing = { database: db, redis, rabbitmq: broker };
+  const dependencyChecks = backingChecks(backing);
 
   const app = createApp({
     logger,
@@ -124,16 +103,8 @@ runMain(async () => {
     }),
   );
   server.on('clientError', answerClientError);
-  await startService({
-    name: 'gateway',
-    port: config.PORT,
+  await serve({
     server,
-    logger,
-    lifecycle,
-    closeAfter: [
-      { name: 'broker', close: () => broker.close() },
-      { name: 'redis', close: () => redis.quit() },
-      { name: 'database', close: () => db.destroy() },
-    ],
+    closeAfter: closeBacking(backing),
   });
 });

@@ -1,30 +1,19 @@
 import os from 'node:os';
 import Joi from 'joi';
-import { DEFAULT_EXCHANGE, serviceEntry } from '@zephyr/contracts';
-import { envRules, envSchemaWithAuth, loadEnv } from '@zephyr/runtime';
+import { envRules, envSchemaWithAuth, loadEnv, serviceEnvRules, type ServiceEnvOf } from '@zephyr/runtime';
 
 const SERVICE = 'notifier';
-const DEFAULT_PORT = serviceEntry('notifier').port;
 const MIB = 1024 * 1024;
 
-interface RawConfig {
-  PORT: number;
-  LOG_LEVEL: string;
-  AMQP_URL: string;
-  AMQP_EXCHANGE: string;
+interface RawConfig extends ServiceEnvOf<'amqp' | 'auth'> {
   SEAT_SERVICE_URL: string;
   NOTIFIER_REPLICA_ID?: string;
   HEARTBEAT_INTERVAL_MS: number;
   MAX_BUFFERED_BYTES: number;
-  SHUTDOWN_DRAIN_MS: number;
   WS_MAX_CONNECTIONS: number;
   WS_BATCH_INTERVAL_MS: number;
   WS_FANOUT_SLICE: number;
   WS_RESYNC_SPREAD_MS: number;
-  JWT_SECRET?: string;
-  JWT_JWKS_URL?: string;
-  JWT_ISSUER?: string;
-  JWT_AUDIENCE?: string;
 }
 
 export interface NotifierConfig extends RawConfig {
@@ -32,10 +21,7 @@ export interface NotifierConfig extends RawConfig {
 }
 
 const schema = envSchemaWithAuth<RawConfig>({
-  PORT: envRules.port(DEFAULT_PORT),
-  LOG_LEVEL: envRules.logLevel(),
-  AMQP_URL: envRules.amqpUrl(),
-  AMQP_EXCHANGE: envRules.name(DEFAULT_EXCHANGE),
+  ...serviceEnvRules(SERVICE, 'amqp'),
   SEAT_SERVICE_URL: envRules.httpUrl('http://127.0.0.1:3002'),
   // No Joi default: the fallback depends on the validated PORT.
   NOTIFIER_REPLICA_ID: Joi.string()
@@ -43,7 +29,6 @@ const schema = envSchemaWithAuth<RawConfig>({
     .pattern(/^[A-Za-z0-9._-]+$/),
   HEARTBEAT_INTERVAL_MS: envRules.positiveInt(15_000),
   MAX_BUFFERED_BYTES: envRules.positiveInt(MIB),
-  SHUTDOWN_DRAIN_MS: envRules.nonNegativeInt(5000),
   // ~9 KB each: 10,000 sockets stay far below the memory and descriptor budget of one replica.
   WS_MAX_CONNECTIONS: envRules.positiveInt(10_000),
   // SPEC.md §4 allows at most one SEAT_UPDATES per subscription per 100 ms; never less.

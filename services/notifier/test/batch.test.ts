@@ -1,28 +1,23 @@
-import { execSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import { QueueNames, RoutingKeys, type SeatMap } from '@zephyr/contracts';
+import { RoutingKeys, type SeatMap } from '@zephyr/contracts';
 import type { Broker } from '@zephyr/runtime/messaging';
 import {
-  REPO_ROOT,
   connectWs,
-  isolate,
   newUserId,
   startService,
   waitFor,
-  type Isolation,
   type ServiceProcess,
   type WsClient,
   seatEnvelope,
-  testBroker,
 } from '@zephyr/testing';
-import { startSeatServiceStub, type SeatServiceStub } from './support/seat-service-stub';
-import { stopProcess, wsUrl } from './support/helpers';
+import type { SeatServiceStub } from './support/seat-service-stub';
+import { useNotifierReplicas } from './support/replicas';
+import { wsUrl } from './support/helpers';
 
 /** SPEC.md §4: at most one SEAT_UPDATES per subscription per 100 ms, each change within 1 s. */
 const BATCH_INTERVAL_MS = 100;
 
-let isolation: Isolation;
 let stub: SeatServiceStub;
 let broker: Broker;
 let notifier: ServiceProcess;
@@ -84,38 +79,46 @@ function upgradeAnswer(url: string): Promise<{ status: number; body?: unknown; s
   });
 }
 
+const notifiers = useNotifierReplicas(
+  'notifierbatch',
+  { batch: {}, capped: { WS_MAX_CONNECTIONS: '2' } },
+  'services/notifier services/gateway',
+);
+
 beforeAll(async () => {
-  execSync('npx tsc -b services/notifier services/gateway', { cwd: REPO_ROOT, stdio: 'pipe', timeout: 120_000 });
-  isolation = await isolate('notifierbatch');
-  stub = await startSeatServiceStub();
-  const env = { ...isolation.env, SEAT_SERVICE_URL: stub.url };
-  [notifier, capped] = await Promise.all([
-    startService('notifier', { ...env, NOTIFIER_REPLICA_ID: 'batch' }),
-    startService('notifier', { ...env, NOTIFIER_REPLICA_ID: 'capped', WS_MAX_CONNECTIONS: '2' }),
-  ]);
+  [notifier, capped] = notifiers.replicas as [ServiceProcess, ServiceProcess];
+  stub = notifiers.stub;
+  broker = notifiers.fixture.broker;
   // The gateway's REST upstreams are not needed here: only its WebSocket upgrade path is under test.
   gateway = await startService(
     'gateway',
-    { ...isolation.env, NOTIFIER_URL: notifier.baseUrl, WS_MAX_CONNECTIONS: '1', RATE_LIMIT_PER_IP: '0' },
+    {
+      ...notifiers.fixture.isolation.env,
+      NOTIFIER_URL: notifier.baseUrl,
+      WS_MAX_CONNECTIONS: '1',
+      RATE_LIMIT_PER_IP: '0',
+    },
     { waitReady: false },
   );
+  notifiers.fixture.onTeardown(async () => {
+    for (const client of clients) client.socket.terminate();
+    await gateway.stop();
+  });
   await waitFor(async () => (await fetch(`${gateway.baseUrl}/health`).catch(() => undefined))?.status === 200, {
     what: 'gateway up',
   });
-  broker = testBroker(isolation.exchange, isolation.env.AMQP_URL!);
-  await waitFor(() => broker.isConnected(), { what: 'test broker connection' });
-}, 120_000);
-
-afterAll(async () => {
-  for (const client of clients) client.socket.terminate();
-  await Promise.all([stopProcess(notifier), stopProcess(capped), stopProcess(gateway)]);
-  // The replicas' own queues go with the isolation's exchange and fixed queues.
-  for (const replicaId of ['batch', 'capped'])
-    isolation?.queues.add(QueueNames.notifierReplica(isolation.exchange, replicaId));
-  await broker?.close();
-  await stub?.close();
-  await isolation?.cleanup();
 });
+
+/** Waits until `proc` accepts a WebSocket upgrade again (a slot was freed); the probe socket closes at once. */
+const acceptsAgain = (proc: ServiceProcess, what: string) =>
+  waitFor(
+    async () => {
+      const answer = await upgradeAnswer(wsUrl(proc));
+      answer.socket?.terminate();
+      return answer.status === 101;
+    },
+    { what },
+  );
 
 describe('SEAT_UPDATES batches', () => {
   it('delivers every change exactly once, per seat in version order, within 1 s, at most one batch per 100 ms', async () => {
@@ -244,14 +247,7 @@ describe('connection caps (buyers before watchers)', () => {
     first.send({ type: 'PING' });
     await first.next((m) => m.type === 'PONG');
     first.socket.close();
-    await waitFor(
-      async () => {
-        const answer = await upgradeAnswer(wsUrl(capped));
-        answer.socket?.terminate();
-        return answer.status === 101;
-      },
-      { what: 'a slot free again' },
-    );
+    await acceptsAgain(capped, 'a slot free again');
   });
 
   it('the gateway answers 503 at the upgrade past its own cap, from the contracts’ table, and accepts again after a close', async () => {
@@ -264,13 +260,6 @@ describe('connection caps (buyers before watchers)', () => {
     // Cheap checks first: a bad route is a 404 whether or not the cap is reached.
     expect(await upgradeAnswer(wsUrl(gateway, '/nope'))).toMatchObject({ status: 404 });
     through.socket.close();
-    await waitFor(
-      async () => {
-        const answer = await upgradeAnswer(wsUrl(gateway));
-        answer.socket?.terminate();
-        return answer.status === 101;
-      },
-      { what: 'a gateway slot free again' },
-    );
+    await acceptsAgain(gateway, 'a gateway slot free again');
   });
 });

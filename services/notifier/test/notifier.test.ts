@@ -1,39 +1,36 @@
-import { execSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
-import { QueueNames, RoutingKeys, type SeatMap } from '@zephyr/contracts';
+import { RoutingKeys, type SeatMap, type SeatRoutingKey } from '@zephyr/contracts';
 import type { Broker } from '@zephyr/runtime/messaging';
 import { mintToken } from '@zephyr/runtime';
 import {
-  REPO_ROOT,
   connectWs,
-  isolate,
   newUserId,
-  startService,
   userToken,
   waitFor,
-  type Isolation,
   type ServiceProcess,
   type WsClient,
   seatEnvelope,
-  testBroker,
   type SeatFacts,
 } from '@zephyr/testing';
-import { startSeatServiceStub, type SeatServiceStub } from './support/seat-service-stub';
-import { closeCode, metric, stopProcess, upgradeStatus, wsUrl } from './support/helpers';
+import type { SeatServiceStub } from './support/seat-service-stub';
+import { useNotifierReplicas } from './support/replicas';
+import { closeCode, metric, upgradeStatus, wsUrl } from './support/helpers';
 
 /** Small enough that the stalled-client test can pass it in a few seconds of updates. */
 const SMALL_BUFFER_BYTES = 64 * 1024;
 const FAST_HEARTBEAT_MS = 300;
 
-let isolation: Isolation;
 let stub: SeatServiceStub;
 let broker: Broker;
 let replicaA: ServiceProcess;
 let replicaB: ServiceProcess;
 const clients: WsClient[] = [];
 const rawSockets: WebSocket[] = [];
+
+/** Publishes a seat.* fact on the test's exchange, as the seat-service would. */
+const publishSeat = (type: SeatRoutingKey, facts: SeatFacts) => broker.publish(seatEnvelope(type, facts));
 
 /** An event the stub knows, with one held seat whose holder must never leak onto the event channel. */
 function knownEvent(version = 0): string {
@@ -68,6 +65,16 @@ async function subscribeEvent(client: WsClient, eventId: string): Promise<void> 
   await client.next((m) => m.type === 'SUBSCRIBED' && m.id === eventId);
 }
 
+/** A client subscribed to `eventId` on each of `replicas`. */
+const subscribersOn = <R extends ServiceProcess[]>(eventId: string, ...replicas: R) =>
+  Promise.all(
+    replicas.map(async (replica) => {
+      const client = await connect(replica);
+      await subscribeEvent(client, eventId);
+      return client;
+    }),
+  ) as Promise<{ [K in keyof R]: WsClient }>;
+
 const updatesOf = (client: WsClient, eventId: string, channel: 'event' | 'user') =>
   client.messages.filter((m) => m.type === 'SEAT_UPDATE' && m.eventId === eventId && m.channel === channel);
 
@@ -78,32 +85,23 @@ const updatesOf = (client: WsClient, eventId: string, channel: 'event' | 'user')
 async function flushThrough(client: WsClient, eventId: string, userId = newUserId()): Promise<void> {
   const seatNumber = 900 + Math.floor(Math.random() * 99);
   const marker: SeatFacts = { eventId, seatNumber, userId, version: 1_000_000 + Math.floor(Math.random() * 1e6) };
-  await broker.publish(seatEnvelope(RoutingKeys.SeatHeld, marker));
+  await publishSeat(RoutingKeys.SeatHeld, marker);
   await client.next((m) => m.type === 'SEAT_UPDATE' && m.seatNumber === seatNumber && m.version === marker.version);
 }
 
-beforeAll(async () => {
-  execSync('npx tsc -b services/notifier', { cwd: REPO_ROOT, stdio: 'pipe', timeout: 120_000 });
-  isolation = await isolate('notifier');
-  stub = await startSeatServiceStub();
-  const env = { ...isolation.env, SEAT_SERVICE_URL: stub.url };
-  [replicaA, replicaB] = await Promise.all([
-    startService('notifier', { ...env, NOTIFIER_REPLICA_ID: 'a', MAX_BUFFERED_BYTES: String(SMALL_BUFFER_BYTES) }),
-    startService('notifier', { ...env, NOTIFIER_REPLICA_ID: 'b', HEARTBEAT_INTERVAL_MS: String(FAST_HEARTBEAT_MS) }),
-  ]);
-  broker = testBroker(isolation.exchange, isolation.env.AMQP_URL!);
-  await waitFor(() => broker.isConnected(), { what: 'test broker connection' });
-}, 120_000);
+const notifiers = useNotifierReplicas('notifier', {
+  a: { MAX_BUFFERED_BYTES: String(SMALL_BUFFER_BYTES) },
+  b: { HEARTBEAT_INTERVAL_MS: String(FAST_HEARTBEAT_MS) },
+});
 
-afterAll(async () => {
-  for (const client of clients) client.socket.terminate();
-  for (const socket of rawSockets) socket.terminate();
-  await Promise.all([stopProcess(replicaA), stopProcess(replicaB)]);
-  // The replicas' own queues go with the isolation's exchange and fixed queues.
-  for (const replicaId of ['a', 'b']) isolation?.queues.add(QueueNames.notifierReplica(isolation.exchange, replicaId));
-  await broker?.close();
-  await stub?.close();
-  await isolation?.cleanup();
+beforeAll(() => {
+  [replicaA, replicaB] = notifiers.replicas as [ServiceProcess, ServiceProcess];
+  stub = notifiers.stub;
+  broker = notifiers.fixture.broker;
+  notifiers.fixture.onTeardown(() => {
+    for (const client of clients) client.socket.terminate();
+    for (const socket of rawSockets) socket.terminate();
+  });
 });
 
 describe('client messages', () => {
@@ -283,9 +281,9 @@ describe('seat updates', () => {
       userId,
     });
 
-    await broker.publish(seatEnvelope(RoutingKeys.SeatReserved, { eventId, seatNumber: 7, userId, version: 4 }));
-    await broker.publish(seatEnvelope(RoutingKeys.SeatReleased, { eventId, seatNumber: 8, userId, version: 5 }));
-    await broker.publish(seatEnvelope(RoutingKeys.SeatExpired, { eventId, seatNumber: 9, userId, version: 6 }));
+    await publishSeat(RoutingKeys.SeatReserved, { eventId, seatNumber: 7, userId, version: 4 });
+    await publishSeat(RoutingKeys.SeatReleased, { eventId, seatNumber: 8, userId, version: 5 });
+    await publishSeat(RoutingKeys.SeatExpired, { eventId, seatNumber: 9, userId, version: 6 });
     await flushThrough(owner, eventId);
     await flushThrough(watcher, eventId);
 
@@ -307,15 +305,14 @@ describe('seat updates', () => {
   it('pushes nothing for a refresh, a duplicate envelope once, and drops an older version', async () => {
     const eventId = knownEvent();
     const userId = newUserId();
-    const client = await connect(replicaA);
-    await subscribeEvent(client, eventId);
+    const [client] = await subscribersOn(eventId, replicaA);
 
     const held = seatEnvelope(RoutingKeys.SeatHeld, { eventId, seatNumber: 3, userId, version: 10 });
     await broker.publish(held);
     await broker.publish(held);
-    await broker.publish(seatEnvelope(RoutingKeys.SeatRefreshed, { eventId, seatNumber: 3, userId, version: 10 }));
-    await broker.publish(seatEnvelope(RoutingKeys.SeatReleased, { eventId, seatNumber: 3, userId, version: 8 }));
-    await broker.publish(seatEnvelope(RoutingKeys.SeatReleased, { eventId, seatNumber: 3, userId, version: 10 }));
+    await publishSeat(RoutingKeys.SeatRefreshed, { eventId, seatNumber: 3, userId, version: 10 });
+    await publishSeat(RoutingKeys.SeatReleased, { eventId, seatNumber: 3, userId, version: 8 });
+    await publishSeat(RoutingKeys.SeatReleased, { eventId, seatNumber: 3, userId, version: 10 });
     await flushThrough(client, eventId);
 
     const seat3 = updatesOf(client, eventId, 'event').filter((m) => m.seatNumber === 3);
@@ -324,19 +321,14 @@ describe('seat updates', () => {
 
   it('stops pushing after UNSUBSCRIBE_EVENT', async () => {
     const eventId = knownEvent();
-    const client = await connect(replicaA);
-    const other = await connect(replicaA);
-    await subscribeEvent(client, eventId);
-    await subscribeEvent(other, eventId);
+    const [client, other] = await subscribersOn(eventId, replicaA, replicaA);
     client.send({ type: 'UNSUBSCRIBE_EVENT', eventId });
     expect(await client.next((m) => m.type === 'UNSUBSCRIBED')).toEqual({
       type: 'UNSUBSCRIBED',
       channel: 'event',
       id: eventId,
     });
-    await broker.publish(
-      seatEnvelope(RoutingKeys.SeatHeld, { eventId, seatNumber: 4, userId: newUserId(), version: 1 }),
-    );
+    await publishSeat(RoutingKeys.SeatHeld, { eventId, seatNumber: 4, userId: newUserId(), version: 1 });
     await flushThrough(other, eventId);
     expect(updatesOf(client, eventId, 'event')).toHaveLength(0);
   });
@@ -353,9 +345,7 @@ describe('seat updates', () => {
       { eventId, seatNumber: 1, status: 'held', heldAt: expect.any(String), expiresAt: expect.any(String) },
       { eventId, seatNumber: 2, status: 'available' },
     ]);
-    await broker.publish(
-      seatEnvelope(RoutingKeys.SeatReleased, { eventId, seatNumber: 1, userId: newUserId(), version: 43 }),
-    );
+    await publishSeat(RoutingKeys.SeatReleased, { eventId, seatNumber: 1, userId: newUserId(), version: 43 });
     expect(await client.next((m) => m.type === 'SEAT_UPDATE')).toMatchObject({
       seatNumber: 1,
       status: 'available',
@@ -365,13 +355,8 @@ describe('seat updates', () => {
 
   it('delivers to subscribers on every replica, each replica to its own sockets', async () => {
     const eventId = knownEvent();
-    const onA = await connect(replicaA);
-    const onB = await connect(replicaB);
-    await subscribeEvent(onA, eventId);
-    await subscribeEvent(onB, eventId);
-    await broker.publish(
-      seatEnvelope(RoutingKeys.SeatHeld, { eventId, seatNumber: 5, userId: newUserId(), version: 1 }),
-    );
+    const [onA, onB] = await subscribersOn(eventId, replicaA, replicaB);
+    await publishSeat(RoutingKeys.SeatHeld, { eventId, seatNumber: 5, userId: newUserId(), version: 1 });
     await onA.next((m) => m.type === 'SEAT_UPDATE' && m.seatNumber === 5);
     await onB.next((m) => m.type === 'SEAT_UPDATE' && m.seatNumber === 5);
     await flushThrough(onA, eventId);
@@ -406,8 +391,7 @@ describe('connection health', () => {
   it('disconnects a client that stopped reading once its buffer passes the bound, and stays bounded', async () => {
     const eventId = knownEvent();
     const userId = newUserId();
-    const healthy = await connect(replicaA);
-    await subscribeEvent(healthy, eventId);
+    const [healthy] = await subscribersOn(eventId, replicaA);
     const baseline = await metric(replicaA, 'zephyr_ws_connections');
 
     const stalled = new WebSocket(wsUrl(replicaA, '/ws', await userToken(userId)));
@@ -447,7 +431,7 @@ describe('shutdown', () => {
   it('closes sockets with 1001 and turns readiness off', async () => {
     const client = await connect(replicaB);
     const closed = closeCode(client.socket, 10_000);
-    await stopProcess(replicaB);
+    await replicaB.stop();
     expect(await closed).toBe(1001);
     expect(replicaB.child.exitCode).toBe(0);
   });

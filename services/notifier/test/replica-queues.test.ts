@@ -1,28 +1,17 @@
 import amqp from 'amqplib';
 import { QueueNames, RoutingKeys } from '@zephyr/contracts';
 import { REPLICA_DLQ_MAX_LENGTH, REPLICA_QUEUE_MAX_LENGTH } from '@zephyr/runtime/messaging';
-import { BACKING, isolate, startService, waitFor, type Isolation, type ServiceProcess } from '@zephyr/testing';
-import { startSeatServiceStub, type SeatServiceStub } from './support/seat-service-stub';
-import { metric, stopProcess } from './support/helpers';
+import { BACKING, waitFor, type ServiceProcess } from '@zephyr/testing';
+import { useNotifierReplicas } from './support/replicas';
+import { metric } from './support/helpers';
 
 const REPLICAS = ['x', 'y'];
 
-let isolation: Isolation;
-let stub: SeatServiceStub;
+const notifiers = useNotifierReplicas('notifierqueues', Object.fromEntries(REPLICAS.map((id) => [id, {}])));
 let replicas: ServiceProcess[] = [];
 
-beforeAll(async () => {
-  isolation = await isolate('notifierqueues');
-  stub = await startSeatServiceStub();
-  const env = { ...isolation.env, SEAT_SERVICE_URL: stub.url };
-  replicas = await Promise.all(REPLICAS.map((id) => startService('notifier', { ...env, NOTIFIER_REPLICA_ID: id })));
-}, 120_000);
-
-afterAll(async () => {
-  await Promise.all(replicas.map((r) => stopProcess(r)));
-  for (const id of REPLICAS) isolation?.queues.add(QueueNames.notifierReplica(isolation.exchange, id));
-  await stub?.close();
-  await isolation?.cleanup();
+beforeAll(() => {
+  replicas = notifiers.replicas;
 });
 
 /** Runs `check` on its own channel: a failed passive check or redeclare closes the channel it ran on. */
@@ -39,10 +28,12 @@ async function onChannel<T>(connection: amqp.ChannelModel, check: (ch: amqp.Chan
 it('replica queues are bounded, expire when idle and dead-letter into one shared, bounded DLQ', async () => {
   const connection = await amqp.connect(BACKING.amqpUrl);
   try {
-    const shared = QueueNames.notifierReplicasDeadLetter(isolation.exchange);
+    const shared = QueueNames.notifierReplicasDeadLetter(notifiers.fixture.isolation.exchange);
     const confirm = await connection.createConfirmChannel();
     // Poison reaches every replica queue and is dead-lettered by each into the same DLQ.
-    confirm.publish(isolation.exchange, RoutingKeys.SeatHeld, Buffer.from('{not json'), { persistent: true });
+    confirm.publish(notifiers.fixture.isolation.exchange, RoutingKeys.SeatHeld, Buffer.from('{not json'), {
+      persistent: true,
+    });
     await confirm.waitForConfirms();
     await waitFor(async () => (await onChannel(connection, (ch) => ch.checkQueue(shared))).messageCount === 2, {
       what: 'both poison copies in the shared DLQ',
@@ -50,7 +41,7 @@ it('replica queues are bounded, expire when idle and dead-letter into one shared
     await waitFor(async () => (await metric(replicas[0]!, 'zephyr_dlq_messages')) === 2, { what: 'DLQ depth' });
 
     for (const id of REPLICAS) {
-      const queue = QueueNames.notifierReplica(isolation.exchange, id);
+      const queue = QueueNames.notifierReplica(notifiers.fixture.isolation.exchange, id);
       // No DLQ per replica id: autoscaling leaves nothing behind.
       await expect(onChannel(connection, (ch) => ch.checkQueue(QueueNames.deadLetter(queue)))).rejects.toThrow(
         /NOT_FOUND/,
@@ -62,7 +53,7 @@ it('replica queues are bounded, expire when idle and dead-letter into one shared
           arguments: {
             'x-queue-type': 'quorum',
             'x-delivery-limit': 10,
-            'x-dead-letter-exchange': QueueNames.deadLetterExchange(isolation.exchange),
+            'x-dead-letter-exchange': QueueNames.deadLetterExchange(notifiers.fixture.isolation.exchange),
             'x-dead-letter-routing-key': shared,
             'x-expires': 60 * 60 * 1000,
             'x-max-length': REPLICA_QUEUE_MAX_LENGTH,

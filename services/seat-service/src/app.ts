@@ -1,11 +1,5 @@
 import type { Express } from 'express';
-import {
-  createRoutedServiceApp,
-  type Logger,
-  type ReadinessCheck,
-  type ServiceMetrics,
-  type TokenVerifier,
-} from '@zephyr/runtime';
+import { createRoutedServiceApp, type ServiceAppOptions, type TokenVerifier } from '@zephyr/runtime';
 import type { SeatRules } from './domain/seat-rules';
 import type { MultiSeatRules } from './domain/multi-seat-rules';
 import type { EventDirectory } from './data-access/event-directory';
@@ -13,15 +7,11 @@ import { seatRoutes } from './entry-points/http/seat-routes';
 import { internalRoutes } from './entry-points/http/internal-routes';
 import { multiSeatRoutes } from './entry-points/http/multi-seat-routes';
 
-export interface SeatAppDeps {
+export interface SeatAppDeps extends ServiceAppOptions {
   rules: SeatRules;
   multiSeatRules: MultiSeatRules;
   directory: EventDirectory;
   verifier: TokenVerifier;
-  logger: Logger;
-  metrics: ServiceMetrics;
-  readiness: Record<string, ReadinessCheck>;
-  isAcceptingTraffic?: () => boolean;
 }
 
 export function createApp(deps: SeatAppDeps): Express {

@@ -1,18 +1,14 @@
 import { connectBroker } from '@zephyr/runtime/messaging';
 import {
   authConfigFrom,
+  backingChecks,
+  closeBacking,
   Counter,
-  connectRedis,
-  createDb,
-  createLifecycle,
-  createLogger,
-  createMetrics,
-  createRedis,
+  connectServiceRedis,
   createTokenVerifier,
-  runMain,
+  openServiceDatabase,
+  runService,
   startOutboxRelay,
-  runMigrations,
-  startService,
 } from '@zephyr/runtime';
 import { createApp } from './app';
 import { loadConfig } from './config';
@@ -30,29 +26,16 @@ import { startIdleEventsScan } from './entry-points/jobs/idle-events';
 import { startEventConfigConsumer } from './entry-points/messaging/event-config-consumer';
 import { PRODUCER, type SeatRulesHooks } from './domain/seat-rules';
 
-runMain(async () => {
-  const config = loadConfig(process.env);
-  const logger = createLogger('seat-service', config.LOG_LEVEL);
-  const metrics = createMetrics('seat-service');
-  const lifecycle = createLifecycle(logger, config.SHUTDOWN_DRAIN_MS);
-
-  if (config.MIGRATE_ON_START) {
-    await runMigrations({ databaseUrl: config.DATABASE_URL, schema: SCHEMA, migrations, logger });
-  }
-  const db = createDb(config.DATABASE_URL, { min: 1, max: config.PG_POOL_MAX });
-  const redis = createRedis(config.REDIS_URL, {
-    keyPrefix: config.REDIS_KEY_PREFIX,
-    clusterNodes: config.REDIS_CLUSTER_NODES,
-    name: 'seat-service',
-  });
-  const relayRedis = createRedis(config.REDIS_URL, {
-    keyPrefix: config.REDIS_KEY_PREFIX,
-    clusterNodes: config.REDIS_CLUSTER_NODES,
-    name: 'seat-service-relay',
-  });
-  redis.on('error', (err) => logger.debug({ err: err.message }, 'redis error'));
-  relayRedis.on('error', (err) => logger.debug({ err: err.message }, 'redis error'));
-  await Promise.all([connectRedis(redis), connectRedis(relayRedis)]);
+runService({ name: 'seat-service', loadConfig }, async ({ config, logger, metrics, lifecycle, serve }) => {
+  const db = await openServiceDatabase(
+    config,
+    { schema: SCHEMA, migrations, logger },
+    { min: 1, max: config.PG_POOL_MAX },
+  );
+  const [redis, relayRedis] = await Promise.all([
+    connectServiceRedis(config, 'seat-service', logger),
+    connectServiceRedis(config, 'seat-service-relay', logger),
+  ]);
 
   const unroutable = new Counter({
     name: 'zephyr_amqp_unroutable_total',
@@ -153,24 +136,10 @@ runMain(async () => {
     logger,
     metrics,
     isAcceptingTraffic: lifecycle.isAcceptingTraffic,
-    readiness: {
-      database: async () => {
-        await db.raw('select 1');
-      },
-      redis: async () => {
-        await redis.ping();
-      },
-      rabbitmq: async () => {
-        if (!broker.isConnected()) throw new Error('not connected');
-      },
-    },
+    readiness: backingChecks({ database: db, redis, rabbitmq: broker }),
   });
-  await startService({
-    name: 'seat-service',
-    port: config.PORT,
+  await serve({
     server: app,
-    logger,
-    lifecycle,
     closeFirst: [{ name: 'consumer', close: () => consumer.close() }],
     closeAfter: [
       { name: 'lost-holds-watch', close: () => lostHoldsWatch.stop() },
@@ -178,9 +147,7 @@ runMain(async () => {
       { name: 'idle-events', close: () => idleEvents.stop() },
       { name: 'stream-relay', close: () => streamRelay.stop() },
       { name: 'outbox-relay', close: () => pgRelay.stop() },
-      { name: 'broker', close: () => broker.close() },
-      { name: 'redis', close: () => Promise.all([redis.quit(), relayRedis.quit()]) },
-      { name: 'database', close: () => db.destroy() },
+      ...closeBacking({ rabbitmq: broker, redis: [redis, relayRedis], database: db }),
     ],
   });
 });

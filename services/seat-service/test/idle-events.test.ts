@@ -1,5 +1,6 @@
 import Redis from 'ioredis';
 import { http, newUser, useStack, waitFor } from '@zephyr/testing';
+import { auditRowsReach } from './audit';
 
 /**
  * Issue 10, item 8: per-event Redis keys are not kept forever. An event with no hold and nothing left to
@@ -49,10 +50,5 @@ it('evicts an idle event from Redis and brings it back with its reservations and
   expect((await http(seatUrl, 'POST', `/api/seats/${idle}/2/hold`, { token: bToken, body: {} })).status).toBe(201);
   const after = await http<{ version: number }>(seatUrl, 'GET', `/api/events/${idle}/seats`);
   expect(after.body.version).toBeGreaterThan(before.body.version);
-  await waitFor(
-    async () =>
-      (await stack.db.query(`SELECT 1 FROM seat_service.seat_audit WHERE event_id = $1 AND seat_number = 2`, [idle]))
-        .rowCount === 1,
-    { timeoutMs: 15_000, what: "the reloaded event's new hold relayed" },
-  );
+  await auditRowsReach(stack, idle, 1, "the reloaded event's new hold relayed", { seatNumber: 2 });
 }, 60_000);

@@ -200,14 +200,7 @@ describe('POST /api/seats/:eventId/hold (several seats)', () => {
     expect((await multiHold(eventId, alice.token, { seats: [21] })).status).toBe(400);
     expect((await best(eventId, alice.token, { count: 3 })).status).toBe(400);
 
-    expect(
-      (
-        await http(stack.gatewayUrl, 'PATCH', `/api/events/${eventId}`, {
-          token: stack.admin,
-          body: { status: 'inactive' },
-        })
-      ).status,
-    ).toBe(200);
+    await stack.updateEvent(eventId, { status: 'inactive' });
     const inactive = await multiHold(eventId, alice.token, { seats: [1, 2] });
     expect(inactive.status).toBe(409);
     expect(inactive.body.error.code).toBe('EVENT_NOT_ACTIVE');

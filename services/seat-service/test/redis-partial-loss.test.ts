@@ -1,5 +1,6 @@
 import Redis from 'ioredis';
 import { http, newUser, useStack, waitFor } from '@zephyr/testing';
+import { auditRowsReach } from './audit';
 
 /**
  * Issue 10, item 3: Redis comes back without its last writes (the last second of an AOF `everysec`, or an
@@ -33,11 +34,7 @@ it('after Redis lost its last writes, a seat reserved in PostgreSQL stays reserv
   const persisted = { ver: await redis.hget(meta, 'ver'), aseq: await redis.hget(meta, 'aseq') };
   const heldRecord = (await redis.hget(seats, '2'))!;
   expect((await http(seatUrl, 'POST', `/api/seats/${eventId}/2/reserve`, { token: a.token })).status).toBe(200);
-  await waitFor(
-    async () =>
-      (await stack.db.query(`SELECT 1 FROM seat_service.seat_audit WHERE event_id = $1`, [eventId])).rowCount === 3,
-    { timeoutMs: 15_000, what: 'three actions audited' },
-  );
+  await auditRowsReach(stack, eventId, 3, 'three actions audited');
   const mapBefore = await http<{ version: number }>(seatUrl, 'GET', `/api/events/${eventId}/seats`);
 
   await stack.proxy.down();
@@ -75,10 +72,5 @@ it('after Redis lost its last writes, a seat reserved in PostgreSQL stays reserv
   );
   expect(holdsOfA.body.items.map((h) => h.seatNumber)).toEqual([1]);
   // The new hold's audit entry is kept (a reused seq would have been dropped as a duplicate).
-  await waitFor(
-    async () =>
-      (await stack.db.query(`SELECT 1 FROM seat_service.seat_audit WHERE event_id = $1 AND seat_number = 3`, [eventId]))
-        .rowCount === 1,
-    { timeoutMs: 15_000, what: "the new hold's audit entry" },
-  );
+  await auditRowsReach(stack, eventId, 1, "the new hold's audit entry", { seatNumber: 3 });
 }, 60_000);

@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { http, newUser, startService, startTcpProxy, useStack, waitFor, type ServiceProcess } from '@zephyr/testing';
+import { auditRowsReach } from './audit';
 
 /**
  * The fence at the commit (issue 10, item 1). A reserve on replica A stalls inside its PostgreSQL
@@ -18,57 +19,65 @@ beforeAll(async () => {
   stack.onTeardown(() => stalled.child.pid && process.kill(stalled.child.pid, 'SIGCONT'));
 });
 
-/**
- * Locks the reservations table from a session of the test's own, so a reserve's commit waits on it: the
- * way these tests hold a reserve inside its PostgreSQL transaction. `released` ends the lock.
- */
-async function lockReservations() {
+/** `user` holds `seat` through the replica that stays up. */
+async function holdSeat(eventId: string, seat: number, user: { token: string }, body: object = {}): Promise<void> {
+  const res = await http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token: user.token, body });
+  expect(res.status).toBe(201);
+}
+
+/** A new event of 10 seats whose `seat` a new user `a` holds. */
+async function eventWithHeldSeat(name: string, seat: number, body: object = {}) {
+  const eventId = await stack.createEvent({ name, totalSeats: 10 });
+  const a = await newUser();
+  await holdSeat(eventId, seat, a, body);
+  return { eventId, a };
+}
+
+/** A session holding the reservations table locked, so every reserve blocks at its commit until `release` (once). */
+async function lockReservations(): Promise<{ release(): Promise<void> }> {
   const locker = new Client({ connectionString: stack.isolation.databaseUrl });
   await locker.connect();
   await locker.query('BEGIN');
   await locker.query('LOCK TABLE seat_service.reservations IN EXCLUSIVE MODE');
+  let released = false;
   return {
-    commitWaiting: () =>
-      waitFor(
-        async () =>
-          (
-            await stack.db.query(
-              `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
-                 AND query ILIKE '%reservations%'`,
-            )
-          ).rowCount! > 0,
-        { what: 'a reserve commit waiting on the lock' },
-      ),
     async release() {
-      await locker.query('COMMIT').catch(() => undefined);
-      await locker.end().catch(() => undefined);
+      if (released) return;
+      released = true;
+      try {
+        await locker.query('COMMIT');
+      } finally {
+        await locker.end();
+      }
     },
   };
 }
 
-it('a reserve stalled past its deadline cannot commit after its hold was given up and re-held', async () => {
-  const eventId = await stack.createEvent({ name: 'Fence', totalSeats: 10 });
-  const a = await newUser();
-  const b = await newUser();
-  const seat = 5;
-
-  const held = await http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, {
-    token: a.token,
-    body: { holdDuration: 10 },
-  });
-  expect(held.status).toBe(201);
-  // The expiry worker schedules holds from seat.held; wait until it was relayed (its audit row is written).
-  await waitFor(
+/** Waits until some reserve's commit waits on that lock. */
+const reserveWaitsOnLock = (what: string) =>
+  waitFor(
     async () =>
-      (await stack.db.query(`SELECT 1 FROM seat_service.seat_audit WHERE event_id = $1 AND action = 'held'`, [eventId]))
-        .rowCount === 1,
-    { timeoutMs: 15_000, what: 'seat.held relayed' },
+      (
+        await stack.db.query(
+          `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+             AND query ILIKE '%reservations%'`,
+        )
+      ).rowCount! > 0,
+    { what },
   );
+
+it('a reserve stalled past its deadline cannot commit after its hold was given up and re-held', async () => {
+  const seat = 5;
+  const { eventId, a } = await eventWithHeldSeat('Fence', seat, { holdDuration: 10 });
+  const b = await newUser();
+
+  // The expiry worker schedules holds from seat.held; wait until it was relayed (its audit row is written).
+  await auditRowsReach(stack, eventId, 1, 'seat.held relayed', { actions: ['held'] });
 
   // A's commit blocks on a row lock held by this session...
   const lock = await lockReservations();
   const reserveA = http(stalled.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/reserve`, { token: a.token });
-  await lock.commitWaiting();
+  await reserveWaitsOnLock("A's commit waiting on the lock");
   // ...then A's process stops while its transaction is open.
   process.kill(stalled.child.pid!, 'SIGSTOP');
   await lock.release();
@@ -82,11 +91,7 @@ it('a reserve stalled past its deadline cannot commit after its hold was given u
       },
       { timeoutMs: 40_000, intervalMs: 200, what: 'the stalled hold released' },
     );
-    const heldByB = await http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, {
-      token: b.token,
-      body: { holdDuration: 600 },
-    });
-    expect(heldByB.status).toBe(201);
+    await holdSeat(eventId, seat, b, { holdDuration: 600 });
   } finally {
     process.kill(stalled.child.pid!, 'SIGCONT');
   }
@@ -120,21 +125,15 @@ it('a reserve stalled past its deadline cannot commit after its hold was given u
  * count the reserved seat as held (then available) for good; the chaos run found it as countsMismatch.
  */
 it('a refresh during a reserve leaves the event counts at reserved', async () => {
-  const eventId = await stack.createEvent({ name: 'Refresh mid-reserve', totalSeats: 10 });
-  const a = await newUser();
   const seat = 3;
-  expect(
-    (await http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token: a.token, body: {} })).status,
-  ).toBe(201);
+  const { eventId, a } = await eventWithHeldSeat('Refresh mid-reserve', seat);
   // Another seat's hold moves the event's counter past this hold's version.
-  expect(
-    (await http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/7/hold`, { token: a.token, body: {} })).status,
-  ).toBe(201);
+  await holdSeat(eventId, 7, a);
 
   const lock = await lockReservations();
   const reserve = http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/reserve`, { token: a.token });
   try {
-    await lock.commitWaiting();
+    await reserveWaitsOnLock('the reserve waiting on the lock');
     const refreshed = await http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/refresh`, {
       token: a.token,
       body: { holdDuration: 120 },
@@ -146,17 +145,10 @@ it('a refresh during a reserve leaves the event counts at reserved', async () =>
   expect((await reserve).status).toBe(200);
 
   // Both facts are relayed (their audit rows exist); the counts then show the seat reserved, not held.
-  await waitFor(
-    async () =>
-      (
-        await stack.db.query(
-          `SELECT 1 FROM seat_service.seat_audit WHERE event_id = $1 AND seat_number = $2
-             AND action IN ('refreshed', 'reserved')`,
-          [eventId, seat],
-        )
-      ).rowCount === 2,
-    { timeoutMs: 15_000, what: 'seat.refreshed and seat.reserved relayed' },
-  );
+  await auditRowsReach(stack, eventId, 2, 'seat.refreshed and seat.reserved relayed', {
+    seatNumber: seat,
+    actions: ['refreshed', 'reserved'],
+  });
   await waitFor(
     async () => {
       const event = await http<{ seats: { held: number; reserved: number } }>(
@@ -177,12 +169,8 @@ it('a refresh during a reserve leaves the event counts at reserved', async () =>
  * the PostgreSQL fallback relay (30 s).
  */
 it('a reserve whose process dies between the commit and Redis is finished by another replica and pushed at once', async () => {
-  const eventId = await stack.createEvent({ name: 'Dies after commit', totalSeats: 10 });
-  const a = await newUser();
   const seat = 4;
-  expect(
-    (await http(healthy.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/hold`, { token: a.token, body: {} })).status,
-  ).toBe(201);
+  const { eventId, a } = await eventWithHeldSeat('Dies after commit', seat);
 
   // The doomed replica reaches Redis through a proxy the test can cut, so its reserve can commit in
   // PostgreSQL and then fail to reach Redis; then it is killed.
@@ -190,13 +178,14 @@ it('a reserve whose process dies between the commit and Redis is finished by ano
   const redisUrl = new URL(stack.isolation.env.REDIS_URL!);
   redisUrl.port = String(redisProxy.port);
   const doomed = await startService('seat-service', stack.serviceEnv({ REDIS_URL: redisUrl.toString() }));
-  const lock = await lockReservations();
+  let lock: Awaited<ReturnType<typeof lockReservations>> | undefined;
   let committedAt = 0;
   try {
+    lock = await lockReservations();
     void http(doomed.baseUrl, 'POST', `/api/seats/${eventId}/${seat}/reserve`, { token: a.token }).catch(
       () => undefined,
     );
-    await lock.commitWaiting();
+    await reserveWaitsOnLock('the reserve waiting on the lock');
     await redisProxy.down();
     await lock.release();
     await waitFor(
@@ -207,7 +196,7 @@ it('a reserve whose process dies between the commit and Redis is finished by ano
     committedAt = Date.now();
     doomed.child.kill('SIGKILL');
   } finally {
-    await lock.release();
+    await lock?.release().catch(() => undefined);
     await doomed.stop().catch(() => undefined);
     await redisProxy.close();
   }

@@ -4,11 +4,9 @@ import { http, newUser, newUserId, useStack, waitFor } from '@zephyr/testing';
 const stack = useStack('seatrules', { services: ['event-service', 'seat-service'] });
 const { createEvent } = stack;
 let seatUrl: string;
-let eventUrl: string;
 
 beforeAll(() => {
   seatUrl = stack.urlOf('seat-service');
-  eventUrl = stack.urlOf('event-service');
 });
 
 const hold = (eventId: string, seat: number | string, token: string, body?: unknown) =>
@@ -205,16 +203,12 @@ describe('event status and expiry', () => {
     const alice = await newUser();
     await hold(eventId, 1, alice.token);
     await hold(eventId, 2, alice.token);
-    const patched = await http(eventUrl, 'PATCH', `/api/events/${eventId}`, {
-      token: stack.admin,
-      body: { status: 'inactive' },
-    });
-    expect(patched.status).toBe(200);
+    await stack.updateEvent(eventId, { status: 'inactive' });
     expect((await hold(eventId, 3, alice.token)).body).toMatchObject({ error: { code: 'EVENT_NOT_ACTIVE' } });
     expect((await reserve(eventId, 1, alice.token)).body).toMatchObject({ error: { code: 'EVENT_NOT_ACTIVE' } });
     expect((await refresh(eventId, 1, alice.token)).body).toMatchObject({ error: { code: 'EVENT_NOT_ACTIVE' } });
     expect((await release(eventId, 2, alice.token)).status).toBe(204);
-    await http(eventUrl, 'PATCH', `/api/events/${eventId}`, { token: stack.admin, body: { status: 'active' } });
+    await stack.updateEvent(eventId, { status: 'active' });
     expect((await reserve(eventId, 1, alice.token)).status).toBe(200);
   });
 

@@ -54,135 +54,134 @@ export interface RouteRule {
 }
 
 const SEG = '[^/]+';
-const rule = (method: string, path: string, upstream: Upstream, access: Access, doc: RouteDoc): RouteRule => ({
+const E = ErrorCodes;
+
+/** What a row of the table says; the tag and the not-found errors follow from its path. */
+type RouteRow = Omit<RouteDoc, 'tag' | 'errors'> & { errors?: readonly ErrorCode[] };
+
+/** A path naming an event (`:id`, `:eventId`) may answer that it does not exist; one naming a seat, likewise. */
+function notFoundErrors(path: string): ErrorCode[] {
+  const codes: ErrorCode[] = [];
+  if (/:(id|eventId)\b/.test(path)) codes.push(E.EventNotFound);
+  if (path.includes(':seatNumber')) codes.push(E.SeatNotFound);
+  return codes;
+}
+
+/** A row of the table; its tag is the path's first segment after /api (`/api/seats/...` → seats). */
+const rule = (
+  method: string,
+  path: `/api/${RouteDoc['tag']}${string}`,
+  upstream: Upstream,
+  access: Access,
+  { errors = [], ...row }: RouteRow,
+): RouteRule => ({
   method,
   path,
   pattern: new RegExp(`^${path.replace(/:[a-zA-Z]+/g, SEG)}/?$`),
   upstream,
   access,
   mutation: method !== 'GET',
-  doc,
+  doc: { ...row, tag: path.split('/')[2] as RouteDoc['tag'], errors: [...notFoundErrors(path), ...errors] },
 });
 
-const E = ErrorCodes;
-const SEAT_409S = [E.EventNotActive, E.SeatUnavailable, E.HoldNotFound, E.UserLimitReached] as const;
 const ok = (schema: ResponseSchemaName, description: string, status = 200): RouteAnswer => ({
   status,
   schema,
   description,
 });
+/** What taking seats may meet: the event closed, a seat taken, the caller's limit. */
+const HOLD_CONFLICTS = [E.EventNotActive, E.SeatUnavailable, E.UserLimitReached];
+/** What acting on the caller's holds may meet: the event closed, a seat taken, no such hold. */
+const HELD_SEAT_CONFLICTS = [E.EventNotActive, E.SeatUnavailable, E.HoldNotFound];
+const NEW_HOLDS = ok('HoldList', 'The holds, in ascending seat order', 201);
 
 // Order matters: the first match wins, so literal segments come before parameters.
 export const ROUTES: readonly RouteRule[] = [
   rule('GET', '/api/events', 'event', 'public', {
     summary: 'List events, newest first',
-    tag: 'events',
     query: pageQuery,
     answers: [ok('EventPage', 'A page of events')],
-    errors: [],
   }),
   rule('POST', '/api/events', 'event', 'admin', {
     summary: 'Create an event',
-    tag: 'events',
     body: createEventBody,
     answers: [ok('Event', 'The created event', 201)],
-    errors: [],
   }),
   rule('GET', '/api/events/:id/seats/available', 'seat', 'public', {
     summary: "An event's available seat numbers, ascending",
-    tag: 'events',
     answers: [ok('AvailableSeats', 'Available seats')],
-    errors: [E.EventNotFound],
   }),
   rule('GET', '/api/events/:id/seats', 'seat', 'public', {
     summary: "An event's whole seat map, with the version it is complete up to",
-    tag: 'events',
     answers: [ok('SeatMap', 'The seat map')],
-    errors: [E.EventNotFound],
   }),
   rule('GET', '/api/events/:id/history', 'seat', 'admin', {
     summary: "An event's audit trail, oldest first",
-    tag: 'events',
     query: pageQuery,
     answers: [ok('AuditPage', 'A page of audit entries')],
-    errors: [E.EventNotFound],
   }),
   rule('GET', '/api/events/:id', 'event', 'public', {
     summary: 'One event with its seat counts',
-    tag: 'events',
     answers: [ok('EventWithCounts', 'The event')],
-    errors: [E.EventNotFound],
   }),
   rule('PATCH', '/api/events/:id', 'event', 'admin', {
     summary: "Change an event's status, name or description",
-    tag: 'events',
     body: updateEventBody,
     answers: [ok('Event', 'The changed event')],
-    errors: [E.EventNotFound],
   }),
   rule('POST', '/api/seats/:eventId/hold', 'seat', 'user', {
     summary: 'Hold several seats, all or nothing',
-    tag: 'seats',
     body: multiHoldBody,
-    answers: [ok('HoldList', 'The holds, in ascending seat order', 201)],
-    errors: [E.EventNotFound, E.EventNotActive, E.SeatUnavailable, E.UserLimitReached],
+    answers: [NEW_HOLDS],
+    errors: HOLD_CONFLICTS,
   }),
   rule('POST', '/api/seats/:eventId/reserve', 'seat', 'user', {
     summary: "Reserve several of the caller's held seats, all or nothing",
-    tag: 'seats',
     body: multiReserveBody,
     answers: [ok('SeatList', 'The reserved seats, in ascending seat order')],
-    errors: [E.EventNotFound, E.EventNotActive, E.SeatUnavailable, E.HoldNotFound],
+    errors: HELD_SEAT_CONFLICTS,
   }),
   rule('POST', '/api/seats/:eventId/best-available', 'seat', 'user', {
     summary: 'Hold the best available seats (one adjacent run by default), atomically',
-    tag: 'seats',
     body: bestAvailableBody,
-    answers: [ok('HoldList', 'The holds, in ascending seat order', 201)],
-    errors: [E.EventNotFound, E.EventNotActive, E.SeatUnavailable, E.UserLimitReached],
+    answers: [NEW_HOLDS],
+    errors: HOLD_CONFLICTS,
   }),
   rule('POST', '/api/seats/:eventId/:seatNumber/hold', 'seat', 'user', {
     summary: 'Hold one seat',
-    tag: 'seats',
     body: holdBody,
     answers: [
       ok('Hold', 'The new hold', 201),
       ok('Hold', 'The caller already held this seat: the current hold, unchanged'),
     ],
-    errors: [E.EventNotFound, E.SeatNotFound, ...SEAT_409S.filter((c) => c !== E.HoldNotFound)],
+    errors: HOLD_CONFLICTS,
   }),
   rule('DELETE', '/api/seats/:eventId/:seatNumber/hold', 'seat', 'user', {
     summary: "Release the caller's hold; the seat is available again at once",
-    tag: 'seats',
     body: releaseBody,
     answers: [{ status: 204, description: 'Released' }],
-    errors: [E.EventNotFound, E.SeatNotFound, E.SeatUnavailable, E.HoldNotFound],
+    errors: [E.SeatUnavailable, E.HoldNotFound],
   }),
   rule('POST', '/api/seats/:eventId/:seatNumber/reserve', 'seat', 'user', {
     summary: 'Reserve a seat the caller holds (repeats by the holder answer 200 with one reservedAt)',
-    tag: 'seats',
     body: reserveBody,
     answers: [ok('Seat', 'The reserved seat')],
-    errors: [E.EventNotFound, E.SeatNotFound, E.EventNotActive, E.SeatUnavailable, E.HoldNotFound],
+    errors: HELD_SEAT_CONFLICTS,
   }),
   rule('POST', '/api/seats/:eventId/:seatNumber/refresh', 'seat', 'user', {
     summary: "Extend the caller's hold (not a seat change: no SEAT_UPDATE, no version)",
-    tag: 'seats',
     body: refreshBody,
     answers: [ok('Hold', 'The hold with its new expiresAt')],
-    errors: [E.EventNotFound, E.SeatNotFound, E.EventNotActive, E.SeatUnavailable, E.HoldNotFound],
+    errors: HELD_SEAT_CONFLICTS,
   }),
   rule('GET', '/api/seats/:eventId/:seatNumber/status', 'seat', 'public', {
     summary: "One seat's state (userId only for its holder or an admin)",
-    tag: 'seats',
     answers: [ok('Seat', 'The seat')],
-    errors: [E.EventNotFound, E.SeatNotFound],
   }),
   rule('GET', '/api/seats/:eventId/user/:userId/holds', 'seat', 'user', {
     summary: "A user's live holds in an event (own only, unless admin)",
-    tag: 'seats',
     answers: [ok('HoldList', 'Live holds')],
-    errors: [E.Forbidden, E.EventNotFound],
+    errors: [E.Forbidden],
   }),
 ];
 

@@ -11,6 +11,16 @@ import { envelopeSchema, parseEnvelope, InvalidEnvelopeError, ENVELOPE_VERSION }
 import { RoutingKeys } from '../messaging/names';
 import { ErrorCodes, HTTP_STATUS_BY_CODE, errorBody, type ErrorCode } from './errors';
 
+/** An envelope around `data` with fixed metadata, for the schema checks below. */
+const envelopeOf = (type: string, data: Record<string, unknown>) => ({
+  id: 'm-1',
+  type,
+  version: ENVELOPE_VERSION,
+  occurredAt: '2026-01-01T00:00:00.000Z',
+  producer: 'test',
+  data,
+});
+
 const ok = (schema: { validate(v: unknown): { error?: unknown } }, value: unknown) =>
   schema.validate(value).error === undefined;
 
@@ -34,33 +44,22 @@ describe('the one UUID rule', () => {
   });
 
   it('is the rule envelopes use too: a braced id makes a message poison', () => {
-    const envelope = (eventId: string) => ({
-      id: 'm-1',
-      type: RoutingKeys.SeatHeld,
-      version: ENVELOPE_VERSION,
-      occurredAt: '2026-01-01T00:00:00.000Z',
-      producer: 'test',
-      data: {
+    const envelope = (eventId: string) =>
+      envelopeOf(RoutingKeys.SeatHeld, {
         eventId,
         seatNumber: 1,
         status: 'held',
         userId: '123e4567-e89b-12d3-a456-426614174000',
         version: 1,
         holdVersion: 1,
-      },
-    });
+      });
     expect(parseEnvelope(envelope('123e4567-e89b-12d3-a456-426614174000')).type).toBe(RoutingKeys.SeatHeld);
     expect(() => parseEnvelope(envelope('{123e4567-e89b-12d3-a456-426614174000}'))).toThrow(InvalidEnvelopeError);
   });
 
   it('bounds envelope event text by the same LIMITS as the HTTP bodies', () => {
-    const event = (name: string) => ({
-      id: 'm-2',
-      type: RoutingKeys.EventCreated,
-      version: ENVELOPE_VERSION,
-      occurredAt: '2026-01-01T00:00:00.000Z',
-      producer: 'test',
-      data: {
+    const event = (name: string) =>
+      envelopeOf(RoutingKeys.EventCreated, {
         id: '123e4567-e89b-12d3-a456-426614174000',
         name,
         description: '',
@@ -70,8 +69,7 @@ describe('the one UUID rule', () => {
         revision: 1,
         createdAt: '2026-01-01T00:00:00.000Z',
         updatedAt: '2026-01-01T00:00:00.000Z',
-      },
-    });
+      });
     expect(ok(envelopeSchema, event('x'.repeat(LIMITS.nameMax)))).toBe(true);
     expect(ok(envelopeSchema, event('x'.repeat(LIMITS.nameMax + 1)))).toBe(false);
   });

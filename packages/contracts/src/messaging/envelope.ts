@@ -1,6 +1,6 @@
 import Joi from 'joi';
 import { EVENT_ROUTING_KEYS, RoutingKeys, SEAT_ROUTING_KEYS, type RoutingKey } from './names';
-import type { EventStatus, SeatStatus } from '../http/types';
+import type { Event, SeatStatus } from '../http/types';
 import { LIMITS, uuidSchema } from '../http/schemas';
 import { isValidSeatEnvelope } from './envelope-check';
 
@@ -19,17 +19,8 @@ export interface Envelope<TType extends RoutingKey = RoutingKey, TData = unknown
 }
 
 /** event.created / event.updated: the whole event after the change. `revision` orders updates. */
-export interface EventChangedData {
-  id: string;
-  name: string;
-  description: string;
-  totalSeats: number;
-  maxSeatsPerUser: number;
-  seatsPerRow: number;
-  status: EventStatus;
+export interface EventChangedData extends Event {
   revision: number;
-  createdAt: string;
-  updatedAt: string;
 }
 
 /**

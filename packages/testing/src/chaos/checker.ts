@@ -147,23 +147,14 @@ function checkAudit(
     const key = `${row.eventId}/${row.seatNumber}`;
     const state = seatStates.get(key) ?? { kind: 'available' };
     const at = `audit seq ${row.seq} ${row.action} by ${row.userId.slice(0, 8)} v${row.version}`;
+    // A finding about this row's seat.
+    const fault = (kind: ViolationKind, detail: string) => add(kind, row.eventId, row.seatNumber, detail);
     let next: SeatState = state;
     switch (row.action) {
       case 'held':
-        if (state.kind === 'held')
-          add(
-            'holdOverwritten',
-            row.eventId,
-            row.seatNumber,
-            `${at} over the live hold of ${state.userId.slice(0, 8)}`,
-          );
+        if (state.kind === 'held') fault('holdOverwritten', `${at} over the live hold of ${state.userId.slice(0, 8)}`);
         if (state.kind === 'reserved')
-          add(
-            'reserveWithoutHold',
-            row.eventId,
-            row.seatNumber,
-            `${at} on a seat reserved by ${state.userId.slice(0, 8)}`,
-          );
+          fault('reserveWithoutHold', `${at} on a seat reserved by ${state.userId.slice(0, 8)}`);
         next = { kind: 'held', userId: row.userId, expiresAt: row.expiresAt, since: row };
         break;
       case 'refreshed':
@@ -173,29 +164,20 @@ function checkAudit(
       case 'released':
       case 'expired':
         if (state.kind === 'reserved')
-          add(
-            'reserveWithoutHold',
-            row.eventId,
-            row.seatNumber,
-            `${at} after the seat was reserved by ${state.userId.slice(0, 8)}`,
-          );
-        else if (state.kind === 'available')
-          add('seenTwice', row.eventId, row.seatNumber, `${at}: the hold had already ended`);
+          fault('reserveWithoutHold', `${at} after the seat was reserved by ${state.userId.slice(0, 8)}`);
+        else if (state.kind === 'available') fault('seenTwice', `${at}: the hold had already ended`);
         else {
           if (state.userId !== row.userId)
-            add('holdOverwritten', row.eventId, row.seatNumber, `${at} ends the hold of ${state.userId.slice(0, 8)}`);
+            fault('holdOverwritten', `${at} ends the hold of ${state.userId.slice(0, 8)}`);
           checkExpiryTime(state, row, faults, add);
         }
         next = { kind: 'available' };
         break;
       case 'reserved':
-        if (state.kind === 'reserved')
-          add('reservedTwice', row.eventId, row.seatNumber, `${at}: already reserved by ${state.userId.slice(0, 8)}`);
+        if (state.kind === 'reserved') fault('reservedTwice', `${at}: already reserved by ${state.userId.slice(0, 8)}`);
         else if (state.kind !== 'held' || state.userId !== row.userId)
-          add(
+          fault(
             'reserveWithoutHold',
-            row.eventId,
-            row.seatNumber,
             `${at} while the seat was ${state.kind === 'held' ? `held by ${state.userId.slice(0, 8)}` : 'available'}`,
           );
         next = { kind: 'reserved', userId: row.userId };

@@ -1,32 +1,23 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { connectRedis, createRedis, type Redis } from '@zephyr/runtime';
-import { BACKING } from '@zephyr/testing';
+import { randomUUID } from 'node:crypto';
+import type { RedisClient } from '@zephyr/runtime';
+import { useTestRedis } from '@zephyr/testing';
 import { holdKey, type HoldRef } from '../domain/holds';
 import { createExpiryIndex, IndexKeys, type RedisExpiryIndex } from './expiry-index';
 
-let redis: Redis;
+const testRedis = useTestRedis('expiryindex');
+let redis: RedisClient;
 let index: RedisExpiryIndex;
 const eventId = randomUUID();
 const ref = (seatNumber: number, holdVersion = seatNumber): HoldRef => ({ eventId, seatNumber, holdVersion });
 const plain = ({ eventId: e, seatNumber, holdVersion }: HoldRef): HoldRef => ({ eventId: e, seatNumber, holdVersion });
 
-beforeAll(async () => {
-  redis = createRedis(BACKING.redisUrl, {
-    clusterNodes: BACKING.redisClusterNodes,
-    keyPrefix: `zt:expiryindex_${randomBytes(4).toString('hex')}:`,
-    name: 'test',
-  });
-  await connectRedis(redis);
+beforeAll(() => {
+  redis = testRedis.client;
   index = createExpiryIndex(redis);
 });
 
 beforeEach(async () => {
   await redis.del(...Object.values(IndexKeys));
-});
-
-afterAll(async () => {
-  await redis.del(...Object.values(IndexKeys));
-  await redis.quit();
 });
 
 const schedule = (entries: [HoldRef, number][]) =>

@@ -1,28 +1,30 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { connectRedis, createLogger, createRedis, type Redis } from '@zephyr/runtime';
-import { BACKING, waitFor } from '@zephyr/testing';
-import { createExpiryIndex, IndexKeys, type RedisExpiryIndex } from '../data-access/expiry-index';
+import { randomUUID } from 'node:crypto';
+import { createLogger } from '@zephyr/runtime';
+import { useTestRedis, waitFor } from '@zephyr/testing';
+import { createExpiryIndex, type RedisExpiryIndex } from '../data-access/expiry-index';
 import { startExpiryLoop, type HoldExpirer } from './expiry-loop';
 import type { HoldRef } from './holds';
 
 const logger = createLogger('expiry-loop-test', 'silent');
-let redis: Redis;
+const redis = useTestRedis('expiryloop');
 let index: RedisExpiryIndex;
 
-beforeAll(async () => {
-  redis = createRedis(BACKING.redisUrl, {
-    clusterNodes: BACKING.redisClusterNodes,
-    keyPrefix: `zt:expiryloop_${randomBytes(4).toString('hex')}:`,
-    name: 'test',
-  });
-  await connectRedis(redis);
-  index = createExpiryIndex(redis);
+beforeAll(() => {
+  index = createExpiryIndex(redis.client);
 });
 
-afterAll(async () => {
-  await redis.del(...Object.values(IndexKeys));
-  await redis.quit();
-});
+/** The loop under test with the options most tests share; `options` overrides them. */
+const startLoop = (expirer: HoldExpirer, options: Partial<Parameters<typeof startExpiryLoop>[0]> = {}) =>
+  startExpiryLoop({
+    index,
+    expirer,
+    logger,
+    batchSize: 500,
+    pollMs: 20,
+    leaseMs: 10_000,
+    onExpired: () => undefined,
+    ...options,
+  });
 
 const holdsDueNow = async (count: number): Promise<HoldRef[]> => {
   const eventId = randomUUID();
@@ -46,12 +48,7 @@ test('retries with growing backoff while the seat-service fails, then drains in 
     },
   };
   const lags: (number | undefined)[] = [];
-  const loop = startExpiryLoop({
-    index,
-    expirer,
-    logger,
-    batchSize: 500,
-    pollMs: 20,
+  const loop = startLoop(expirer, {
     leaseMs: 1000, // failed batches come back after this; long enough that a slow machine never re-claims a live batch
     onExpired: (lag) => lags.push(lag),
   });
@@ -82,15 +79,7 @@ test('stop() waits for the batch in flight and settles it', async () => {
       });
     },
   };
-  const loop = startExpiryLoop({
-    index,
-    expirer,
-    logger,
-    batchSize: 500,
-    pollMs: 20,
-    leaseMs: 10_000,
-    onExpired: () => undefined,
-  });
+  const loop = startLoop(expirer);
   await waitFor(() => called, { what: 'batch in flight' });
   let stopped = false;
   const stopping = loop.stop().then(() => {

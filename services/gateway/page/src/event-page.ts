@@ -120,29 +120,20 @@ function showEvent(view: HTMLElement, event: EventWithCounts, session: Session |
     }
   };
 
-  const reserve = async (n: number) => {
+  /** Reserve and release both end the caller's hold of seat `n`: the call, then the holds list and a note. */
+  const endHold = async (n: number, method: 'POST' | 'DELETE', path: string, verb: string, note = verb) => {
     if (!session) return;
     try {
-      await api<Seat>('POST', pathOf(PublicPaths.seatReserve, { eventId: event.id, seatNumber: n }), session.token);
+      await api<Seat | void>(method, pathOf(path, { eventId: event.id, seatNumber: n }), session.token);
       holds.delete(n);
       renderHolds();
-      say(`Seat ${n} is reserved for you.`, 'note');
+      say(`Seat ${n} is ${note}.`, 'note');
     } catch (err) {
-      failed(`Seat ${n} was not reserved.`, err);
+      failed(`Seat ${n} was not ${verb}.`, err);
     }
   };
-
-  const release = async (n: number) => {
-    if (!session) return;
-    try {
-      await api<void>('DELETE', pathOf(PublicPaths.seatHold, { eventId: event.id, seatNumber: n }), session.token);
-      holds.delete(n);
-      renderHolds();
-      say(`Seat ${n} is released.`, 'note');
-    } catch (err) {
-      failed(`Seat ${n} was not released.`, err);
-    }
-  };
+  const reserve = (n: number) => endHold(n, 'POST', PublicPaths.seatReserve, 'reserved', 'reserved for you');
+  const release = (n: number) => endHold(n, 'DELETE', PublicPaths.seatHold, 'released');
 
   /** Multi-seat and best-available (SPEC.md §7) may be missing on an older server: say so and hide them. */
   const multi = async (path: string, body: Record<string, unknown>, what: string) => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCodes, HttpHeaders, type SeatMap } from '@zephyr/contracts';
-import { AppError, DependencyUnavailableError } from '@zephyr/runtime';
+import { AppError, DependencyUnavailableError, getUpstreamJson } from '@zephyr/runtime';
 import type { SeatMapSource } from '../domain/event-directory';
 
 export interface SeatServiceClientOptions {
@@ -23,29 +23,19 @@ function isSeatMap(body: unknown): body is SeatMap {
 export function createSeatServiceClient(options: SeatServiceClientOptions): SeatMapSource {
   return {
     async getSeatMap(eventId) {
-      let res: Response;
-      try {
-        res = await fetch(`${options.baseUrl}/api/events/${encodeURIComponent(eventId)}/seats`, {
+      const body = await getUpstreamJson(
+        'seat-service',
+        `${options.baseUrl}/api/events/${encodeURIComponent(eventId)}/seats`,
+        {
+          timeoutMs: options.timeoutMs,
           headers: { accept: 'application/json', [HttpHeaders.requestId]: randomUUID() },
-          signal: AbortSignal.timeout(options.timeoutMs),
-        });
-      } catch (err) {
-        throw new DependencyUnavailableError(`seat-service unreachable: ${(err as Error).message}`);
-      }
-      if (res.status === 404 || res.status === 400) {
-        await res.body?.cancel();
-        throw new AppError(ErrorCodes.EventNotFound, 'No such event');
-      }
-      if (!res.ok) {
-        await res.body?.cancel();
-        throw new DependencyUnavailableError(`seat-service answered ${res.status}`);
-      }
-      let body: unknown;
-      try {
-        body = await res.json();
-      } catch (err) {
-        throw new DependencyUnavailableError(`seat-service sent an unreadable seat map: ${(err as Error).message}`);
-      }
+          // A malformed id is a 400 there: no such event either.
+          isNotFound: (status) => status === 404 || status === 400,
+          notFound: () => {
+            throw new AppError(ErrorCodes.EventNotFound, 'No such event');
+          },
+        },
+      );
       if (!isSeatMap(body)) throw new DependencyUnavailableError('seat-service sent a seat map of the wrong shape');
       return body;
     },

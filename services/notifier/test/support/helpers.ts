@@ -33,13 +33,3 @@ export function closeCode(socket: WebSocket, timeoutMs = 5000): Promise<number> 
 
 /** Reads one metric of a process (first series of that name; every series carries the service label). */
 export const metric = (proc: ServiceProcess, name: string): Promise<number> => metricValue(proc.baseUrl, name);
-
-/** SIGTERM and wait for the exit (ServiceProcess.stop leaves a 10 s timer behind that keeps jest alive). */
-export async function stopProcess(proc: ServiceProcess | undefined): Promise<void> {
-  if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => proc.child.once('exit', () => resolve()));
-  proc.child.kill('SIGTERM');
-  const timer = setTimeout(() => proc.child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}

@@ -1,5 +1,6 @@
 import { ErrorCodes, InternalPaths, eventChangedDataSchema, type EventChangedData } from '@zephyr/contracts';
 import { AppError, DependencyUnavailableError } from '@zephyr/runtime/errors';
+import { getUpstreamJson } from '@zephyr/runtime';
 import type { EventDirectoryPort } from '../domain/ports';
 import type { ReservationRepository } from './reservation-repository';
 import type { SeatStore } from './seat-store';
@@ -103,30 +104,18 @@ export class EventDirectory implements EventDirectoryPort {
   }
 
   private async fetchAndApply(eventId: string): Promise<void> {
-    let response: Response;
-    try {
-      response = await fetch(`${this.eventServiceUrl}${InternalPaths.eventConfig(eventId)}`, {
-        signal: AbortSignal.timeout(3000),
-      });
-    } catch (err) {
-      throw new DependencyUnavailableError(`event-service unreachable: ${(err as Error).message}`);
-    }
-    if (response.status === 404) {
-      await response.body?.cancel();
-      if (this.notFound.size > 10_000) this.notFound.clear();
-      this.notFound.set(eventId, Date.now() + NEGATIVE_CACHE_MS);
-      throw new AppError(ErrorCodes.EventNotFound, 'Event not found');
-    }
-    if (!response.ok) {
-      await response.body?.cancel();
-      throw new DependencyUnavailableError(`event-service answered ${response.status}`);
-    }
-    let body: unknown;
-    try {
-      body = await response.json();
-    } catch (err) {
-      throw new DependencyUnavailableError(`event-service answered unreadable JSON: ${(err as Error).message}`);
-    }
+    const body = await getUpstreamJson(
+      'event-service',
+      `${this.eventServiceUrl}${InternalPaths.eventConfig(eventId)}`,
+      {
+        timeoutMs: 3000,
+        notFound: () => {
+          if (this.notFound.size > 10_000) this.notFound.clear();
+          this.notFound.set(eventId, Date.now() + NEGATIVE_CACHE_MS);
+          throw new AppError(ErrorCodes.EventNotFound, 'Event not found');
+        },
+      },
+    );
     // The answer crosses a process boundary: a config that breaks the contract is never written to Redis.
     const { error, value } = eventChangedDataSchema.validate(body);
     if (error || (value as EventChangedData).id !== eventId) {

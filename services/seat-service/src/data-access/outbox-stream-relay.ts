@@ -1,5 +1,5 @@
 import type { Broker } from '@zephyr/runtime/messaging';
-import { outboxMetrics, type Logger, type RedisClient, type Registry } from '@zephyr/runtime';
+import { createWakeableSleep, outboxMetrics, type Logger, type RedisClient, type Registry } from '@zephyr/runtime';
 import { decodeEntry, type StreamEntry } from './outbox-codec';
 import { createLease } from './relay-lease';
 import { OUTBOX_GROUP, seatKeys } from './seat-store';
@@ -70,15 +70,7 @@ export function startStreamRelay(options: StreamRelayOptions) {
   /** Envelope ids this leader published whose audit (and so acknowledgement) is still to come. */
   const unaudited = new Set<string>();
   let failures = 0;
-  let wakeUp: (() => void) | undefined;
-  const pause = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      wakeUp = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+  const { sleep: pause, wake: wakeUp } = createWakeableSleep();
 
   /** Marks every event whose stream has entries dirty (and possibly pending): O(events), so rare. */
   const sweep = async () => {
@@ -231,11 +223,11 @@ export function startStreamRelay(options: StreamRelayOptions) {
   return {
     /** A local write just appended to an event's stream: read it now rather than at the next poll. */
     wake() {
-      if (lease.held()) wakeUp?.();
+      if (lease.held()) wakeUp();
     },
     async stop() {
       running = false;
-      wakeUp?.();
+      wakeUp();
       await loop;
       // Hand the streams over at once instead of making the next leader wait for the lease to run out.
       await lease.release();

@@ -49,31 +49,28 @@ export const seatKeys = {
   idleScan: () => 'seat:idle-scan',
 };
 
+/**
+ * The leading KEYS of the event scripts: meta, seats and outbox, and the user's set where the script
+ * touches a user's seats (see `numberOfKeys` in seat-scripts.ts).
+ */
+export function eventKeys(eventId: string, userId?: string): string[] {
+  const keys = [seatKeys.meta(eventId), seatKeys.seats(eventId), seatKeys.outbox(eventId)];
+  if (userId !== undefined) keys.push(seatKeys.user(eventId, userId));
+  return keys;
+}
+
 export { OUTBOX_GROUP } from './seat-scripts';
 
 export function parseSeatState(raw: string): SeatState | undefined {
   if (!raw) return undefined;
   const f = raw.split('|');
+  // A hold ('H') and a hold being reserved ('P') share their first fields.
+  const hold = () => ({ userId: f[1]!, heldAt: +f[2]!, expiresAt: +f[3]!, durationSec: +f[4]!, holdVersion: +f[5]! });
   switch (f[0]) {
     case 'H':
-      return {
-        kind: 'held',
-        userId: f[1]!,
-        heldAt: +f[2]!,
-        expiresAt: +f[3]!,
-        durationSec: +f[4]!,
-        holdVersion: +f[5]!,
-      };
+      return { kind: 'held', ...hold() };
     case 'P':
-      return {
-        kind: 'reserving',
-        userId: f[1]!,
-        heldAt: +f[2]!,
-        expiresAt: +f[3]!,
-        durationSec: +f[4]!,
-        holdVersion: +f[5]!,
-        version: +f[7]!,
-      };
+      return { kind: 'reserving', ...hold(), version: +f[7]! };
     case 'R':
       return { kind: 'reserved', userId: f[1]!, reservedAt: +f[2]!, holdVersion: +f[3]! };
     default:
@@ -127,6 +124,15 @@ class UnexpectedReply extends Error {
   }
 }
 
+/** How each first word of a script's reply is read; a word not listed is a bug. */
+type ReplyCases<T> = Record<string, (reply: ScriptReply) => T>;
+
+function parseReply<T>(script: string, reply: ScriptReply, cases: ReplyCases<T>): T {
+  const word = String(reply[0]);
+  if (!Object.hasOwn(cases, word)) throw new UnexpectedReply(script, reply);
+  return cases[word]!(reply);
+}
+
 /** The words every single-seat script may answer before doing anything: no event, or a refusal. */
 function refusal(reply: ScriptReply): NoEvent | Refused | undefined {
   const word = String(reply[0]);
@@ -134,6 +140,14 @@ function refusal(reply: ScriptReply): NoEvent | Refused | undefined {
   if (REFUSALS.has(word)) return { kind: 'refused', code: word as SeatRefusalCode };
   return undefined;
 }
+
+/** A single-seat script's reply: no event, a refusal, or one of its own results. */
+function refusalOr<T>(script: string, reply: ScriptReply, cases: ReplyCases<T>): T | NoEvent | Refused {
+  return refusal(reply) ?? parseReply(script, reply, cases);
+}
+
+/** `word, heldAt, expiresAt`: the hold's times as HOLD and REFRESH answer them. */
+const holdTimes = (reply: ScriptReply) => ({ heldAt: Number(reply[1]), expiresAt: Number(reply[2]) });
 
 /** `{seat, code, seat, code, …}` from `from` on. */
 function failures(reply: ScriptReply, from: number): SeatFailure[] {
@@ -144,38 +158,54 @@ function failures(reply: ScriptReply, from: number): SeatFailure[] {
   return out;
 }
 
+/** Four fields a seat: seat, heldAt, expiresAt, created (1 or 0). */
+function heldSeats(reply: ScriptReply): HeldSeat[] {
+  const seats: HeldSeat[] = [];
+  for (let i = 1; i < reply.length; i += 4) {
+    seats.push({
+      seatNumber: Number(reply[i]),
+      heldAt: Number(reply[i + 1]),
+      expiresAt: Number(reply[i + 2]),
+      created: Number(reply[i + 3]) === 1,
+    });
+  }
+  return seats;
+}
+
 /** MULTI_HOLD and BEST_AVAILABLE answer alike (see multi-seat-scripts.ts). */
 function multiHoldReply(reply: ScriptReply): MultiHoldReply {
-  const word = String(reply[0]);
-  switch (word) {
-    case 'NO_EVENT':
-      return { kind: 'no-event' };
-    case 'EVENT_NOT_ACTIVE':
-      return { kind: 'refused', code: 'EVENT_NOT_ACTIVE' };
-    case 'TOO_MANY':
-      return { kind: 'invalid', reason: 'too-many' };
-    case 'OUT_OF_RANGE':
-      return { kind: 'invalid', reason: 'out-of-range' };
-    case 'FAILED': {
-      const code = String(reply[1]);
-      if (code !== 'SEAT_UNAVAILABLE' && code !== 'USER_LIMIT_REACHED') throw new UnexpectedReply('multi-hold', reply);
-      return { kind: 'failed', code, failures: failures(reply, 2) };
-    }
-    case 'HELD': {
-      const seats: HeldSeat[] = [];
-      for (let i = 1; i < reply.length; i += 4) {
-        seats.push({
-          seatNumber: Number(reply[i]),
-          heldAt: Number(reply[i + 1]),
-          expiresAt: Number(reply[i + 2]),
-          created: Number(reply[i + 3]) === 1,
-        });
-      }
-      return { kind: 'held', seats };
-    }
-    default:
-      throw new UnexpectedReply('multi-hold', reply);
+  return parseReply<MultiHoldReply>('multi-hold', reply, {
+    NO_EVENT: () => ({ kind: 'no-event' }),
+    EVENT_NOT_ACTIVE: () => ({ kind: 'refused', code: 'EVENT_NOT_ACTIVE' }),
+    TOO_MANY: () => ({ kind: 'invalid', reason: 'too-many' }),
+    OUT_OF_RANGE: () => ({ kind: 'invalid', reason: 'out-of-range' }),
+    FAILED: (r) => {
+      const code = String(r[1]);
+      if (code !== 'SEAT_UNAVAILABLE' && code !== 'USER_LIMIT_REACHED') throw new UnexpectedReply('multi-hold', r);
+      return { kind: 'failed', code, failures: failures(r, 2) };
+    },
+    HELD: (r) => ({ kind: 'held', seats: heldSeats(r) }),
+  });
+}
+
+/** Five fields a seat: seat, 'ALREADY', reservedAt, 0, 0 | seat, 'BEGIN', holdVersion, version, auditSeq. */
+function begunSeats(reply: ScriptReply): BegunSeat[] {
+  const begun: BegunSeat[] = [];
+  for (let i = 1; i < reply.length; i += 5) {
+    const seatNumber = Number(reply[i]);
+    begun.push(
+      reply[i + 1] === 'ALREADY'
+        ? { seatNumber, already: true, reservedAt: Number(reply[i + 2]) }
+        : {
+            seatNumber,
+            already: false,
+            holdVersion: Number(reply[i + 2]),
+            version: Number(reply[i + 3]),
+            auditSeq: Number(reply[i + 4]),
+          },
+    );
   }
+  return begun;
 }
 
 /**
@@ -233,21 +263,11 @@ export class SeatStore implements SeatStorePort {
   }
 
   async hold(eventId: string, seat: number, userId: string, durationSec: number): Promise<HoldResult> {
-    const reply = await this.run.hold(
-      seatKeys.meta(eventId),
-      seatKeys.seats(eventId),
-      seatKeys.outbox(eventId),
-      seatKeys.user(eventId, userId),
-      seat,
-      userId,
-      durationSec,
-      randomUUID(),
-      randomUUID(),
-    );
-    const refused = refusal(reply);
-    if (refused) return refused;
-    if (reply[0] !== 'HELD' && reply[0] !== 'EXISTING') throw new UnexpectedReply('hold', reply);
-    return { kind: reply[0] === 'HELD' ? 'held' : 'existing', heldAt: Number(reply[1]), expiresAt: Number(reply[2]) };
+    const reply = await this.run.hold(...eventKeys(eventId, userId), seat, userId, durationSec, ...messageIds(2));
+    return refusalOr<HoldResult>('hold', reply, {
+      HELD: (r) => ({ kind: 'held', ...holdTimes(r) }),
+      EXISTING: (r) => ({ kind: 'existing', ...holdTimes(r) }),
+    });
   }
 
   async refresh(
@@ -256,56 +276,22 @@ export class SeatStore implements SeatStorePort {
     userId: string,
     durationSec: number | undefined,
   ): Promise<RefreshResult> {
-    const reply = await this.run.refresh(
-      seatKeys.meta(eventId),
-      seatKeys.seats(eventId),
-      seatKeys.outbox(eventId),
-      seatKeys.user(eventId, userId),
-      seat,
-      userId,
-      durationSec ?? '',
-      randomUUID(),
-      randomUUID(),
-    );
-    const refused = refusal(reply);
-    if (refused) return refused;
-    if (reply[0] !== 'REFRESHED') throw new UnexpectedReply('refresh', reply);
-    return { kind: 'refreshed', heldAt: Number(reply[1]), expiresAt: Number(reply[2]) };
+    const args = [seat, userId, durationSec ?? '', ...messageIds(2)];
+    const reply = await this.run.refresh(...eventKeys(eventId, userId), ...args);
+    return refusalOr<RefreshResult>('refresh', reply, { REFRESHED: (r) => ({ kind: 'refreshed', ...holdTimes(r) }) });
   }
 
   async release(eventId: string, seat: number, userId: string): Promise<ReleaseResult> {
-    const reply = await this.run.release(
-      seatKeys.meta(eventId),
-      seatKeys.seats(eventId),
-      seatKeys.outbox(eventId),
-      seatKeys.user(eventId, userId),
-      seat,
-      userId,
-      randomUUID(),
-      randomUUID(),
-    );
-    const refused = refusal(reply);
-    if (refused) return refused;
-    if (reply[0] !== 'RELEASED') throw new UnexpectedReply('release', reply);
-    return { kind: 'released' };
+    const reply = await this.run.release(...eventKeys(eventId, userId), seat, userId, ...messageIds(2));
+    return refusalOr<ReleaseResult>('release', reply, { RELEASED: () => ({ kind: 'released' }) });
   }
 
   async beginReserve(eventId: string, seat: number, userId: string, deadlineMs: number): Promise<BeginReserveResult> {
-    const reply = await this.run.beginReserve(
-      seatKeys.meta(eventId),
-      seatKeys.seats(eventId),
-      seatKeys.outbox(eventId),
-      seatKeys.user(eventId, userId),
-      seat,
-      userId,
-      deadlineMs,
-      randomUUID(),
-    );
-    const refused = refusal(reply);
-    if (refused) return refused;
-    if (reply[0] === 'ALREADY') return { kind: 'already', reservedAt: Number(reply[1]) };
-    if (reply[0] !== 'BEGIN') throw new UnexpectedReply('beginReserve', reply);
-    return { kind: 'begun', holdVersion: Number(reply[1]), version: Number(reply[2]), auditSeq: Number(reply[3]) };
+    const reply = await this.run.beginReserve(...eventKeys(eventId, userId), seat, userId, deadlineMs, randomUUID());
+    return refusalOr<BeginReserveResult>('beginReserve', reply, {
+      ALREADY: (r) => ({ kind: 'already', reservedAt: Number(r[1]) }),
+      BEGIN: (r) => ({ kind: 'begun', holdVersion: Number(r[1]), version: Number(r[2]), auditSeq: Number(r[3]) }),
+    });
   }
 
   /** Seats must be distinct and ascending. */
@@ -317,44 +303,14 @@ export class SeatStore implements SeatStorePort {
   ): Promise<BeginReserveManyResult> {
     const args: (string | number)[] = [userId, deadlineMs];
     for (const seat of seats) args.push(seat, randomUUID());
-    const reply = await this.run.beginReserveMany(
-      seatKeys.meta(eventId),
-      seatKeys.seats(eventId),
-      seatKeys.outbox(eventId),
-      seatKeys.user(eventId, userId),
-      ...args,
-    );
-    switch (reply[0]) {
-      case 'NO_EVENT':
-        return { kind: 'no-event' };
-      case 'EVENT_NOT_ACTIVE':
-        return { kind: 'refused', code: 'EVENT_NOT_ACTIVE' };
-      case 'BAD_SEATS':
-        return { kind: 'bad-seats' };
-      case 'REFUSED':
-        return { kind: 'seats-refused', failures: failures(reply, 1) };
-      case 'BEGUN': {
-        const begun: BegunSeat[] = [];
-        // Five fields a seat: seat, 'ALREADY', reservedAt, 0, 0 | seat, 'BEGIN', holdVersion, version, auditSeq.
-        for (let i = 1; i < reply.length; i += 5) {
-          const seatNumber = Number(reply[i]);
-          begun.push(
-            reply[i + 1] === 'ALREADY'
-              ? { seatNumber, already: true, reservedAt: Number(reply[i + 2]) }
-              : {
-                  seatNumber,
-                  already: false,
-                  holdVersion: Number(reply[i + 2]),
-                  version: Number(reply[i + 3]),
-                  auditSeq: Number(reply[i + 4]),
-                },
-          );
-        }
-        return { kind: 'begun', seats: begun };
-      }
-      default:
-        throw new UnexpectedReply('beginReserveMany', reply);
-    }
+    const reply = await this.run.beginReserveMany(...eventKeys(eventId, userId), ...args);
+    return parseReply<BeginReserveManyResult>('beginReserveMany', reply, {
+      NO_EVENT: () => ({ kind: 'no-event' }),
+      EVENT_NOT_ACTIVE: () => ({ kind: 'refused', code: 'EVENT_NOT_ACTIVE' }),
+      BAD_SEATS: () => ({ kind: 'bad-seats' }),
+      REFUSED: (r) => ({ kind: 'seats-refused', failures: failures(r, 1) }),
+      BEGUN: (r) => ({ kind: 'begun', seats: begunSeats(r) }),
+    });
   }
 
   /** `event` appends seat.reserved to the ordered stream (only the reserve that inserted the row passes it). */
@@ -364,80 +320,34 @@ export class SeatStore implements SeatStorePort {
   ): Promise<void> {
     const args: (string | number)[] = [seatNumber, userId, reservedAtMs, holdVersion];
     if (event) args.push(event.messageId, event.version, event.auditSeq);
-    await this.run.finishReserve(
-      seatKeys.meta(eventId),
-      seatKeys.seats(eventId),
-      seatKeys.outbox(eventId),
-      seatKeys.user(eventId, userId),
-      ...args,
-    );
+    await this.run.finishReserve(...eventKeys(eventId, userId), ...args);
   }
 
   /** `userId` is the reserving user (the in-flight state's holder), whose user set the hold returns to. */
   async abortReserve(eventId: string, seat: number, holdVersion: number, userId: string): Promise<void> {
-    await this.run.abortReserve(
-      seatKeys.meta(eventId),
-      seatKeys.seats(eventId),
-      seatKeys.outbox(eventId),
-      seatKeys.user(eventId, userId),
-      seat,
-      holdVersion,
-    );
+    await this.run.abortReserve(...eventKeys(eventId, userId), seat, holdVersion);
   }
 
   /** SPEC.md §7: `seats` ascending and distinct; all held or none. */
   async multiHold(eventId: string, seats: readonly number[], userId: string, durationSec: number) {
-    const reply = await this.run.multiHold(
-      seatKeys.meta(eventId),
-      seatKeys.seats(eventId),
-      seatKeys.outbox(eventId),
-      seatKeys.user(eventId, userId),
-      userId,
-      durationSec,
-      seats.length,
-      ...seats,
-      ...messageIds(2 * seats.length),
-    );
-    return multiHoldReply(reply);
+    const args = [userId, durationSec, seats.length, ...seats, ...messageIds(2 * seats.length)];
+    return multiHoldReply(await this.run.multiHold(...eventKeys(eventId, userId), ...args));
   }
 
   /** SPEC.md §7: chooses `count` seats and holds them in the same call. */
   async bestAvailable(eventId: string, count: number, adjacent: boolean, userId: string, durationSec: number) {
-    const reply = await this.run.bestAvailable(
-      seatKeys.meta(eventId),
-      seatKeys.seats(eventId),
-      seatKeys.outbox(eventId),
-      seatKeys.user(eventId, userId),
-      userId,
-      durationSec,
-      count,
-      adjacent ? 1 : 0,
-      ...messageIds(2 * count),
-    );
-    return multiHoldReply(reply);
+    const args = [userId, durationSec, count, adjacent ? 1 : 0, ...messageIds(2 * count)];
+    return multiHoldReply(await this.run.bestAvailable(...eventKeys(eventId, userId), ...args));
   }
 
   async expire(eventId: string, seat: number, holdVersion: number): Promise<ExpireReply> {
-    const reply = await this.run.expire(
-      seatKeys.meta(eventId),
-      seatKeys.seats(eventId),
-      seatKeys.outbox(eventId),
-      seat,
-      holdVersion,
-      randomUUID(),
-    );
-    switch (reply[0]) {
-      case 'EXPIRED':
-        return { kind: 'expired', expiresAt: Number(reply[1]) };
-      case 'NOT_DUE':
-        return { kind: 'not-due', expiresAt: Number(reply[1]) };
-      case 'STALLED':
-        return { kind: 'stalled', holderId: String(reply[1]) };
-      case 'GONE':
-        return { kind: 'gone' };
-      default:
-        throw new UnexpectedReply('expire', reply);
-    }
+    const reply = await this.run.expire(...eventKeys(eventId), seat, holdVersion, randomUUID());
+    return parseReply<ExpireReply>('expire', reply, {
+      EXPIRED: (r) => ({ kind: 'expired', expiresAt: Number(r[1]) }),
+      NOT_DUE: (r) => ({ kind: 'not-due', expiresAt: Number(r[1]) }),
+      STALLED: (r) => ({ kind: 'stalled', holderId: String(r[1]) }),
+      GONE: () => ({ kind: 'gone' }),
+    });
   }
 
   async snapshot(eventId: string): Promise<EventSnapshot | undefined> {
@@ -471,12 +381,7 @@ export class SeatStore implements SeatStorePort {
     eventId: string,
     userId: string,
   ): Promise<undefined | { nowMs: number; seats: Map<number, SeatState> }> {
-    const reply = await this.run.userSeats(
-      seatKeys.meta(eventId),
-      seatKeys.seats(eventId),
-      seatKeys.outbox(eventId),
-      seatKeys.user(eventId, userId),
-    );
+    const reply = await this.run.userSeats(...eventKeys(eventId, userId));
     if (reply[0] !== 'OK') return undefined;
     const seats = new Map<number, SeatState>();
     for (let i = 2; i < reply.length; i += 2) {
@@ -511,12 +416,7 @@ export class SeatStore implements SeatStorePort {
     for (const h of lostHolds)
       args.push(h.seatNumber, h.userId, h.holdVersion, h.heldAtMs, h.expiresAtMs, randomUUID());
     // Every restored user's set is declared, so the key count varies and leads the arguments.
-    const keys = [
-      seatKeys.meta(eventId),
-      seatKeys.seats(eventId),
-      seatKeys.outbox(eventId),
-      ...new Set(reservations.map((r) => seatKeys.user(eventId, r.userId))),
-    ];
+    const keys = [...eventKeys(eventId), ...new Set(reservations.map((r) => seatKeys.user(eventId, r.userId)))];
     const reply = await this.run.installEvent(keys.length, ...keys, ...args);
     if (reply[0] === 'NO_EVENT') return 'NO_EVENT';
     await this.redis.sadd(seatKeys.outboxIndex(), eventId);
@@ -563,12 +463,7 @@ export class SeatStore implements SeatStorePort {
 
   /** Deletes an idle event's keys (see EVICT_IF_IDLE) and, once gone, its entry in the stream index. */
   async evictIfIdle(eventId: string, idleMs: number): Promise<'evicted' | 'busy' | 'gone'> {
-    const reply = await this.run.evictIfIdle(
-      seatKeys.meta(eventId),
-      seatKeys.seats(eventId),
-      seatKeys.outbox(eventId),
-      idleMs,
-    );
+    const reply = await this.run.evictIfIdle(...eventKeys(eventId), idleMs);
     if (reply[0] === 'BUSY') return 'busy';
     // The index is another slot, so not in the script; an install in between adds the event back.
     await this.redis.srem(seatKeys.outboxIndex(), eventId);

@@ -444,22 +444,15 @@ function toSeat(
 ): Seat {
   if (!state || !isLive(state, nowMs)) return { eventId, seatNumber, status: 'available' };
   const reveal = caller !== undefined && (caller.isAdmin || caller.userId === state.userId);
-  if (state.kind === 'reserved') {
-    return {
-      eventId,
-      seatNumber,
-      status: 'reserved',
-      ...(reveal ? { userId: state.userId } : {}),
-      reservedAt: iso(state.reservedAt),
-    };
-  }
+  const reserved = state.kind === 'reserved';
   return {
     eventId,
     seatNumber,
-    status: 'held',
+    status: reserved ? 'reserved' : 'held',
     ...(reveal ? { userId: state.userId } : {}),
-    heldAt: iso(state.heldAt),
-    expiresAt: iso(state.expiresAt),
+    ...(reserved
+      ? { reservedAt: iso(state.reservedAt) }
+      : { heldAt: iso(state.heldAt), expiresAt: iso(state.expiresAt) }),
   };
 }
 

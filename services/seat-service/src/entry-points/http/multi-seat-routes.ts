@@ -1,21 +1,8 @@
-import { Router, type Request } from 'express';
-import Joi from 'joi';
-import {
-  bestAvailableBody,
-  multiHoldBody,
-  uuidSchema,
-  type BestAvailableBody,
-  type MultiHoldBody,
-} from '@zephyr/contracts';
-import { route, validate, type TokenVerifier } from '@zephyr/runtime';
+import { Router } from 'express';
+import { bestAvailableBody, multiHoldBody, type BestAvailableBody, type MultiHoldBody } from '@zephyr/contracts';
+import type { TokenVerifier } from '@zephyr/runtime';
 import type { MultiSeatRules } from '../../domain/multi-seat-rules';
-import { mutation } from './seat-routes';
-
-const eventParams = Joi.object({ eventId: uuidSchema.required() });
-
-function eventIdOf(req: Request): string {
-  return validate<{ eventId: string }>(eventParams, req.params, 'path').eventId.toLowerCase();
-}
+import { eventIdOf, mutationRoute } from './seat-routes';
 
 /** SPEC.md §7: several seats in one request, all or nothing. */
 export function multiSeatRoutes(rules: MultiSeatRules, verifier: TokenVerifier): Router {
@@ -23,10 +10,7 @@ export function multiSeatRoutes(rules: MultiSeatRules, verifier: TokenVerifier):
 
   router.post(
     '/api/seats/:eventId/hold',
-    ...mutation(verifier),
-    route(async (req, res) => {
-      const eventId = eventIdOf(req);
-      const body = validate<MultiHoldBody>(multiHoldBody, req.body, 'body');
+    ...mutationRoute<string, MultiHoldBody>(verifier, eventIdOf, multiHoldBody, async (eventId, body, req, res) => {
       const { items } = await rules.hold(eventId, body.seats, req.caller!.userId, body.holdDuration);
       res.status(201).json({ items });
     }),
@@ -34,19 +18,21 @@ export function multiSeatRoutes(rules: MultiSeatRules, verifier: TokenVerifier):
 
   router.post(
     '/api/seats/:eventId/best-available',
-    ...mutation(verifier),
-    route(async (req, res) => {
-      const eventId = eventIdOf(req);
-      const body = validate<BestAvailableBody>(bestAvailableBody, req.body, 'body');
-      const { items } = await rules.bestAvailable(
-        eventId,
-        body.count,
-        body.adjacent ?? true,
-        req.caller!.userId,
-        body.holdDuration,
-      );
-      res.status(201).json({ items });
-    }),
+    ...mutationRoute<string, BestAvailableBody>(
+      verifier,
+      eventIdOf,
+      bestAvailableBody,
+      async (eventId, body, req, res) => {
+        const { items } = await rules.bestAvailable(
+          eventId,
+          body.count,
+          body.adjacent ?? true,
+          req.caller!.userId,
+          body.holdDuration,
+        );
+        res.status(201).json({ items });
+      },
+    ),
   );
 
   return router;

@@ -1,4 +1,4 @@
-import { Router, type Request, type RequestHandler } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import Joi from 'joi';
 import {
   ErrorCodes,
@@ -30,16 +30,46 @@ const userHoldsParams = Joi.object({ eventId: eventIdParam, userId: uuidSchema.r
 const eventParams = Joi.object({ eventId: eventIdParam });
 const noQuery = Joi.object({}).options({ allowUnknown: false });
 
-function seatTarget(req: Request): { eventId: string; seatNumber: number } {
+type SeatTarget = { eventId: string; seatNumber: number };
+
+function seatTarget(req: Request): SeatTarget {
   const params = validate<{ eventId: string; seatNumber: string }>(seatParams, req.params, 'path');
   // Canonical numbers too large for any event are still valid syntax: they are simply above totalSeats.
   const seatNumber = params.seatNumber.length > 9 ? Number.MAX_SAFE_INTEGER : Number(params.seatNumber);
   return { eventId: params.eventId.toLowerCase(), seatNumber };
 }
 
-/** The identity-then-body preamble of every mutation. */
-export function mutation(verifier: TokenVerifier): RequestHandler[] {
-  return [authenticate(verifier, 'user'), jsonBody()];
+/** The `:eventId` of the path, validated, in its canonical (lower) case. */
+export function eventIdOf(req: Request): string {
+  return validate<{ eventId: string }>(eventParams, req.params, 'path').eventId.toLowerCase();
+}
+
+/**
+ * Every mutation: the caller's identity and the JSON body; then the path (`target`), then the body checked
+ * against `schema` (an absent body is `{}` unless the schema requires one; a userId in it must be the
+ * caller's), then `handle`.
+ */
+export function mutationRoute<T, B>(
+  verifier: TokenVerifier,
+  target: (req: Request) => T,
+  schema: Joi.Schema,
+  handle: (target: T, body: B, req: Request, res: Response) => Promise<void>,
+): RequestHandler[] {
+  const bodyRequired = (schema.describe() as { flags?: { presence?: string } }).flags?.presence === 'required';
+  return [
+    authenticate(verifier, 'user'),
+    jsonBody(),
+    route(async (req, res) => {
+      const parsedTarget = target(req);
+      const body = validate<B & { userId?: string }>(
+        schema,
+        req.body === undefined && !bodyRequired ? {} : req.body,
+        'body',
+      );
+      assertOwnUserId(req.caller!, body.userId);
+      await handle(parsedTarget, body, req, res);
+    }),
+  ];
 }
 
 function readQuery(req: Request, schema: Joi.Schema = noQuery): Record<string, string> {
@@ -51,65 +81,44 @@ export function seatRoutes(rules: SeatRules, verifier: TokenVerifier): Router {
 
   router.post(
     '/api/seats/:eventId/:seatNumber/hold',
-    ...mutation(verifier),
-    route(async (req, res) => {
-      const target = seatTarget(req);
-      const body = validate<HoldBody>(holdBody, req.body === undefined ? {} : req.body, 'body');
-      assertOwnUserId(req.caller!, body.userId);
-      const { created, hold } = await rules.hold(
-        target.eventId,
-        target.seatNumber,
-        req.caller!.userId,
-        body.holdDuration,
-      );
+    ...mutationRoute<SeatTarget, HoldBody>(verifier, seatTarget, holdBody, async (seat, body, req, res) => {
+      const { created, hold } = await rules.hold(seat.eventId, seat.seatNumber, req.caller!.userId, body.holdDuration);
       res.status(created ? 201 : 200).json(hold);
     }),
   );
 
   router.post(
     '/api/seats/:eventId/:seatNumber/reserve',
-    ...mutation(verifier),
-    route(async (req, res) => {
-      const target = seatTarget(req);
-      const body = validate<UserBody>(reserveBody, req.body === undefined ? {} : req.body, 'body');
-      assertOwnUserId(req.caller!, body.userId);
-      res.status(200).json(await rules.reserve(target.eventId, target.seatNumber, req.caller!.userId, req.requestId));
+    ...mutationRoute<SeatTarget, UserBody>(verifier, seatTarget, reserveBody, async (seat, _body, req, res) => {
+      res.status(200).json(await rules.reserve(seat.eventId, seat.seatNumber, req.caller!.userId, req.requestId));
     }),
   );
 
   router.post(
     '/api/seats/:eventId/reserve',
-    ...mutation(verifier),
-    route(async (req, res) => {
-      const { eventId } = validate<{ eventId: string }>(eventParams, req.params, 'path');
-      const body = validate<MultiReserveBody>(multiReserveBody, req.body, 'body');
-      res.status(200).json({
-        items: await rules.reserveMany(eventId.toLowerCase(), body.seats, req.caller!.userId, req.requestId),
-      });
-    }),
+    ...mutationRoute<string, MultiReserveBody>(
+      verifier,
+      eventIdOf,
+      multiReserveBody,
+      async (eventId, body, req, res) => {
+        res
+          .status(200)
+          .json({ items: await rules.reserveMany(eventId, body.seats, req.caller!.userId, req.requestId) });
+      },
+    ),
   );
 
   router.post(
     '/api/seats/:eventId/:seatNumber/refresh',
-    ...mutation(verifier),
-    route(async (req, res) => {
-      const target = seatTarget(req);
-      const body = validate<HoldBody>(refreshBody, req.body === undefined ? {} : req.body, 'body');
-      assertOwnUserId(req.caller!, body.userId);
-      res
-        .status(200)
-        .json(await rules.refresh(target.eventId, target.seatNumber, req.caller!.userId, body.holdDuration));
+    ...mutationRoute<SeatTarget, HoldBody>(verifier, seatTarget, refreshBody, async (seat, body, req, res) => {
+      res.status(200).json(await rules.refresh(seat.eventId, seat.seatNumber, req.caller!.userId, body.holdDuration));
     }),
   );
 
   router.delete(
     '/api/seats/:eventId/:seatNumber/hold',
-    ...mutation(verifier),
-    route(async (req, res) => {
-      const target = seatTarget(req);
-      const body = validate<UserBody>(releaseBody, req.body === undefined ? {} : req.body, 'body');
-      assertOwnUserId(req.caller!, body.userId);
-      await rules.release(target.eventId, target.seatNumber, req.caller!.userId);
+    ...mutationRoute<SeatTarget, UserBody>(verifier, seatTarget, releaseBody, async (seat, _body, req, res) => {
+      await rules.release(seat.eventId, seat.seatNumber, req.caller!.userId);
       res.status(204).end();
     }),
   );
@@ -142,9 +151,9 @@ export function seatRoutes(rules: SeatRules, verifier: TokenVerifier): Router {
     '/api/events/:eventId/seats/available',
     authenticate(verifier, 'public'),
     route(async (req, res) => {
-      const { eventId } = validate<{ eventId: string }>(eventParams, req.params, 'path');
+      const eventId = eventIdOf(req);
       readQuery(req);
-      res.json(await rules.availableSeats(eventId.toLowerCase()));
+      res.json(await rules.availableSeats(eventId));
     }),
   );
 
@@ -152,9 +161,9 @@ export function seatRoutes(rules: SeatRules, verifier: TokenVerifier): Router {
     '/api/events/:eventId/seats',
     authenticate(verifier, 'public'),
     route(async (req, res) => {
-      const { eventId } = validate<{ eventId: string }>(eventParams, req.params, 'path');
+      const eventId = eventIdOf(req);
       readQuery(req);
-      res.json(await rules.seatMap(eventId.toLowerCase(), req.caller));
+      res.json(await rules.seatMap(eventId, req.caller));
     }),
   );
 
@@ -162,7 +171,7 @@ export function seatRoutes(rules: SeatRules, verifier: TokenVerifier): Router {
     '/api/events/:eventId/history',
     authenticate(verifier, 'admin'),
     route(async (req, res) => {
-      const { eventId } = validate<{ eventId: string }>(eventParams, req.params, 'path');
+      const eventId = eventIdOf(req);
       const query = readQuery(req, pageQuery);
       const limit = query.limit ? Number(query.limit) : LIMITS.pageLimitDefault;
       let afterSeq = 0;
@@ -171,7 +180,7 @@ export function seatRoutes(rules: SeatRules, verifier: TokenVerifier): Router {
         if (decoded === undefined) throw new AppError(ErrorCodes.ValidationFailed, 'Invalid cursor');
         afterSeq = decoded;
       }
-      res.json(await rules.history(eventId.toLowerCase(), afterSeq, limit));
+      res.json(await rules.history(eventId, afterSeq, limit));
     }),
   );
 
