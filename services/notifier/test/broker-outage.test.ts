@@ -23,7 +23,7 @@ import {
   type WsClient,
 } from '@zephyr/testing';
 import { startSeatServiceStub, type SeatServiceStub } from './support/seat-service-stub';
-import { metric, stopProcess, wsUrl } from './support/helpers';
+import { metric, wsUrl } from './support/helpers';
 
 /**
  * The notifier's broker connection goes through a TCP proxy the test cuts; the machine's RabbitMQ itself is
@@ -102,7 +102,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const client of clients) client.socket.terminate();
-  await stopProcess(notifier);
+  await notifier?.stop();
   await proxy?.close();
   await broker?.close();
   await stub?.close();

@@ -16,7 +16,7 @@ import {
   type ServiceProcess,
 } from '@zephyr/testing';
 import { startSeatServiceStub, type SeatServiceStub } from './support/seat-service-stub';
-import { metric, stopProcess, wsUrl } from './support/helpers';
+import { metric, wsUrl } from './support/helpers';
 
 /**
  * A burst fanned out to thousands of sockets must not starve the rest of the notifier's loop: its HTTP
@@ -83,7 +83,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const socket of sockets) socket.terminate();
-  await stopProcess(notifier);
+  await notifier?.stop();
   await broker?.close();
   await stub?.close();
   await isolation?.cleanup();
