@@ -130,6 +130,35 @@ it('reports a confirmed hold overwritten by another user before its expiry', () 
   expect(kinds(h)).toEqual(['holdOverwritten']);
 });
 
+/** A holds seat 2; Redis restarts empty; A's lost hold is announced (expired) and B then holds the seat. */
+function lostHoldThenRetaken(withRestart: boolean): History {
+  const h = clean();
+  h.ops.push(hold(A, 2, T, T + 10), hold(B, 2, T + 3000, T + 3010));
+  h.final.audit.push(
+    audit('held', A, 2, 3, T + 5),
+    audit('expired', A, 2, 1003, T + 2500),
+    audit('held', B, 2, 1004, T + 3005),
+    audit('expired', B, 2, 1005, T + 13_100),
+  );
+  if (withRestart)
+    h.faults.push({ kind: 'restart:redis-empty', target: 'redis', startedAt: T + 1000, endedAt: T + 2000 });
+  h.sessions[0]!.updates.push(
+    ...session([
+      [2, 'held', 3],
+      [2, 'available', 1003],
+      [2, 'held', 1004],
+      [2, 'available', 1005],
+    ]).updates,
+  );
+  return h;
+}
+
+it('a hold Redis lost in a restart may be retaken once its end was announced, and only then', () => {
+  expect(kinds(lostHoldThenRetaken(true))).toEqual([]);
+  // The same early end without a restart that lost data is a hold taken from its holder.
+  expect(kinds(lostHoldThenRetaken(false))).toEqual(['holdOverwritten']);
+});
+
 it('reports a confirmed change missing from the audit', () => {
   const h = clean();
   h.ops.push(op(A, 'release', [2], 204, T + 300, T + 310));

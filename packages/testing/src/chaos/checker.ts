@@ -38,6 +38,9 @@ function seatsOf(op: Op): { seat: number; expiresAt?: number }[] {
 const HOLDS = new Set(['hold', 'holdMany', 'best']);
 const RESERVES = new Set(['reserve', 'reserveMany']);
 
+/** Faults after which Redis may have lost holds (restarted empty, or from an AOF missing its last second). */
+const DATA_LOSS_FAULTS = new Set(['restart:redis-empty', 'restart:redis-aof']);
+
 function inFaultWindow(faults: Fault[], from: number, to: number): boolean {
   return faults.some((f) => from <= f.endedAt + FAULT_GRACE_MS && to >= f.startedAt - SLACK_MS);
 }
@@ -88,6 +91,21 @@ function checkClientOps(history: History, add: Add): void {
     // that ended before H completed. If neither order is possible, a live hold was taken.
     const releasedBy = (userId: string, before: number) =>
       entries.some((e) => e.op.userId === userId && e.op.kind === 'release' && e.op.invokedAt < before);
+    // A hold Redis lost in a restart ends early, visibly: its `expired` announcement in the audit, made
+    // during or soon after a restart that lost data (issue 10 item 5). Any other early end is still a violation.
+    const lostBy = (userId: string, after: number, before: number) =>
+      history.final.audit.some(
+        (a) =>
+          a.eventId === eventId &&
+          a.seatNumber === seat &&
+          a.userId === userId &&
+          a.action === 'expired' &&
+          a.at > after &&
+          a.at < before &&
+          history.faults.some(
+            (f) => DATA_LOSS_FAULTS.has(f.kind) && a.at >= f.startedAt && a.at <= f.endedAt + FAULT_GRACE_MS,
+          ),
+      );
     for (const held of ok.filter((e) => HOLDS.has(e.op.kind) && e.op.status === 201)) {
       const h = held.op;
       const expiresAt = held.expiresAt ?? Infinity;
@@ -95,7 +113,10 @@ function checkClientOps(history: History, add: Add): void {
         const o = other.op;
         if (o.userId === h.userId || !(HOLDS.has(o.kind) || RESERVES.has(o.kind))) continue;
         if (o.completedAt <= h.invokedAt || o.invokedAt >= expiresAt - SLACK_MS) continue;
-        const afterOk = releasedBy(h.userId, o.completedAt) || o.completedAt > expiresAt - SLACK_MS;
+        const afterOk =
+          releasedBy(h.userId, o.completedAt) ||
+          o.completedAt > expiresAt - SLACK_MS ||
+          lostBy(h.userId, h.invokedAt, o.completedAt);
         const beforeOk =
           o.invokedAt < h.completedAt &&
           HOLDS.has(o.kind) &&
