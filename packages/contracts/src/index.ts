@@ -13,3 +13,5 @@ export * from './docs/response-schemas';
 export * from './docs/openapi';
 export * from './docs/asyncapi';
 export * from './services';
+export * from './json';
+export * from './messaging/recent-ids';

@@ -1,4 +1,4 @@
-import { createBatcher, createRecentIds } from './batcher';
+import { createBatcher } from './batcher';
 
 /** A batcher whose flushes are recorded. */
 function recording<T>(options: { maxItems: number; maxDelayMs: number }) {
@@ -39,16 +39,5 @@ describe('createBatcher', () => {
     await batcher.drain();
     await pending;
     expect(flushed).toEqual([[7]]);
-  });
-});
-
-describe('createRecentIds', () => {
-  it('remembers up to its limit, forgetting the oldest first', () => {
-    const recent = createRecentIds(2);
-    recent.add('a');
-    recent.add('b');
-    expect([recent.has('a'), recent.has('b')]).toEqual([true, true]);
-    recent.add('c');
-    expect([recent.has('a'), recent.has('b'), recent.has('c')]).toEqual([false, true, true]);
   });
 });

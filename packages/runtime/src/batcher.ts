@@ -41,15 +41,3 @@ export function createBatcher<T>(
     },
   };
 }
-
-/** Remembers recently seen ids (bounded) to drop duplicate deliveries cheaply before touching a store. */
-export function createRecentIds(limit: number) {
-  const seen = new Set<string>();
-  return {
-    has: (id: string) => seen.has(id),
-    add(id: string) {
-      if (seen.size >= limit) seen.delete(seen.values().next().value as string);
-      seen.add(id);
-    },
-  };
-}

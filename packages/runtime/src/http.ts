@@ -17,9 +17,10 @@ import {
   MAX_BODY_BYTES,
   errorBody,
   type ErrorCode,
+  hasPrototypeKey,
+  parseJson,
 } from '@zephyr/contracts';
 import { AppError, isDependencyFailure } from './errors';
-import { hasPrototypeKey, parseJson } from './json';
 import type { Logger } from './logger';
 import type { ServiceMetrics } from './metrics';
 import type { Lifecycle, ShutdownStep } from './shutdown';

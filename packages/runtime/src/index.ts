@@ -9,7 +9,6 @@ export * from './redis';
 export * from './shutdown';
 export * from './outbox';
 export * from './batcher';
-export * from './json';
 export * from './messaging';
 export * from './upgrade';
 export * from './service';

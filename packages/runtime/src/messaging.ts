@@ -1,6 +1,6 @@
 import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import {
   InvalidEnvelopeError,
   MessageHeaders,
@@ -28,6 +28,8 @@ export interface BrokerOptions {
   logger: BrokerLogger;
   /** Called for every publish the broker returned as unroutable (mandatory flag). */
   onUnroutable?: (routingKey: string) => void;
+  /** Where to count those returns (`zephyr_amqp_unroutable_total`): the publishing service's registry. */
+  registry?: Registry;
 }
 
 export interface Broker {
@@ -48,6 +50,13 @@ async function declareExchanges(channel: ConfirmChannel, exchange: string): Prom
 
 export function connectBroker(options: BrokerOptions): Broker {
   const { url, exchange, logger } = options;
+  const unroutable =
+    options.registry &&
+    new Counter({
+      name: 'zephyr_amqp_unroutable_total',
+      help: 'Published messages the broker returned as unroutable (no queue bound for their routing key)',
+      registers: [options.registry],
+    });
   const connection = amqp.connect([url], { heartbeatIntervalInSeconds: 5, reconnectTimeInSeconds: 1 });
   connection.on('disconnect', ({ err }) => logger.warn({ err: err?.message }, 'amqp disconnected'));
   connection.on('connect', () => logger.info({}, 'amqp connected'));
@@ -61,6 +70,7 @@ export function connectBroker(options: BrokerOptions): Broker {
       channel.on('error', (err: Error) => logger.warn({ err: err.message }, 'publisher channel error'));
       channel.on('return', (message: ConsumeMessage) => {
         logger.warn({ routingKey: message.fields.routingKey }, 'unroutable message returned by broker');
+        unroutable?.inc();
         options.onUnroutable?.(message.fields.routingKey);
       });
       await declareExchanges(channel, exchange);

@@ -28,12 +28,13 @@ runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics,
     url: config.AMQP_URL,
     exchange: config.AMQP_EXCHANGE,
     logger,
-    onUnroutable: () => domainMetrics.amqpUnroutable.inc(),
+    registry: metrics.registry,
   });
   const relay = startOutboxRelay({ db, schema: SCHEMA, broker, logger, registry: metrics.registry });
   const seatService = createSeatServiceClient(config.SEAT_SERVICE_URL, logger);
   const seatStates = createSeatStateStore(db);
   const events = createEventsService({
+    producer: SERVICE_NAME,
     store: createEventStore(db),
     seatStates,
     async afterCommit(event, requestId) {

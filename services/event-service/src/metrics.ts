@@ -2,7 +2,6 @@ import { Counter, type Registry } from '@zephyr/runtime';
 
 export interface EventServiceMetrics {
   eventsCreated: Counter;
-  amqpUnroutable: Counter;
 }
 
 /** Domain counters on top of the RED metrics createServiceApp already records. */
@@ -11,11 +10,6 @@ export function createEventServiceMetrics(registry: Registry): EventServiceMetri
     eventsCreated: new Counter({
       name: 'zephyr_events_created_total',
       help: 'Events created through POST /api/events',
-      registers: [registry],
-    }),
-    amqpUnroutable: new Counter({
-      name: 'zephyr_amqp_unroutable_total',
-      help: 'Published messages the broker returned as unroutable',
       registers: [registry],
     }),
   };

@@ -1,8 +1,7 @@
 import Joi from 'joi';
-import { MAX_EXPIRE_BATCH, serviceEntry } from '@zephyr/contracts';
+import { MAX_EXPIRE_BATCH } from '@zephyr/contracts';
 import { envRules, loadEnv, serviceEnvRules, type ServiceEnvOf } from '@zephyr/runtime';
-
-export const SERVICE_NAME = serviceEntry('expiry-worker').name;
+import { SERVICE_NAME } from './service';
 
 export interface Config extends ServiceEnvOf<'redis' | 'amqp'> {
   SEAT_SERVICE_URL: string;

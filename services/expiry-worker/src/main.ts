@@ -1,7 +1,8 @@
 import { connectBroker } from '@zephyr/runtime/messaging';
 import { backingChecks, closeBacking, connectServiceRedis, runService } from '@zephyr/runtime';
 import { createApp } from './app';
-import { loadConfig, SERVICE_NAME } from './config';
+import { loadConfig } from './config';
+import { SERVICE_NAME } from './service';
 import { createExpiryIndex } from './data-access/expiry-index';
 import { createSeatServiceClient } from './data-access/seat-service-client';
 import { startExpiryLoop } from './domain/expiry-loop';

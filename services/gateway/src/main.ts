@@ -4,7 +4,6 @@ import {
   authConfigFrom,
   backingChecks,
   closeBacking,
-  Counter,
   connectRedis,
   createDb,
   createServiceRedis,
@@ -13,18 +12,19 @@ import {
 } from '@zephyr/runtime';
 import { createApp } from './app';
 import { loadConfig } from './config';
+import { createGatewayMetrics } from './metrics';
+import { SERVICE_NAME } from './service';
 import { createRateLimit } from './data-access/rate-limits';
 import { createIdempotencyStore } from './data-access/idempotency-store';
 import { createUpstreamProxy } from './entry-points/http/proxy';
-import { createIdempotencyOutcomes } from './entry-points/http/idempotency';
 import { createUpgradeHandler } from './entry-points/ws/upgrade';
 import { answerClientError, MAX_HEADER_BYTES } from './entry-points/http/client-errors';
 
 /** Time after the upstream timeout for the proxy to report it and the marker to be released. */
 const IDEMPOTENCY_MARKER_MARGIN_MS = 1000;
 
-runService({ name: 'gateway', loadConfig }, async ({ config, logger, metrics, lifecycle, serve }) => {
-  const redis = createServiceRedis(config, 'gateway', logger);
+runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics, lifecycle, serve }) => {
+  const redis = createServiceRedis(config, SERVICE_NAME, logger);
   // Rate limits fall back to memory while Redis is away, so the gateway starts without it.
   void connectRedis(redis);
   const db = createDb(config.DATABASE_URL, { min: 0, max: 1 });
@@ -33,12 +33,7 @@ runService({ name: 'gateway', loadConfig }, async ({ config, logger, metrics, li
   const verifier = createTokenVerifier(authConfigFrom(config));
   const ipLimit = createRateLimit(redis, 'ip', config.RATE_LIMIT_PER_IP, config.RATE_LIMIT_WINDOW_SECONDS);
   const userLimit = createRateLimit(redis, 'user', config.RATE_LIMIT_PER_USER, config.RATE_LIMIT_WINDOW_SECONDS);
-  const rateLimited = new Counter({
-    name: 'zephyr_rate_limited_total',
-    help: 'Requests refused by a rate limit',
-    labelNames: ['limiter'] as const,
-    registers: [metrics.registry],
-  });
+  const gatewayMetrics = createGatewayMetrics(metrics.registry);
   // Ready when at least one replica of each upstream answers.
   const upstreamCheck = (urls: string) => async () => {
     await Promise.any(
@@ -58,12 +53,12 @@ runService({ name: 'gateway', loadConfig }, async ({ config, logger, metrics, li
     verifier,
     ipLimit,
     userLimit,
-    rateLimited,
+    rateLimited: gatewayMetrics.rateLimited,
     idempotency: {
       store: createIdempotencyStore(redis),
       // A claim outlives its request only by this margin, so a crashed gateway blocks its key no longer.
       markerTtlMs: config.UPSTREAM_TIMEOUT_MS + IDEMPOTENCY_MARKER_MARGIN_MS,
-      outcomes: createIdempotencyOutcomes(metrics.registry),
+      outcomes: gatewayMetrics.idempotencyOutcomes,
     },
     trustProxy: config.TRUST_PROXY,
     proxies: {

@@ -14,6 +14,7 @@ import {
 } from './entry-points/messaging/seat-update-consumer';
 import { attachWebSocketEndpoint } from './entry-points/ws/websocket-endpoint';
 import { createNotifierMetrics } from './metrics';
+import { SERVICE_NAME } from './service';
 
 /** A subscribe waits on the seat-service; keep it well inside the client's patience. */
 const SEAT_SERVICE_TIMEOUT_MS = 3000;
@@ -23,7 +24,7 @@ let fanoutBacklog = (): number => 0;
 
 runService(
   {
-    name: 'notifier',
+    name: SERVICE_NAME,
     loadConfig,
     createMetrics: () => createNotifierMetrics({ fanoutBacklog: () => fanoutBacklog() }),
   },

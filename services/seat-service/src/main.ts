@@ -3,7 +3,6 @@ import {
   authConfigFrom,
   backingChecks,
   closeBacking,
-  Counter,
   connectServiceRedis,
   createTokenVerifier,
   openServiceDatabase,
@@ -12,8 +11,10 @@ import {
 } from '@zephyr/runtime';
 import { createApp } from './app';
 import { loadConfig } from './config';
+import { createSeatServiceMetrics } from './metrics';
+import { SERVICE_NAME } from './service';
 import { SCHEMA, migrations } from './migrations';
-import { SeatRules } from './domain/seat-rules';
+import { SeatRules, type SeatRulesContext } from './domain/seat-rules';
 import { MultiSeatRules } from './domain/multi-seat-rules';
 import { SeatStore } from './data-access/seat-store';
 import { ReservationRepository } from './data-access/reservation-repository';
@@ -24,53 +25,23 @@ import { startLostHoldsWatch } from './entry-points/jobs/lost-holds-watch';
 import { startUnfinishedReservesSweep } from './entry-points/jobs/unfinished-reserves';
 import { startIdleEventsScan } from './entry-points/jobs/idle-events';
 import { startEventConfigConsumer } from './entry-points/messaging/event-config-consumer';
-import { PRODUCER, type SeatRulesHooks } from './domain/seat-rules';
 
-runService({ name: 'seat-service', loadConfig }, async ({ config, logger, metrics, lifecycle, serve }) => {
+runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics, lifecycle, serve }) => {
   const db = await openServiceDatabase(
     config,
     { schema: SCHEMA, migrations, logger },
     { min: 1, max: config.PG_POOL_MAX },
   );
   const [redis, relayRedis] = await Promise.all([
-    connectServiceRedis(config, 'seat-service', logger),
+    connectServiceRedis(config, SERVICE_NAME, logger),
     connectServiceRedis(config, 'seat-service-relay', logger),
   ]);
 
-  const unroutable = new Counter({
-    name: 'zephyr_amqp_unroutable_total',
-    help: 'Published messages the broker could not route to any queue',
-    registers: [metrics.registry],
-  });
   const broker = connectBroker({
     url: config.AMQP_URL,
     exchange: config.AMQP_EXCHANGE,
     logger,
-    onUnroutable: () => unroutable.inc(),
-  });
-
-  const outcomes = new Counter({
-    name: 'zephyr_seat_actions_total',
-    help: 'Seat actions by action and result (held, existing, reserved, error codes, ...)',
-    labelNames: ['action', 'result'] as const,
-    registers: [metrics.registry],
-  });
-  const holdsTotal = new Counter({
-    name: 'zephyr_seat_holds_total',
-    help: 'Hold requests by result',
-    labelNames: ['result'] as const,
-    registers: [metrics.registry],
-  });
-  const reservationsTotal = new Counter({
-    name: 'zephyr_seat_reservations_total',
-    help: 'Reserve requests by result',
-    labelNames: ['result'] as const,
-    registers: [metrics.registry],
-  });
-  const releasesTotal = new Counter({
-    name: 'zephyr_seat_releases_total',
-    help: 'Holds released by their holder',
-    registers: [metrics.registry],
+    registry: metrics.registry,
   });
 
   // The relay is started below; writes wake it so their events leave at once.
@@ -89,23 +60,16 @@ runService({ name: 'seat-service', loadConfig }, async ({ config, logger, metric
     idlePollMs: 1000,
     minAgeMs: 30_000,
   });
-  const hooks: SeatRulesHooks = {
-    onOutcome: (action, result) => {
-      outcomes.inc({ action, result });
-      if (action === 'hold') holdsTotal.inc({ result });
-      else if (action === 'reserve') reservationsTotal.inc({ result });
-      else if (action === 'release') releasesTotal.inc();
-    },
-  };
-  const rules = new SeatRules(store, reservations, directory, createSeatLocks(redis), hooks);
-  const multiSeatRules = new MultiSeatRules(store, directory, hooks);
+  const context: SeatRulesContext = { producer: SERVICE_NAME, ...createSeatServiceMetrics(metrics.registry) };
+  const rules = new SeatRules(store, reservations, directory, createSeatLocks(redis), context);
+  const multiSeatRules = new MultiSeatRules(store, directory, context);
   const streamRelay = startStreamRelay({
     redis: relayRedis,
     broker,
     reservations,
     logger,
     registry: metrics.registry,
-    producer: PRODUCER,
+    producer: SERVICE_NAME,
   });
   wakeRelay = streamRelay.wake;
   const consumer = startEventConfigConsumer(broker, directory, logger, metrics.registry);

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   ENVELOPE_VERSION,
   ErrorCodes,
@@ -11,10 +10,10 @@ import {
   type EventRoutingKey,
   type EventWithCounts,
   type Page,
+  type ServiceName,
   type UpdateEventBody,
 } from '@zephyr/contracts';
 import { AppError } from '@zephyr/runtime/errors';
-import { SERVICE_NAME } from '../service';
 import { decodeCursor, encodeCursor, type PageKey } from './cursor';
 import { seatCounts, type SeatStateStore } from './seat-states';
 
@@ -40,6 +39,8 @@ export interface EventStore {
 }
 
 export interface EventsDeps {
+  /** The envelope `producer` of the events this service writes: its name from the manifest. */
+  producer: ServiceName;
   store: EventStore;
   seatStates: SeatStateStore;
   /** Runs after a create/update committed (wake the outbox relay, tell seat-service). Must not throw. */
@@ -65,13 +66,13 @@ export function toEvent(record: EventRecord): Event {
   return { id, name, description, totalSeats, maxSeatsPerUser, seatsPerRow, status, createdAt, updatedAt };
 }
 
-function changedEnvelope(type: EventRoutingKey, data: EventRecord): EventEnvelope {
+function changedEnvelope(producer: ServiceName, type: EventRoutingKey, data: EventRecord): EventEnvelope {
   return {
-    id: randomUUID(),
+    id: crypto.randomUUID(),
     type,
     version: ENVELOPE_VERSION,
     occurredAt: data.updatedAt,
-    producer: SERVICE_NAME,
+    producer,
     data,
   };
 }
@@ -95,7 +96,7 @@ export function createEventsService(deps: EventsDeps): EventsService {
     async create(input, requestId) {
       const created = await store.transaction(async (writer) => {
         const event = await writer.insert({
-          id: randomUUID(),
+          id: crypto.randomUUID(),
           name: input.name,
           description: input.description ?? '',
           totalSeats: input.totalSeats,
@@ -103,7 +104,7 @@ export function createEventsService(deps: EventsDeps): EventsService {
           seatsPerRow: input.seatsPerRow ?? input.totalSeats,
           status: 'active',
         });
-        await writer.appendToOutbox(changedEnvelope(RoutingKeys.EventCreated, event), requestId);
+        await writer.appendToOutbox(changedEnvelope(deps.producer, RoutingKeys.EventCreated, event), requestId);
         return event;
       });
       await deps.afterCommit(created, requestId);
@@ -116,7 +117,7 @@ export function createEventsService(deps: EventsDeps): EventsService {
       const updated = await store.transaction(async (writer) => {
         const event = await writer.update(id, changes);
         if (!event) throw notFound(id);
-        await writer.appendToOutbox(changedEnvelope(RoutingKeys.EventUpdated, event), requestId);
+        await writer.appendToOutbox(changedEnvelope(deps.producer, RoutingKeys.EventUpdated, event), requestId);
         return event;
       });
       await deps.afterCommit(updated, requestId);

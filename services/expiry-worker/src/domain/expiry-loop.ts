@@ -1,4 +1,3 @@
-import type { Logger } from '@zephyr/runtime/logger';
 import type { HoldRef } from './holds';
 import { settle, type ClaimedHold, type ExpireResult, type Settlement } from './settlement';
 
@@ -20,10 +19,17 @@ export interface HoldExpirer {
   expire(holds: readonly HoldRef[]): Promise<ExpireResult[]>;
 }
 
+/** Where the loop reports pauses and recoveries (the service's pino logger fits). */
+export interface ExpiryLoopLog {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
 export interface ExpiryLoopOptions {
   index: ExpiryIndex;
   expirer: HoldExpirer;
-  logger: Logger;
+  logger: ExpiryLoopLog;
   batchSize: number;
   pollMs: number;
   leaseMs: number;

@@ -1,13 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { ENVELOPE_VERSION, RoutingKeys, type SeatEnvelope, type SeatRoutingKey } from '@zephyr/contracts';
 import { holdKey, parseHoldKey, scheduleChangeFor } from './holds';
 
-const eventId = randomUUID();
+const eventId = crypto.randomUUID();
 const hold = { eventId, seatNumber: 7, holdVersion: 42 };
 const expiresAt = '2030-01-01T00:00:10.250Z';
 
 const envelope = (type: SeatRoutingKey, withExpiry = true): SeatEnvelope => ({
-  id: randomUUID(),
+  id: crypto.randomUUID(),
   type,
   version: ENVELOPE_VERSION,
   occurredAt: '2030-01-01T00:00:00.000Z',
@@ -15,7 +14,7 @@ const envelope = (type: SeatRoutingKey, withExpiry = true): SeatEnvelope => ({
   data: {
     ...hold,
     status: 'held',
-    userId: randomUUID(),
+    userId: crypto.randomUUID(),
     version: 3,
     ...(withExpiry ? { heldAt: '2030-01-01T00:00:00.000Z', expiresAt } : {}),
   },

@@ -1,6 +1,18 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { RedisClient } from '@zephyr/runtime';
-import type { Completed, IdempotencyRecord, InFlight } from '../domain/idempotency';
+import type { Completed, IdempotencyRecord, IdempotencyScope, InFlight } from '../domain/idempotency';
+
+const sha256 = (data: string): string => createHash('sha256').update(data).digest('hex');
+
+/**
+ * One Redis key per scope. The parts are JSON-encoded before hashing so no choice of key or path can
+ * collide with another scope's; the hash sits in a hash tag so the single key maps to one Cluster slot
+ * whatever the prefix in front of it.
+ */
+export function scopeKey(scope: IdempotencyScope): string {
+  const caller = 'userId' in scope.caller ? `user:${scope.caller.userId}` : `ip:${scope.caller.ip}`;
+  return `gateway:idem:{${sha256(JSON.stringify([caller, scope.method, scope.path, scope.key]))}}`;
+}
 
 /** Claims the key with an expiring in-flight marker, or returns what the key already holds. */
 const CLAIM_SCRIPT = `

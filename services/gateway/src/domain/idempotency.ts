@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { ErrorCodes, IDEMPOTENCY_KEY_PATTERN } from '@zephyr/contracts';
 import { AppError } from '@zephyr/runtime/errors';
 
@@ -39,20 +38,6 @@ export function assertValidKey(key: string): void {
       { path: 'headers.idempotency-key', message: 'must be 1-255 printable ASCII characters' },
     ]);
 }
-
-const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
-
-/**
- * One Redis key per scope. The parts are JSON-encoded before hashing so no choice of key or path can
- * collide with another scope's; the hash sits in a hash tag so the single key maps to one Cluster slot
- * whatever the prefix in front of it.
- */
-export function scopeKey(scope: IdempotencyScope): string {
-  const caller = 'userId' in scope.caller ? `user:${scope.caller.userId}` : `ip:${scope.caller.ip}`;
-  return `gateway:idem:{${sha256(JSON.stringify([caller, scope.method, scope.path, scope.key]))}}`;
-}
-
-export const bodyHash = (body: Buffer): string => sha256(body);
 
 /**
  * What a repeat gets, given the record its key already holds: the kept answer for the same bytes; a

@@ -1,7 +1,6 @@
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import {
-  Counter,
   connectRedis,
   createLogger,
   createMetrics,
@@ -12,7 +11,7 @@ import {
 import { BACKING, TEST_JWT_SECRET } from '@zephyr/testing';
 import { createApp } from '../../src/app';
 import { createIdempotencyStore, type IdempotencyStore } from '../../src/data-access/idempotency-store';
-import { createIdempotencyOutcomes } from '../../src/entry-points/http/idempotency';
+import { createGatewayMetrics } from '../../src/metrics';
 import { createUpstreamProxy } from '../../src/entry-points/http/proxy';
 
 export interface InProcessGateway {
@@ -41,6 +40,7 @@ export async function startInProcessGateway(options: {
 }): Promise<InProcessGateway> {
   const logger = createLogger('gateway', 'silent');
   const metrics = createMetrics('gateway');
+  const gatewayMetrics = createGatewayMetrics(metrics.registry);
   const redis = createRedis(options.redisUrl ?? BACKING.redisUrl, {
     clusterNodes: options.redisUrl ? undefined : BACKING.redisClusterNodes,
     keyPrefix: options.redisPrefix,
@@ -54,16 +54,11 @@ export async function startInProcessGateway(options: {
     logger,
     metrics,
     verifier: createTokenVerifier({ jwtSecret: TEST_JWT_SECRET }),
-    rateLimited: new Counter({
-      name: 'zephyr_rate_limited_total',
-      help: 'refused by a rate limit',
-      labelNames: ['limiter'] as const,
-      registers: [metrics.registry],
-    }),
+    rateLimited: gatewayMetrics.rateLimited,
     idempotency: {
       store: recorded(createIdempotencyStore(redis), storeCalls),
       markerTtlMs: options.upstreamTimeoutMs + 1000,
-      outcomes: createIdempotencyOutcomes(metrics.registry),
+      outcomes: gatewayMetrics.idempotencyOutcomes,
     },
     proxies: { event: proxy, seat: proxy },
     dependencyChecks: {

@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { ENVELOPE_VERSION, ErrorCodes, RoutingKeys, type SeatEnvelope, type SeatMap } from '@zephyr/contracts';
-import { AppError, createLogger, type TokenVerifier } from '@zephyr/runtime';
+import { AppError } from '@zephyr/runtime/errors';
 import { waitFor } from '@zephyr/testing';
-import { ClientSession, SessionLimits, type Transport } from './client-session';
+import { ClientSession, SessionLimits, type SessionLog, type TokenVerifier, type Transport } from './client-session';
 import { createEventDirectory, type SeatMapSource } from './event-directory';
 import { SubscriptionHub } from './hub';
 
@@ -15,7 +14,10 @@ class FakeTransport implements Transport {
   close(): void {}
 }
 
-const verifier: TokenVerifier = { verify: async () => ({ userId: randomUUID(), isAdmin: false }) };
+/** The session's log, kept quiet: what a test checks is what reaches the client. */
+const logger: SessionLog = { warn: () => undefined, error: () => undefined };
+
+const verifier: TokenVerifier = { verify: async () => ({ userId: crypto.randomUUID(), isAdmin: false }) };
 
 /** A session on a fake transport, reading seat maps from `source`. */
 function startSession(
@@ -23,24 +25,24 @@ function startSession(
   { hub = new SubscriptionHub<ClientSession>(), tokens = verifier } = {},
 ): { transport: FakeTransport; session: ClientSession } {
   const transport = new FakeTransport();
-  const deps = { hub, verifier: tokens, events: createEventDirectory(source), logger: createLogger('test', 'silent') };
+  const deps = { hub, verifier: tokens, events: createEventDirectory(source), logger };
   return { transport, session: new ClientSession(transport, deps) };
 }
 
 function seatChange(eventId: string, seatNumber: number, version: number): SeatEnvelope {
   return {
-    id: randomUUID(),
+    id: crypto.randomUUID(),
     type: RoutingKeys.SeatHeld,
     version: ENVELOPE_VERSION,
     occurredAt: new Date().toISOString(),
     producer: 'test',
-    data: { eventId, seatNumber, userId: randomUUID(), version, holdVersion: 1, status: 'held' },
+    data: { eventId, seatNumber, userId: crypto.randomUUID(), version, holdVersion: 1, status: 'held' },
   };
 }
 
 describe('ClientSession snapshot', () => {
   it('holds changes that arrive while the map is read and replays only those newer than the map', async () => {
-    const eventId = randomUUID();
+    const eventId = crypto.randomUUID();
     const hub = new SubscriptionHub<ClientSession>();
     let answer: (map: SeatMap) => void = () => undefined;
     const source: SeatMapSource = { getSeatMap: () => new Promise<SeatMap>((resolve) => (answer = resolve)) };
@@ -63,7 +65,7 @@ describe('ClientSession snapshot', () => {
   });
 
   it('in batch mode sends SUBSCRIBED, SEAT_MAP, then one SEAT_UPDATES with only the changes newer than the map', async () => {
-    const eventId = randomUUID();
+    const eventId = crypto.randomUUID();
     const hub = new SubscriptionHub<ClientSession>({ batchIntervalMs: 100 });
     let answer: (map: SeatMap) => void = () => undefined;
     let slow = false;
@@ -74,7 +76,7 @@ describe('ClientSession snapshot', () => {
           : Promise.resolve({ eventId: id, version: 0, seats: [] }),
     };
     const transport = new FakeTransport();
-    const deps = { hub, verifier, events: createEventDirectory(source), logger: createLogger('test', 'silent') };
+    const deps = { hub, verifier, events: createEventDirectory(source), logger };
     const session = new ClientSession(transport, deps);
     // A second batch watcher without snapshot shows when the tick has gone out.
     const watcherTransport = new FakeTransport();
@@ -101,7 +103,7 @@ describe('ClientSession snapshot', () => {
 
 describe('ClientSession resync', () => {
   it('sends RESYNC and a fresh map to snapshot subscriptions only, then the changes newer than that map', async () => {
-    const [v1Event, batchEvent, plainEvent] = [randomUUID(), randomUUID(), randomUUID()];
+    const [v1Event, batchEvent, plainEvent] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
     const hub = new SubscriptionHub<ClientSession>({ batchIntervalMs: 100 });
     let version = 5;
     let answer: ((map: SeatMap) => void) | undefined;
@@ -146,7 +148,7 @@ describe('ClientSession resync', () => {
   });
 
   it('keeps the subscription when the map cannot be read, and resyncs once it can', async () => {
-    const eventId = randomUUID();
+    const eventId = crypto.randomUUID();
     const hub = new SubscriptionHub<ClientSession>();
     let down = false;
     const source: SeatMapSource = {
@@ -176,8 +178,8 @@ describe('ClientSession resync', () => {
 
 describe('ClientSession token expiry', () => {
   it('ends the user channels with ERROR UNAUTHENTICATED when the token expires, and a fresh AUTH restores them', async () => {
-    const userId = randomUUID();
-    const eventId = randomUUID();
+    const userId = crypto.randomUUID();
+    const eventId = crypto.randomUUID();
     let expiresAtMs = Date.now() + 300;
     const expiring: TokenVerifier = { verify: async () => ({ userId, isAdmin: false, expiresAtMs }) };
     const hub = new SubscriptionHub<ClientSession>();
@@ -213,7 +215,7 @@ describe('ClientSession token expiry', () => {
 
 describe('ClientSession lookup rate', () => {
   it('answers RATE_LIMITED past the per-socket burst of snapshots, without calling the seat-service', async () => {
-    const eventId = randomUUID();
+    const eventId = crypto.randomUUID();
     let calls = 0;
     const source: SeatMapSource = {
       getSeatMap: async (id) => {
@@ -240,7 +242,7 @@ describe('ClientSession lookup rate', () => {
   });
 
   it('limits subscribes to events that do not exist (random ids), never those to events that do', async () => {
-    const existing = new Set(Array.from({ length: 60 }, () => randomUUID()));
+    const existing = new Set(Array.from({ length: 60 }, () => crypto.randomUUID()));
     let calls = 0;
     const source: SeatMapSource = {
       getSeatMap: async (id) => {
@@ -254,7 +256,7 @@ describe('ClientSession lookup rate', () => {
     for (const eventId of existing) session.enqueue(JSON.stringify({ type: 'SUBSCRIBE_EVENT', eventId }));
     const attempts = SessionLimits.lookupBurst + 30;
     for (let i = 0; i < attempts; i++) {
-      session.enqueue(JSON.stringify({ type: 'SUBSCRIBE_EVENT', eventId: randomUUID() }));
+      session.enqueue(JSON.stringify({ type: 'SUBSCRIBE_EVENT', eventId: crypto.randomUUID() }));
     }
     session.enqueue(JSON.stringify({ type: 'PING' }));
     await waitFor(() => transport.sent.some((m) => m.type === 'PONG'), { what: 'all handled' });

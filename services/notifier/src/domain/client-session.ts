@@ -1,7 +1,5 @@
 import { ErrorCodes, type Identity, type Seat, type SeatMap } from '@zephyr/contracts';
 import { AppError, DependencyUnavailableError, isDependencyFailure } from '@zephyr/runtime/errors';
-import type { TokenVerifier } from '@zephyr/runtime/auth';
-import type { Logger } from '@zephyr/runtime/logger';
 import type { EventDirectory } from './event-directory';
 import { channelKey, type Subscriber, type SubscriptionHub } from './hub';
 import {
@@ -80,7 +78,18 @@ export interface SessionDeps {
   hub: SubscriptionHub<ClientSession>;
   verifier: TokenVerifier;
   events: EventDirectory;
-  logger: Logger;
+  logger: SessionLog;
+}
+
+/** Checks a bearer token and names its holder; an invalid token is an UNAUTHENTICATED AppError. */
+export interface TokenVerifier {
+  verify(token: string): Promise<Identity>;
+}
+
+/** Where a session reports what it cannot tell its client (the service's pino logger fits). */
+export interface SessionLog {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
 }
 
 /** Verifies a token; an invalid one is UNAUTHENTICATED, an unreachable JWKS a dependency failure. */

@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { ErrorCodes, type SeatMap } from '@zephyr/contracts';
 import { AppError } from '@zephyr/runtime/errors';
 import { createEventDirectory } from './event-directory';
 
 describe('EventDirectory', () => {
   it('checks an event once however many subscribes wait on it at the same time, then never again', async () => {
-    const eventId = randomUUID();
+    const eventId = crypto.randomUUID();
     let calls = 0;
     const directory = createEventDirectory({
       getSeatMap: async (id): Promise<SeatMap> => {
@@ -28,7 +27,7 @@ describe('EventDirectory', () => {
         return { eventId: id, version: 0, seats: [] };
       },
     });
-    const eventId = randomUUID();
+    const eventId = crypto.randomUUID();
     await expect(Promise.all([directory.ensureExists(eventId), directory.ensureExists(eventId)])).rejects.toThrow(
       'down',
     );
@@ -39,7 +38,7 @@ describe('EventDirectory', () => {
 
 describe('EventDirectory snapshots', () => {
   it('shares reads: callers during a read get the one read started after it, never the one in flight', async () => {
-    const eventId = randomUUID();
+    const eventId = crypto.randomUUID();
     const answers: ((map: SeatMap) => void)[] = [];
     const directory = createEventDirectory({
       getSeatMap: (id) => new Promise<SeatMap>((resolve) => answers.push((map) => resolve({ ...map, eventId: id }))),
@@ -62,7 +61,7 @@ describe('EventDirectory snapshots', () => {
   });
 
   it('lets the queued callers read again after the read in flight failed', async () => {
-    const eventId = randomUUID();
+    const eventId = crypto.randomUUID();
     let calls = 0;
     const directory = createEventDirectory({
       getSeatMap: async (id): Promise<SeatMap> => {
@@ -92,7 +91,7 @@ describe('EventDirectory negative cache', () => {
       },
       { unknownTtlMs: 10_000, now: () => now },
     );
-    const eventId = randomUUID();
+    const eventId = crypto.randomUUID();
     for (let i = 0; i < 20; i++) {
       await expect(directory.ensureExists(eventId)).rejects.toMatchObject({ code: ErrorCodes.EventNotFound });
       await expect(directory.snapshot(eventId)).rejects.toMatchObject({ code: ErrorCodes.EventNotFound });
@@ -112,7 +111,7 @@ describe('EventDirectory negative cache', () => {
         throw new Error('Connection terminated');
       },
     });
-    const eventId = randomUUID();
+    const eventId = crypto.randomUUID();
     await expect(directory.ensureExists(eventId)).rejects.toThrow('Connection terminated');
     await expect(directory.ensureExists(eventId)).rejects.toThrow('Connection terminated');
     expect(calls).toBe(2);

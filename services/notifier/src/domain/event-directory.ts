@@ -1,5 +1,4 @@
-import { ErrorCodes, type SeatMap } from '@zephyr/contracts';
-import { createRecentIds } from '@zephyr/runtime/batcher';
+import { createRecentIds, ErrorCodes, type SeatMap } from '@zephyr/contracts';
 import { AppError } from '@zephyr/runtime/errors';
 
 const noop = (): void => undefined;

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { ENVELOPE_VERSION, RoutingKeys, type SeatEnvelope, type SeatRoutingKey } from '@zephyr/contracts';
 import { waitFor } from '@zephyr/testing';
 import { SubscriptionHub, type Subscriber } from './hub';
@@ -36,10 +35,10 @@ class Recorder implements Subscriber {
   }
 }
 
-const eventId = randomUUID();
-const userId = randomUUID();
+const eventId = crypto.randomUUID();
+const userId = crypto.randomUUID();
 
-function envelope(type: SeatRoutingKey, seatNumber: number, version: number, id = randomUUID()): SeatEnvelope {
+function envelope(type: SeatRoutingKey, seatNumber: number, version: number, id = crypto.randomUUID()): SeatEnvelope {
   return {
     id,
     type,
@@ -122,9 +121,9 @@ describe('SubscriptionHub v1 fan-out', () => {
     const hub = new SubscriptionHub<Recorder>();
     const [plain, batched, both, userOnly] = [new Recorder(), new Recorder(), new Recorder(), new Recorder()];
     hub.subscribeEvent(plain, eventId);
-    hub.subscribeEvent(batched, randomUUID(), { batch: true });
+    hub.subscribeEvent(batched, crypto.randomUUID(), { batch: true });
     hub.subscribeEvent(both, eventId);
-    hub.subscribeEvent(both, randomUUID(), { batch: true });
+    hub.subscribeEvent(both, crypto.randomUUID(), { batch: true });
     hub.subscribeUser(userOnly, userId);
     // In the order the hub meets them: plain at 180 ms, both at 20 ms, batched at 100 ms.
     const delays = [0.9, 0.1, 0.5];
@@ -154,7 +153,7 @@ describe('SubscriptionHub v1 fan-out', () => {
     const hub = new SubscriptionHub<Recorder>({ recentIds: 100, trackedEvents: 3 });
     const a = new Recorder();
     for (let i = 0; i < 10; i++) {
-      const id = randomUUID();
+      const id = crypto.randomUUID();
       hub.subscribeEvent(a, id);
       hub.publish({
         ...envelope(RoutingKeys.SeatHeld, 1, 1),

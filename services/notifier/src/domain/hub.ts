@@ -1,5 +1,4 @@
-import { RoutingKeys, type SeatEnvelope, type SeatUpdateItem } from '@zephyr/contracts';
-import { createRecentIds } from '@zephyr/runtime/batcher';
+import { createRecentIds, RoutingKeys, type SeatEnvelope, type SeatUpdateItem } from '@zephyr/contracts';
 import { FanoutQueue } from './fanout';
 import { ServerMessageTypes, encode, type Channel } from './protocol';
 import { VersionTracker } from './version-tracker';

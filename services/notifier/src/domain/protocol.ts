@@ -1,6 +1,5 @@
-import { ErrorCodes, clientMessageSchemas, type ClientMessage, type ServerMessage } from '@zephyr/contracts';
+import { ErrorCodes, clientMessageSchemas, parseJson, type ClientMessage, type ServerMessage } from '@zephyr/contracts';
 import { AppError } from '@zephyr/runtime/errors';
-import { parseJson } from '@zephyr/runtime/json';
 
 export {
   ClientMessageTypes,

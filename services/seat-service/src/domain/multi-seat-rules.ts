@@ -1,7 +1,7 @@
 import { ErrorCodes, LIMITS, type ErrorCode, type Hold } from '@zephyr/contracts';
 import { AppError } from '@zephyr/runtime/errors';
 import type { EventDirectoryPort, MultiHoldReply, SeatStorePort } from './ports';
-import type { SeatRulesHooks } from './seat-rules';
+import type { SeatRulesContext } from './seat-rules';
 
 export interface MultiHoldResult {
   /** Ascending seat order. */
@@ -33,7 +33,7 @@ export class MultiSeatRules {
   constructor(
     private readonly store: SeatStorePort,
     private readonly directory: EventDirectoryPort,
-    private readonly hooks: SeatRulesHooks,
+    private readonly context: SeatRulesContext,
   ) {}
 
   async hold(
@@ -66,10 +66,10 @@ export class MultiSeatRules {
         reply = await run();
       }
       const result = toResult(eventId, userId, reply);
-      this.hooks.onOutcome('hold', result.created > 0 ? 'held' : 'existing');
+      this.context.onOutcome('hold', result.created > 0 ? 'held' : 'existing');
       return result;
     } catch (err) {
-      if (err instanceof AppError) this.hooks.onOutcome('hold', err.code);
+      if (err instanceof AppError) this.context.onOutcome('hold', err.code);
       throw err;
     }
   }

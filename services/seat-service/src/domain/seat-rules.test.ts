@@ -41,6 +41,7 @@ function setup(overrides: Partial<SeatStorePort> = {}, reservations: Partial<Res
   };
   const locks: SeatLocks = { acquire: async () => async () => undefined };
   const rules = new SeatRules(store, repo, directory, locks, {
+    producer: 'seat-service',
     onOutcome: (action, result) => outcomes.push(`${action}:${result}`),
   });
   return { rules, loads, outcomes };

@@ -13,6 +13,7 @@ import {
   type SeatEnvelope,
   type SeatFailure,
   type SeatMap,
+  type ServiceName,
 } from '@zephyr/contracts';
 import { AppError } from '@zephyr/runtime/errors';
 import { isLive, type SeatState } from './seat-state';
@@ -27,14 +28,16 @@ import type {
   SeatStorePort,
 } from './ports';
 
-export const PRODUCER = 'seat-service';
 /** How long a reserve may stay "in flight" before the expiry path checks PostgreSQL and settles it. */
 const RESERVE_DEADLINE_MS = 10_000;
 const RESERVE_LOCK_TTL_MS = 5_000;
 
 export type { SeatLocks } from './ports';
 
-export interface SeatRulesHooks {
+/** What the composition root gives the rules besides their ports: who they are, and where outcomes are counted. */
+export interface SeatRulesContext {
+  /** The envelope `producer` of the events these rules write: this service's name from the manifest. */
+  producer: ServiceName;
   onOutcome(action: 'hold' | 'reserve' | 'refresh' | 'release', result: string): void;
 }
 
@@ -73,7 +76,7 @@ export class SeatRules {
     private readonly reservations: ReservationsPort,
     private readonly directory: EventDirectoryPort,
     private readonly locks: SeatLocks,
-    private readonly hooks: SeatRulesHooks,
+    private readonly context: SeatRulesContext,
   ) {}
 
   /**
@@ -104,23 +107,23 @@ export class SeatRules {
       const held = await this.onEvent(eventId, () => this.store.hold(eventId, seatNumber, userId, durationSec));
       const hold: Hold = { eventId, seatNumber, userId, heldAt: iso(held.heldAt), expiresAt: iso(held.expiresAt) };
       const created = held.kind === 'held';
-      this.hooks.onOutcome('hold', created ? 'held' : 'existing');
+      this.context.onOutcome('hold', created ? 'held' : 'existing');
       return { created, hold };
     } catch (err) {
-      if (err instanceof AppError) this.hooks.onOutcome('hold', err.code);
+      if (err instanceof AppError) this.context.onOutcome('hold', err.code);
       throw err;
     }
   }
 
   async refresh(eventId: string, seatNumber: number, userId: string, durationSec?: number): Promise<Hold> {
     const held = await this.onEvent(eventId, () => this.store.refresh(eventId, seatNumber, userId, durationSec));
-    this.hooks.onOutcome('refresh', 'refreshed');
+    this.context.onOutcome('refresh', 'refreshed');
     return { eventId, seatNumber, userId, heldAt: iso(held.heldAt), expiresAt: iso(held.expiresAt) };
   }
 
   async release(eventId: string, seatNumber: number, userId: string): Promise<void> {
     await this.onEvent(eventId, () => this.store.release(eventId, seatNumber, userId));
-    this.hooks.onOutcome('release', 'released');
+    this.context.onOutcome('release', 'released');
   }
 
   /**
@@ -133,7 +136,7 @@ export class SeatRules {
       this.store.beginReserve(eventId, seatNumber, userId, RESERVE_DEADLINE_MS),
     );
     if (begin.kind === 'already') {
-      this.hooks.onOutcome('reserve', 'already');
+      this.context.onOutcome('reserve', 'already');
       return { eventId, seatNumber, status: 'reserved', userId, reservedAt: iso(begin.reservedAt) };
     }
     const claim = { seatNumber, holdVersion: begin.holdVersion, version: begin.version, auditSeq: begin.auditSeq };
@@ -154,7 +157,7 @@ export class SeatRules {
       fail(ErrorCodes.ValidationFailed, 'Each seat must be within the event and at most maxSeatsPerUser seats');
     }
     if (begin.kind === 'seats-refused') {
-      this.hooks.onOutcome('reserve', begin.failures[0]!.code);
+      this.context.onOutcome('reserve', begin.failures[0]!.code);
       failSeats(begin.failures);
     }
     const claims: SeatClaim[] = [];
@@ -174,7 +177,7 @@ export class SeatRules {
       }
     }
     const committed = claims.length > 0 ? await this.commitClaims(eventId, userId, claims, requestId) : [];
-    if (claims.length === 0) this.hooks.onOutcome('reserve', 'already');
+    if (claims.length === 0) this.context.onOutcome('reserve', 'already');
     return [...already, ...committed].sort((a, b) => a.seatNumber - b.seatNumber);
   }
 
@@ -213,7 +216,7 @@ export class SeatRules {
           code: r.reason === 'lost' ? ErrorCodes.HoldNotFound : ErrorCodes.SeatUnavailable,
         }))
         .sort((a, b) => a.seatNumber - b.seatNumber);
-      this.hooks.onOutcome('reserve', failures[0]!.code);
+      this.context.onOutcome('reserve', failures[0]!.code);
       if (claims.length === 1) fail(failures[0]!.code);
       failSeats(failures);
     }
@@ -241,7 +244,7 @@ export class SeatRules {
           .catch(() => undefined);
       }),
     );
-    for (const seat of outcome.seats) this.hooks.onOutcome('reserve', seat.outcome);
+    for (const seat of outcome.seats) this.context.onOutcome('reserve', seat.outcome);
     return outcome.seats.map(
       (seat): Seat => ({
         eventId,
@@ -300,7 +303,7 @@ export class SeatRules {
       type: RoutingKeys.SeatReserved,
       version: ENVELOPE_VERSION,
       occurredAt: reservedAt.toISOString(),
-      producer: PRODUCER,
+      producer: this.context.producer,
       data: {
         eventId,
         seatNumber,

@@ -1,6 +1,6 @@
-import { Bindings, QueueNames, isSeatEnvelope } from '@zephyr/contracts';
+import { Bindings, createRecentIds, isSeatEnvelope, QueueNames } from '@zephyr/contracts';
 import { startConsumer, type Broker } from '@zephyr/runtime/messaging';
-import { createBatcher, createRecentIds, type Logger, type Registry } from '@zephyr/runtime';
+import { createBatcher, type Logger, type Registry } from '@zephyr/runtime';
 import { newestPerSeat, seatStateFrom, type SeatState, type SeatStateStore } from '../../domain/seat-states';
 
 export interface SeatCountsConsumerOptions {

@@ -1,6 +1,6 @@
-import { Bindings, QueueNames, isSeatEnvelope, type DomainEnvelope } from '@zephyr/contracts';
+import { Bindings, createRecentIds, isSeatEnvelope, QueueNames, type DomainEnvelope } from '@zephyr/contracts';
 import { startConsumer, type Broker } from '@zephyr/runtime/messaging';
-import { createBatcher, createRecentIds, type Logger, type Registry } from '@zephyr/runtime';
+import { createBatcher, type Logger, type Registry } from '@zephyr/runtime';
 import { scheduleChangeFor, type ScheduleChange } from '../../domain/holds';
 
 export interface ScheduleConsumerOptions {

@@ -2,7 +2,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { ErrorCodes, HttpHeaders } from '@zephyr/contracts';
 import { AppError, callerFor, type TokenVerifier } from '@zephyr/runtime';
 import { matchRoute, type RouteRule } from '../../domain/route-table';
-import { stripIdentityHeaders } from '../../domain/client-headers';
+import { stripIdentityHeaders } from './client-headers';
 import type { LimitDecision, RateLimit } from '../../data-access/rate-limits';
 
 const MAX_URL_LENGTH = 2048;

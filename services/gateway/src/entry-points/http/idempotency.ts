@@ -1,15 +1,9 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { ErrorCodes, HttpHeaders, IDEMPOTENCY_TTL_SECONDS } from '@zephyr/contracts';
-import { AppError, Counter, isUnsupportedMediaType, type Logger, type Registry } from '@zephyr/runtime';
-import {
-  assertValidKey,
-  bodyHash,
-  decideRepeat,
-  scopeKey,
-  type Completed,
-  type Outcome,
-} from '../../domain/idempotency';
-import type { Claim, ClaimResult, IdempotencyStore } from '../../data-access/idempotency-store';
+import { AppError, isUnsupportedMediaType, type Counter, type Logger } from '@zephyr/runtime';
+import { createHash } from 'node:crypto';
+import { assertValidKey, decideRepeat, type Completed, type Outcome } from '../../domain/idempotency';
+import { scopeKey, type Claim, type ClaimResult, type IdempotencyStore } from '../../data-access/idempotency-store';
 import { bufferedBody } from './body';
 
 export interface IdempotencyDeps {
@@ -20,22 +14,15 @@ export interface IdempotencyDeps {
   logger: Logger;
 }
 
-/** The counter of idempotency outcomes, on the service's registry. */
-export function createIdempotencyOutcomes(registry: Registry): Counter<'outcome'> {
-  return new Counter({
-    name: 'zephyr_idempotency_total',
-    help: 'Idempotency-Key requests by outcome: replayed, reused, in_flight, stored, not_kept',
-    labelNames: ['outcome'] as const,
-    registers: [registry],
-  });
-}
-
 /** Answer headers a client needs again on a replay; per-request ones (request id, limits) are the replay's own. */
 const KEPT_HEADERS = ['content-type', 'content-encoding', 'content-language', 'location', 'cache-control', 'etag'];
 /** No answer of the API comes near this; a bigger one is passed on but not kept. */
 const MAX_KEPT_BODY_BYTES = 1024 * 1024;
 
 /** SPEC.md §7: an answer is kept unless a retry could fare better (a 5xx or a 429). */
+/** A repeat is the same request when its body bytes are the same (SPEC.md §7: not its JSON meaning). */
+const bodyHash = (body: Buffer): string => createHash('sha256').update(body).digest('hex');
+
 const isKeptStatus = (status: number): boolean => status < 500 && status !== 429;
 
 const OUTCOME_BY_CODE: Partial<Record<string, Outcome>> = {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '@zephyr/runtime';
 import { useTestRedis, waitFor } from '@zephyr/testing';
-import { createExpiryIndex, type RedisExpiryIndex } from '../data-access/expiry-index';
-import { startExpiryLoop, type HoldExpirer } from './expiry-loop';
-import type { HoldRef } from './holds';
+import { createExpiryIndex, type RedisExpiryIndex } from '../src/data-access/expiry-index';
+import { startExpiryLoop, type HoldExpirer } from '../src/domain/expiry-loop';
+import type { HoldRef } from '../src/domain/holds';
 
 const logger = createLogger('expiry-loop-test', 'silent');
 const redis = useTestRedis('expiryloop');
