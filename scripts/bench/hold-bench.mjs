@@ -278,16 +278,17 @@ async function zephyr() {
     const probeTokens = tokens.slice(0, 16);
     // Sized for the fastest rate this machine could plausibly reach, so no seat is asked for twice.
     const stormEvents = () => createEvents(stack, admin, Math.ceil((SECONDS * 12000) / SEATS_PER_EVENT));
-    const single = async (name) => {
-      const events = await stormEvents();
-      const script = wrkScript({
-        events,
-        tokens,
+    /** One wrk run over `events`: each request's path and body are Lua expressions of `ev`, `seat` and `k`. */
+    const storm = async (name, events, { pathFor, bodyFor, perEvent, seatsPerRequest }) => {
+      const script = wrkScript({ events, tokens, perEvent, pathFor, bodyFor });
+      runs.push({ name, ...(await measure(stack, { events, script, seatsPerRequest, probeTokens, admin })) });
+    };
+    const single = async (name) =>
+      storm(name, await stormEvents(), {
         pathFor: '"/api/seats/" .. ev .. "/" .. seat .. "/hold"',
         bodyFor: `'${HOLD_BODY}'`,
+        seatsPerRequest: 1,
       });
-      runs.push({ name, ...(await measure(stack, { events, script, seatsPerRequest: 1, probeTokens, admin })) });
-    };
     let idle = 0;
     for (const [i, target] of IDLE_EVENTS.entries()) {
       if (target > idle) {
@@ -299,44 +300,23 @@ async function zephyr() {
       await single(`hold, ${idle} idle events`);
       if (i > 0 || SMOKE) continue;
       const perEvent = SEATS_PER_EVENT / GROUP;
-      const groupEvents = () => createEvents(stack, admin, Math.ceil((SECONDS * 4000) / perEvent));
-      const multiEvents = await groupEvents();
-      const multiScript = wrkScript({
-        events: multiEvents,
-        tokens,
-        perEvent,
-        pathFor: '"/api/seats/" .. ev .. "/hold"',
-        bodyFor: `'{"holdDuration":3600,"seats":[' .. (${GROUP} * k + 1) .. ',' .. (${GROUP} * k + 2) .. ',' .. (${GROUP} * k + 3) .. ',' .. (${GROUP} * k + 4) .. ']}'`,
-      });
-      runs.push({
-        name: `multi-hold ×${GROUP}, ${idle} idle`,
-        ...(await measure(stack, {
-          events: multiEvents,
-          script: multiScript,
-          seatsPerRequest: GROUP,
-          probeTokens,
-          admin,
-        })),
-      });
-      // Every request on an event asks for 4 adjacent seats; requests past what an event can seat get a 409.
-      const bestEvents = await groupEvents();
-      const bestScript = wrkScript({
-        events: bestEvents,
-        tokens,
-        perEvent,
-        pathFor: '"/api/seats/" .. ev .. "/best-available"',
-        bodyFor: `'{"holdDuration":3600,"count":${GROUP}}'`,
-      });
-      runs.push({
-        name: `best-available ×${GROUP}, ${idle} idle`,
-        ...(await measure(stack, {
-          events: bestEvents,
-          script: bestScript,
-          seatsPerRequest: GROUP,
-          probeTokens,
-          admin,
-        })),
-      });
+      const groupRuns = [
+        {
+          name: `multi-hold ×${GROUP}`,
+          pathFor: '"/api/seats/" .. ev .. "/hold"',
+          bodyFor: `'{"holdDuration":3600,"seats":[' .. (${GROUP} * k + 1) .. ',' .. (${GROUP} * k + 2) .. ',' .. (${GROUP} * k + 3) .. ',' .. (${GROUP} * k + 4) .. ']}'`,
+        },
+        // Every request on an event asks for 4 adjacent seats; requests past what an event can seat get a 409.
+        {
+          name: `best-available ×${GROUP}`,
+          pathFor: '"/api/seats/" .. ev .. "/best-available"',
+          bodyFor: `'{"holdDuration":3600,"count":${GROUP}}'`,
+        },
+      ];
+      for (const { name, pathFor, bodyFor } of groupRuns) {
+        const events = await createEvents(stack, admin, Math.ceil((SECONDS * 4000) / perEvent));
+        await storm(`${name}, ${idle} idle`, events, { pathFor, bodyFor, perEvent, seatsPerRequest: GROUP });
+      }
     }
     return runs;
   } finally {

@@ -14,3 +14,4 @@ export * from './upgrade';
 export * from './service';
 export * from './upstream';
 export * from './wakeable-sleep';
+export * from './backoff';

@@ -9,6 +9,7 @@ import {
   type DomainEnvelope,
 } from '@zephyr/contracts';
 import { isDependencyFailure } from './errors';
+import { backoffMs, type BackoffPolicy } from './backoff';
 
 /**
  * RabbitMQ connection, publisher, consumer and dead-letter wiring. The names and envelopes it speaks are the
@@ -158,8 +159,7 @@ export const REPLICA_DLQ_MAX_LENGTH = 10_000;
 /** How long close() lets the messages in hand finish before closing anyway. */
 const CLOSE_DRAIN_TIMEOUT_MS = 5000;
 /** Backoff while a dependency is down: doubling from the first delay to the cap, with equal jitter. */
-const RETRY_FIRST_MS = 100;
-const RETRY_MAX_MS = 5000;
+const DEPENDENCY_RETRY: BackoffPolicy = { firstMs: 100, maxMs: 5000, jitter: true };
 /** A message whose effect fails for another reason is requeued after this pause (up to the delivery limit). */
 const FAILURE_REQUEUE_DELAY_MS = 200;
 const DLQ_DEPTH_TIMEOUT_MS = 2000;
@@ -168,8 +168,7 @@ const CHANNEL_REOPEN_DELAY_MS = 1000;
 
 /** Exponential backoff with equal jitter for attempt n (0-based). */
 export function retryDelayMs(attempt: number): number {
-  const ceiling = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.min(attempt, 16));
-  return ceiling / 2 + Math.random() * (ceiling / 2);
+  return backoffMs(attempt, DEPENDENCY_RETRY);
 }
 
 /** One `zephyr_dlq_messages{queue}` gauge per registry, read from the broker at scrape time. */

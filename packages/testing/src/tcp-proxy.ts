@@ -73,7 +73,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
 }
 
 /** A backing service a fixture's processes reach only through a TCP proxy the test cuts. */
-export type ProxiedBacking = 'postgres' | 'redis';
+export type ProxiedBacking = 'postgres' | 'redis' | 'amqp';
 
 /** Starts a TCP proxy in front of `backing` and returns it with the env that routes the stack through it. */
 export async function proxyInFront(
@@ -83,6 +83,10 @@ export async function proxyInFront(
   if (backing === 'redis') {
     const proxy = await startTcpProxy(Number(new URL(BACKING.redisUrl).port || 6379));
     return { proxy, env: { REDIS_URL: proxiedUrl(BACKING.redisUrl, proxy) } };
+  }
+  if (backing === 'amqp') {
+    const proxy = await startTcpProxy(Number(new URL(BACKING.amqpUrl).port || 5672));
+    return { proxy, env: { AMQP_URL: proxiedUrl(isolation.env.AMQP_URL!, proxy) } };
   }
   const proxy = await startTcpProxy(Number(new URL(BACKING.postgresAdminUrl).port || 5432));
   return { proxy, env: { DATABASE_URL: proxiedUrl(isolation.databaseUrl, proxy) } };

@@ -82,7 +82,7 @@ function upgradeAnswer(url: string): Promise<{ status: number; body?: unknown; s
 const notifiers = useNotifierReplicas(
   'notifierbatch',
   { batch: {}, capped: { WS_MAX_CONNECTIONS: '2' } },
-  'services/notifier services/gateway',
+  { build: 'services/notifier services/gateway' },
 );
 
 beforeAll(async () => {

@@ -1,4 +1,3 @@
-import { execSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
 import WebSocket from 'ws';
@@ -6,23 +5,16 @@ import { QueueNames, RoutingKeys, type SeatMap } from '@zephyr/contracts';
 import type { Broker } from '@zephyr/runtime/messaging';
 import {
   BACKING,
-  REPO_ROOT,
   connectWs,
   inParallel,
-  isolate,
   newUserId,
-  proxiedUrl,
   seatEnvelope,
-  startService,
-  startTcpProxy,
-  testBroker,
   waitFor,
-  type Isolation,
   type ServiceProcess,
-  type TcpProxy,
   type WsClient,
 } from '@zephyr/testing';
-import { startSeatServiceStub, type SeatServiceStub } from './support/seat-service-stub';
+import type { SeatServiceStub } from './support/seat-service-stub';
+import { useNotifierReplicas } from './support/replicas';
 import { metric, wsUrl } from './support/helpers';
 
 /**
@@ -34,12 +26,24 @@ const SOCKETS = 40;
 const CHANGES_DURING_OUTAGE = 30;
 const RESYNC_SPREAD_MS = 2000;
 
-let isolation: Isolation;
+const notifiers = useNotifierReplicas(
+  'notifieroutage',
+  { [REPLICA_ID]: { WS_RESYNC_SPREAD_MS: String(RESYNC_SPREAD_MS), LOG_LEVEL: 'info' } },
+  { throughProxy: 'amqp' },
+);
 let stub: SeatServiceStub;
-let proxy: TcpProxy;
 let broker: Broker;
 let notifier: ServiceProcess;
 const clients: WsClient[] = [];
+
+beforeAll(() => {
+  [notifier] = notifiers.replicas as [ServiceProcess];
+  stub = notifiers.stub;
+  broker = notifiers.fixture.broker;
+  notifiers.fixture.onTeardown(() => {
+    for (const client of clients) client.socket.terminate();
+  });
+});
 
 function knownEvent(version = 0): string {
   const eventId = randomUUID();
@@ -67,7 +71,7 @@ async function deleteReplicaQueue(): Promise<void> {
   const connection = await amqp.connect(BACKING.amqpUrl);
   try {
     const channel = await connection.createChannel();
-    await channel.deleteQueue(QueueNames.notifierReplica(isolation.exchange, REPLICA_ID));
+    await channel.deleteQueue(QueueNames.notifierReplica(notifiers.fixture.isolation.exchange, REPLICA_ID));
     await channel.close();
   } finally {
     await connection.close();
@@ -75,39 +79,12 @@ async function deleteReplicaQueue(): Promise<void> {
 }
 
 async function cutBrokerConnection(): Promise<void> {
-  await proxy.down();
+  await notifiers.fixture.proxy.down();
   // The notifier notices the cut socket at once; its readiness says so while it reconnects.
   await waitFor(async () => (await fetch(`${notifier.baseUrl}/health/ready`)).status === 503, {
     what: 'notifier readiness to report the broker down',
   });
 }
-
-beforeAll(async () => {
-  execSync('npx tsc -b services/notifier', { cwd: REPO_ROOT, stdio: 'pipe', timeout: 120_000 });
-  isolation = await isolate('notifieroutage');
-  isolation.queues.add(QueueNames.notifierReplica(isolation.exchange, REPLICA_ID));
-  stub = await startSeatServiceStub();
-  proxy = await startTcpProxy(Number(new URL(BACKING.amqpUrl).port || 5672));
-  notifier = await startService('notifier', {
-    ...isolation.env,
-    AMQP_URL: proxiedUrl(isolation.env.AMQP_URL!, proxy),
-    SEAT_SERVICE_URL: stub.url,
-    NOTIFIER_REPLICA_ID: REPLICA_ID,
-    WS_RESYNC_SPREAD_MS: String(RESYNC_SPREAD_MS),
-    LOG_LEVEL: 'info',
-  });
-  broker = testBroker(isolation.exchange, isolation.env.AMQP_URL!);
-  await waitFor(() => broker.isConnected(), { what: 'test broker connection' });
-}, 120_000);
-
-afterAll(async () => {
-  for (const client of clients) client.socket.terminate();
-  await notifier?.stop();
-  await proxy?.close();
-  await broker?.close();
-  await stub?.close();
-  await isolation?.cleanup();
-});
 
 it('keeps every socket open through a broker outage and delivers what was published meanwhile', async () => {
   const eventId = knownEvent();
@@ -123,7 +100,7 @@ it('keeps every socket open through a broker outage and delivers what was publis
   // Long enough for several reconnect attempts to fail (one a second).
   await new Promise((resolve) => setTimeout(resolve, 3000));
   expect(closed).toBe(0);
-  await proxy.up();
+  await notifiers.fixture.proxy.up();
 
   const expected = Array.from({ length: CHANGES_DURING_OUTAGE }, (_, i) => i + 1);
   for (const client of watchers) {
@@ -161,7 +138,7 @@ it('when the replica queue was lost meanwhile, snapshot subscribers get RESYNC a
     version: 10,
     seats: Array.from({ length: 10 }, (_, i) => ({ eventId, seatNumber: i + 1, status: 'held' as const })),
   });
-  await proxy.up();
+  await notifiers.fixture.proxy.up();
 
   for (const client of following) {
     const map = await client.next((m) => m.type === 'SEAT_MAP' && m.version === 10, 20_000);

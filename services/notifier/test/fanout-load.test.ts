@@ -1,21 +1,10 @@
-import { execSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import { QueueNames, RoutingKeys } from '@zephyr/contracts';
+import { RoutingKeys } from '@zephyr/contracts';
 import type { Broker } from '@zephyr/runtime/messaging';
-import {
-  REPO_ROOT,
-  inParallel,
-  isolate,
-  newUserId,
-  seatEnvelope,
-  startService,
-  testBroker,
-  waitFor,
-  type Isolation,
-  type ServiceProcess,
-} from '@zephyr/testing';
-import { startSeatServiceStub, type SeatServiceStub } from './support/seat-service-stub';
+import { inParallel, newUserId, seatEnvelope, waitFor, type ServiceProcess } from '@zephyr/testing';
+import type { SeatServiceStub } from './support/seat-service-stub';
+import { useNotifierReplicas } from './support/replicas';
 import { metric, wsUrl } from './support/helpers';
 
 /**
@@ -28,11 +17,20 @@ const REPLICA_ID = 'fanout';
 const SOCKETS = 2000;
 const CHANGES = 100;
 
-let isolation: Isolation;
+const notifiers = useNotifierReplicas('notifierfanout', { [REPLICA_ID]: { LOG_LEVEL: 'info' } });
 let stub: SeatServiceStub;
 let broker: Broker;
 let notifier: ServiceProcess;
 const sockets: WebSocket[] = [];
+
+beforeAll(() => {
+  [notifier] = notifiers.replicas as [ServiceProcess];
+  stub = notifiers.stub;
+  broker = notifiers.fixture.broker;
+  notifiers.fixture.onTeardown(() => {
+    for (const socket of sockets) socket.terminate();
+  });
+});
 
 /** A bare socket that counts the SEAT_UPDATEs it gets and remembers whether their versions came in order. */
 interface Watcher {
@@ -65,29 +63,6 @@ async function watch(eventId: string): Promise<Watcher> {
   await subscribed;
   return watcher;
 }
-
-beforeAll(async () => {
-  execSync('npx tsc -b services/notifier', { cwd: REPO_ROOT, stdio: 'pipe', timeout: 120_000 });
-  isolation = await isolate('notifierfanout');
-  isolation.queues.add(QueueNames.notifierReplica(isolation.exchange, REPLICA_ID));
-  stub = await startSeatServiceStub();
-  notifier = await startService('notifier', {
-    ...isolation.env,
-    SEAT_SERVICE_URL: stub.url,
-    NOTIFIER_REPLICA_ID: REPLICA_ID,
-    LOG_LEVEL: 'info',
-  });
-  broker = testBroker(isolation.exchange, isolation.env.AMQP_URL!);
-  await waitFor(() => broker.isConnected(), { what: 'test broker connection' });
-}, 120_000);
-
-afterAll(async () => {
-  for (const socket of sockets) socket.terminate();
-  await notifier?.stop();
-  await broker?.close();
-  await stub?.close();
-  await isolation?.cleanup();
-});
 
 it('keeps answering HTTP and the broker while a burst fans out to 2,000 sockets, and delivers every frame', async () => {
   const eventId = randomUUID();

@@ -76,13 +76,17 @@ export interface AvailableSeats {
 
 export type AuditAction = 'held' | 'refreshed' | 'released' | 'expired' | 'reserved';
 
-export interface AuditEntry {
+/**
+ * One entry of an event's audit trail. `Time` is how its times are written: ISO strings on the wire (the
+ * default); the seat-service's rows and a chaos run's history hold the same entry with Dates or epoch ms.
+ */
+export interface AuditEntry<Time = string> {
   seq: number;
-  at: string;
+  at: Time;
   action: AuditAction;
   seatNumber: number;
   userId: string;
-  expiresAt?: string;
+  expiresAt?: Time;
 }
 
 /** Who is calling, as established from a verified token. */

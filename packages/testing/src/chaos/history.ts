@@ -3,6 +3,8 @@
  * answer, every WebSocket session's stream, the faults injected, and the final state read after settling.
  * Plain data, so a recorded history can be saved as JSON and fed to the checker again.
  */
+import type { AuditEntry } from '@zephyr/contracts';
+
 export type OpKind = 'hold' | 'holdMany' | 'best' | 'reserve' | 'reserveMany' | 'release' | 'refresh';
 
 export interface Op {
@@ -44,17 +46,12 @@ export interface Fault {
   endedAt: number;
 }
 
-export type AuditAction = 'held' | 'refreshed' | 'released' | 'expired' | 'reserved';
+export type { AuditAction } from '@zephyr/contracts';
 
-export interface AuditRow {
+/** An audit row as read back after a run, its times in epoch ms. */
+export interface AuditRow extends AuditEntry<number> {
   eventId: string;
-  seq: number;
-  action: AuditAction;
-  seatNumber: number;
-  userId: string;
   version: number;
-  at: number;
-  expiresAt?: number;
 }
 
 export interface SeatRow {

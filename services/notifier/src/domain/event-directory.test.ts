@@ -2,21 +2,32 @@ import { ErrorCodes, type SeatMap } from '@zephyr/contracts';
 import { AppError } from '@zephyr/runtime/errors';
 import { createEventDirectory } from './event-directory';
 
+/**
+ * A seat-service that counts its calls and answers each on the next turn of the loop: a map whose version is
+ * the call's number, or 'down' for the calls `fails` names.
+ */
+function slowSeatService(fails: (call: number) => boolean = () => false) {
+  const seatService = {
+    calls: 0,
+    getSeatMap: async (id: string): Promise<SeatMap> => {
+      const call = ++seatService.calls;
+      await new Promise((resolve) => setImmediate(resolve));
+      if (fails(call)) throw new Error('down');
+      return { eventId: id, version: call, seats: [] };
+    },
+  };
+  return seatService;
+}
+
 describe('EventDirectory', () => {
   it('checks an event once however many subscribes wait on it at the same time, then never again', async () => {
     const eventId = crypto.randomUUID();
-    let calls = 0;
-    const directory = createEventDirectory({
-      getSeatMap: async (id): Promise<SeatMap> => {
-        calls++;
-        await new Promise((resolve) => setImmediate(resolve));
-        return { eventId: id, version: 0, seats: [] };
-      },
-    });
+    const seatService = slowSeatService();
+    const directory = createEventDirectory(seatService);
     await Promise.all(Array.from({ length: 50 }, () => directory.ensureExists(eventId)));
-    expect(calls).toBe(1);
+    expect(seatService.calls).toBe(1);
     await directory.ensureExists(eventId);
-    expect(calls).toBe(1);
+    expect(seatService.calls).toBe(1);
   });
 
   it('lets the next subscribe try again after a failed check', async () => {
@@ -62,15 +73,7 @@ describe('EventDirectory snapshots', () => {
 
   it('lets the queued callers read again after the read in flight failed', async () => {
     const eventId = crypto.randomUUID();
-    let calls = 0;
-    const directory = createEventDirectory({
-      getSeatMap: async (id): Promise<SeatMap> => {
-        calls++;
-        await new Promise((resolve) => setImmediate(resolve));
-        if (calls === 1) throw new Error('down');
-        return { eventId: id, version: calls, seats: [] };
-      },
-    });
+    const directory = createEventDirectory(slowSeatService((call) => call === 1));
     const first = directory.snapshot(eventId);
     const queued = directory.snapshot(eventId);
     await expect(first).rejects.toThrow('down');

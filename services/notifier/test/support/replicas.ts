@@ -1,5 +1,12 @@
 import { execSync } from 'node:child_process';
-import { REPO_ROOT, useService, waitFor, type ServiceFixture, type ServiceProcess } from '@zephyr/testing';
+import {
+  REPO_ROOT,
+  useService,
+  waitFor,
+  type ServiceFixture,
+  type ServiceFixtureOptions,
+  type ServiceProcess,
+} from '@zephyr/testing';
 import { startSeatServiceStub, type SeatServiceStub } from './seat-service-stub';
 
 export interface NotifierReplicas {
@@ -9,14 +16,21 @@ export interface NotifierReplicas {
   readonly replicas: ServiceProcess[];
 }
 
+export interface NotifierReplicasOptions {
+  /** What `tsc -b` builds first: the notifier by default. */
+  build?: string;
+  /** Puts a TCP proxy (`fixture.proxy`) between the replicas and this backing service. */
+  throughProxy?: ServiceFixtureOptions['throughProxy'];
+}
+
 /**
- * A notifier file's setup: builds `build` (the notifier by default), starts the seat-service stub, then one
- * notifier replica per entry of `replicas` (replica id → extra env) and waits for the test broker.
+ * A notifier file's setup: builds `build`, starts the seat-service stub, then one notifier replica per entry
+ * of `replicas` (replica id → extra env) and waits for the test broker.
  */
 export function useNotifierReplicas(
   label: string,
   replicas: Record<string, Record<string, string>>,
-  build = 'services/notifier',
+  { build = 'services/notifier', throughProxy }: NotifierReplicasOptions = {},
 ): NotifierReplicas {
   let stub: SeatServiceStub | undefined;
   const started: ServiceProcess[] = [];
@@ -26,7 +40,11 @@ export function useNotifierReplicas(
     stub = await startSeatServiceStub();
   }, 120_000);
 
-  const fixture = useService('notifier', label, { startOnSetup: false, env: () => ({ SEAT_SERVICE_URL: stub!.url }) });
+  const fixture = useService('notifier', label, {
+    startOnSetup: false,
+    throughProxy,
+    env: () => ({ SEAT_SERVICE_URL: stub!.url }),
+  });
 
   beforeAll(async () => {
     fixture.onTeardown(() => stub?.close());

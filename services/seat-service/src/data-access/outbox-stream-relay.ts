@@ -1,4 +1,5 @@
 import type { Broker } from '@zephyr/runtime/messaging';
+import { backoffMs, type BackoffPolicy } from '@zephyr/runtime/backoff';
 import { createWakeableSleep, outboxMetrics, type Logger, type RedisClient, type Registry } from '@zephyr/runtime';
 import { decodeEntry, type StreamEntry } from './outbox-codec';
 import { createLease } from './relay-lease';
@@ -29,8 +30,7 @@ const MAX_UNAUDITED = 20_000;
  * After a failed turn: 250 ms doubling to 1 s while failures repeat. Retries publish nothing again (see
  * `unaudited`), and a new change must still be pushed within a second while PostgreSQL is down.
  */
-const RETRY_FIRST_MS = 250;
-const RETRY_MAX_MS = 1_000;
+const RETRY: BackoffPolicy = { firstMs: 250, maxMs: 1_000 };
 
 export interface StreamRelayOptions {
   redis: RedisClient;
@@ -214,7 +214,7 @@ export function startStreamRelay(options: StreamRelayOptions) {
         if (failures % 10 === 0) {
           logger.warn({ err: (err as Error).message, failures }, 'outbox stream relay failed; retrying');
         }
-        await pause(Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.min(failures, 8)));
+        await pause(backoffMs(failures, RETRY));
         failures++;
       }
     }

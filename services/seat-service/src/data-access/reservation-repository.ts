@@ -23,15 +23,10 @@ class Refused extends Error {
 
 const VERDICTS = `${SCHEMA}.hold_verdicts`;
 
-export interface AuditRow {
+/** An audit entry as written, with its event, the seat version it recorded and the message it came from. */
+export interface AuditRow extends AuditEntry<Date> {
   eventId: string;
-  seq: number;
-  action: AuditAction;
-  seatNumber: number;
-  userId: string;
   version: number;
-  at: Date;
-  expiresAt?: Date;
   messageId: string;
 }
 

@@ -1,38 +1,39 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { bestAvailableBody, multiHoldBody, type BestAvailableBody, type MultiHoldBody } from '@zephyr/contracts';
 import type { TokenVerifier } from '@zephyr/runtime';
 import type { MultiSeatRules } from '../../domain/multi-seat-rules';
-import { eventIdOf, mutationRoute } from './seat-routes';
+import { eventIdOf, seatRouter } from './seat-router';
 
 /** SPEC.md §7: several seats in one request, all or nothing. */
 export function multiSeatRoutes(rules: MultiSeatRules, verifier: TokenVerifier): Router {
-  const router = Router();
+  const { router, mutation } = seatRouter(verifier);
 
-  router.post(
+  mutation<string, MultiHoldBody>(
+    'post',
     '/api/seats/:eventId/hold',
-    ...mutationRoute<string, MultiHoldBody>(verifier, eventIdOf, multiHoldBody, async (eventId, body, req, res) => {
+    eventIdOf,
+    multiHoldBody,
+    async (eventId, body, req, res) => {
       const { items } = await rules.hold(eventId, body.seats, req.caller!.userId, body.holdDuration);
       res.status(201).json({ items });
-    }),
+    },
   );
 
-  router.post(
+  mutation<string, BestAvailableBody>(
+    'post',
     '/api/seats/:eventId/best-available',
-    ...mutationRoute<string, BestAvailableBody>(
-      verifier,
-      eventIdOf,
-      bestAvailableBody,
-      async (eventId, body, req, res) => {
-        const { items } = await rules.bestAvailable(
-          eventId,
-          body.count,
-          body.adjacent ?? true,
-          req.caller!.userId,
-          body.holdDuration,
-        );
-        res.status(201).json({ items });
-      },
-    ),
+    eventIdOf,
+    bestAvailableBody,
+    async (eventId, body, req, res) => {
+      const { items } = await rules.bestAvailable(
+        eventId,
+        body.count,
+        body.adjacent ?? true,
+        req.caller!.userId,
+        body.holdDuration,
+      );
+      res.status(201).json({ items });
+    },
   );
 
   return router;

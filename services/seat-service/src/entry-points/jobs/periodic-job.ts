@@ -1,10 +1,11 @@
 import type { Logger } from '@zephyr/runtime';
+import { backoffMs, type BackoffPolicy } from '@zephyr/runtime/backoff';
 
 /**
  * Longest pause between attempts while the job keeps failing (a backing service is down): short, because
  * these jobs keep SPEC promises measured in seconds once the service is back (lost holds announced within 2 s).
  */
-const MAX_BACKOFF_MS = 1000;
+const BACKOFF: BackoffPolicy = { firstMs: 100, maxMs: 1000 };
 
 /**
  * Runs `work` now and then `everyMs` after each run ends (never two at once). While it fails, the pause
@@ -25,7 +26,7 @@ export function startPeriodicJob(name: string, everyMs: number, logger: Logger, 
       failures += 1;
       if (failures === 1) logger.warn({ err: (err as Error).message }, `${name} failed; retrying with backoff`);
     }
-    const backoff = Math.min(MAX_BACKOFF_MS, 100 * 2 ** (failures - 1));
+    const backoff = backoffMs(failures - 1, BACKOFF);
     const pause = failures === 0 ? everyMs : Math.max(everyMs, backoff);
     if (running) timer = setTimeout(() => (current = run()), pause);
   };
