@@ -17,6 +17,8 @@ export class ConfigError extends Error {
 }
 
 /** Reusable env var rules; each service composes the ones it needs. */
+const localServiceUrl = (name: ServiceName): string => `http://127.0.0.1:${serviceEntry(name).port}`;
+
 export const envRules = {
   port: (fallback: number) => Joi.number().integer().min(0).max(65535).default(fallback),
   databaseUrl: () =>
@@ -49,6 +51,10 @@ export const envRules = {
     Joi.string()
       .pattern(/^https?:\/\/[^,\s]+(,https?:\/\/[^,\s]+)*$/, { name: 'comma-separated http(s) URLs' })
       .default(fallback),
+  /** Where another Zephyr service answers; by default on this host at the manifest's port (`npm start`). */
+  serviceUrl: (name: ServiceName) => envRules.httpUrl(localServiceUrl(name)),
+  /** The same, as a comma-separated list of replicas. */
+  serviceUrls: (name: ServiceName) => envRules.httpUrlList(localServiceUrl(name)),
   keyPrefix: () =>
     Joi.string()
       .allow('')
@@ -79,6 +85,10 @@ export interface RedisEnv {
   REDIS_CLUSTER_NODES: string;
   REDIS_KEY_PREFIX: string;
 }
+/** A service that owns a PostgreSQL schema may migrate it at start (else `node dist/migrate.js` does). */
+export interface MigrationsEnv {
+  MIGRATE_ON_START: boolean;
+}
 export interface AmqpEnv {
   AMQP_URL: string;
   AMQP_EXCHANGE: string;
@@ -89,6 +99,7 @@ type RulesOf<T> = Record<keyof T, Joi.Schema>;
 /** The env groups a service may read besides its own settings (auth: see envSchemaWithAuth). */
 export interface EnvGroups {
   database: DatabaseEnv;
+  migrations: MigrationsEnv;
   redis: RedisEnv;
   amqp: AmqpEnv;
   auth: AuthEnv;
@@ -99,6 +110,7 @@ export type ServiceEnvOf<G extends keyof EnvGroups> = ServiceEnv & Intersection<
 
 const GROUP_RULES: { [G in Exclude<keyof EnvGroups, 'auth'>]: () => RulesOf<EnvGroups[G]> } = {
   database: () => ({ DATABASE_URL: envRules.databaseUrl() }),
+  migrations: () => ({ MIGRATE_ON_START: envRules.bool(true) }),
   redis: () => ({
     REDIS_URL: envRules.redisUrl(),
     REDIS_CLUSTER_NODES: envRules.redisClusterNodes(),

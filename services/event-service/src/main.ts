@@ -1,5 +1,6 @@
 import { connectBroker } from '@zephyr/runtime/messaging';
 import {
+  authConfigFrom,
   backingChecks,
   closeBacking,
   createTokenVerifier,
@@ -8,7 +9,7 @@ import {
   startOutboxRelay,
 } from '@zephyr/runtime';
 import { createApp } from './app';
-import { authConfig, loadConfig } from './config';
+import { loadConfig } from './config';
 import { createEventStore } from './data-access/event-store';
 import { SCHEMA } from './data-access/schema';
 import { createSeatServiceClient } from './data-access/seat-service-client';
@@ -20,7 +21,7 @@ import { migrations } from './migrations';
 import { SERVICE_NAME } from './service';
 
 runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics, lifecycle, serve }) => {
-  const verifier = createTokenVerifier(authConfig(config));
+  const verifier = createTokenVerifier(authConfigFrom(config));
   const domainMetrics = createEventServiceMetrics(metrics.registry);
 
   const db = await openServiceDatabase(config, { schema: SCHEMA, migrations, logger });

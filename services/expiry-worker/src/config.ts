@@ -18,7 +18,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
     SERVICE_NAME,
     Joi.object<Config>({
       ...serviceEnvRules(SERVICE_NAME, 'redis', 'amqp'),
-      SEAT_SERVICE_URL: envRules.httpUrl('http://127.0.0.1:3002'),
+      SEAT_SERVICE_URL: envRules.serviceUrl('seat-service'),
       EXPIRY_POLL_MS: Joi.number().integer().min(10).max(1000).default(100),
       EXPIRY_BATCH_SIZE: Joi.number().integer().min(1).max(MAX_EXPIRE_BATCH).default(MAX_EXPIRE_BATCH),
       // At least 1 s: the seat-service call timeout is half the lease, so a lease never ends mid-call.

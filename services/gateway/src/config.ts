@@ -1,5 +1,6 @@
 import Joi from 'joi';
 import { envRules, envSchemaWithAuth, loadEnv, serviceEnvRules, type ServiceEnvOf } from '@zephyr/runtime';
+import { SERVICE_NAME } from './service';
 
 export interface GatewayConfig extends ServiceEnvOf<'database' | 'redis' | 'amqp' | 'auth'> {
   EVENT_SERVICE_URL: string;
@@ -16,10 +17,10 @@ export interface GatewayConfig extends ServiceEnvOf<'database' | 'redis' | 'amqp
 }
 
 const schema = envSchemaWithAuth<GatewayConfig>({
-  ...serviceEnvRules('gateway', 'database', 'redis', 'amqp'),
-  EVENT_SERVICE_URL: envRules.httpUrlList('http://127.0.0.1:3001'),
-  SEAT_SERVICE_URL: envRules.httpUrlList('http://127.0.0.1:3002'),
-  NOTIFIER_URL: envRules.httpUrlList('http://127.0.0.1:3003'),
+  ...serviceEnvRules(SERVICE_NAME, 'database', 'redis', 'amqp'),
+  EVENT_SERVICE_URL: envRules.serviceUrls('event-service'),
+  SEAT_SERVICE_URL: envRules.serviceUrls('seat-service'),
+  NOTIFIER_URL: envRules.serviceUrls('notifier'),
   RATE_LIMIT_WINDOW_SECONDS: envRules.positiveInt(60),
   RATE_LIMIT_PER_IP: envRules.nonNegativeInt(600),
   RATE_LIMIT_PER_USER: envRules.nonNegativeInt(120),
@@ -35,5 +36,5 @@ const schema = envSchemaWithAuth<GatewayConfig>({
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv): Readonly<GatewayConfig> {
-  return loadEnv('gateway', schema, env);
+  return loadEnv(SERVICE_NAME, schema, env);
 }

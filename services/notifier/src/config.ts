@@ -1,8 +1,8 @@
 import os from 'node:os';
 import Joi from 'joi';
 import { envRules, envSchemaWithAuth, loadEnv, serviceEnvRules, type ServiceEnvOf } from '@zephyr/runtime';
+import { SERVICE_NAME } from './service';
 
-const SERVICE = 'notifier';
 const MIB = 1024 * 1024;
 
 interface RawConfig extends ServiceEnvOf<'amqp' | 'auth'> {
@@ -21,8 +21,8 @@ export interface NotifierConfig extends RawConfig {
 }
 
 const schema = envSchemaWithAuth<RawConfig>({
-  ...serviceEnvRules(SERVICE, 'amqp'),
-  SEAT_SERVICE_URL: envRules.httpUrl('http://127.0.0.1:3002'),
+  ...serviceEnvRules(SERVICE_NAME, 'amqp'),
+  SEAT_SERVICE_URL: envRules.serviceUrl('seat-service'),
   // No Joi default: the fallback depends on the validated PORT.
   NOTIFIER_REPLICA_ID: Joi.string()
     .max(100)
@@ -45,7 +45,7 @@ function defaultReplicaId(port: number): string {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv): Readonly<NotifierConfig> {
-  const raw = loadEnv(SERVICE, schema, env);
+  const raw = loadEnv(SERVICE_NAME, schema, env);
   return Object.freeze({
     ...raw,
     SEAT_SERVICE_URL: raw.SEAT_SERVICE_URL.replace(/\/+$/, ''),
