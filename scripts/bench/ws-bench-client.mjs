@@ -2,6 +2,7 @@
 // for every change (by seat number) how many sockets got it and when the last one did.
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ROOT } from '../ensure-install.mjs';
 
 const require = createRequire(import.meta.url);
@@ -17,6 +18,8 @@ let subscribeErrors = 0;
 let disconnects = 0;
 let stopping = false;
 const sockets = [];
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+let cpuAtSubscribed;
 
 function record(seatNumber, at) {
   const entry = seen.get(seatNumber);
@@ -28,7 +31,8 @@ function record(seatNumber, at) {
 
 function open() {
   return new Promise((resolve) => {
-    const socket = new WebSocket(url);
+    // The bench checks what arrives by parsing it; ws's own UTF-8 check would only add client CPU.
+    const socket = new WebSocket(url, { skipUTF8Validation: true, perMessageDeflate: false });
     socket.on('unexpected-response', (req) => {
       refused++;
       req.destroy();
@@ -68,6 +72,9 @@ async function connectAll() {
   };
   await Promise.all(Array.from({ length: CONNECT_CONCURRENCY }, worker));
   process.send({ type: 'subscribed', subscribed, refused, subscribeErrors });
+  // From here on the storm runs: a late receive timestamp is only the server's fault if this loop kept up.
+  cpuAtSubscribed = process.cpuUsage();
+  loopDelay.enable();
 }
 
 process.on('message', (message) => {
@@ -78,6 +85,13 @@ process.on('message', (message) => {
     seen: [...seen],
     disconnects,
     open: sockets.filter((s) => s.readyState === 1).length,
+    cpuSeconds: cpuAtSubscribed
+      ? (() => {
+          const d = process.cpuUsage(cpuAtSubscribed);
+          return (d.user + d.system) / 1e6;
+        })()
+      : 0,
+    loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
   });
   for (const socket of sockets) socket.terminate();
   setTimeout(() => process.exit(0), 100);

@@ -1,9 +1,14 @@
 // npm run bench:ws: many anonymous watchers of one event through the gateway while holds stream in.
-// Per socket count and mode (batch SEAT_UPDATES / v1 SEAT_UPDATE): subscribed, delivered/expected, p50/p99/max
-// from each hold's HTTP answer to the last socket's receipt, REST hold p50/p99 during the storm, CPU and RSS
-// of the notifier and gateway, unplanned disconnects. Loopback only, bounded: the whole run stops at 90 s.
+// Per notifier replica count, socket count and mode (batch SEAT_UPDATES / v1 SEAT_UPDATE): subscribed,
+// delivered/expected, p50/p99/max from each hold's HTTP answer to the last socket's receipt, REST hold p50/p99
+// during the storm (and its ratio to the same storm with no sockets, when BENCH_SOCKETS includes 0), CPU and
+// RSS of the notifiers (summed; max RSS), gateway and client processes, the clients' own event-loop p99 (a
+// late receipt only counts against the server if the clients kept up), unplanned disconnects.
+// Loopback only, bounded: the whole run stops after BENCH_BUDGET_S (90).
 // Env: BENCH_SOCKETS (1000,5000), BENCH_MODES (batch,v1), BENCH_RATE holds/s (20), BENCH_SECONDS (10),
-// BENCH_WORKERS client processes (4), BENCH_DIRECT=1 to connect to the notifier instead of the gateway.
+// BENCH_WORKERS client processes (4), BENCH_NOTIFIERS replica counts (1; "1,2" compares), BENCH_DIRECT=1 to
+// connect to the notifiers instead of the gateway (client process i to replica i mod n, as a proxy in front
+// would spread them).
 import { execSync, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -18,7 +23,11 @@ const RATE = Number(process.env.BENCH_RATE ?? 20);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 4);
 const DIRECT = process.env.BENCH_DIRECT === '1';
-const BUDGET_MS = 90_000;
+const NOTIFIER_COUNTS = (process.env.BENCH_NOTIFIERS ?? '1').split(',').map(Number);
+/** BENCH_CPU_PROF=<service>: that service's .cpuprofile goes to BENCH_CPU_PROF_DIR (/tmp/zephyr-prof). */
+const PROFILED = process.env.BENCH_CPU_PROF;
+const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR ?? '/tmp/zephyr-prof';
+const BUDGET_MS = Number(process.env.BENCH_BUDGET_S ?? 90) * 1000;
 const here = path.dirname(fileURLToPath(import.meta.url));
 let started = Date.now();
 /** Everything this run started, so a hard stop leaves no process, database or queue behind. */
@@ -45,16 +54,17 @@ const rssMb = (pid) => {
   }
 };
 
-function startWorkers(url, eventId, total, batch) {
+function startWorkers(urls, eventId, total, batch) {
   const per = Math.ceil(total / WORKERS);
   return Array.from({ length: WORKERS }, (_, i) => {
     const count = Math.max(0, Math.min(per, total - i * per));
+    const url = urls[i % urls.length];
     const child = fork(path.join(here, 'ws-bench-client.mjs'), [JSON.stringify({ url, eventId, count, batch })]);
     live.workers.add(child);
     child.once('exit', () => live.workers.delete(child));
     const next = (type) => new Promise((resolve) => child.on('message', (m) => m.type === type && resolve(m)));
     const report = () => {
-      if (!child.connected) return Promise.resolve({ seen: [], disconnects: 0 });
+      if (!child.connected) return Promise.resolve({ seen: [], disconnects: 0, cpuSeconds: 0, loopDelayP99Ms: NaN });
       child.send({ type: 'report' });
       return next('report');
     };
@@ -73,20 +83,28 @@ async function api(stack, method, route, token, body) {
   return { status: res.status, json, at: Date.now(), ms: Date.now() - t0 };
 }
 
-async function runOne(stack, sockets, mode) {
+async function runOne(stack, notifiers, sockets, mode) {
   const admin = await stack.token(randomUUID(), true);
-  const event = await api(stack, 'POST', '/api/events', admin, { name: `ws bench ${sockets}`, totalSeats: 1000 });
+  const event = await api(stack, 'POST', '/api/events', admin, {
+    name: `ws bench ${sockets}`,
+    totalSeats: Math.max(1000, RATE * SECONDS),
+  });
   if (event.status !== 201) throw new Error(`event create: ${event.status} ${JSON.stringify(event.json)}`);
   const eventId = event.json.id;
-  const url = DIRECT ? `ws://127.0.0.1:${stack.ports.notifier}/ws` : `ws://127.0.0.1:${stack.ports.gateway}/ws`;
-  const workers = startWorkers(url, eventId, sockets, mode === 'batch');
+  const notifierProcesses = stack.children.filter((c) => c.name === 'notifier');
+  const urls = DIRECT
+    ? notifierProcesses.map((c) => `ws://127.0.0.1:${c.port}/ws`)
+    : [`ws://127.0.0.1:${stack.ports.gateway}/ws`];
+  const workers = startWorkers(urls, eventId, sockets, mode === 'batch');
   const subs = await Promise.all(workers.map((w) => w.subscribed));
   const subscribed = subs.reduce((n, s) => n + s.subscribed, 0);
   const refused = subs.reduce((n, s) => n + s.refused, 0);
   const subscribeErrors = subs.reduce((n, s) => n + s.subscribeErrors, 0);
 
-  const pids = Object.fromEntries(stack.children.map((c) => [c.name, c.child.pid]));
-  const cpu0 = { notifier: cpuSeconds(pids.notifier), gateway: cpuSeconds(pids.gateway) };
+  const notifierPids = notifierProcesses.map((c) => c.child.pid);
+  const gatewayPid = stack.children.find((c) => c.name === 'gateway').child.pid;
+  const notifierCpu = () => notifierPids.reduce((n, pid) => n + cpuSeconds(pid), 0);
+  const cpu0 = { notifier: notifierCpu(), gateway: cpuSeconds(gatewayPid) };
   // The storm: RATE holds per second on distinct seats, each by its own user.
   const holds = [];
   const tokens = await Promise.all(Array.from({ length: RATE * SECONDS }, () => stack.token(randomUUID())));
@@ -103,10 +121,10 @@ async function runOne(stack, sockets, mode) {
   const ok = answers.filter((a) => a.status === 201);
   // Let the last pushes land.
   await new Promise((r) => setTimeout(r, 2000));
-  const rss = { notifier: rssMb(pids.notifier), gateway: rssMb(pids.gateway) };
+  const rss = { notifier: Math.max(...notifierPids.map(rssMb)), gateway: rssMb(gatewayPid) };
   const cpu = {
-    notifier: cpuSeconds(pids.notifier) - cpu0.notifier,
-    gateway: cpuSeconds(pids.gateway) - cpu0.gateway,
+    notifier: notifierCpu() - cpu0.notifier,
+    gateway: cpuSeconds(gatewayPid) - cpu0.gateway,
   };
   const reports = await Promise.all(workers.map((w) => w.report()));
   const bySeat = new Map();
@@ -130,6 +148,7 @@ async function runOne(stack, sockets, mode) {
   const rest = answers.map((a) => a.ms).sort((x, y) => x - y);
   const elapsed = (stormMs + 2000) / 1000;
   return {
+    notifiers,
     sockets,
     mode,
     subscribed,
@@ -144,6 +163,8 @@ async function runOne(stack, sockets, mode) {
     restP99: pct(rest, 0.99),
     notifierCpu: `${Math.round((cpu.notifier / elapsed) * 100)}%`,
     gatewayCpu: `${Math.round((cpu.gateway / elapsed) * 100)}%`,
+    clientsCpu: `${Math.round((reports.reduce((n, r) => n + r.cpuSeconds, 0) / elapsed) * 100)}%`,
+    clientLoopP99: Math.round(Math.max(...reports.map((r) => r.loopDelayP99Ms))),
     notifierRssMb: rss.notifier,
     gatewayRssMb: rss.gateway,
     disconnects,
@@ -155,33 +176,52 @@ async function main() {
   build();
   // The 90 s bound covers the stack and the runs, not the build; a hard stop still cleans up.
   started = Date.now();
-  setTimeout(() => void abort('90 s budget reached'), BUDGET_MS).unref();
+  setTimeout(() => void abort(`${BUDGET_MS / 1000} s budget reached`), BUDGET_MS).unref();
   const ulimit = execSync('ulimit -n', { shell: '/bin/sh' }).toString().trim();
   console.log(
     `bench:ws  ulimit -n ${ulimit}  rate ${RATE}/s for ${SECONDS}s  ${WORKERS} client processes  ${DIRECT ? 'direct to notifier' : 'through the gateway'}`,
   );
   const huge = '100000';
-  const stack = (live.stack = await startStack({
-    basePort: 24000 + Math.floor(Math.random() * 2000) * 10,
-    services: ['event-service', 'seat-service', 'notifier', 'gateway'],
-    env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0', WS_MAX_CONNECTIONS: huge },
-  }));
   const rows = live.rows;
-  try {
-    for (const sockets of SOCKETS) {
-      for (const mode of MODES) {
-        // Each run needs connect + storm + drain; skip what cannot finish inside the budget.
-        if (Date.now() - started + (SECONDS + 8) * 1000 + sockets * 2 > BUDGET_MS - 5000) {
-          console.log(`skipped ${sockets} ${mode}: not enough of the 90 s budget left`);
-          continue;
+  for (const notifiers of NOTIFIER_COUNTS) {
+    // Below the kernel's ephemeral range (32768+), where ten thousand client sockets take their local ports.
+    const basePort = 20000 + Math.floor(Math.random() * 1000) * 10;
+    // startStack puts replica i of a service on its port + 10 i; the gateway proxies upgrades to all of them.
+    const notifierUrls = Array.from({ length: notifiers }, (_, i) => `http://127.0.0.1:${basePort + 3 + 10 * i}`);
+    const stack = (live.stack = await startStack({
+      basePort,
+      services: ['event-service', 'seat-service', 'notifier', 'gateway'],
+      replicas: { notifier: notifiers },
+      env: {
+        RATE_LIMIT_PER_IP: '0',
+        RATE_LIMIT_PER_USER: '0',
+        WS_MAX_CONNECTIONS: huge,
+        NOTIFIER_URL: notifierUrls.join(','),
+      },
+      nodeArgs: PROFILED ? { [PROFILED]: ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] } : {},
+    }));
+    try {
+      for (const sockets of SOCKETS) {
+        for (const mode of MODES) {
+          // Each run needs connect + storm + drain; skip what cannot finish inside the budget.
+          if (Date.now() - started + (SECONDS + 8) * 1000 + sockets * 2 > BUDGET_MS - 5000) {
+            console.log(`skipped ${notifiers}×${sockets} ${mode}: not enough of the ${BUDGET_MS / 1000} s budget left`);
+            continue;
+          }
+          const row = await runOne(stack, notifiers, sockets, mode);
+          rows.push(row);
+          console.log(JSON.stringify(row));
         }
-        const row = await runOne(stack, sockets, mode);
-        rows.push(row);
-        console.log(JSON.stringify(row));
       }
+    } finally {
+      await stack.stop().catch((err) => console.error(`cleanup: ${err.message}`));
+      live.stack = undefined;
     }
-  } finally {
-    await stack.stop().catch((err) => console.error(`cleanup: ${err.message}`));
+  }
+  // REST during the storm against the same storm with no sockets (same replicas and mode), when measured.
+  for (const row of rows) {
+    const quiet = rows.find((r) => r.sockets === 0 && r.notifiers === row.notifiers && r.mode === row.mode);
+    if (quiet && row.sockets > 0) row.restP99VsNoSockets = Number((row.restP99 / quiet.restP99).toFixed(2));
   }
   console.table(rows);
 }

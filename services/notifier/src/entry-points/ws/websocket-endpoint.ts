@@ -18,6 +18,7 @@ const CLOSE_CODES: Record<CloseReason | 'shutdown', number> = {
   overloaded: 1013,
 };
 import type { NotifierMetrics } from '../../metrics';
+import { createFrameCache, writeFrame } from './text-frame';
 
 /** Paths the gateway forwards upgrades on (SPEC.md §4). */
 const WS_PATHS = new Set(['/', '/ws']);
@@ -57,9 +58,16 @@ function textOf(data: RawData): string {
 /** Serves WebSocket clients on the HTTP server's upgrade event: auth, heartbeats, and the slow-client bound. */
 export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebSocketEndpoint {
   const { server, metrics, logger } = options;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD_BYTES, clientTracking: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_PAYLOAD_BYTES,
+    clientTracking: false,
+    // Fan-out writes prebuilt frames (text-frame.ts), which needs frames without extensions.
+    perMessageDeflate: false,
+  });
   const connections = new Map<WebSocket, Connection>();
   const cap = createConnectionCap(options.maxConnections);
+  const frameOf = createFrameCache();
   let closing = false;
 
   const transportFor = (ws: WebSocket): Transport => ({
@@ -72,8 +80,9 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
         ws.terminate();
         return false;
       }
-      // A Buffer is written as-is (no per-socket encoding); binary: false keeps it a text frame.
-      ws.send(frame, { binary: false });
+      // A Buffer was encoded once per change or tick for many sockets: its frame is built once too.
+      if (typeof frame === 'string') ws.send(frame);
+      else writeFrame(ws, frame, frameOf);
       return true;
     },
     close(reason, message) {
