@@ -8,9 +8,9 @@ import { ROOT } from '../ensure-install.mjs';
 const require = createRequire(import.meta.url);
 const WebSocket = require(path.join(ROOT, 'services', 'notifier', 'node_modules', 'ws'));
 
-const { url, eventId, count, batch } = JSON.parse(process.argv[2]);
+const { url, eventIds, count, batch } = JSON.parse(process.argv[2]);
 const CONNECT_CONCURRENCY = 50;
-/** seatNumber → [sockets that got it, time the last one did] */
+/** "eventId seatNumber" → [sockets that got its change, time the last one did] (each seat changes once) */
 const seen = new Map();
 let subscribed = 0;
 let refused = 0;
@@ -18,15 +18,17 @@ let subscribeErrors = 0;
 let disconnects = 0;
 let stopping = false;
 const sockets = [];
+const socketSubscriptions = new Map();
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 let cpuAtSubscribed;
 
-function record(seatNumber, at) {
-  const entry = seen.get(seatNumber);
+function record(eventId, seatNumber, at) {
+  const key = `${eventId} ${seatNumber}`;
+  const entry = seen.get(key);
   if (entry) {
     entry[0]++;
     entry[1] = at;
-  } else seen.set(seatNumber, [1, at]);
+  } else seen.set(key, [1, at]);
 }
 
 function open() {
@@ -42,18 +44,22 @@ function open() {
     socket.on('close', () => {
       if (!stopping) disconnects++;
     });
+    socketSubscriptions.set(socket, [0]);
     socket.on('open', () => {
       sockets.push(socket);
-      socket.send(JSON.stringify({ type: 'SUBSCRIBE_EVENT', eventId, batch }));
+      for (const eventId of eventIds) socket.send(JSON.stringify({ type: 'SUBSCRIBE_EVENT', eventId, batch }));
     });
     socket.on('message', (data) => {
       const at = Date.now();
       const message = JSON.parse(data.toString());
-      if (message.type === 'SEAT_UPDATES') for (const u of message.updates) record(u.seatNumber, at);
-      else if (message.type === 'SEAT_UPDATE') record(message.seatNumber, at);
+      if (message.type === 'SEAT_UPDATES') for (const u of message.updates) record(message.eventId, u.seatNumber, at);
+      else if (message.type === 'SEAT_UPDATE') record(message.eventId, message.seatNumber, at);
       else if (message.type === 'SUBSCRIBED') {
-        subscribed++;
-        resolve();
+        // A socket counts once it follows every event of the run.
+        if (++socketSubscriptions.get(socket)[0] === eventIds.length) {
+          subscribed++;
+          resolve();
+        }
       } else if (message.type === 'ERROR') {
         subscribeErrors++;
         resolve();

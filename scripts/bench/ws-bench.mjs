@@ -23,6 +23,8 @@ const RATE = Number(process.env.BENCH_RATE ?? 20);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 4);
 const DIRECT = process.env.BENCH_DIRECT === '1';
+/** SPEC.md: an event has at most 1,000 seats. */
+const MAX_SEATS = 1000;
 const NOTIFIER_COUNTS = (process.env.BENCH_NOTIFIERS ?? '1').split(',').map(Number);
 /** BENCH_CPU_PROF=<service>: that service's .cpuprofile goes to BENCH_CPU_PROF_DIR (/tmp/zephyr-prof). */
 const PROFILED = process.env.BENCH_CPU_PROF;
@@ -54,12 +56,12 @@ const rssMb = (pid) => {
   }
 };
 
-function startWorkers(urls, eventId, total, batch) {
+function startWorkers(urls, eventIds, total, batch) {
   const per = Math.ceil(total / WORKERS);
   return Array.from({ length: WORKERS }, (_, i) => {
     const count = Math.max(0, Math.min(per, total - i * per));
     const url = urls[i % urls.length];
-    const child = fork(path.join(here, 'ws-bench-client.mjs'), [JSON.stringify({ url, eventId, count, batch })]);
+    const child = fork(path.join(here, 'ws-bench-client.mjs'), [JSON.stringify({ url, eventIds, count, batch })]);
     live.workers.add(child);
     child.once('exit', () => live.workers.delete(child));
     const next = (type) => new Promise((resolve) => child.on('message', (m) => m.type === type && resolve(m)));
@@ -85,17 +87,22 @@ async function api(stack, method, route, token, body) {
 
 async function runOne(stack, notifiers, sockets, mode) {
   const admin = await stack.token(randomUUID(), true);
-  const event = await api(stack, 'POST', '/api/events', admin, {
-    name: `ws bench ${sockets}`,
-    totalSeats: Math.max(1000, RATE * SECONDS),
-  });
-  if (event.status !== 201) throw new Error(`event create: ${event.status} ${JSON.stringify(event.json)}`);
-  const eventId = event.json.id;
+  // Every change is a new seat's first hold; past an event's 1,000 seats the storm spreads over more events,
+  // round robin, and every socket watches all of them.
+  const eventIds = [];
+  for (let i = 0; i < Math.ceil((RATE * SECONDS) / MAX_SEATS); i++) {
+    const event = await api(stack, 'POST', '/api/events', admin, {
+      name: `ws bench ${sockets} #${i}`,
+      totalSeats: MAX_SEATS,
+    });
+    if (event.status !== 201) throw new Error(`event create: ${event.status} ${JSON.stringify(event.json)}`);
+    eventIds.push(event.json.id);
+  }
   const notifierProcesses = stack.children.filter((c) => c.name === 'notifier');
   const urls = DIRECT
     ? notifierProcesses.map((c) => `ws://127.0.0.1:${c.port}/ws`)
     : [`ws://127.0.0.1:${stack.ports.gateway}/ws`];
-  const workers = startWorkers(urls, eventId, sockets, mode === 'batch');
+  const workers = startWorkers(urls, eventIds, sockets, mode === 'batch');
   const subs = await Promise.all(workers.map((w) => w.subscribed));
   const subscribed = subs.reduce((n, s) => n + s.subscribed, 0);
   const refused = subs.reduce((n, s) => n + s.refused, 0);
@@ -113,8 +120,14 @@ async function runOne(stack, notifiers, sockets, mode) {
     const due = stormStart + (i * 1000) / RATE;
     const wait = due - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const seat = i + 1;
-    holds.push(api(stack, 'POST', `/api/seats/${eventId}/${seat}/hold`, tokens[i]).then((r) => ({ seat, ...r })));
+    const eventId = eventIds[i % eventIds.length];
+    const seat = Math.floor(i / eventIds.length) + 1;
+    holds.push(
+      api(stack, 'POST', `/api/seats/${eventId}/${seat}/hold`, tokens[i]).then((r) => ({
+        key: `${eventId} ${seat}`,
+        ...r,
+      })),
+    );
   }
   const answers = await Promise.all(holds);
   const stormMs = Date.now() - stormStart;
@@ -131,15 +144,15 @@ async function runOne(stack, notifiers, sockets, mode) {
   let disconnects = 0;
   for (const report of reports) {
     disconnects += report.disconnects;
-    for (const [seat, [n, at]] of report.seen) {
-      const entry = bySeat.get(seat) ?? [0, 0];
-      bySeat.set(seat, [entry[0] + n, Math.max(entry[1], at)]);
+    for (const [key, [n, at]] of report.seen) {
+      const entry = bySeat.get(key) ?? [0, 0];
+      bySeat.set(key, [entry[0] + n, Math.max(entry[1], at)]);
     }
   }
   let delivered = 0;
   const lat = [];
   for (const a of ok) {
-    const entry = bySeat.get(a.seat);
+    const entry = bySeat.get(a.key);
     if (!entry) continue;
     delivered += entry[0];
     lat.push(Math.max(0, entry[1] - a.at));
