@@ -10,7 +10,8 @@ const WebSocket = require(path.join(ROOT, 'services', 'notifier', 'node_modules'
 
 const { url, eventIds, count, batch } = JSON.parse(process.argv[2]);
 const CONNECT_CONCURRENCY = 50;
-/** "eventId seatNumber" → [sockets that got its change, time the last one did] (each seat changes once) */
+/** "eventId seatNumber status" → [sockets that got that change, time the last one did]: a seat is held once
+ * and released once at most in a run, so the key names one change. */
 const seen = new Map();
 let subscribed = 0;
 let refused = 0;
@@ -22,8 +23,8 @@ const socketSubscriptions = new Map();
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 let cpuAtSubscribed;
 
-function record(eventId, seatNumber, at) {
-  const key = `${eventId} ${seatNumber}`;
+function record(eventId, seatNumber, status, at) {
+  const key = `${eventId} ${seatNumber} ${status}`;
   const entry = seen.get(key);
   if (entry) {
     entry[0]++;
@@ -52,8 +53,9 @@ function open() {
     socket.on('message', (data) => {
       const at = Date.now();
       const message = JSON.parse(data.toString());
-      if (message.type === 'SEAT_UPDATES') for (const u of message.updates) record(message.eventId, u.seatNumber, at);
-      else if (message.type === 'SEAT_UPDATE') record(message.eventId, message.seatNumber, at);
+      if (message.type === 'SEAT_UPDATES')
+        for (const u of message.updates) record(message.eventId, u.seatNumber, u.status, at);
+      else if (message.type === 'SEAT_UPDATE') record(message.eventId, message.seatNumber, message.status, at);
       else if (message.type === 'SUBSCRIBED') {
         // A socket counts once it follows every event of the run.
         if (++socketSubscriptions.get(socket)[0] === eventIds.length) {

@@ -87,10 +87,10 @@ async function api(stack, method, route, token, body) {
 
 async function runOne(stack, notifiers, sockets, mode) {
   const admin = await stack.token(randomUUID(), true);
-  // Every change is a new seat's first hold; past an event's 1,000 seats the storm spreads over more events,
-  // round robin, and every socket watches all of them.
+  // Each event takes up to 2,000 changes: its 1,000 seats held one by one, then released in the same order.
+  // Past that the storm spreads over more events, round robin, and every socket watches all of them.
   const eventIds = [];
-  for (let i = 0; i < Math.ceil((RATE * SECONDS) / MAX_SEATS); i++) {
+  for (let i = 0; i < Math.ceil((RATE * SECONDS) / (2 * MAX_SEATS)); i++) {
     const event = await api(stack, 'POST', '/api/events', admin, {
       name: `ws bench ${sockets} #${i}`,
       totalSeats: MAX_SEATS,
@@ -121,17 +121,21 @@ async function runOne(stack, notifiers, sockets, mode) {
     const wait = due - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const eventId = eventIds[i % eventIds.length];
-    const seat = Math.floor(i / eventIds.length) + 1;
+    const onEvent = Math.floor(i / eventIds.length);
+    const seat = (onEvent % MAX_SEATS) + 1;
+    const release = onEvent >= MAX_SEATS;
+    // A release is by the user whose hold it ends: the one of the change MAX_SEATS turns earlier.
+    const token = tokens[release ? i - MAX_SEATS * eventIds.length : i];
     holds.push(
-      api(stack, 'POST', `/api/seats/${eventId}/${seat}/hold`, tokens[i]).then((r) => ({
-        key: `${eventId} ${seat}`,
+      api(stack, release ? 'DELETE' : 'POST', `/api/seats/${eventId}/${seat}/hold`, token).then((r) => ({
+        key: `${eventId} ${seat} ${release ? 'available' : 'held'}`,
         ...r,
       })),
     );
   }
   const answers = await Promise.all(holds);
   const stormMs = Date.now() - stormStart;
-  const ok = answers.filter((a) => a.status === 201);
+  const ok = answers.filter((a) => a.status === 201 || a.status === 204);
   // Let the last pushes land.
   await new Promise((r) => setTimeout(r, 2000));
   const rss = { notifier: Math.max(...notifierPids.map(rssMb)), gateway: rssMb(gatewayPid) };
@@ -168,7 +172,7 @@ async function runOne(stack, notifiers, sockets, mode) {
     refused,
     subscribeErrors,
     delivered: `${delivered}/${ok.length * subscribed}`,
-    holdsOk: `${ok.length}/${answers.length}`,
+    changesOk: `${ok.length}/${answers.length}`,
     p50: pct(lat, 0.5),
     p99: pct(lat, 0.99),
     max: lat[lat.length - 1] ?? NaN,
