@@ -4,8 +4,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ROOT, build, ensureInstall } from '../ensure-install.mjs';
-import { startStack, waitReady } from './stack.mjs';
-import { spawn } from 'node:child_process';
+import { startStack } from './stack.mjs';
 
 const HOLDS = Number(process.env.EXPIRY_HOLDS ?? 10_000);
 const CATCHUP = Number(process.env.CATCHUP_HOLDS ?? 1000);
@@ -36,7 +35,7 @@ async function pool(limit, tasks) {
 
 ensureInstall();
 build();
-const stack = await startStack({ basePort: 4500, env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' } });
+const stack = await startStack({ env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' } });
 try {
   const admin = await stack.token('00000000-0000-4000-8000-000000000001', true);
   const user = await stack.token('00000000-0000-4000-9000-000000000001');
@@ -106,12 +105,7 @@ try {
   );
   await new Promise((r) => setTimeout(r, TTL * 10 * 1000));
   const restartedAt = Date.now();
-  const child = spawn(process.execPath, [path.join(ROOT, 'services', 'expiry-worker', 'dist', 'main.js')], {
-    env: stack.envFor('expiry-worker'),
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  stack.children.push({ name: 'expiry-worker', port: stack.ports['expiry-worker'], child });
-  await waitReady(stack.ports['expiry-worker']);
+  stack.children.push(await stack.restart('expiry-worker'));
   while (lags.length < expiresAt.size && Date.now() - restartedAt < 60_000)
     await new Promise((r) => setTimeout(r, 100));
   console.log(

@@ -202,7 +202,7 @@ async function loopDelayP99Ms(stack) {
 
 /** CPU each process burns with no requests at all (timers, polls, heartbeats), in cores. */
 async function idleCores(stack, seconds = 3) {
-  const procs = await processesOf(stack.children, stack.id);
+  const procs = await processesOf(stack.children, stack.database);
   const start = cpuSnapshot(procs);
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const used = cpuBetween(procs, procs, start, cpuSnapshot(procs));
@@ -219,7 +219,7 @@ async function measure(stack, { events, script, seatsPerRequest, probeTokens, ad
     tokens: probeTokens,
     seconds: SECONDS,
   });
-  const procs = await processesOf(stack.children, stack.id);
+  const procs = await processesOf(stack.children, stack.database);
   await loopDelayP99Ms(stack); // reading resets the histogram: the next reading covers the storm only
   const stopRss = rssPeaks(procs);
   const start = cpuSnapshot(procs);
@@ -228,7 +228,7 @@ async function measure(stack, { events, script, seatsPerRequest, probeTokens, ad
   const loopP99ms = await loopDelayP99Ms(stack);
   const pushes = await probe(); // also lets the relays publish what the run committed, so their CPU counts
   const rss = stopRss();
-  const procsEnd = await processesOf(stack.children, stack.id);
+  const procsEnd = await processesOf(stack.children, stack.database);
   const cpu = cpuBetween(procs, procsEnd, start, cpuSnapshot(procsEnd));
   const elapsed = (Date.now() - startedAt) / 1000;
   const holds = result.ok + pushes.grants;
@@ -264,7 +264,6 @@ async function zephyr() {
   const profileArgs = ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`];
   if (PROFILED && !SERVICE_NAMES.includes(PROFILED)) throw new Error(`BENCH_CPU_PROF: not a service: ${PROFILED}`);
   const stack = (live.stack = await startStack({
-    basePort: 4100,
     env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
     nodeArgs: PROFILED ? { [PROFILED]: profileArgs } : {},
   }));

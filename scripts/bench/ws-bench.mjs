@@ -201,19 +201,13 @@ async function main() {
   const huge = '100000';
   const rows = live.rows;
   for (const notifiers of NOTIFIER_COUNTS) {
-    // Below the kernel's ephemeral range (32768+), where ten thousand client sockets take their local ports.
-    const basePort = 20000 + Math.floor(Math.random() * 1000) * 10;
-    // startStack puts replica i of a service on its port + 10 i; the gateway proxies upgrades to all of them.
-    const notifierUrls = Array.from({ length: notifiers }, (_, i) => `http://127.0.0.1:${basePort + 3 + 10 * i}`);
     const stack = (live.stack = await startStack({
-      basePort,
       services: ['event-service', 'seat-service', 'notifier', 'gateway'],
       replicas: { notifier: notifiers },
       env: {
         RATE_LIMIT_PER_IP: '0',
         RATE_LIMIT_PER_USER: '0',
         WS_MAX_CONNECTIONS: huge,
-        NOTIFIER_URL: notifierUrls.join(','),
       },
       nodeArgs: PROFILED ? { [PROFILED]: ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] } : {},
     }));

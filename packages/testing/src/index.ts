@@ -175,10 +175,11 @@ export const freePort = (): number => nextPort++;
 export async function startService(
   name: string,
   env: Record<string, string>,
-  options: { port?: number; readyTimeoutMs?: number; waitReady?: boolean } = {},
+  options: { port?: number; readyTimeoutMs?: number; waitReady?: boolean; nodeArgs?: string[] } = {},
 ): Promise<ServiceProcess> {
   const port = options.port ?? freePort();
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'services', name, 'dist', 'main.js')], {
+  const script = path.join(REPO_ROOT, 'services', name, 'dist', 'main.js');
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script], {
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

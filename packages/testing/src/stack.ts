@@ -10,6 +10,8 @@ export interface StackOptions {
   replicas?: Partial<Record<ServiceName, number>>;
   /** Extra env for every process (rate limits, intervals, ...). */
   env?: Record<string, string>;
+  /** Node flags per service (a benchmark's `--cpu-prof`). */
+  nodeArgs?: Partial<Record<ServiceName, string[]>>;
 }
 
 export interface Stack {
@@ -71,7 +73,9 @@ export async function startStack(
   try {
     for (const name of ORDER.filter((n) => wanted.includes(n))) {
       // Replicas of one service start together; the first migration wins the lock, the others wait.
-      const started = await Promise.all(ports[name].map((port) => startService(name, envFor(name, port), { port })));
+      const started = await Promise.all(
+        ports[name].map((port) => startService(name, envFor(name, port), { port, nodeArgs: options.nodeArgs?.[name] })),
+      );
       processes.push(...started);
     }
   } catch (err) {
