@@ -16,9 +16,10 @@ export class ConfigError extends Error {
   }
 }
 
-/** Reusable env var rules; each service composes the ones it needs. */
+/** A service's address on this host, at the manifest's port (how `npm start` runs them). */
 const localServiceUrl = (name: ServiceName): string => `http://127.0.0.1:${serviceEntry(name).port}`;
 
+/** Reusable env var rules; each service composes the ones it needs. */
 export const envRules = {
   port: (fallback: number) => Joi.number().integer().min(0).max(65535).default(fallback),
   databaseUrl: () =>

@@ -19,10 +19,10 @@ const KEPT_HEADERS = ['content-type', 'content-encoding', 'content-language', 'l
 /** No answer of the API comes near this; a bigger one is passed on but not kept. */
 const MAX_KEPT_BODY_BYTES = 1024 * 1024;
 
-/** SPEC.md §7: an answer is kept unless a retry could fare better (a 5xx or a 429). */
 /** A repeat is the same request when its body bytes are the same (SPEC.md §7: not its JSON meaning). */
 const bodyHash = (body: Buffer): string => createHash('sha256').update(body).digest('hex');
 
+/** SPEC.md §7: an answer is kept unless a retry could fare better (a 5xx or a 429). */
 const isKeptStatus = (status: number): boolean => status < 500 && status !== 429;
 
 const OUTCOME_BY_CODE: Partial<Record<string, Outcome>> = {
