@@ -25,6 +25,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? (SMOKE ? 3 : 10));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? (SMOKE ? 16 : 64));
 const IDLE_EVENTS = (process.env.BENCH_IDLE_EVENTS ?? (SMOKE ? '0,20' : '0,10000')).split(',').map(Number);
 const BUDGET_SECONDS = Number(process.env.BENCH_BUDGET_SECONDS ?? (SMOKE ? 180 : 1800));
+const GROUP_STORMS = process.env.BENCH_GROUP_STORMS !== '0';
 const PROFILED = process.env.BENCH_CPU_PROF;
 const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR ?? '/tmp/zephyr-prof';
 const SEATS_PER_EVENT = 1000;
@@ -297,7 +298,7 @@ async function zephyr() {
         await new Promise((r) => setTimeout(r, 3000)); // let the relays publish the last of them
       }
       await single(`hold, ${idle} idle events`);
-      if (i > 0 || SMOKE) continue;
+      if (i > 0 || SMOKE || !GROUP_STORMS) continue;
       const perEvent = SEATS_PER_EVENT / GROUP;
       const groupRuns = [
         {

@@ -111,6 +111,11 @@ export interface ConsumerOptions {
   broker: Broker;
   queue: string;
   bindings: readonly string[];
+  /**
+   * Patterns this queue was bound with before and must no longer receive (a durable queue keeps its
+   * bindings across restarts): unbound at every setup, a no-op once gone.
+   */
+  retiredBindings?: readonly string[];
   prefetch: number;
   logger: BrokerLogger;
   /**
@@ -348,6 +353,7 @@ export function startConsumer(options: ConsumerOptions): Consumer {
       const existed = options.onQueueDeclared ? await queueExists(broker, queue) : true;
       const { messageCount } = await ch.assertQueue(queue, { durable: true, arguments: args });
       for (const pattern of bindings) await ch.bindQueue(queue, exchange, pattern);
+      for (const pattern of options.retiredBindings ?? []) await ch.unbindQueue(queue, exchange, pattern);
       options.onQueueDeclared?.({ existed, messageCount, first: declarations++ === 0 });
     },
   });

@@ -70,6 +70,8 @@ export interface OutboxRelayOptions {
    * ordered path that deletes the rows it delivered (seat-service's reservations).
    */
   minAgeMs?: number;
+  /** Further envelopes to publish with each batch of rows, confirmed with them (e.g. their bulk batches). */
+  companions?(envelopes: readonly DomainEnvelope[]): DomainEnvelope[];
 }
 
 export interface OutboxRelay {
@@ -119,7 +121,11 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         .forUpdate()
         .skipLocked()) as { seq: number; envelope: DomainEnvelope; request_id: string | null }[];
       if (rows.length === 0) return 0;
-      await Promise.all(rows.map((r) => broker.publish(r.envelope, r.request_id ?? undefined)));
+      const companions = options.companions?.(rows.map((r) => r.envelope)) ?? [];
+      await Promise.all([
+        ...rows.map((r) => broker.publish(r.envelope, r.request_id ?? undefined)),
+        ...companions.map((envelope) => broker.publish(envelope)),
+      ]);
       await trx
         .withSchema(schema)
         .from(OUTBOX_TABLE)

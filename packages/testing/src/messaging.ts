@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import {
   ENVELOPE_VERSION,
   RoutingKeys,
+  seatChangeBatches,
+  type SeatChangeBatchEnvelope,
   type SeatChangedData,
   type SeatEnvelope,
   type SeatRoutingKey,
@@ -51,4 +53,12 @@ export function seatEnvelope(type: SeatRoutingKey, facts: SeatFacts): SeatEnvelo
       ...facts,
     },
   };
+}
+
+/**
+ * Seat changes as the relays hand them to bulk consumers (seat counts, the expiry schedule): batch
+ * envelopes of at most MAX_SEAT_CHANGE_BATCH changes each, in order.
+ */
+export function seatChangeBatchesFor(changes: readonly SeatEnvelope[]): SeatChangeBatchEnvelope[] {
+  return seatChangeBatches(changes, 'test', randomUUID, new Date().toISOString());
 }

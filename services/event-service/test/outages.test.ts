@@ -12,6 +12,7 @@ import {
   http,
   metricValue,
   proxiedUrl,
+  seatChangeBatchesFor,
   seatEnvelope,
   startTcpProxy,
   useService,
@@ -165,14 +166,16 @@ it('applies every seat change that arrives while PostgreSQL is unreachable, once
   const first = held(1);
   await waitFor(
     async () => {
-      await fixture.broker.publish(first);
+      await Promise.all(seatChangeBatchesFor([first]).map((batch) => fixture.broker.publish(batch)));
       return (await seatsOf(eventId)).held === 1;
     },
     { what: 'consumer bound', intervalMs: 200 },
   );
 
   await proxy.down();
-  await Promise.all(Array.from({ length: 40 }, (_, i) => fixture.broker.publish(held(i + 2))));
+  // One batch message per change: 40 deliveries in hand or queued while PostgreSQL is away.
+  const changes = Array.from({ length: 40 }, (_, i) => seatChangeBatchesFor([held(i + 2)])).flat();
+  await Promise.all(changes.map((batch) => fixture.broker.publish(batch)));
   // The outage under test: 1.5 s without PostgreSQL while the changes are in hand.
   await new Promise((resolve) => setTimeout(resolve, 1500));
   await proxy.up();

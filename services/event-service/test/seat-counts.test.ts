@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
+  Bindings,
+  QueueNames,
   RoutingKeys,
   type Event,
   type EventWithCounts,
@@ -8,7 +10,17 @@ import {
   type SeatEnvelope,
   type SeatRoutingKey,
 } from '@zephyr/contracts';
-import { http, newUserId, seatEnvelope, useService, waitFor } from '@zephyr/testing';
+import { connectBroker } from '@zephyr/runtime/messaging';
+import {
+  BACKING,
+  http,
+  newUserId,
+  quietLogger,
+  seatChangeBatchesFor,
+  seatEnvelope,
+  useService,
+  waitFor,
+} from '@zephyr/testing';
 
 const service = useService('event-service', 'es-counts', { env: { SEAT_SERVICE_URL: 'http://127.0.0.1:9' } });
 
@@ -31,7 +43,9 @@ const seat = (eventId: string) => {
   };
 };
 
-const publishAll = (envelopes: SeatEnvelope[]) => Promise.all(envelopes.map((e) => service.broker.publish(e)));
+/** As the seat-service's relays hand changes to the counts: in order, in batch messages. */
+const publishAll = (envelopes: SeatEnvelope[]) =>
+  Promise.all(seatChangeBatchesFor(envelopes).map((batch) => service.broker.publish(batch)));
 
 const createEvent = async (totalSeats: number): Promise<Event> => {
   const res = await http<Event>(service.baseUrl, 'POST', '/api/events', {
@@ -61,7 +75,7 @@ beforeAll(async () => {
   const probe = seat(canary.id).held(1, 1);
   await waitFor(
     async () => {
-      await service.broker.publish({ ...probe, id: randomUUID() });
+      await publishAll([{ ...probe, id: randomUUID() }]);
       return (await counts(canary.id)).held === 1;
     },
     { timeoutMs: 15_000, intervalMs: 250, what: 'seat-counts queue bound' },
@@ -126,4 +140,44 @@ it('batches a shuffled burst with duplicates into the right counts', async () =>
   await publishAll(messages);
   // Seats 1-200 released (newer than their holds), 201-300 reserved, 301-400 still held.
   await countsBecome(event.id, { available: 800, held: 100, reserved: 100 }, 5000);
+});
+
+it('unbinds seat.* from a queue an older build bound it to, so single seat.* messages stop reaching it', async () => {
+  const { exchange } = service.isolation;
+  const queue = QueueNames.eventServiceSeatCounts(exchange);
+  const returned: string[] = [];
+  const broker = connectBroker({
+    url: BACKING.amqpUrl,
+    exchange,
+    logger: quietLogger,
+    onUnroutable: (routingKey) => returned.push(routingKey),
+  });
+  try {
+    await waitFor(() => broker.isConnected(), { what: 'test broker connection' });
+    // What an older build's setup left on the durable queue.
+    const channel = broker.connection.createChannel({
+      setup: (ch: { bindQueue(q: string, e: string, p: string): Promise<unknown> }) =>
+        ch.bindQueue(queue, exchange, Bindings.allSeatEvents),
+    });
+    await channel.waitForConnect();
+    await channel.close();
+    const event = await createEvent(10);
+    // A confirmed mandatory publish comes back before its confirm when no queue takes it.
+    const publishSingle = () => broker.publish(seat(event.id).held(1, 1));
+    await publishSingle();
+    expect(returned).toEqual([]);
+
+    const upgraded = await service.start();
+    await waitFor(
+      async () => {
+        await publishSingle();
+        return returned.length > 0;
+      },
+      { what: 'seat.* unbound by the new build', intervalMs: 100 },
+    );
+    expect(returned.every((key) => key === RoutingKeys.SeatHeld)).toBe(true);
+    await upgraded.stop();
+  } finally {
+    await broker.close();
+  }
 });

@@ -36,7 +36,7 @@ runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics,
     broker,
     logger,
     apply: (changes) => index.apply(changes),
-    prefetch: 500,
+    prefetch: 20,
     registry: metrics.registry,
   });
 

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { RoutingKeys, type SeatEnvelope, type SeatRoutingKey } from '@zephyr/contracts';
 import { connectBroker, type Broker } from '@zephyr/runtime/messaging';
 import { connectRedis, createLogger, createRedis, type Redis } from '@zephyr/runtime';
-import { BACKING, seatEnvelope as sharedSeatEnvelope, waitFor, type Isolation } from '@zephyr/testing';
+import {
+  BACKING,
+  seatChangeBatchesFor,
+  seatEnvelope as sharedSeatEnvelope,
+  waitFor,
+  type Isolation,
+} from '@zephyr/testing';
 import { IndexKeys } from '../src/data-access/expiry-index';
 import { holdKey, type HoldRef } from '../src/domain/holds';
 
@@ -30,7 +36,7 @@ export interface Harness {
   broker: Broker;
   redis: Redis;
   publish(envelopes: SeatEnvelope[]): Promise<void>;
-  /** Resolves once the worker's queue is bound, so published facts are not dropped as unroutable. */
+  /** Resolves once the worker's queue is bound, so published batches are not dropped as unroutable. */
   waitForWorkerQueue(): Promise<void>;
   /** Which of these holds are in the index (waiting or in flight). */
   indexed(holds: readonly HoldRef[]): Promise<{ due: number; inflight: number }>;
@@ -62,8 +68,9 @@ export async function createHarness(isolation: Isolation): Promise<Harness> {
     throw err;
   }
 
+  // As the seat-service's relays publish them to the worker: in batch messages.
   const publish = async (envelopes: SeatEnvelope[]) => {
-    await Promise.all(envelopes.map((e) => broker.publish(e)));
+    await Promise.all(seatChangeBatchesFor(envelopes).map((batch) => broker.publish(batch)));
   };
 
   return {

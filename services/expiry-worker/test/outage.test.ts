@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
-import { QueueNames, RoutingKeys } from '@zephyr/contracts';
+import { BatchRoutingKeys, QueueNames, RoutingKeys } from '@zephyr/contracts';
 import { BACKING, REPO_ROOT, useService, waitFor, type ServiceProcess, type TcpProxy } from '@zephyr/testing';
 import type { HoldRef } from '../src/domain/holds';
 import { FakeSeatService } from './fake-seat-service';
@@ -69,7 +69,9 @@ test('only a poison message is dead-lettered, counted, and npm run dlq:replay pu
   const connection = await amqp.connect(BACKING.amqpUrl);
   try {
     const channel = await connection.createConfirmChannel();
-    channel.publish(fixture.isolation.exchange, RoutingKeys.SeatHeld, Buffer.from('{not json'), { persistent: true });
+    channel.publish(fixture.isolation.exchange, BatchRoutingKeys.SeatChanges, Buffer.from('{not json'), {
+      persistent: true,
+    });
     await waitFor(async () => (await dlqDepth(queue)) === 1, { what: 'poison dead-lettered' });
     await waitFor(async () => (await metricValue(worker.baseUrl, 'zephyr_dlq_messages')) === 1, {
       what: 'DLQ depth reported',

@@ -21,6 +21,7 @@ import { ReservationRepository } from './data-access/reservation-repository';
 import { EventDirectory } from './data-access/event-directory';
 import { createSeatLocks } from './data-access/seat-locks';
 import { startStreamRelay } from './data-access/outbox-stream-relay';
+import { seatChangeBatchesOf } from './data-access/outbox-codec';
 import { startLostHoldsWatch } from './entry-points/jobs/lost-holds-watch';
 import { startUnfinishedReservesSweep } from './entry-points/jobs/unfinished-reserves';
 import { startIdleEventsScan } from './entry-points/jobs/idle-events';
@@ -59,6 +60,7 @@ runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics,
     registry: metrics.registry,
     idlePollMs: 1000,
     minAgeMs: 30_000,
+    companions: (envelopes) => seatChangeBatchesOf(envelopes, SERVICE_NAME),
   });
   const context: SeatRulesContext = { producer: SERVICE_NAME, ...createSeatServiceMetrics(metrics.registry) };
   const rules = new SeatRules(store, reservations, directory, createSeatLocks(redis), context);

@@ -1,6 +1,18 @@
 import { ErrorCodes } from '../http/errors';
-import { DEFAULT_EXCHANGE, EVENT_ROUTING_KEYS, SEAT_ROUTING_KEYS, type RoutingKey } from '../messaging/names';
-import { envelopeSchema, eventChangedDataSchema, seatChangedDataSchema } from '../messaging/envelope';
+import {
+  BatchRoutingKeys,
+  DEFAULT_EXCHANGE,
+  EVENT_ROUTING_KEYS,
+  SEAT_ROUTING_KEYS,
+  type BatchRoutingKey,
+  type RoutingKey,
+} from '../messaging/names';
+import {
+  envelopeSchema,
+  eventChangedDataSchema,
+  seatChangeBatchSchema,
+  seatChangedDataSchema,
+} from '../messaging/envelope';
 import { ClientMessageTypes, ServerMessageTypes, clientMessageSchemas, type ClientMessage } from '../ws/protocol';
 import { describedToJsonSchema, joiToJsonSchema, type JoiDescription, type JsonSchema } from './json-schema';
 import { RESPONSE_SCHEMAS } from './response-schemas';
@@ -144,6 +156,29 @@ function envelopePayload(key: RoutingKey): JsonSchema {
   return describedToJsonSchema({ ...described, keys });
 }
 
+/** seat-changes.batch: the batch schema, each change one of the seat.* envelopes above. */
+function seatChangeBatchPayload(): JsonSchema {
+  const payload = describedToJsonSchema(seatChangeBatchSchema.describe() as JoiDescription);
+  const data = (payload.properties as Record<string, JsonSchema>).data!;
+  const changes = (data.properties as Record<string, JsonSchema>).changes!;
+  changes.items = { oneOf: SEAT_ROUTING_KEYS.map(envelopePayload) };
+  return payload;
+}
+
+const MESSAGE_SUMMARIES: Record<RoutingKey | BatchRoutingKey, string> = Object.fromEntries([
+  ...[...EVENT_ROUTING_KEYS, ...SEAT_ROUTING_KEYS].map((key) => [
+    key,
+    `Domain event \`${key}\`: a versioned envelope, persistent, published with confirms.`,
+  ]),
+  [
+    BatchRoutingKeys.SeatChanges,
+    'Internal bulk feed, not a domain event: the seat.* envelopes one relay turn published (each also ' +
+      'published on its own key), at most 500 per message, in order. For consumers that apply changes in ' +
+      'bulk (seat counts, the expiry schedule): one delivery per turn instead of one per change. Each change ' +
+      'keeps its envelope `id`; dedupe on it.',
+  ],
+]) as Record<RoutingKey | BatchRoutingKey, string>;
+
 const camel = (name: string) => name.toLowerCase().replace(/[._-]([a-z])/g, (_m, c: string) => c.toUpperCase());
 
 /** The AsyncAPI 3.0 document of the WebSocket protocol (SPEC.md §4) and the domain events (§5). */
@@ -191,14 +226,14 @@ export function buildAsyncApiDocument(info: DocumentInfo): Record<string, unknow
     },
   };
 
-  for (const key of [...EVENT_ROUTING_KEYS, ...SEAT_ROUTING_KEYS]) {
+  for (const key of [...EVENT_ROUTING_KEYS, ...SEAT_ROUTING_KEYS, BatchRoutingKeys.SeatChanges]) {
     const name = camel(key);
     messages[name] = {
       name: key,
       title: key,
-      summary: `Domain event \`${key}\`: a versioned envelope, persistent, published with confirms.`,
+      summary: MESSAGE_SUMMARIES[key],
       contentType: 'application/json',
-      payload: envelopePayload(key),
+      payload: key === BatchRoutingKeys.SeatChanges ? seatChangeBatchPayload() : envelopePayload(key),
       bindings: { amqp: { contentEncoding: 'utf-8', messageType: key, bindingVersion: '0.3.0' } },
     };
     channels[name] = {

@@ -1,5 +1,12 @@
 import Joi from 'joi';
-import { EVENT_ROUTING_KEYS, RoutingKeys, SEAT_ROUTING_KEYS, type RoutingKey } from './names';
+import {
+  BatchRoutingKeys,
+  EVENT_ROUTING_KEYS,
+  RoutingKeys,
+  SEAT_ROUTING_KEYS,
+  type BatchRoutingKey,
+  type RoutingKey,
+} from './names';
 import type { Event, SeatStatus } from '../http/types';
 import { LIMITS, uuidSchema } from '../http/schemas';
 import { isValidSeatEnvelope } from './envelope-check';
@@ -9,7 +16,7 @@ export const ENVELOPE_VERSION = 1;
 /** Revisions are a PostgreSQL integer in the event-service. */
 export const MAX_EVENT_REVISION = 2 ** 31 - 1;
 
-export interface Envelope<TType extends RoutingKey = RoutingKey, TData = unknown> {
+export interface Envelope<TType extends RoutingKey | BatchRoutingKey = RoutingKey, TData = unknown> {
   id: string;
   type: TType;
   version: number;
@@ -41,7 +48,16 @@ export interface SeatChangedData {
 
 export type EventEnvelope = Envelope<(typeof EVENT_ROUTING_KEYS)[number], EventChangedData>;
 export type SeatEnvelope = Envelope<(typeof SEAT_ROUTING_KEYS)[number], SeatChangedData>;
-export type DomainEnvelope = EventEnvelope | SeatEnvelope;
+/** Most changes in one batch message (a relay turn with more is split): bounds a message to ~200 KB. */
+export const MAX_SEAT_CHANGE_BATCH = 500;
+
+/** seat-changes.batch: seat.* envelopes as published, in publish order, each keeping its own id. */
+export interface SeatChangeBatchData {
+  changes: SeatEnvelope[];
+}
+
+export type SeatChangeBatchEnvelope = Envelope<typeof BatchRoutingKeys.SeatChanges, SeatChangeBatchData>;
+export type DomainEnvelope = EventEnvelope | SeatEnvelope | SeatChangeBatchEnvelope;
 
 const isoTimestamp = Joi.string().isoDate().pattern(/Z$/);
 // The contract's one UUID rule (canonical hyphenated form), the same the HTTP and WebSocket schemas use.
@@ -90,6 +106,18 @@ export const envelopeSchema = Joi.object<DomainEnvelope>({
   }),
 }).options({ presence: 'optional', allowUnknown: false, convert: false });
 
+/** The batch's own fields; each change is then checked as the seat envelope it is (parseSeatChangeBatch). */
+export const seatChangeBatchSchema = Joi.object<SeatChangeBatchEnvelope>({
+  id: Joi.string().min(1).max(100).required(),
+  type: Joi.string().valid(BatchRoutingKeys.SeatChanges).required(),
+  version: Joi.number().valid(ENVELOPE_VERSION).required(),
+  occurredAt: isoTimestamp.required(),
+  producer: Joi.string().min(1).max(100).required(),
+  data: Joi.object({
+    changes: Joi.array().items(Joi.object()).min(1).max(MAX_SEAT_CHANGE_BATCH).required(),
+  }).required(),
+}).options({ presence: 'optional', allowUnknown: false, convert: false });
+
 export class InvalidEnvelopeError extends Error {
   constructor(message: string) {
     super(message);
@@ -97,9 +125,24 @@ export class InvalidEnvelopeError extends Error {
   }
 }
 
+function parseSeatChangeBatch(body: unknown): SeatChangeBatchEnvelope {
+  const { error, value } = seatChangeBatchSchema.validate(body);
+  if (error) throw new InvalidEnvelopeError(error.message);
+  const batch = value as SeatChangeBatchEnvelope;
+  batch.data.changes.forEach((change, i) => {
+    const parsed = parseEnvelope(change);
+    if (!isSeatEnvelope(parsed)) throw new InvalidEnvelopeError(`"data.changes[${i}]" is not a seat change`);
+  });
+  return batch;
+}
+
+const isBatch = (body: unknown): boolean =>
+  typeof body === 'object' && body !== null && (body as { type?: unknown }).type === BatchRoutingKeys.SeatChanges;
+
 /** Validates a decoded message body; throws InvalidEnvelopeError (poison) when it breaks the contract. */
 export function parseEnvelope(body: unknown): DomainEnvelope {
   if (isValidSeatEnvelope(body, ENVELOPE_VERSION)) return body;
+  if (isBatch(body)) return parseSeatChangeBatch(body);
   const { error, value } = envelopeSchema.validate(body);
   if (error) throw new InvalidEnvelopeError(error.message);
   return value as DomainEnvelope;
@@ -111,4 +154,35 @@ export function isSeatEnvelope(envelope: DomainEnvelope): envelope is SeatEnvelo
 
 export function isEventEnvelope(envelope: DomainEnvelope): envelope is EventEnvelope {
   return (EVENT_ROUTING_KEYS as readonly string[]).includes(envelope.type);
+}
+
+/**
+ * The seat changes a message carries: itself for a seat.* envelope, its changes for a batch, none for
+ * anything else. Consumers that take both shapes (a queue may still hold single messages from before it
+ * was moved to batches) read them through this.
+ */
+export function seatChangesOf(envelope: DomainEnvelope): readonly SeatEnvelope[] {
+  if (envelope.type === BatchRoutingKeys.SeatChanges) return envelope.data.changes;
+  return isSeatEnvelope(envelope) ? [envelope] : [];
+}
+
+/** Splits seat changes, in order, into batch envelopes of at most MAX_SEAT_CHANGE_BATCH changes. */
+export function seatChangeBatches(
+  changes: readonly SeatEnvelope[],
+  producer: string,
+  newId: () => string,
+  occurredAt: string,
+): SeatChangeBatchEnvelope[] {
+  const batches: SeatChangeBatchEnvelope[] = [];
+  for (let i = 0; i < changes.length; i += MAX_SEAT_CHANGE_BATCH) {
+    batches.push({
+      id: newId(),
+      type: BatchRoutingKeys.SeatChanges,
+      version: ENVELOPE_VERSION,
+      occurredAt,
+      producer,
+      data: { changes: changes.slice(i, i + MAX_SEAT_CHANGE_BATCH) },
+    });
+  }
+  return batches;
 }

@@ -25,10 +25,23 @@ export const SEAT_ROUTING_KEYS: readonly SeatRoutingKey[] = [
 ];
 export const EVENT_ROUTING_KEYS: readonly EventRoutingKey[] = [RoutingKeys.EventCreated, RoutingKeys.EventUpdated];
 
+/**
+ * Internal bulk feeds, not domain events: SPEC §5's seat.* keys stay one message per change, for the
+ * notifier and any outside subscriber. A batch carries the seat.* envelopes the stream relay published in
+ * one turn, for consumers that apply changes in bulk (seat counts, the expiry schedule): one broker delivery
+ * per turn instead of one per change. Two words, so a `seat.*` binding never matches it.
+ */
+export const BatchRoutingKeys = {
+  SeatChanges: 'seat-changes.batch',
+} as const;
+
+export type BatchRoutingKey = (typeof BatchRoutingKeys)[keyof typeof BatchRoutingKeys];
+
 /** Binding patterns (topic exchange wildcards). */
 export const Bindings = {
   allSeatEvents: 'seat.*',
   allEventEvents: 'event.*',
+  seatChangeBatches: BatchRoutingKeys.SeatChanges,
 } as const;
 
 /** Queue names derive from the exchange so isolated test runs never share queues. */

@@ -1,4 +1,13 @@
-import { ENVELOPE_VERSION, type AuditAction, type SeatEnvelope, type SeatRoutingKey } from '@zephyr/contracts';
+import { randomUUID } from 'node:crypto';
+import {
+  ENVELOPE_VERSION,
+  seatChangeBatches,
+  seatChangesOf,
+  type AuditAction,
+  type DomainEnvelope,
+  type SeatEnvelope,
+  type SeatRoutingKey,
+} from '@zephyr/contracts';
 import type { AuditRow } from './reservation-repository';
 
 /**
@@ -82,4 +91,9 @@ export function decodeEntry(eventId: string, entryId: string, fields: string[], 
       messageId: envelope.id,
     },
   };
+}
+
+/** The seat-changes.batch envelopes that carry these messages' seat changes (both relays publish them). */
+export function seatChangeBatchesOf(envelopes: readonly DomainEnvelope[], producer: string): DomainEnvelope[] {
+  return seatChangeBatches(envelopes.flatMap(seatChangesOf), producer, randomUUID, new Date().toISOString());
 }

@@ -1,11 +1,11 @@
+import os from 'node:os';
 import type { Broker } from '@zephyr/runtime/messaging';
 import { backoffMs, type BackoffPolicy } from '@zephyr/runtime/backoff';
 import { createWakeableSleep, outboxMetrics, type Logger, type RedisClient, type Registry } from '@zephyr/runtime';
-import { decodeEntry, type StreamEntry } from './outbox-codec';
+import { decodeEntry, seatChangeBatchesOf, type StreamEntry } from './outbox-codec';
 import { createLease } from './relay-lease';
 import { OUTBOX_GROUP, seatKeys } from './seat-store';
 import type { ReservationRepository } from './reservation-repository';
-import os from 'node:os';
 
 /** Most streams read per turn, and most entries per stream per turn (the rest waits a turn). */
 const STREAMS_PER_TURN = 200;
@@ -146,8 +146,11 @@ export function startStreamRelay(options: StreamRelayOptions) {
     if (fresh.length > 0 && unaudited.size + fresh.length > MAX_UNAUDITED) {
       throw new Error('too many published entries wait for their audit; holding new ones back');
     }
-    // One channel, publishes issued in stream order: the broker routes them in that order.
-    await Promise.all(fresh.map((e) => broker.publish(e.envelope)));
+    // One channel, publishes issued in stream order: the broker routes them in that order. Each change
+    // goes out on its own (seat.*) and once more inside the turn's batch for the bulk consumers.
+    const changes = fresh.map((e) => e.envelope);
+    const batches = seatChangeBatchesOf(changes, options.producer);
+    await Promise.all([...changes, ...batches].map((envelope) => broker.publish(envelope)));
     for (const e of fresh) unaudited.add(e.envelope.id);
     await reservations.appendAudit(entries.map((e) => e.audit));
     await reservations.forgetOutboxCopies(

@@ -1,4 +1,4 @@
-import { Bindings, createRecentIds, isSeatEnvelope, QueueNames, type DomainEnvelope } from '@zephyr/contracts';
+import { Bindings, createRecentIds, QueueNames, seatChangesOf, type SeatEnvelope } from '@zephyr/contracts';
 import { startConsumer, type Broker } from '@zephyr/runtime/messaging';
 import { createBatcher, type Logger, type Registry } from '@zephyr/runtime';
 import { scheduleChangeFor, type ScheduleChange } from '../../domain/holds';
@@ -7,6 +7,7 @@ export interface ScheduleConsumerOptions {
   broker: Broker;
   logger: Logger;
   apply(changes: readonly ScheduleChange[]): Promise<void>;
+  /** Messages in hand at once; a batch message carries up to MAX_SEAT_CHANGE_BATCH changes. */
   prefetch: number;
   registry?: Registry;
 }
@@ -17,6 +18,7 @@ export interface ScheduleConsumer {
 }
 
 const BATCH_DELAY_MS = 5;
+const CHANGES_PER_PIPELINE = 500;
 /**
  * RabbitMQ (seen on 3.10) may still hold a burst of acks for a quorum queue when the channel closes,
  * and then hands those messages out again; a short pause after the last ack lets it apply them.
@@ -25,13 +27,14 @@ const ACK_SETTLE_MS = 500;
 const RECENT_IDS = 50_000;
 
 /**
- * Keeps the expiry index in step with seat.* facts. Messages are grouped into one Redis pipeline per
- * batch and acked only once that batch is written; a failed batch is requeued whole.
+ * Keeps the expiry index in step with seat facts, taken from the relays' seat-changes.batch messages (one
+ * delivery per relay turn; single seat.* messages left in the queue from before are still read). Changes
+ * are grouped into one Redis pipeline per batch and a message is acked only once all its changes are written.
  */
 export function startScheduleConsumer(options: ScheduleConsumerOptions): ScheduleConsumer {
   const { broker, logger } = options;
   const batcher = createBatcher<ScheduleChange>((changes) => options.apply(changes), {
-    maxItems: options.prefetch,
+    maxItems: CHANGES_PER_PIPELINE,
     maxDelayMs: BATCH_DELAY_MS,
   });
   // Effects are idempotent already; this only saves Redis round trips on redeliveries.
@@ -40,8 +43,8 @@ export function startScheduleConsumer(options: ScheduleConsumerOptions): Schedul
   let stopping = false;
   let lastHandledAt = 0;
 
-  const schedule = async (envelope: DomainEnvelope): Promise<void> => {
-    if (!isSeatEnvelope(envelope) || recent.has(envelope.id)) return;
+  const schedule = async (envelope: SeatEnvelope): Promise<void> => {
+    if (recent.has(envelope.id)) return;
     const change = scheduleChangeFor(envelope);
     if (change.kind === 'ignore') {
       logger.warn({ id: envelope.id, reason: change.reason }, 'seat message ignored');
@@ -60,7 +63,8 @@ export function startScheduleConsumer(options: ScheduleConsumerOptions): Schedul
   const consumer = startConsumer({
     broker,
     queue: QueueNames.expiryWorkerSchedule(broker.exchange),
-    bindings: [Bindings.allSeatEvents],
+    bindings: [Bindings.seatChangeBatches],
+    retiredBindings: [Bindings.allSeatEvents],
     prefetch: options.prefetch,
     logger,
     registry: options.registry,
@@ -71,7 +75,7 @@ export function startScheduleConsumer(options: ScheduleConsumerOptions): Schedul
         await new Promise<never>(() => undefined);
       }
       try {
-        await schedule(envelope);
+        await Promise.all(seatChangesOf(envelope).map(schedule));
       } finally {
         lastHandledAt = Date.now();
       }
