@@ -39,13 +39,6 @@ const FAIL_FAST = {
   connectTimeout: 3000,
 } as const;
 
-/**
- * Commands issued while the previous batch is on the wire go out together as one write (explicit pipelines
- * and MULTI are left alone). Under a storm each request's script call is otherwise its own system call on
- * both ends; with no offline queue a batch sent while disconnected fails at once like a single command.
- */
-const AUTO_PIPELINING = { enableAutoPipelining: true } as const;
-
 // Reconnect forever, backing off to one attempt a second.
 const reconnectDelay = (times: number): number => Math.min(times * 100, 1000);
 
@@ -64,7 +57,6 @@ export function createRedis(url: string, options: RedisOptions): RedisClient {
       enableOfflineQueue: false,
       retryStrategy: reconnectDelay,
       ...FAIL_FAST,
-      ...AUTO_PIPELINING,
     });
   }
   const parsed = new URL(url);
@@ -72,7 +64,6 @@ export function createRedis(url: string, options: RedisOptions): RedisClient {
     keyPrefix: options.keyPrefix || undefined,
     lazyConnect: true,
     enableOfflineQueue: false,
-    ...AUTO_PIPELINING,
     clusterRetryStrategy: reconnectDelay,
     // MOVED/ASK and a promotion in progress (CLUSTERDOWN, TRYAGAIN) are retried by the client within its
     // per-request budget; a dead master's commands fail until its replica is promoted.
