@@ -10,9 +10,11 @@ ensureInstall();
 build();
 
 // The service manifest (names, default ports, start order) is contract data: read it from the build.
-const { SERVICE_MANIFEST: SERVICES, HealthPaths } = await import(
-  pathToFileURL(path.join(ROOT, 'packages', 'contracts', 'dist', 'index.js')).href
-);
+const {
+  SERVICE_MANIFEST: SERVICES,
+  SERVICE_NODE_ARGS,
+  HealthPaths,
+} = await import(pathToFileURL(path.join(ROOT, 'packages', 'contracts', 'dist', 'index.js')).href);
 
 /** Resolves true when something already listens on the port (another stack would answer our readiness checks). */
 const portTaken = (port) =>
@@ -59,10 +61,14 @@ for (const name of ['event-service', 'seat-service']) {
 const children = [];
 let stopping = false;
 function launch(service) {
-  const child = spawn(process.execPath, [path.join(ROOT, 'services', service.name, 'dist', 'main.js')], {
-    env: { ...env, PORT: String(service.port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...SERVICE_NODE_ARGS, path.join(ROOT, 'services', service.name, 'dist', 'main.js')],
+    {
+      env: { ...env, PORT: String(service.port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const prefix = `[${service.name}] `;
   const forward = (stream) => (chunk) => {
     for (const line of chunk.toString().split('\n')) if (line) stream.write(prefix + line + '\n');
