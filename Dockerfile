@@ -31,10 +31,7 @@ ARG SERVICE
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini \
  && rm -rf /var/lib/apt/lists/*
-# The heap cap of SERVICE_NODE_ARGS (packages/contracts/src/services.ts): without it V8 lets old space grow to
-# 4x the live heap between full GCs on a host with a lot of memory.
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--max-old-space-size=256 \
     SERVICE=${SERVICE}
 WORKDIR /app
 # Files stay root-owned and read-only for the process; it writes nothing but logs to stdout.

@@ -12,7 +12,7 @@ build();
 // The service manifest (names, default ports, start order) is contract data: read it from the build.
 const {
   SERVICE_MANIFEST: SERVICES,
-  SERVICE_NODE_ARGS,
+  serviceNodeArgs,
   HealthPaths,
 } = await import(pathToFileURL(path.join(ROOT, 'packages', 'contracts', 'dist', 'index.js')).href);
 
@@ -63,7 +63,7 @@ let stopping = false;
 function launch(service) {
   const child = spawn(
     process.execPath,
-    [...SERVICE_NODE_ARGS, path.join(ROOT, 'services', service.name, 'dist', 'main.js')],
+    [...serviceNodeArgs(service.name), path.join(ROOT, 'services', service.name, 'dist', 'main.js')],
     {
       env: { ...env, PORT: String(service.port) },
       stdio: ['ignore', 'pipe', 'pipe'],

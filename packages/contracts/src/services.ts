@@ -4,24 +4,27 @@
  * (what others call comes first; the gateway last).
  */
 export const SERVICE_MANIFEST = [
-  { name: 'event-service', port: 3001 },
-  { name: 'seat-service', port: 3002 },
-  { name: 'notifier', port: 3003 },
-  { name: 'expiry-worker', port: 3004 },
-  { name: 'gateway', port: 3000 },
+  { name: 'event-service', port: 3001, heapMb: 256 },
+  { name: 'seat-service', port: 3002, heapMb: 256 },
+  { name: 'notifier', port: 3003, heapMb: 384 },
+  { name: 'expiry-worker', port: 3004, heapMb: 128 },
+  { name: 'gateway', port: 3000, heapMb: 256 },
 ] as const;
 
 export type ServiceName = (typeof SERVICE_MANIFEST)[number]['name'];
 
 /**
- * Node flags every service process starts with (npm start, the tests' and benches' launcher; the image sets
- * the same in NODE_OPTIONS). Without a cap V8 sizes the heap from the machine's memory (4 GB on a 24 GB
- * host) and then lets old space grow to 4x the live heap between full GCs: a service with ~25 MB live grew
- * to ~100 MB of dead, promoted request objects and 205 MB RSS after 10,000 event creates. With 256 MB the
- * heap grows far less before a full GC (RSS ~136 MB for the same run, same CPU); 256 MB is still 10x the
- * live heap and half the Kubernetes memory limit (512Mi).
+ * Node flags a service process starts with on a host (npm start, the tests' and benches' launcher): its V8
+ * heap cap, `heapMb` above, half its Kubernetes memory limit. Without a cap V8 sizes the heap from the
+ * machine's memory (4 GB on a 24 GB host) and lets old space grow to ~4x the live heap between full GCs:
+ * the event-service, ~25 MB live, reached ~100 MB of dead promoted request objects and 205 MB RSS after
+ * 10,000 event creates; with 256 MB the same run peaks at ~136 MB RSS, same CPU. In a container Node sizes
+ * the heap from the memory limit itself (docs/deploy.md). The notifier's is larger: ~9 KB per socket.
  */
-export const SERVICE_NODE_ARGS: readonly string[] = ['--max-old-space-size=256'];
+export function serviceNodeArgs(name: string): string[] {
+  const service = SERVICE_MANIFEST.find((s) => s.name === name);
+  return service ? [`--max-old-space-size=${service.heapMb}`] : [];
+}
 
 /** Every service answers these (SPEC.md: liveness, readiness, Prometheus). */
 export const HealthPaths = {

@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import WebSocket from 'ws';
 import amqp from 'amqplib';
 import { mintToken, Redis } from '@zephyr/runtime';
-import { QueueNames, SERVICE_NODE_ARGS } from '@zephyr/contracts';
+import { QueueNames, serviceNodeArgs } from '@zephyr/contracts';
 
 import { BACKING, raceRounds } from './backing';
 import type { BackingUrls } from './private-backing';
@@ -180,7 +180,8 @@ export async function startService(
   const port = options.port ?? freePort();
   const script = path.join(REPO_ROOT, 'services', name, 'dist', 'main.js');
   // options.nodeArgs come after the defaults, so a run can override them (V8 takes the last value).
-  const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, ...(options.nodeArgs ?? []), script], {
+  const heapCap = serviceNodeArgs(name);
+  const child = spawn(process.execPath, [...heapCap, ...(options.nodeArgs ?? []), script], {
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
