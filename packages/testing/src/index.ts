@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import WebSocket from 'ws';
@@ -167,9 +168,38 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-// Below Linux's ephemeral range (32768+), so a port is not taken by some outgoing connection.
+const TCP_TIME_WAIT = '06';
+
+/**
+ * Local TCP ports some socket on this machine holds (Linux's /proc/net/tcp and tcp6; TIME_WAIT left out, a
+ * listener binds over those), so a service started on one would fail with EADDRINUSE. Empty elsewhere.
+ */
+export function portsInUse(): Set<number> {
+  const used = new Set<number>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      if (!local || state === TCP_TIME_WAIT) continue;
+      used.add(parseInt(local.slice(local.lastIndexOf(':') + 1), 16));
+    }
+  }
+  return used;
+}
+
+// Below Linux's ephemeral range (32768+), so a port is not taken by some outgoing connection; ports already
+// held (RabbitMQ's 25672, another suite's services) are skipped.
 let nextPort = 20000 + Math.floor(Math.random() * 10000);
-export const freePort = (): number => nextPort++;
+export const freePort = (): number => {
+  const used = portsInUse();
+  while (used.has(nextPort)) nextPort++;
+  return nextPort++;
+};
 
 /** Starts a built service (`node services/<name>/dist/main.js`) and waits until /health/ready answers 200. */
 export async function startService(
