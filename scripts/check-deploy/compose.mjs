@@ -66,12 +66,14 @@ for (const [service, port] of documented) {
   const containers = appServices.filter((n) => services[n].build.args.SERVICE === service);
   report.check(containers.length > 0, `${service} runs (${containers.join(', ')})`);
   report.checkEach(
-    `${service}: PORT ${port}, JWT_SECRET required from the environment, image CMD`,
+    `${service}: PORT ${port}, JWT_SECRET required from the environment, a V8 heap cap, image CMD`,
     containers,
     (name) => {
       const { environment: env = {}, command } = services[name];
       if (Number(env.PORT) !== port) return `${name}: PORT ${env.PORT}`;
       if (!/^\$\{JWT_SECRET:\?/.test(String(env.JWT_SECRET))) return `${name}: JWT_SECRET has a default`;
+      // Compose sets no memory limit, so without a cap V8 sizes the heap from the host (docs/deploy.md, Heap).
+      if (!/--max-old-space-size=\d+/.test(String(env.NODE_OPTIONS))) return `${name}: no heap cap in NODE_OPTIONS`;
       return command === undefined ? '' : `${name}: overrides the command`;
     },
   );

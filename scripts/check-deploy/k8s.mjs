@@ -23,6 +23,14 @@ const about = (label) => ({
 const here = dirname(fileURLToPath(import.meta.url));
 const modelsDir = join(here, '..', 'node_modules', 'kubernetes-models');
 
+/** A Kubernetes memory quantity (Mi, Gi, M, G or bytes) in MiB. */
+function mebibytes(quantity) {
+  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|K|M|G)?$/.exec(String(quantity ?? ''));
+  if (!match) return NaN;
+  const factor = { Ki: 1 / 1024, Mi: 1, Gi: 1024, K: 1e3 / 2 ** 20, M: 1e6 / 2 ** 20, G: 1e9 / 2 ** 20 }[match[2]];
+  return Number(match[1]) * (factor ?? 1 / 2 ** 20);
+}
+
 function load(file) {
   const objects = parseAllDocuments(readFileSync(file, 'utf8'))
     .map((doc) => doc.toJS())
@@ -180,6 +188,13 @@ function policyCheck(label, objects) {
     report.check(
       Boolean(requests.cpu && requests.memory && limits.cpu && limits.memory),
       `${name}: resource requests and limits`,
+    );
+    // Node sizes its heap from the container's limit and lets dead objects fill it before a full GC: the
+    // cap keeps the heap to half the limit, leaving the rest for code, buffers and sockets.
+    const heapCapMb = Number(/--max-old-space-size=(\d+)/.exec(String(env.NODE_OPTIONS))?.[1]);
+    report.check(
+      heapCapMb > 0 && heapCapMb <= mebibytes(limits.memory) / 2,
+      `${name}: V8 heap cap ${heapCapMb} MB at most half its memory limit ${limits.memory}`,
     );
     report.check(podSecurity.runAsNonRoot === true && podSecurity.runAsUser > 0, `${name}: runs as non-root`);
     report.check(

@@ -18,8 +18,8 @@ export type ServiceName = (typeof SERVICE_MANIFEST)[number]['name'];
  * heap cap, `heapMb` above, half its Kubernetes memory limit. Without a cap V8 sizes the heap from the
  * machine's memory (4 GB on a 24 GB host) and lets old space grow to ~4x the live heap between full GCs:
  * the event-service, ~25 MB live, reached ~100 MB of dead promoted request objects and 205 MB RSS after
- * 10,000 event creates; with 256 MB the same run peaks at ~136 MB RSS, same CPU. In a container Node sizes
- * the heap from the memory limit itself (docs/deploy.md). The notifier's is larger: ~9 KB per socket.
+ * 10,000 event creates; with 256 MB the same run peaks at ~136 MB RSS, same CPU. Containers get the same
+ * cap through NODE_OPTIONS (k8s/, docker-compose.yml). The notifier's is larger: ~9 KB per socket.
  */
 export function serviceNodeArgs(name: string): string[] {
   const service = SERVICE_MANIFEST.find((s) => s.name === name);
