@@ -19,11 +19,14 @@ const CLOSE_CODES: Record<CloseReason | 'shutdown', number> = {
 };
 import type { NotifierMetrics } from '../../metrics';
 import { createFrameCache, writeFrame } from './text-frame';
+import { PingRounds } from './ping-rounds';
 
 /** Paths the gateway forwards upgrades on (SPEC.md §4). */
 const WS_PATHS = new Set(['/', '/ws']);
 /** Client messages are small JSON objects; anything bigger is refused by ws (close 1009). */
 const MAX_PAYLOAD_BYTES = 4 * 1024;
+/** Heartbeat pings go out a slice per tick (see the heartbeat below). */
+const HEARTBEAT_TICK_MS = 100;
 /** How long sockets get to finish the close handshake on shutdown before they are cut. */
 const CLOSE_GRACE_MS = 1000;
 
@@ -46,7 +49,10 @@ export interface WebSocketEndpoint {
 
 interface Connection {
   session: ClientSession;
+  /** Answered the last ping (or has had none yet). */
   alive: boolean;
+  /** When it was last pinged: a socket is judged only on a ping at least half an interval old. */
+  pingedAt: number;
 }
 
 function textOf(data: RawData): string {
@@ -92,7 +98,7 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
 
   const onConnection = (ws: WebSocket, identity: Identity | undefined, release: () => void) => {
     const session = new ClientSession(transportFor(ws), options.session);
-    const connection: Connection = { session, alive: true };
+    const connection: Connection = { session, alive: true, pingedAt: 0 };
     connections.set(ws, connection);
     metrics.connections.inc();
     ws.on('pong', () => {
@@ -175,24 +181,35 @@ export function attachWebSocketEndpoint(options: WebSocketEndpointOptions): WebS
   });
 
   // A socket that has not answered the previous ping by the next one is dead: gone within two intervals.
-  // When this tick itself comes late, the loop was stalled and the pongs may still sit unread in the
-  // kernel: cutting everyone then would drop every socket at once, so that round only pings.
+  // Each interval pings every socket once, a slice per tick: pinging 10,000 sockets in one loop turn is
+  // ~200 ms of writes that a seat change's fan-out would wait behind. When a tick itself comes late, the
+  // loop was stalled and the pongs may still sit unread in the kernel (timers run before the poll): cutting
+  // then would drop sockets that are alive, so that tick only pings.
+  const tickMs = Math.min(HEARTBEAT_TICK_MS, options.heartbeatIntervalMs);
+  const rounds = new PingRounds(Math.max(1, Math.floor(options.heartbeatIntervalMs / tickMs)), () =>
+    connections.keys(),
+  );
   let lastTick = Date.now();
   const heartbeat = setInterval(() => {
     const now = Date.now();
-    const lateMs = now - lastTick - options.heartbeatIntervalMs;
+    const lateMs = now - lastTick - tickMs;
     const stalled = lateMs > options.heartbeatIntervalMs / 2;
     lastTick = now;
-    if (stalled) logger.warn({ lateMs }, 'heartbeat ran late; no peer is cut this round');
-    for (const [ws, connection] of connections) {
+    if (stalled) logger.warn({ lateMs }, 'heartbeat ran late; no peer is cut this tick');
+    for (const ws of rounds.next()) {
+      const connection = connections.get(ws);
+      if (!connection) continue; // closed since the round began
+      // Sockets that closed before it moved this one's slot forward: its last ping is too recent to judge.
+      if (now - connection.pingedAt < options.heartbeatIntervalMs / 2) continue;
       if (!connection.alive && !stalled) {
         ws.terminate();
         continue;
       }
       connection.alive = false;
+      connection.pingedAt = now;
       ws.ping();
     }
-  }, options.heartbeatIntervalMs);
+  }, tickMs);
   heartbeat.unref();
 
   return {
