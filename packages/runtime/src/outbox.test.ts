@@ -6,7 +6,7 @@ import { isolate, quietLogger, seatChangeBatchesFor, seatEnvelope, waitFor, type
 import { createDb } from './db';
 import { createLogger } from './logger';
 import { connectBroker, type Broker } from './messaging';
-import { appendToOutbox, createOutboxTable, startOutboxRelay } from './outbox';
+import { appendToOutbox, createOutboxTable, OUTBOX_TABLE, startOutboxRelay } from './outbox';
 
 const SCHEMA = 'outbox_test';
 let isolation: Isolation;
@@ -66,7 +66,7 @@ it('publishes each row and the companions derived from them, confirmed together,
     expect(singles.map((e) => e.id).sort()).toEqual(changes.map((e) => e.id).sort());
     expect(batches).toHaveLength(1);
     expect(batches[0]!.type === BatchRoutingKeys.SeatChanges && batches[0]!.data.changes).toEqual(changes);
-    await waitFor(async () => Number((await db.withSchema(SCHEMA).from('outbox').count({ n: '*' }))[0]!.n) === 0, {
+    await waitFor(async () => Number((await db.withSchema(SCHEMA).from(OUTBOX_TABLE).count({ n: '*' }))[0]!.n) === 0, {
       what: 'rows deleted after the confirms',
     });
   } finally {
