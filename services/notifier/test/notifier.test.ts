@@ -82,9 +82,13 @@ const updatesOf = (client: WsClient, eventId: string, channel: 'event' | 'user')
  * Publishes a change on another seat and waits for it: the replica queue is FIFO, so once it arrived every
  * message published before it has been handled too (this is how "not pushed" is asserted without sleeping).
  */
+let markers = 0;
 async function flushThrough(client: WsClient, eventId: string, userId = newUserId()): Promise<void> {
-  const seatNumber = 900 + Math.floor(Math.random() * 99);
-  const marker: SeatFacts = { eventId, seatNumber, userId, version: 1_000_000 + Math.floor(Math.random() * 1e6) };
+  // Versions only grow: two markers on one seat of one event must both pass the replica's version check
+  // (random ones collided once in a while, and the lower was dropped as stale).
+  markers++;
+  const seatNumber = 900 + (markers % 99);
+  const marker: SeatFacts = { eventId, seatNumber, userId, version: 1_000_000 + markers };
   await publishSeat(RoutingKeys.SeatHeld, marker);
   await client.next((m) => m.type === 'SEAT_UPDATE' && m.seatNumber === seatNumber && m.version === marker.version);
 }
