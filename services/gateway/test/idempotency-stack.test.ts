@@ -25,6 +25,14 @@ stack.onTeardown(async () => {
   await Promise.all(extra.map((p) => p.stop()));
 });
 
+// The gateway is ready without Redis (rate limits fall back to memory) and connects to it in the background;
+// an Idempotency-Key needs Redis, so a request sent before that connection is up gets a 503.
+beforeAll(async () => {
+  await waitFor(async () => (await http(stack.gatewayUrl, 'GET', '/health/redis')).status === 200, {
+    what: 'gateway connected to Redis',
+  });
+});
+
 afterAll(async () => {
   await fake?.close();
   await deleteRedisKeys(stack.isolation.redisPrefix);
