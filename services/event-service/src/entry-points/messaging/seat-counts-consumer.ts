@@ -16,15 +16,16 @@ export interface SeatCountsConsumer {
   close(): Promise<void>;
 }
 
-/**
- * Keeps seat_states current from the relays' seat-changes.batch messages (one delivery per relay turn, not
- * one per change; single seat.* messages left in the queue from before are still read). Changes from many
- * deliveries share one upsert (batcher); a message is acked only after all its changes committed. While PostgreSQL is down startConsumer retries the effect with
- * backoff instead of requeueing, so an outage never pushes good messages over the delivery limit into the DLQ.
- */
 /** Batch messages in hand at once: up to 20 × MAX_SEAT_CHANGE_BATCH changes. */
 const PREFETCH_BATCHES = 20;
 
+/**
+ * Keeps seat_states current from the relays' seat-changes.batch messages (one delivery per relay turn, not
+ * one per change; single seat.* messages left in the queue from before are still read). Changes from many
+ * deliveries share one upsert (batcher); a message is acked only after all its changes committed. While
+ * PostgreSQL is down startConsumer retries the effect with backoff instead of requeueing, so an outage never
+ * pushes good messages over the delivery limit into the DLQ.
+ */
 export function startSeatCountsConsumer(options: SeatCountsConsumerOptions): SeatCountsConsumer {
   const { broker, seatStates, logger } = options;
   const batcher = createBatcher<SeatState>(
