@@ -62,3 +62,8 @@ export function seatEnvelope(type: SeatRoutingKey, facts: SeatFacts): SeatEnvelo
 export function seatChangeBatchesFor(changes: readonly SeatEnvelope[]): SeatChangeBatchEnvelope[] {
   return seatChangeBatches(changes, 'test', randomUUID, new Date().toISOString());
 }
+
+/** Publishes seat changes as the relays do, in seat-changes.batch messages: what every consumer of seat changes binds. */
+export async function publishSeatChanges(broker: Broker, ...changes: SeatEnvelope[]): Promise<void> {
+  for (const batch of seatChangeBatchesFor(changes)) await broker.publish(batch);
+}

@@ -9,6 +9,7 @@ import {
   waitFor,
   type ServiceProcess,
   type WsClient,
+  publishSeatChanges,
   seatEnvelope,
 } from '@zephyr/testing';
 import type { SeatServiceStub } from './support/seat-service-stub';
@@ -137,7 +138,7 @@ describe('SEAT_UPDATES batches', () => {
       });
       await Promise.all(
         envelopes.map(async (envelope) => {
-          await broker.publish(envelope);
+          await publishSeatChanges(broker, envelope);
           confirmedAt.set(envelope.data.version, Date.now());
         }),
       );
@@ -179,7 +180,8 @@ describe('SEAT_UPDATES batches', () => {
     await subscribe(batchClient, eventId, { batch: true });
     await subscribe(v1Client, eventId, { batch: false });
     for (let version = 1; version <= 30; version++) {
-      await broker.publish(
+      await publishSeatChanges(
+        broker,
         seatEnvelope(RoutingKeys.SeatHeld, { eventId, seatNumber: (version % 5) + 1, userId: newUserId(), version }),
       );
     }
@@ -223,11 +225,11 @@ describe('SEAT_UPDATES batches', () => {
       what: 'snapshot read started',
     });
     const userId = newUserId();
-    await broker.publish(seatEnvelope(RoutingKeys.SeatHeld, { eventId, seatNumber: 1, userId, version: 41 }));
-    await broker.publish(seatEnvelope(RoutingKeys.SeatHeld, { eventId, seatNumber: 2, userId, version: 43 }));
+    await publishSeatChanges(broker, seatEnvelope(RoutingKeys.SeatHeld, { eventId, seatNumber: 1, userId, version: 41 }));
+    await publishSeatChanges(broker, seatEnvelope(RoutingKeys.SeatHeld, { eventId, seatNumber: 2, userId, version: 43 }));
     const map = await client.next((m) => m.type === 'SEAT_MAP');
     expect(map.version).toBe(42);
-    await broker.publish(seatEnvelope(RoutingKeys.SeatReleased, { eventId, seatNumber: 2, userId, version: 44 }));
+    await publishSeatChanges(broker, seatEnvelope(RoutingKeys.SeatReleased, { eventId, seatNumber: 2, userId, version: 44 }));
     await waitFor(() => changesOf(client, eventId).some((c) => c.version === 44), { what: 'change after the map' });
     expect(client.timed.map((r) => r.message.type)[0]).toBe('SUBSCRIBED');
     expect(client.timed.map((r) => r.message.type)[1]).toBe('SEAT_MAP');

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { RoutingKeys } from '@zephyr/contracts';
 import type { Broker } from '@zephyr/runtime/messaging';
-import { inParallel, newUserId, seatEnvelope, waitFor, type ServiceProcess } from '@zephyr/testing';
+import { inParallel, newUserId, publishSeatChanges, seatEnvelope, waitFor, type ServiceProcess } from '@zephyr/testing';
 import type { SeatServiceStub } from './support/seat-service-stub';
 import { useNotifierReplicas } from './support/replicas';
 import { metric, wsUrl } from './support/helpers';
@@ -77,9 +77,10 @@ it('keeps answering HTTP and the broker while a burst fans out to 2,000 sockets,
   const delivered = () => watchers.reduce((sum, w) => sum + w.received, 0);
 
   const userId = newUserId();
-  await Promise.all(
-    Array.from({ length: CHANGES }, (_, i) =>
-      broker.publish(seatEnvelope(RoutingKeys.SeatHeld, { eventId, seatNumber: i + 1, userId, version: i + 1 })),
+  await publishSeatChanges(
+    broker,
+    ...Array.from({ length: CHANGES }, (_, i) =>
+      seatEnvelope(RoutingKeys.SeatHeld, { eventId, seatNumber: i + 1, userId, version: i + 1 }),
     ),
   );
   // While frames are still queued for sockets, the notifier answers /metrics and /health/ready; readiness

@@ -11,6 +11,7 @@ import {
   waitFor,
   type ServiceProcess,
   type WsClient,
+  publishSeatChanges,
   seatEnvelope,
   type SeatFacts,
 } from '@zephyr/testing';
@@ -30,7 +31,7 @@ const clients: WsClient[] = [];
 const rawSockets: WebSocket[] = [];
 
 /** Publishes a seat.* fact on the test's exchange, as the seat-service would. */
-const publishSeat = (type: SeatRoutingKey, facts: SeatFacts) => broker.publish(seatEnvelope(type, facts));
+const publishSeat = (type: SeatRoutingKey, facts: SeatFacts) => publishSeatChanges(broker, seatEnvelope(type, facts));
 
 /** An event the stub knows, with one held seat whose holder must never leak onto the event channel. */
 function knownEvent(version = 0): string {
@@ -267,7 +268,7 @@ describe('seat updates', () => {
 
     const envelope = seatEnvelope(RoutingKeys.SeatHeld, { eventId, seatNumber: 7, userId, version: 3 });
     const started = Date.now();
-    await broker.publish(envelope);
+    await publishSeatChanges(broker, envelope);
     const onEvent = await watcher.next((m) => m.type === 'SEAT_UPDATE');
     expect(Date.now() - started).toBeLessThan(1000);
     const expected = {
@@ -312,8 +313,8 @@ describe('seat updates', () => {
     const [client] = await subscribersOn(eventId, replicaA);
 
     const held = seatEnvelope(RoutingKeys.SeatHeld, { eventId, seatNumber: 3, userId, version: 10 });
-    await broker.publish(held);
-    await broker.publish(held);
+    await publishSeatChanges(broker, held);
+    await publishSeatChanges(broker, held);
     await publishSeat(RoutingKeys.SeatRefreshed, { eventId, seatNumber: 3, userId, version: 10 });
     await publishSeat(RoutingKeys.SeatReleased, { eventId, seatNumber: 3, userId, version: 8 });
     await publishSeat(RoutingKeys.SeatReleased, { eventId, seatNumber: 3, userId, version: 10 });
@@ -418,7 +419,7 @@ describe('connection health', () => {
         version++;
         return seatEnvelope(RoutingKeys.SeatHeld, { eventId, seatNumber: (version % 500) + 1, userId, version });
       });
-      await Promise.all(batch.map((envelope) => broker.publish(envelope)));
+      await publishSeatChanges(broker, ...batch);
     }
     expect(await metric(replicaA, 'zephyr_ws_slow_disconnects_total')).toBe(slowBefore + 1);
     await waitFor(async () => (await metric(replicaA, 'zephyr_ws_connections')) === baseline, {

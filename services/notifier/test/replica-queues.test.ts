@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
-import { QueueNames, RoutingKeys } from '@zephyr/contracts';
-import { REPLICA_DLQ_MAX_LENGTH, REPLICA_QUEUE_MAX_LENGTH } from '@zephyr/runtime/messaging';
-import { BACKING, waitFor, type ServiceProcess } from '@zephyr/testing';
+import { BatchRoutingKeys, Bindings, QueueNames, RoutingKeys } from '@zephyr/contracts';
+import { connectBroker, REPLICA_DLQ_MAX_LENGTH, REPLICA_QUEUE_MAX_LENGTH } from '@zephyr/runtime/messaging';
+import { BACKING, quietLogger, seatEnvelope, waitFor, type ServiceProcess } from '@zephyr/testing';
 import { useNotifierReplicas } from './support/replicas';
 import { metric } from './support/helpers';
 
@@ -12,6 +13,17 @@ let replicas: ServiceProcess[] = [];
 
 beforeAll(() => {
   replicas = notifiers.replicas;
+});
+
+/** The arguments a replica queue is declared with. */
+const replicaQueueArguments = () => ({
+  'x-queue-type': 'quorum',
+  'x-delivery-limit': 10,
+  'x-dead-letter-exchange': QueueNames.deadLetterExchange(notifiers.fixture.isolation.exchange),
+  'x-dead-letter-routing-key': QueueNames.notifierReplicasDeadLetter(notifiers.fixture.isolation.exchange),
+  'x-expires': 60 * 60 * 1000,
+  'x-max-length': REPLICA_QUEUE_MAX_LENGTH,
+  'x-overflow': 'drop-head',
 });
 
 /** Runs `check` on its own channel: a failed passive check or redeclare closes the channel it ran on. */
@@ -31,7 +43,7 @@ it('replica queues are bounded, expire when idle and dead-letter into one shared
     const shared = QueueNames.notifierReplicasDeadLetter(notifiers.fixture.isolation.exchange);
     const confirm = await connection.createConfirmChannel();
     // Poison reaches every replica queue and is dead-lettered by each into the same DLQ.
-    confirm.publish(notifiers.fixture.isolation.exchange, RoutingKeys.SeatHeld, Buffer.from('{not json'), {
+    confirm.publish(notifiers.fixture.isolation.exchange, BatchRoutingKeys.SeatChanges, Buffer.from('{not json'), {
       persistent: true,
     });
     await confirm.waitForConfirms();
@@ -50,15 +62,7 @@ it('replica queues are bounded, expire when idle and dead-letter into one shared
       await onChannel(connection, (ch) =>
         ch.assertQueue(queue, {
           durable: true,
-          arguments: {
-            'x-queue-type': 'quorum',
-            'x-delivery-limit': 10,
-            'x-dead-letter-exchange': QueueNames.deadLetterExchange(notifiers.fixture.isolation.exchange),
-            'x-dead-letter-routing-key': shared,
-            'x-expires': 60 * 60 * 1000,
-            'x-max-length': REPLICA_QUEUE_MAX_LENGTH,
-            'x-overflow': 'drop-head',
-          },
+          arguments: replicaQueueArguments(),
         }),
       );
     }
@@ -69,6 +73,51 @@ it('replica queues are bounded, expire when idle and dead-letter into one shared
       }),
     );
   } finally {
+    await connection.close();
+  }
+});
+
+it('unbinds seat.* from a replica queue an older build bound it to, and still reads what that build left in it', async () => {
+  const { exchange } = notifiers.fixture.isolation;
+  const queue = QueueNames.notifierReplica(exchange, 'upgraded');
+  const shared = QueueNames.notifierReplicasDeadLetter(exchange);
+  const connection = await amqp.connect(BACKING.amqpUrl);
+  const returned: string[] = [];
+  const broker = connectBroker({
+    url: BACKING.amqpUrl,
+    exchange,
+    logger: quietLogger,
+    onUnroutable: (routingKey) => returned.push(routingKey),
+  });
+  try {
+    // What an older build left: its replica queue bound to seat.*, a single seat.held message waiting in it.
+    await onChannel(connection, async (ch) => {
+      await ch.assertQueue(queue, { durable: true, arguments: replicaQueueArguments() });
+      await ch.bindQueue(queue, exchange, Bindings.allSeatEvents);
+    });
+    const left = seatEnvelope(RoutingKeys.SeatHeld, { eventId: randomUUID(), seatNumber: 1 });
+    const confirm = await connection.createConfirmChannel();
+    confirm.publish(exchange, RoutingKeys.SeatHeld, Buffer.from(JSON.stringify(left)), { persistent: true });
+    await confirm.waitForConfirms();
+    await confirm.close();
+    const deadBefore = (await onChannel(connection, (ch) => ch.checkQueue(shared))).messageCount;
+
+    const upgraded = await notifiers.fixture.start({ NOTIFIER_REPLICA_ID: 'upgraded' });
+    try {
+      // The single message is read as a seat change (acked), not dead-lettered as poison.
+      await waitFor(async () => (await onChannel(connection, (ch) => ch.checkQueue(queue))).messageCount === 0, {
+        what: 'the left message consumed',
+      });
+      expect((await onChannel(connection, (ch) => ch.checkQueue(shared))).messageCount).toBe(deadBefore);
+      // No queue takes seat.* any more: a mandatory publish on it comes back before its confirm.
+      await waitFor(() => broker.isConnected(), { what: 'test broker connection' });
+      await broker.publish(seatEnvelope(RoutingKeys.SeatHeld, { eventId: randomUUID(), seatNumber: 1 }));
+      expect(returned).toEqual([RoutingKeys.SeatHeld]);
+    } finally {
+      await upgraded.stop();
+    }
+  } finally {
+    await broker.close();
     await connection.close();
   }
 });

@@ -173,9 +173,9 @@ const MESSAGE_SUMMARIES: Record<RoutingKey | BatchRoutingKey, string> = Object.f
   [
     BatchRoutingKeys.SeatChanges,
     'Internal bulk feed, not a domain event: the seat.* envelopes one relay turn published (each also ' +
-      'published on its own key), at most 500 per message, in order. For consumers that apply changes in ' +
-      'bulk (seat counts, the expiry schedule): one delivery per turn instead of one per change. Each change ' +
-      'keeps its envelope `id`; dedupe on it.',
+      'published on its own key), at most 500 per message, in order. What the consumers inside Zephyr ' +
+      '(the notifier, seat counts, the expiry schedule) read: one delivery per turn instead of one per ' +
+      'change. Each change keeps its envelope `id`; dedupe on it.',
   ],
 ]) as Record<RoutingKey | BatchRoutingKey, string>;
 

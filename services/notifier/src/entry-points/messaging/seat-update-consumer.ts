@@ -1,4 +1,4 @@
-import { Bindings, QueueNames, isSeatEnvelope } from '@zephyr/contracts';
+import { Bindings, QueueNames, seatChangesOf } from '@zephyr/contracts';
 import {
   REPLICA_QUEUE_MAX_LENGTH,
   startConsumer,
@@ -22,27 +22,35 @@ export interface SeatUpdateConsumerDeps {
   onResync?: () => void;
 }
 
-/** Pushing is in-memory and fast, so a deep prefetch keeps latency low under bursts. */
-const PREFETCH = 500;
+/**
+ * Batch messages in hand at once (up to 20 × MAX_SEAT_CHANGE_BATCH changes). Pushing only queues the fan-out,
+ * so a deep prefetch keeps latency low under bursts.
+ */
+const PREFETCH_BATCHES = 20;
 
 export const replicaQueue = (broker: Broker, replicaId: string): string =>
   QueueNames.notifierReplica(broker.exchange, replicaId);
 
-/** Every replica gets every seat change on its own queue and pushes it to its own sockets. */
+/**
+ * Every replica gets every seat change on its own queue and pushes it to its own sockets. It reads the relays'
+ * seat-changes.batch messages (one delivery per relay turn, not one per change), like the other consumers of
+ * seat changes; single seat.* messages left in its queue by an older build are still pushed.
+ */
 export function startSeatUpdateConsumer(deps: SeatUpdateConsumerDeps): Consumer {
   return startConsumer({
     broker: deps.broker,
     queue: replicaQueue(deps.broker, deps.replicaId),
-    bindings: [Bindings.allSeatEvents],
+    bindings: [Bindings.seatChangeBatches],
+    retiredBindings: [Bindings.allSeatEvents],
     kind: 'replica',
     deadLetterQueue: QueueNames.notifierReplicasDeadLetter(deps.broker.exchange),
     registry: deps.registry,
-    prefetch: PREFETCH,
+    prefetch: PREFETCH_BATCHES,
     logger: deps.logger,
     onQueueDeclared: (declared) => resyncIfChangesLost(deps, declared),
     // Only queues the fan-out (written in slices on later loop turns), so acks and heartbeats never wait on sockets.
     async handle(envelope) {
-      if (isSeatEnvelope(envelope)) deps.hub.publish(envelope);
+      for (const change of seatChangesOf(envelope)) deps.hub.publish(change);
     },
   });
 }
