@@ -1,4 +1,6 @@
-import { Cluster, createRedis, parseClusterNodes, Redis } from './redis';
+import type { Socket } from 'node:net';
+import { BACKING } from '@zephyr/testing';
+import { Cluster, connectRedis, createRedis, parseClusterNodes, Redis } from './redis';
 import { envRules } from './config';
 
 describe('parseClusterNodes', () => {
@@ -39,6 +41,71 @@ describe('createRedis', () => {
     } finally {
       single.disconnect();
       cluster.disconnect();
+    }
+  });
+});
+
+describe('coalesced writes (real Redis)', () => {
+  /** Counts the system-call-level writes of a connected client's socket: each `_write`/`_writev` is one. */
+  function countWrites(redis: Redis): { writes: number[] } {
+    const stream = (redis as unknown as { stream: Socket & Record<string, unknown> }).stream;
+    const seen = { writes: [] as number[] };
+    const writev = stream._writev as (chunks: unknown[], cb: () => void) => void;
+    const write = stream._write as (chunk: unknown, enc: unknown, cb: () => void) => void;
+    stream._writev = function (this: Socket, chunks: unknown[], cb: () => void) {
+      seen.writes.push(chunks.length);
+      return writev.call(this, chunks, cb);
+    };
+    stream._write = function (this: Socket, chunk: unknown, enc: unknown, cb: () => void) {
+      seen.writes.push(1);
+      return write.call(this, chunk, enc, cb);
+    };
+    return seen;
+  }
+
+  it('sends the commands of one event-loop pass in one write, answers each in order, and flushes every pass', async () => {
+    const prefix = `coalesce:${process.pid}:${Date.now()}:`;
+    const redis = createRedis(BACKING.redisUrl, { name: 'coalesce-test', keyPrefix: prefix }) as Redis;
+    try {
+      await connectRedis(redis);
+      const counted = countWrites(redis);
+      const replies = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? redis.set(`k${i}`, String(i)) : redis.get(`k${i - 1}`))),
+      );
+      expect(replies).toEqual(Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? 'OK' : String(i - 1))));
+      expect(counted.writes).toEqual([50]);
+
+      // A command issued from a setImmediate callback (after the pass's flush was scheduled) still leaves.
+      const late = await new Promise<string | null>((resolve, reject) =>
+        setImmediate(() => redis.get('k0').then(resolve, reject)),
+      );
+      expect(late).toBe('0');
+      // And from a timer, with the loop otherwise idle.
+      const timed = await new Promise<string | null>((resolve, reject) =>
+        setTimeout(() => redis.get('k2').then(resolve, reject), 5),
+      );
+      expect(timed).toBe('2');
+      expect(counted.writes).toEqual([50, 1, 1]);
+    } finally {
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length > 0) await redis.del(...keys.map((key) => key.slice(prefix.length)));
+      await redis.quit();
+    }
+  });
+
+  it('keeps coalescing after a reconnect (a new socket)', async () => {
+    const redis = createRedis(BACKING.redisUrl, { name: 'coalesce-test' }) as Redis;
+    try {
+      await connectRedis(redis);
+      const first = (redis as unknown as { stream: Socket }).stream;
+      redis.disconnect(true);
+      await new Promise<void>((resolve) => redis.once('ready', () => resolve()));
+      expect((redis as unknown as { stream: Socket }).stream).not.toBe(first);
+      const counted = countWrites(redis);
+      await Promise.all(Array.from({ length: 10 }, () => redis.ping()));
+      expect(counted.writes).toEqual([10]);
+    } finally {
+      await redis.quit();
     }
   });
 });
