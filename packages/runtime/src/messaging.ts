@@ -156,7 +156,9 @@ const REPLICA_QUEUE_IDLE_EXPIRY_MS = 60 * 60 * 1000;
 /**
  * A replica queue holds at most this many messages; beyond it the oldest are dropped into the shared DLQ
  * (drop-head), never refused at publish (reject-publish would nack the publisher and stall every other
- * consumer's feed behind one stuck replica). A replica that far behind pushes stale updates anyway.
+ * consumer's feed behind one stuck replica). A replica that far behind pushes stale updates anyway. The notifier's
+ * replica queues carry seat-changes.batch messages (one per relay turn, up to 500 changes each), so this counts
+ * relay turns, not changes.
  */
 export const REPLICA_QUEUE_MAX_LENGTH = 100_000;
 /** The shared replica DLQ is bounded too (oldest dropped): its depth is the alert, its content is stale pushes. */
