@@ -116,6 +116,8 @@ export interface ConsumerOptions {
    * bindings across restarts): unbound at every setup, a no-op once gone.
    */
   retiredBindings?: readonly string[];
+  /** Queues this consumer's queue replaces: deleted (with what they hold) at every setup, a no-op once gone. */
+  retiredQueues?: readonly string[];
   prefetch: number;
   logger: BrokerLogger;
   /**
@@ -156,11 +158,13 @@ const REPLICA_QUEUE_IDLE_EXPIRY_MS = 60 * 60 * 1000;
 /**
  * A replica queue holds at most this many messages; beyond it the oldest are dropped into the shared DLQ
  * (drop-head), never refused at publish (reject-publish would nack the publisher and stall every other
- * consumer's feed behind one stuck replica). A replica that far behind pushes stale updates anyway. The notifier's
- * replica queues carry seat-changes.batch messages (one per relay turn, up to 500 changes each), so this counts
- * relay turns, not changes.
+ * consumer's feed behind one stuck replica). A replica that far behind pushes stale updates anyway. Its
+ * messages are seat-changes.batch messages, one per relay turn (up to 500 changes each), so this also bounds
+ * what a replica that went away leaves on the broker until its queue expires: at most 1,000,000 changes, where
+ * 100,000 single messages were 100,000. A message count, not bytes, so the consumer can tell from the count
+ * alone that it overflowed.
  */
-export const REPLICA_QUEUE_MAX_LENGTH = 100_000;
+export const REPLICA_QUEUE_MAX_LENGTH = 2_000;
 /** The shared replica DLQ is bounded too (oldest dropped): its depth is the alert, its content is stale pushes. */
 export const REPLICA_DLQ_MAX_LENGTH = 10_000;
 /** How long close() lets the messages in hand finish before closing anyway. */
@@ -352,6 +356,7 @@ export function startConsumer(options: ConsumerOptions): Consumer {
         args['x-max-length'] = REPLICA_QUEUE_MAX_LENGTH;
         args['x-overflow'] = 'drop-head';
       }
+      for (const retired of options.retiredQueues ?? []) await ch.deleteQueue(retired);
       const existed = options.onQueueDeclared ? await queueExists(broker, queue) : true;
       const { messageCount } = await ch.assertQueue(queue, { durable: true, arguments: args });
       for (const pattern of bindings) await ch.bindQueue(queue, exchange, pattern);

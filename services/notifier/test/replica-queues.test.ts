@@ -77,10 +77,9 @@ it('replica queues are bounded, expire when idle and dead-letter into one shared
   }
 });
 
-it('unbinds seat.* from a replica queue an older build bound it to, and still reads what that build left in it', async () => {
+it('deletes the queue an older build of the same replica used, so single seat.* messages stop piling up there', async () => {
   const { exchange } = notifiers.fixture.isolation;
-  const queue = QueueNames.notifierReplica(exchange, 'upgraded');
-  const shared = QueueNames.notifierReplicasDeadLetter(exchange);
+  const old = QueueNames.notifierReplicaBeforeBatches(exchange, 'upgraded');
   const connection = await amqp.connect(BACKING.amqpUrl);
   const returned: string[] = [];
   const broker = connectBroker({
@@ -90,27 +89,26 @@ it('unbinds seat.* from a replica queue an older build bound it to, and still re
     onUnroutable: (routingKey) => returned.push(routingKey),
   });
   try {
-    // What an older build left: its replica queue bound to seat.*, a single seat.held message waiting in it.
+    // What an older build of replica "upgraded" left: its queue, bound to seat.*, holding a message.
     await onChannel(connection, async (ch) => {
-      await ch.assertQueue(queue, { durable: true, arguments: replicaQueueArguments() });
-      await ch.bindQueue(queue, exchange, Bindings.allSeatEvents);
+      await ch.assertQueue(old, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+      await ch.bindQueue(old, exchange, Bindings.allSeatEvents);
     });
-    const left = seatEnvelope(RoutingKeys.SeatHeld, { eventId: randomUUID(), seatNumber: 1 });
-    const confirm = await connection.createConfirmChannel();
-    confirm.publish(exchange, RoutingKeys.SeatHeld, Buffer.from(JSON.stringify(left)), { persistent: true });
-    await confirm.waitForConfirms();
-    await confirm.close();
-    const deadBefore = (await onChannel(connection, (ch) => ch.checkQueue(shared))).messageCount;
+    await waitFor(() => broker.isConnected(), { what: 'test broker connection' });
+    await broker.publish(seatEnvelope(RoutingKeys.SeatHeld, { eventId: randomUUID(), seatNumber: 1 }));
+    expect((await onChannel(connection, (ch) => ch.checkQueue(old))).messageCount).toBe(1);
 
     const upgraded = await notifiers.fixture.start({ NOTIFIER_REPLICA_ID: 'upgraded' });
     try {
-      // The single message is read as a seat change (acked), not dead-lettered as poison.
-      await waitFor(async () => (await onChannel(connection, (ch) => ch.checkQueue(queue))).messageCount === 0, {
-        what: 'the left message consumed',
-      });
-      expect((await onChannel(connection, (ch) => ch.checkQueue(shared))).messageCount).toBe(deadBefore);
-      // No queue takes seat.* any more: a mandatory publish on it comes back before its confirm.
-      await waitFor(() => broker.isConnected(), { what: 'test broker connection' });
+      await expect(onChannel(connection, (ch) => ch.checkQueue(old))).rejects.toThrow(/NOT_FOUND/);
+      // Its new queue is declared with the replica arguments, and no queue takes seat.* any more: a
+      // mandatory publish on it comes back before its confirm.
+      await onChannel(connection, (ch) =>
+        ch.assertQueue(QueueNames.notifierReplica(exchange, 'upgraded'), {
+          durable: true,
+          arguments: replicaQueueArguments(),
+        }),
+      );
       await broker.publish(seatEnvelope(RoutingKeys.SeatHeld, { eventId: randomUUID(), seatNumber: 1 }));
       expect(returned).toEqual([RoutingKeys.SeatHeld]);
     } finally {

@@ -49,10 +49,12 @@ export const QueueNames = {
   eventServiceSeatCounts: (exchange: string) => `${exchange}.event-service.seat-counts`,
   seatServiceEventConfig: (exchange: string) => `${exchange}.seat-service.event-config`,
   expiryWorkerSchedule: (exchange: string) => `${exchange}.expiry-worker.schedule`,
-  // "notifier-replica": replica queues declared before they shared one DLQ (other arguments, and a
-  // redeclaration with different arguments is refused) were named `<exchange>.notifier.<id>`; a new name
-  // lets an upgraded replica start at once while the old queues expire on their own after an idle hour.
-  notifierReplica: (exchange: string, replicaId: string) => `${exchange}.notifier-replica.${replicaId}`,
+  // A redeclaration with other arguments is refused, so a replica queue whose arguments change gets a new
+  // name: `<exchange>.notifier.<id>` (before the shared DLQ), then `<exchange>.notifier-replica.<id>` (single
+  // seat.* messages, bound in messages), now `notifier-batches` (batch messages, a tighter bound).
+  notifierReplica: (exchange: string, replicaId: string) => `${exchange}.notifier-batches.${replicaId}`,
+  /** The queue a replica of the same id used before it read batches: deleted when that replica starts. */
+  notifierReplicaBeforeBatches: (exchange: string, replicaId: string) => `${exchange}.notifier-replica.${replicaId}`,
   deadLetterExchange: (exchange: string) => `${exchange}.dlx`,
   deadLetter: (queue: string) => `${queue}.dlq`,
   /** The one DLQ every notifier replica queue shares, so replicas that come and go leave no queue behind. */

@@ -34,14 +34,15 @@ export const replicaQueue = (broker: Broker, replicaId: string): string =>
 /**
  * Every replica gets every seat change on its own queue and pushes it to its own sockets. It reads the relays'
  * seat-changes.batch messages (one delivery per relay turn, not one per change), like the other consumers of
- * seat changes; single seat.* messages left in its queue by an older build are still pushed.
+ * seat changes. The queue an older build of the same replica id used (single seat.* messages) is deleted: it
+ * holds changes for sockets that closed when that process stopped.
  */
 export function startSeatUpdateConsumer(deps: SeatUpdateConsumerDeps): Consumer {
   return startConsumer({
     broker: deps.broker,
     queue: replicaQueue(deps.broker, deps.replicaId),
     bindings: [Bindings.seatChangeBatches],
-    retiredBindings: [Bindings.allSeatEvents],
+    retiredQueues: [QueueNames.notifierReplicaBeforeBatches(deps.broker.exchange, deps.replicaId)],
     kind: 'replica',
     deadLetterQueue: QueueNames.notifierReplicasDeadLetter(deps.broker.exchange),
     registry: deps.registry,
