@@ -20,6 +20,21 @@ export function testBroker(exchange: string, url: string = BACKING.amqpUrl): Bro
   return connectBroker({ url, exchange, logger: quietLogger });
 }
 
+/**
+ * A test publisher that records the routing key of every publish no queue took (publishes are mandatory: the
+ * broker returns one before its confirm). How a test shows that nothing is bound to a key any more.
+ */
+export function unroutableRecordingBroker(exchange: string): { broker: Broker; returned: string[] } {
+  const returned: string[] = [];
+  const broker = connectBroker({
+    url: BACKING.amqpUrl,
+    exchange,
+    logger: quietLogger,
+    onUnroutable: (routingKey) => returned.push(routingKey),
+  });
+  return { broker, returned };
+}
+
 /** The seat's status after each seat.* fact, as the seat-service publishes it. */
 export const STATUS_AFTER: Readonly<Record<SeatRoutingKey, SeatStatus>> = {
   [RoutingKeys.SeatHeld]: 'held',

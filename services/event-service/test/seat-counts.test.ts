@@ -10,14 +10,12 @@ import {
   type SeatEnvelope,
   type SeatRoutingKey,
 } from '@zephyr/contracts';
-import { connectBroker } from '@zephyr/runtime/messaging';
 import {
-  BACKING,
   http,
   newUserId,
-  quietLogger,
   seatChangeBatchesFor,
   seatEnvelope,
+  unroutableRecordingBroker,
   useService,
   waitFor,
 } from '@zephyr/testing';
@@ -145,13 +143,7 @@ it('batches a shuffled burst with duplicates into the right counts', async () =>
 it('unbinds seat.* from a queue an older build bound it to, so single seat.* messages stop reaching it', async () => {
   const { exchange } = service.isolation;
   const queue = QueueNames.eventServiceSeatCounts(exchange);
-  const returned: string[] = [];
-  const broker = connectBroker({
-    url: BACKING.amqpUrl,
-    exchange,
-    logger: quietLogger,
-    onUnroutable: (routingKey) => returned.push(routingKey),
-  });
+  const { broker, returned } = unroutableRecordingBroker(exchange);
   try {
     await waitFor(() => broker.isConnected(), { what: 'test broker connection' });
     // What an older build's setup left on the durable queue.

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
 import { BatchRoutingKeys, Bindings, QueueNames, RoutingKeys } from '@zephyr/contracts';
-import { connectBroker, REPLICA_DLQ_MAX_LENGTH, REPLICA_QUEUE_MAX_LENGTH } from '@zephyr/runtime/messaging';
-import { BACKING, quietLogger, seatEnvelope, waitFor, type ServiceProcess } from '@zephyr/testing';
+import { REPLICA_DLQ_MAX_LENGTH, REPLICA_QUEUE_MAX_LENGTH } from '@zephyr/runtime/messaging';
+import { BACKING, seatEnvelope, unroutableRecordingBroker, waitFor, type ServiceProcess } from '@zephyr/testing';
 import { useNotifierReplicas } from './support/replicas';
 import { metric } from './support/helpers';
 
@@ -81,13 +81,7 @@ it('deletes the queue an older build of the same replica used, so single seat.* 
   const { exchange } = notifiers.fixture.isolation;
   const old = QueueNames.notifierReplicaBeforeBatches(exchange, 'upgraded');
   const connection = await amqp.connect(BACKING.amqpUrl);
-  const returned: string[] = [];
-  const broker = connectBroker({
-    url: BACKING.amqpUrl,
-    exchange,
-    logger: quietLogger,
-    onUnroutable: (routingKey) => returned.push(routingKey),
-  });
+  const { broker, returned } = unroutableRecordingBroker(exchange);
   try {
     // What an older build of replica "upgraded" left: its queue, bound to seat.*, holding a message.
     await onChannel(connection, async (ch) => {
