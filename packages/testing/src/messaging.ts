@@ -16,8 +16,12 @@ import { BACKING } from './backing';
 export const quietLogger: BrokerLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** A publisher on a test's own (isolated) exchange. */
-export function testBroker(exchange: string, url: string = BACKING.amqpUrl): Broker {
-  return connectBroker({ url, exchange, logger: quietLogger });
+export function testBroker(
+  exchange: string,
+  url: string = BACKING.amqpUrl,
+  onUnroutable?: (routingKey: string) => void,
+): Broker {
+  return connectBroker({ url, exchange, logger: quietLogger, onUnroutable });
 }
 
 /**
@@ -26,12 +30,7 @@ export function testBroker(exchange: string, url: string = BACKING.amqpUrl): Bro
  */
 export function unroutableRecordingBroker(exchange: string): { broker: Broker; returned: string[] } {
   const returned: string[] = [];
-  const broker = connectBroker({
-    url: BACKING.amqpUrl,
-    exchange,
-    logger: quietLogger,
-    onUnroutable: (routingKey) => returned.push(routingKey),
-  });
+  const broker = testBroker(exchange, BACKING.amqpUrl, (routingKey) => returned.push(routingKey));
   return { broker, returned };
 }
 
