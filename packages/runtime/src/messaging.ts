@@ -5,6 +5,7 @@ import {
   InvalidEnvelopeError,
   MessageHeaders,
   QueueNames,
+  isMandatoryRoutingKey,
   parseEnvelope,
   type DomainEnvelope,
 } from '@zephyr/contracts';
@@ -29,6 +30,8 @@ export interface BrokerOptions {
   logger: BrokerLogger;
   /** Called for every publish the broker returned as unroutable (mandatory flag). */
   onUnroutable?: (routingKey: string) => void;
+  /** Which publishes are mandatory; the contract's rule (`isMandatoryRoutingKey`) unless given. */
+  isMandatory?: (routingKey: string) => boolean;
   /** Where to count those returns (`zephyr_amqp_unroutable_total`): the publishing service's registry. */
   registry?: Registry;
 }
@@ -51,6 +54,7 @@ async function declareExchanges(channel: ConfirmChannel, exchange: string): Prom
 
 export function connectBroker(options: BrokerOptions): Broker {
   const { url, exchange, logger } = options;
+  const isMandatory = options.isMandatory ?? isMandatoryRoutingKey;
   const unroutable =
     options.registry &&
     new Counter({
@@ -91,7 +95,7 @@ export function connectBroker(options: BrokerOptions): Broker {
       if (requestId) headers[MessageHeaders.requestId] = requestId;
       const publishOptions: Options.Publish = {
         persistent: true,
-        mandatory: true,
+        mandatory: isMandatory(envelope.type),
         contentType: 'application/json',
         messageId: envelope.id,
         type: envelope.type,

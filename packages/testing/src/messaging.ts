@@ -9,7 +9,7 @@ import {
   type SeatRoutingKey,
   type SeatStatus,
 } from '@zephyr/contracts';
-import { connectBroker, type Broker, type BrokerLogger } from '@zephyr/runtime/messaging';
+import { connectBroker, type Broker, type BrokerLogger, type BrokerOptions } from '@zephyr/runtime/messaging';
 import { BACKING } from './backing';
 
 /** Test brokers stay silent: a test asserts on what it receives, not on connection chatter. */
@@ -19,18 +19,22 @@ export const quietLogger: BrokerLogger = { info: () => undefined, warn: () => un
 export function testBroker(
   exchange: string,
   url: string = BACKING.amqpUrl,
-  onUnroutable?: (routingKey: string) => void,
+  options: Pick<BrokerOptions, 'onUnroutable' | 'isMandatory'> = {},
 ): Broker {
-  return connectBroker({ url, exchange, logger: quietLogger, onUnroutable });
+  return connectBroker({ url, exchange, logger: quietLogger, ...options });
 }
 
 /**
- * A test publisher that records the routing key of every publish no queue took (publishes are mandatory: the
- * broker returns one before its confirm). How a test shows that nothing is bound to a key any more.
+ * A test publisher that records the routing key of every publish no queue took (all its publishes are
+ * mandatory, seat.* facts too: the broker returns one before its confirm). How a test shows that nothing
+ * is bound to a key any more.
  */
 export function unroutableRecordingBroker(exchange: string): { broker: Broker; returned: string[] } {
   const returned: string[] = [];
-  const broker = testBroker(exchange, BACKING.amqpUrl, (routingKey) => returned.push(routingKey));
+  const broker = testBroker(exchange, BACKING.amqpUrl, {
+    onUnroutable: (routingKey) => returned.push(routingKey),
+    isMandatory: () => true,
+  });
   return { broker, returned };
 }
 

@@ -4,6 +4,7 @@ import {
   DEFAULT_EXCHANGE,
   EVENT_ROUTING_KEYS,
   SEAT_ROUTING_KEYS,
+  isMandatoryRoutingKey,
   type BatchRoutingKey,
   type RoutingKey,
 } from '../messaging/names';
@@ -256,8 +257,9 @@ export function buildAsyncApiDocument(info: DocumentInfo): Record<string, unknow
       summary: 'Consumers use durable quorum queues with a DLQ, dedupe on envelope `id`, and ack after the effect.',
       channel: { $ref: `#/channels/${name}` },
       messages: [{ $ref: `#/channels/${name}/messages/${name}` }],
-      // Persistent, and returned by the broker when no queue is bound (publish after commit, with confirms).
-      bindings: { amqp: { deliveryMode: 2, mandatory: true, bindingVersion: '0.3.0' } },
+      // Persistent, published after commit with confirms; mandatory (returned when no queue is bound) for
+      // every key a Zephyr consumer takes, not for the single seat.* facts (outside subscribers only).
+      bindings: { amqp: { deliveryMode: 2, mandatory: isMandatoryRoutingKey(key), bindingVersion: '0.3.0' } },
     };
   }
 

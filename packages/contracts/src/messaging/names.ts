@@ -37,6 +37,17 @@ export const BatchRoutingKeys = {
 
 export type BatchRoutingKey = (typeof BatchRoutingKeys)[keyof typeof BatchRoutingKeys];
 
+/**
+ * Whether a publish of this key is mandatory: returned by the broker (and counted and alerted on as
+ * unroutable) when no queue takes it. Every key but the single seat.* facts has a Zephyr consumer, so a
+ * drop means a missing queue or binding. The single seat.* facts are SPEC §5's one message per change for
+ * outside subscribers: Zephyr's own consumers read the batch feed, so with no subscriber bound the broker
+ * drops them by design, and returning each one would cost a broker round trip and a warning per change.
+ */
+export function isMandatoryRoutingKey(routingKey: string): boolean {
+  return !(SEAT_ROUTING_KEYS as readonly string[]).includes(routingKey);
+}
+
 /** Binding patterns (topic exchange wildcards). */
 export const Bindings = {
   allSeatEvents: 'seat.*',
