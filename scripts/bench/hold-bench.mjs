@@ -8,16 +8,16 @@
 // BENCH_CPU_PROF=<service> (writes that service's .cpuprofile to BENCH_CPU_PROF_DIR, default /tmp/zephyr-prof),
 // BENCH_SMOKE=1 (a few seconds, 20 idle events, no §7 runs; exits non-zero only on errors, double grants or
 // lost pushes — nothing about time).
-import { execFile, execFileSync, fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { build, ensureInstall } from '../ensure-install.mjs';
 import { BACKING_NAMES, cpuBetween, cpuSnapshot, processesOf, rssPeaks } from './processes.mjs';
 import { startPushProbe } from './push-probe.mjs';
+import { requireWrk, runWrk } from './wrk.mjs';
 import { SERVICE_NAMES, startStack } from './stack.mjs';
 
 const SMOKE = process.env.BENCH_SMOKE === '1';
@@ -36,7 +36,6 @@ const USERS = 256;
 const HOLD_BODY = '{"holdDuration":3600}';
 const GROUP = 4;
 const here = path.dirname(fileURLToPath(import.meta.url));
-const run = promisify(execFile);
 
 const live = { stack: undefined, baselineServer: undefined };
 async function abort(reason) {
@@ -48,17 +47,6 @@ async function abort(reason) {
 }
 process.once('SIGINT', () => void abort('interrupted'));
 process.once('SIGTERM', () => void abort('terminated'));
-
-function requireWrk() {
-  try {
-    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
-  } catch (err) {
-    if (err.code === 'ENOENT') {
-      console.error('bench: wrk is required (Debian: apt-get install -y wrk)');
-      process.exit(2);
-    }
-  }
-}
 
 // Each request i goes to event floor(i / perEvent) and uses slot k = i % perEvent in it (seat = k + 1).
 function wrkScript({ events, tokens, pathFor, bodyFor = 'nil', perEvent = SEATS_PER_EVENT }) {
@@ -92,31 +80,8 @@ end
   return file;
 }
 
-const toMs = (value, unit) => Number(value) * { us: 0.001, ms: 1, s: 1000 }[unit];
-
-async function runWrk(url, script, seconds = SECONDS) {
-  const { stdout } = await run(
-    'wrk',
-    ['-t4', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '30s', '--latency', '-s', script, url],
-    {
-      encoding: 'utf8',
-      timeout: (seconds + 60) * 1000,
-    },
-  );
-  const total = Number(/(\d+) requests in/.exec(stdout)[1]);
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0);
-  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
-  const socketErrors = socket ? socket.slice(1).reduce((n, v) => n + Number(v), 0) : 0;
-  const p50 = /50%\s+([\d.]+)(us|ms|s)/.exec(stdout);
-  const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(stdout);
-  return {
-    total,
-    ok: total - non2xx,
-    non2xx,
-    socketErrors,
-    p50ms: p50 ? toMs(p50[1], p50[2]) : NaN,
-    p99ms: p99 ? toMs(p99[1], p99[2]) : NaN,
-  };
+function runStorm(url, script, seconds = SECONDS) {
+  return runWrk({ url, script, seconds, connections: CONNECTIONS });
 }
 
 const perHoldUs = (cpu, holds) => Object.fromEntries(Object.entries(cpu).map(([k, s]) => [k, (s / holds) * 1e6]));
@@ -136,7 +101,7 @@ async function baseline() {
   delete procs.postgres;
   const start = cpuSnapshot(procs);
   const stopRss = rssPeaks(procs);
-  const result = await runWrk('http://127.0.0.1:4190', script);
+  const result = await runStorm('http://127.0.0.1:4190', script);
   const cpu = cpuBetween(procs, procs, start, cpuSnapshot(procs));
   const rss = stopRss();
   server.kill();
@@ -233,7 +198,7 @@ async function measure(stack, { events, script, seatsPerRequest, probeTokens, ad
   const stopRss = rssPeaks(procs);
   const start = cpuSnapshot(procs);
   const startedAt = Date.now();
-  const result = await runWrk(stack.gatewayUrl, script);
+  const result = await runStorm(stack.gatewayUrl, script);
   const loopP99ms = await loopDelayP99Ms(stack);
   const pushes = await probe(); // also lets the relays publish what the run committed, so their CPU counts
   const rss = stopRss();
@@ -301,7 +266,7 @@ async function zephyr() {
     // ones do not (the 10,000-idle storm ran 10-50 % faster than the 0-idle one before this): an unmeasured
     // storm on events of its own comes first, so every measured storm starts warm.
     const warmUp = wrkScript({ events: await stormEvents(), tokens, pathFor: HOLD_PATH, bodyFor: `'${HOLD_BODY}'` });
-    await runWrk(stack.gatewayUrl, warmUp, WARM_UP_SECONDS);
+    await runStorm(stack.gatewayUrl, warmUp, WARM_UP_SECONDS);
     let idle = 0;
     for (const [i, target] of IDLE_EVENTS.entries()) {
       if (target > idle) {

@@ -1,0 +1,129 @@
+// npm run bench:hops: what one HTTP hop costs on this machine, by layer. The same hold request (POST with a
+// JSON body and a bearer token) goes by wrk to each of:
+//   node          Node's http server answering itself (the floor of a hop)
+//   express       express 5 answering from a route (one express hop; the hold bench's baseline without Redis)
+//   node-proxy    Node's http server and client relaying to a trivial upstream (the floor of a proxying hop)
+//   express-hpm   express 5 + http-proxy-middleware relaying to it (the gateway's two packages, nothing else)
+//   express-gateway-proxy  express 5 + the gateway's own proxy middleware (its options and error handling)
+//   gateway       the Zephyr gateway relaying to it (rate limits off; auth, guard, metrics, idempotency on)
+// All but the gateway are bare processes forked here (hop-servers.mjs). The upstream answers like the
+// seat-service's hold but does no work, so each row is the hop's own cost.
+// Windows of BENCH_HOP_WINDOW_SECONDS (3) go to each target in turn, BENCH_HOP_ROUNDS (5) times after a
+// warm-up round, so a machine whose speed drifts affects every row alike. Prints CPU µs per request of the
+// hop's process (and of the upstream) and requests/s, and one JSON line.
+import { fork } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, ensureInstall } from '../ensure-install.mjs';
+import { cpuSeconds, startStack } from './stack.mjs';
+import { requireWrk, runWrk } from './wrk.mjs';
+
+const ROUNDS = Number(process.env.BENCH_HOP_ROUNDS ?? 5);
+const WINDOW_SECONDS = Number(process.env.BENCH_HOP_WINDOW_SECONDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const USER_ID = '00000000-0000-4000-8000-000000000002';
+const here = path.dirname(fileURLToPath(import.meta.url));
+const children = [];
+
+async function startHop(kind, upstreamUrl) {
+  const child = fork(path.join(here, 'hop-servers.mjs'), {
+    env: { ...process.env, HOP_KIND: kind, HOP_UPSTREAM_URL: upstreamUrl ?? '' },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  children.push(child);
+  const { port } = await new Promise((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', (code) => reject(new Error(`${kind} exited with ${code}`)));
+  });
+  return { name: kind, pid: child.pid, url: `http://127.0.0.1:${port}` };
+}
+
+function holdScript(token) {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'zephyr-hops-')), 'hold.lua');
+  writeFileSync(
+    file,
+    `local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("POST", "/api/seats/00000000-0000-4000-8000-000000000001/" .. (n % 1000 + 1) .. "/hold",
+    {["Authorization"] = "Bearer ${token}", ["Content-Type"] = "application/json"}, '{"holdDuration":3600}')
+end
+`,
+  );
+  return file;
+}
+
+async function main() {
+  requireWrk();
+  ensureInstall();
+  build();
+  const upstream = await startHop('upstream');
+  const targets = [];
+  for (const kind of ['node', 'express', 'node-proxy', 'express-hpm', 'express-gateway-proxy'])
+    targets.push(await startHop(kind, upstream.url));
+  const stack = await startStack({
+    services: ['gateway'],
+    env: {
+      RATE_LIMIT_PER_IP: '0',
+      RATE_LIMIT_PER_USER: '0',
+      SEAT_SERVICE_URL: upstream.url,
+      EVENT_SERVICE_URL: upstream.url,
+    },
+  });
+  try {
+    targets.push({ name: 'gateway', pid: stack.children[0].child.pid, url: stack.gatewayUrl });
+    const script = holdScript(await stack.token(USER_ID));
+    console.log(
+      `bench:hops: ${ROUNDS} rounds of ${WINDOW_SECONDS}s windows per target (after a warm-up round), ` +
+        `${CONNECTIONS} connections, wrk on 127.0.0.1, ${os.cpus().length} cores\n`,
+    );
+    const totals = new Map(
+      targets.map((t) => [t.name, { requests: 0, errors: 0, seconds: 0, cpu: 0, upstreamCpu: 0 }]),
+    );
+    for (let round = 0; round <= ROUNDS; round++) {
+      for (const target of targets) {
+        const before = [cpuSeconds(target.pid), cpuSeconds(upstream.pid)];
+        const result = await runWrk({ url: target.url, script, seconds: WINDOW_SECONDS, connections: CONNECTIONS });
+        if (round === 0) continue;
+        const sum = totals.get(target.name);
+        sum.requests += result.ok;
+        sum.errors += result.non2xx + result.socketErrors;
+        sum.seconds += WINDOW_SECONDS;
+        sum.cpu += cpuSeconds(target.pid) - before[0];
+        sum.upstreamCpu += cpuSeconds(upstream.pid) - before[1];
+      }
+    }
+    const rows = targets.map(({ name }) => {
+      const sum = totals.get(name);
+      return {
+        name,
+        requestsPerSecond: Math.round(sum.requests / sum.seconds),
+        errors: sum.errors,
+        cpuUsPerRequest: Math.round((sum.cpu / sum.requests) * 1e6),
+        upstreamCpuUsPerRequest: Math.round((sum.upstreamCpu / sum.requests) * 1e6),
+      };
+    });
+    const express = rows.find((r) => r.name === 'express').cpuUsPerRequest;
+    console.log('| hop | requests/s | CPU µs/request, the hop | × express | CPU µs/request, upstream | errors |');
+    console.log('|---|---:|---:|---:|---:|---:|');
+    for (const r of rows) {
+      const upstreamCost = r.name === 'node' || r.name === 'express' ? '–' : r.upstreamCpuUsPerRequest;
+      console.log(
+        `| ${r.name} | ${r.requestsPerSecond} | ${r.cpuUsPerRequest} | ${(r.cpuUsPerRequest / express).toFixed(2)} | ${upstreamCost} | ${r.errors} |`,
+      );
+    }
+    console.log(`BENCH_HOPS_JSON ${JSON.stringify({ rounds: ROUNDS, windowSeconds: WINDOW_SECONDS, rows })}`);
+    if (rows.some((r) => r.errors > 0)) process.exitCode = 1;
+  } finally {
+    await stack.stop();
+    for (const child of children) child.kill('SIGTERM');
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  for (const child of children) child.kill('SIGTERM');
+  process.exit(1);
+});

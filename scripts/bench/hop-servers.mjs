@@ -1,0 +1,79 @@
+// The processes `npm run bench:hops` compares, one per fork, chosen by HOP_KIND (each listens on a free port
+// and sends it to the parent):
+//   upstream      Node's http server answering like the seat-service's hold (201, a small JSON body)
+//   node          Node's http server answering the same itself (the floor of one HTTP hop)
+//   express       express 5 answering it from a route (one express hop, no backing service)
+//   node-proxy    Node's http client and server relaying to the upstream (the floor of a proxying hop)
+//   express-hpm   express 5 + http-proxy-middleware relaying to the upstream (the gateway's two packages, nothing else)
+//   express-gateway-proxy  express 5 + the gateway's own proxy (its options, plugins, timeouts and error answers)
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { ROOT } from '../ensure-install.mjs';
+
+const require = createRequire(path.join(ROOT, 'services', 'gateway', 'package.json'));
+const kind = process.env.HOP_KIND;
+const upstream = process.env.HOP_UPSTREAM_URL;
+const HOLD = JSON.stringify({
+  eventId: '00000000-0000-4000-8000-000000000001',
+  seatNumber: 1,
+  userId: '00000000-0000-4000-8000-000000000002',
+  heldAt: new Date(0).toISOString(),
+  expiresAt: new Date(0).toISOString(),
+});
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+function answer(req, res) {
+  req.resume();
+  req.once('end', () => {
+    res.writeHead(201, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(HOLD),
+    });
+    res.end(HOLD);
+  });
+}
+
+function expressApp() {
+  const express = require('express');
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  return app;
+}
+
+const handlers = {
+  upstream: () => (req, res) => (req.url.startsWith('/health') ? res.end('{"status":"ok"}') : answer(req, res)),
+  node: () => answer,
+  express: () => expressApp().post('/api/seats/:eventId/:seatNumber/hold', answer),
+  'node-proxy': () => {
+    const target = new URL(upstream);
+    return (req, res) => {
+      const proxied = http.request(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent },
+        (answered) => {
+          res.writeHead(answered.statusCode, answered.headers);
+          answered.pipe(res);
+        },
+      );
+      proxied.on('error', () => res.destroy());
+      req.pipe(proxied);
+    };
+  },
+  'express-hpm': () => {
+    const { createProxyMiddleware } = require('http-proxy-middleware');
+    return expressApp().use(createProxyMiddleware({ target: upstream, agent, xfwd: true, ejectPlugins: true }));
+  },
+  'express-gateway-proxy': () => {
+    const { createUpstreamProxy } = require(
+      path.join(ROOT, 'services', 'gateway', 'dist', 'entry-points', 'http', 'proxy.js'),
+    );
+    const silent = { info() {}, warn() {}, error() {} };
+    return expressApp().use(createUpstreamProxy(upstream, silent, 10_000));
+  },
+};
+
+if (!handlers[kind]) throw new Error(`HOP_KIND must be one of ${Object.keys(handlers).join(', ')}`);
+const server = http.createServer(handlers[kind]());
+server.listen(0, '127.0.0.1', () => process.send?.({ port: server.address().port }));
+process.once('SIGTERM', () => process.exit(0));
