@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
-import { ENVELOPE_VERSION, QueueNames, RoutingKeys, type DomainEnvelope } from '@zephyr/contracts';
+import { ENVELOPE_VERSION, QueueNames, RoutingKeys, type EventEnvelope } from '@zephyr/contracts';
 import { BACKING, quietLogger, seatChangeBatchesFor, seatEnvelope, waitFor } from '@zephyr/testing';
 import { connectBroker, type Broker } from './messaging';
 
@@ -30,22 +30,26 @@ describe('connectBroker: which publishes are mandatory', () => {
 
   it('drops a seat.* fact no one subscribes to without a return, and returns keys Zephyr consumes', async () => {
     const change = seatEnvelope(RoutingKeys.SeatHeld, { eventId: randomUUID(), seatNumber: 1 });
-    const eventCreated: DomainEnvelope = {
+    const now = new Date().toISOString();
+    const eventCreated: EventEnvelope = {
       id: randomUUID(),
       type: RoutingKeys.EventCreated,
       version: ENVELOPE_VERSION,
-      occurredAt: new Date().toISOString(),
+      occurredAt: now,
       producer: 'test',
       data: {
         id: randomUUID(),
         name: 'n',
-        startsAt: new Date().toISOString(),
+        description: '',
         totalSeats: 1,
         maxSeatsPerUser: 1,
-        status: 'published',
+        seatsPerRow: 1,
+        status: 'active',
+        createdAt: now,
+        updatedAt: now,
         revision: 1,
       },
-    } as unknown as DomainEnvelope;
+    };
     // Nothing is bound on this exchange. The broker sends a mandatory publish's return before its confirm,
     // so once a publish resolves, whether it came back is known.
     await broker.publish(change);
