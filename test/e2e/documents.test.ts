@@ -4,7 +4,7 @@ import Ajv, { type ValidateFunction } from 'ajv';
 import Ajv2020 from 'ajv/dist/2020';
 import specs from '@asyncapi/specs';
 import { ROUTES, type RouteRule } from '@zephyr/contracts';
-import { http, newUserId, useStack, userToken } from '@zephyr/testing';
+import { http, newUserId, untilGatewayRedisConnected, useStack, userToken } from '@zephyr/testing';
 
 /**
  * SPEC.md §8 documents, through a real gateway: the OpenAPI 3.1 document passes a real validator, has an
@@ -268,6 +268,8 @@ describe('GET /api/docs', () => {
       RATE_LIMIT_WINDOW_SECONDS: '60',
       REDIS_KEY_PREFIX: `${stack.isolation.redisPrefix}limited:`,
     });
+    // Counted in Redis only once the new gateway's connection is up (before that, in its memory window).
+    await untilGatewayRedisConnected(extraGateway.baseUrl);
     const statuses: number[] = [];
     let last: Response | undefined;
     for (let i = 0; i < 5; i++) {

@@ -4,6 +4,7 @@ import {
   http,
   inParallel,
   newUserId,
+  untilGatewayRedisConnected,
   userToken,
   type JsonResponse,
   type ServiceProcess,
@@ -248,6 +249,8 @@ describe('configuration', () => {
       TRUST_PROXY: '0',
       REDIS_KEY_PREFIX: `${stack.isolation.redisPrefix}direct:`,
     });
+    // Counted in Redis only once the new gateway's connection is up (before that, in its memory window).
+    await untilGatewayRedisConnected(direct.baseUrl);
     const results = await withinOneWindow(async () => {
       const answers: JsonResponse[] = [];
       for (let i = 0; i < 10; i++)

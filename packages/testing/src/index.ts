@@ -288,6 +288,17 @@ export async function http<T = any>( // eslint-disable-line @typescript-eslint/n
   return { status: res.status, headers: res.headers, body: parsed as T };
 }
 
+/**
+ * A gateway is ready before its Redis connection is up: until then its rate limits count in a per-replica
+ * memory window (an outage of the limiter's store must not stop sales) and an Idempotency-Key gets a 503.
+ * A test that counts against the shared limits, or sends keys, waits for the connection first.
+ */
+export async function untilGatewayRedisConnected(gatewayUrl: string): Promise<void> {
+  await waitFor(async () => (await http(gatewayUrl, 'GET', '/health/redis')).status === 200, {
+    what: 'gateway connected to Redis',
+  });
+}
+
 /** A WebSocket test client that records every message it receives. */
 export interface WsClient {
   socket: WebSocket;

@@ -4,6 +4,7 @@ import {
   http,
   newUserId,
   startService,
+  untilGatewayRedisConnected,
   useStack,
   userToken,
   waitFor,
@@ -25,13 +26,8 @@ stack.onTeardown(async () => {
   await Promise.all(extra.map((p) => p.stop()));
 });
 
-// The gateway is ready without Redis (rate limits fall back to memory) and connects to it in the background;
-// an Idempotency-Key needs Redis, so a request sent before that connection is up gets a 503.
-beforeAll(async () => {
-  await waitFor(async () => (await http(stack.gatewayUrl, 'GET', '/health/redis')).status === 200, {
-    what: 'gateway connected to Redis',
-  });
-});
+// An Idempotency-Key needs the gateway's Redis connection, which comes up after the gateway is ready.
+beforeAll(() => untilGatewayRedisConnected(stack.gatewayUrl));
 
 afterAll(async () => {
   await fake?.close();
@@ -146,6 +142,7 @@ it("lets a retry through once a crashed gateway's in-flight marker expires (upst
   };
   const [doomed, survivor] = await Promise.all([startService('gateway', env), startService('gateway', env)]);
   extra.push(doomed!, survivor!);
+  await Promise.all([doomed!, survivor!].map((gateway) => untilGatewayRedisConnected(gateway.baseUrl)));
   const eventId = randomUUID();
   fake.behave(eventId, 'gate');
   const token = await userToken(newUserId());
