@@ -37,7 +37,7 @@ async function startHop(kind, upstreamUrl) {
     child.once('message', resolve);
     child.once('exit', (code) => reject(new Error(`${kind} exited with ${code}`)));
   });
-  return { name: kind, pid: child.pid, url: `http://127.0.0.1:${port}` };
+  return { name: kind, child, url: `http://127.0.0.1:${port}` };
 }
 
 function holdScript(token) {
@@ -73,7 +73,7 @@ async function main() {
     },
   });
   try {
-    targets.push({ name: 'gateway', pid: stack.children[0].child.pid, url: stack.gatewayUrl });
+    targets.push({ name: 'gateway', child: stack.children[0].child, url: stack.gatewayUrl });
     const script = holdScript(await stack.token(USER_ID));
     console.log(
       `bench:hops: ${ROUNDS} rounds of ${WINDOW_SECONDS}s windows per target (after a warm-up round), ` +
@@ -84,15 +84,19 @@ async function main() {
     );
     for (let round = 0; round <= ROUNDS; round++) {
       for (const target of targets) {
-        const before = [cpuSeconds(target.pid), cpuSeconds(upstream.pid)];
+        const before = [cpuSeconds(target.child.pid), cpuSeconds(upstream.child.pid)];
         const result = await runWrk({ url: target.url, script, seconds: WINDOW_SECONDS, connections: CONNECTIONS });
+        // A process that died mid-window has no CPU figure left to read: that is the bench failing.
+        for (const { name, child } of [target, upstream]) {
+          if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited during the run`);
+        }
         if (round === 0) continue;
         const sum = totals.get(target.name);
         sum.requests += result.ok;
         sum.errors += result.non2xx + result.socketErrors;
         sum.seconds += WINDOW_SECONDS;
-        sum.cpu += cpuSeconds(target.pid) - before[0];
-        sum.upstreamCpu += cpuSeconds(upstream.pid) - before[1];
+        sum.cpu += cpuSeconds(target.child.pid) - before[0];
+        sum.upstreamCpu += cpuSeconds(upstream.child.pid) - before[1];
       }
     }
     const rows = targets.map(({ name }) => {

@@ -62,7 +62,14 @@ const handlers = {
   },
   'express-hpm': () => {
     const { createProxyMiddleware } = require('http-proxy-middleware');
-    return expressApp().use(createProxyMiddleware({ target: upstream, agent, xfwd: true, ejectPlugins: true }));
+    // Without its plugins, http-proxy throws a relay error unless there is a handler: answer it, as a 502.
+    const failed = (_err, _req, res) => {
+      if (res.headersSent || !res.writeHead) res.destroy();
+      else res.writeHead(502).end();
+    };
+    return expressApp().use(
+      createProxyMiddleware({ target: upstream, agent, xfwd: true, ejectPlugins: true, on: { error: failed } }),
+    );
   },
   'express-gateway-proxy': () => {
     const { createUpstreamProxy } = require(
@@ -75,5 +82,9 @@ const handlers = {
 
 if (!handlers[kind]) throw new Error(`HOP_KIND must be one of ${Object.keys(handlers).join(', ')}`);
 const server = http.createServer(handlers[kind]());
+// As the services do (runtime's listen): a relay's idle keep-alive socket must not be closed under it between
+// two of its windows, or its next request races the close.
+server.keepAliveTimeout = 65_000;
+server.headersTimeout = 66_000;
 server.listen(0, '127.0.0.1', () => process.send?.({ port: server.address().port }));
 process.once('SIGTERM', () => process.exit(0));
