@@ -12,6 +12,8 @@ import path from 'node:path';
 import { ROOT } from '../ensure-install.mjs';
 
 const require = createRequire(path.join(ROOT, 'services', 'gateway', 'package.json'));
+const { keepConnectionsOpen } = require(path.join(ROOT, 'packages', 'runtime', 'dist', 'index.js'));
+const { quietLogger } = require(path.join(ROOT, 'packages', 'testing', 'dist', 'index.js'));
 const kind = process.env.HOP_KIND;
 const upstream = process.env.HOP_UPSTREAM_URL;
 const HOLD = JSON.stringify({
@@ -75,16 +77,14 @@ const handlers = {
     const { createUpstreamProxy } = require(
       path.join(ROOT, 'services', 'gateway', 'dist', 'entry-points', 'http', 'proxy.js'),
     );
-    const silent = { info() {}, warn() {}, error() {} };
-    return expressApp().use(createUpstreamProxy(upstream, silent, 10_000));
+    return expressApp().use(createUpstreamProxy(upstream, quietLogger, 10_000));
   },
 };
 
 if (!handlers[kind]) throw new Error(`HOP_KIND must be one of ${Object.keys(handlers).join(', ')}`);
 const server = http.createServer(handlers[kind]());
-// As the services do (runtime's listen): a relay's idle keep-alive socket must not be closed under it between
-// two of its windows, or its next request races the close.
-server.keepAliveTimeout = 65_000;
-server.headersTimeout = 66_000;
+// As the services do: a relay's idle keep-alive socket must not be closed under it between two of its
+// windows, or its next request races the close.
+keepConnectionsOpen(server);
 server.listen(0, '127.0.0.1', () => process.send?.({ port: server.address().port }));
 process.once('SIGTERM', () => process.exit(0));
