@@ -1,4 +1,4 @@
-import { Cluster, connectRedis, createRedis, type RedisClient } from '@zephyr/runtime';
+import { Cluster, connectRedis, createRedis, createSlotPipeline, type RedisClient } from '@zephyr/runtime';
 import { startRedisCluster, type LocalRedisCluster } from '@zephyr/testing';
 
 /**
@@ -54,3 +54,27 @@ it('returns a Cluster client that prefixes keys and runs scripts on every shard,
   );
   expect(values.every((v) => v === 2)).toBe(true);
 }, 90_000);
+
+it('runs one slot pipeline over keys on every shard and answers in the order the commands were added', async () => {
+  const tags = Array.from({ length: 30 }, (_, i) => `p${i}`);
+  const setUp = createSlotPipeline(redis);
+  for (const tag of tags) setUp.add(tag, (p) => p.set(`v:{${tag}}`, tag));
+  expect((await setUp.exec()).every(([err, reply]) => err === null && reply === 'OK')).toBe(true);
+
+  const read = createSlotPipeline(redis);
+  for (const tag of [...tags].reverse()) {
+    read.add(tag, (p) => p.get(`v:{${tag}}`));
+    read.add(tag, (p) => p.strlen(`v:{${tag}}`));
+  }
+  expect(read.length).toBe(60);
+  expect(await read.exec()).toEqual(
+    [...tags].reverse().flatMap((tag) => [
+      [null, tag],
+      [null, tag.length],
+    ]),
+  );
+  // A plain ioredis pipeline over the same keys is refused: the reason the relay uses slot pipelines.
+  const plain = redis.pipeline();
+  for (const tag of tags) plain.get(`v:{${tag}}`);
+  await expect(plain.exec()).rejects.toThrow('same slots allocation group');
+});

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import Redis, { Cluster, type ClusterNode } from 'ioredis';
+import Redis, { Cluster, type ChainableCommander, type ClusterNode } from 'ioredis';
 
 export { Redis, Cluster };
 
@@ -112,6 +112,50 @@ export function coalesceWrites(redis: Redis): Redis {
     } as Socket['write'];
   });
   return redis;
+}
+
+/** Commands added to a SlotPipeline, run together; replies come back in the order the commands were added. */
+export interface SlotPipeline {
+  /** Adds one command whose keys all carry hash tag `tag` (an event id for `seat:{<event id>}:…`). */
+  add(tag: string, command: (pipeline: ChainableCommander) => unknown): void;
+  readonly length: number;
+  /** One [error, reply] per command; one failed shard fails only its own commands. */
+  exec(): Promise<[Error | null, unknown][]>;
+}
+
+/**
+ * A pipeline over many hash tags that works on both clients: one pipeline on a single Redis, one per tag
+ * on a Cluster, because ioredis refuses a pipeline whose keys live on different shards. The Cluster's
+ * per-tag pipelines still leave in one write per node (coalesceWrites).
+ */
+export function createSlotPipeline(redis: RedisClient): SlotPipeline {
+  const perTag = redis instanceof Cluster;
+  const pipelines = new Map<string, ChainableCommander>();
+  const order: { group: string; index: number }[] = [];
+  return {
+    add(tag, command) {
+      const group = perTag ? tag : '';
+      let pipeline = pipelines.get(group);
+      if (!pipeline) pipelines.set(group, (pipeline = redis.pipeline()));
+      const index = pipeline.length;
+      command(pipeline);
+      if (pipeline.length !== index + 1) throw new Error('SlotPipeline.add takes exactly one command');
+      order.push({ group, index });
+    },
+    get length() {
+      return order.length;
+    },
+    async exec() {
+      const replies = new Map<string, [Error | null, unknown][]>();
+      await Promise.all(
+        [...pipelines].map(async ([group, pipeline]) => {
+          const failAll = (err: Error) => Array.from({ length: pipeline.length }, () => [err, null]);
+          replies.set(group, (await pipeline.exec().then((r) => r ?? [], failAll)) as [Error | null, unknown][]);
+        }),
+      );
+      return order.map(({ group, index }) => replies.get(group)?.[index] ?? [new Error('no reply'), null]);
+    },
+  };
 }
 
 /** Waits for the first connection (startup), retrying while Redis is not up yet. */

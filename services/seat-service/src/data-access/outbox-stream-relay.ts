@@ -1,7 +1,14 @@
 import os from 'node:os';
 import type { Broker } from '@zephyr/runtime/messaging';
 import { backoffMs, type BackoffPolicy } from '@zephyr/runtime/backoff';
-import { createWakeableSleep, outboxMetrics, type Logger, type RedisClient, type Registry } from '@zephyr/runtime';
+import {
+  createSlotPipeline,
+  createWakeableSleep,
+  outboxMetrics,
+  type Logger,
+  type RedisClient,
+  type Registry,
+} from '@zephyr/runtime';
 import { decodeEntry, seatChangeBatchesOf, type StreamEntry } from './outbox-codec';
 import { createLease } from './relay-lease';
 import { OUTBOX_GROUP, seatKeys } from './seat-store';
@@ -78,9 +85,9 @@ export function startStreamRelay(options: StreamRelayOptions) {
     const ids = await redis.smembers(seatKeys.outboxIndex());
     for (let i = 0; i < ids.length; i += SWEEP_CHUNK) {
       const chunk = ids.slice(i, i + SWEEP_CHUNK);
-      const pipeline = redis.pipeline();
-      for (const id of chunk) pipeline.xlen(seatKeys.outbox(id));
-      const lengths = (await pipeline.exec()) ?? [];
+      const pipeline = createSlotPipeline(redis);
+      for (const id of chunk) pipeline.add(id, (p) => p.xlen(seatKeys.outbox(id)));
+      const lengths = await pipeline.exec();
       const busy = chunk.filter((_, j) => Number(lengths[j]?.[1] ?? 0) > 0);
       if (busy.length > 0) {
         await redis.sadd(seatKeys.outboxDirty(), ...busy);
@@ -95,30 +102,32 @@ export function startStreamRelay(options: StreamRelayOptions) {
       .xgroup('CREATE', `${redis.options.keyPrefix ?? ''}${seatKeys.outbox(eventId)}`, OUTBOX_GROUP, '0', 'MKSTREAM')
       .catch(() => undefined);
 
-  /** Reads the dirty streams, one command per stream (valid on Redis Cluster), in one pipeline. */
+  /** Reads the dirty streams, one command per stream, in one pipeline (one per stream on a Cluster). */
   const read = async (eventIds: string[]) => {
-    const pipeline = redis.pipeline();
+    const pipeline = createSlotPipeline(redis);
     const reads: { eventId: string; pending: boolean }[] = [];
     for (const eventId of eventIds) {
       const stream = seatKeys.outbox(eventId);
       for (const pending of maybePending.has(eventId) ? [true, false] : [false]) {
-        pipeline.xreadgroup(
-          'GROUP',
-          OUTBOX_GROUP,
-          CONSUMER,
-          'COUNT',
-          ENTRIES_PER_STREAM,
-          'STREAMS',
-          stream,
-          pending ? '0' : '>',
+        pipeline.add(eventId, (p) =>
+          p.xreadgroup(
+            'GROUP',
+            OUTBOX_GROUP,
+            CONSUMER,
+            'COUNT',
+            ENTRIES_PER_STREAM,
+            'STREAMS',
+            stream,
+            pending ? '0' : '>',
+          ),
         );
         reads.push({ eventId, pending });
       }
     }
-    const replies = (await pipeline.exec()) ?? [];
+    const replies = await pipeline.exec();
     const entries: StreamEntry[] = [];
     const full = new Set<string>();
-    const vanished = redis.pipeline();
+    const vanished = createSlotPipeline(redis);
     for (let i = 0; i < reads.length; i++) {
       const { eventId, pending } = reads[i]!;
       const [err, reply] = replies[i] ?? [];
@@ -134,7 +143,7 @@ export function startStreamRelay(options: StreamRelayOptions) {
         if (fields) entries.push(decodeEntry(eventId, entryId, fields, options.producer));
         else gone.push(entryId); // pending but already deleted: nothing left to deliver
       }
-      if (gone.length > 0) vanished.xack(seatKeys.outbox(eventId), OUTBOX_GROUP, ...gone);
+      if (gone.length > 0) vanished.add(eventId, (p) => p.xack(seatKeys.outbox(eventId), OUTBOX_GROUP, ...gone));
     }
     if (vanished.length > 0) await vanished.exec();
     return { entries, full };
@@ -159,12 +168,14 @@ export function startStreamRelay(options: StreamRelayOptions) {
     if (!lease.held(SAFETY_MS)) throw new Error('relay lease ends before the acknowledgement');
     const byStream = new Map<string, string[]>();
     for (const e of entries) byStream.set(e.eventId, [...(byStream.get(e.eventId) ?? []), e.entryId]);
-    const pipeline = redis.pipeline();
+    const pipeline = createSlotPipeline(redis);
     for (const [eventId, ids] of byStream) {
-      pipeline.xack(seatKeys.outbox(eventId), OUTBOX_GROUP, ...ids);
-      pipeline.xdel(seatKeys.outbox(eventId), ...ids);
+      pipeline.add(eventId, (p) => p.xack(seatKeys.outbox(eventId), OUTBOX_GROUP, ...ids));
+      pipeline.add(eventId, (p) => p.xdel(seatKeys.outbox(eventId), ...ids));
     }
-    await pipeline.exec();
+    // A failed acknowledgement leaves its entries pending: the turn fails so that they are read again.
+    const failed = (await pipeline.exec()).find(([err]) => err)?.[0];
+    if (failed) throw failed;
     for (const e of entries) unaudited.delete(e.envelope.id);
     published.inc({ outbox: 'redis' }, fresh.length);
   };
