@@ -52,3 +52,24 @@ it('relays a change whose dirty mark was lost once a replica starts, and leaves 
   expect(await auditOf(messageId)).toEqual([{ action: 'held', seat_number: 2 }]);
   await waitFor(async () => (await redis.xlen(seatKeys.outbox(eventId))) === 0, { what: 'the stream drained' });
 });
+
+it('marks a change again when its mark failed, so the relay takes it within a second of Redis taking marks again', async () => {
+  const eventId = await stack.createEvent({ name: 'Mark retry', totalSeats: 10 });
+  const seatUrl = stack.urlOf('seat-service');
+  // The dirty set's key holds a string: every SADD of a mark (and the relay's SPOP) fails, the seat scripts do not.
+  await redis.set(seatKeys.outboxDirty(), 'in the way');
+  const hold = await http<{ holdVersion: number }>(seatUrl, 'POST', `/api/seats/${eventId}/3/hold`, {
+    token: await userToken(newUserId()),
+  });
+  expect(hold.status).toBe(201);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const held = "SELECT 1 FROM seat_service.seat_audit WHERE event_id = $1 AND seat_number = 3 AND action = 'held'";
+  expect((await stack.db.query(held, [eventId])).rowCount).toBe(0);
+
+  await redis.del(seatKeys.outboxDirty());
+  // Without the retry the change would wait for the five-minute sweep.
+  await waitFor(async () => (await stack.db.query(held, [eventId])).rowCount === 1, {
+    timeoutMs: 5000,
+    what: 'the change relayed once its mark landed',
+  });
+});

@@ -28,6 +28,8 @@ export type { SeatState } from '../domain/seat-state';
 export type { EventSnapshot } from '../domain/ports';
 
 const ALL_SCRIPTS = { ...SeatScripts, ...MultiSeatScripts };
+/** How soon a failed "stream has news" mark is tried again. */
+const MARK_RETRY_MS = 250;
 type ScriptName = keyof typeof ALL_SCRIPTS;
 
 /** Keys of one event; the `{eventId}` hash tag keeps them in one Redis Cluster slot. */
@@ -247,19 +249,26 @@ export class SeatStore implements SeatStorePort {
 
   /**
    * One SADD per turn of the event loop for every script that answered in it (a storm's holds share a few
-   * events), instead of one per script. Not awaited by the answers: a lost mark only delays the entry until
-   * the next sweep. The relay is woken once the mark is in, so its next read finds it.
+   * events), instead of one per script. Not awaited by the answers. A mark that fails (Redis lost between
+   * the script and the mark, a failover of the dirty set's shard) is tried again every MARK_RETRY_MS until
+   * it lands; only a mark whose process died is left to the next sweep. The relay is woken once the mark
+   * is in, so its next read finds it.
    */
-  private mark(eventId: string): void {
-    if (this.unmarked.size === 0) setImmediate(() => this.flushMarks());
+  private mark(eventId: string, delayMs = 0): void {
+    if (this.unmarked.size === 0) {
+      if (delayMs > 0) setTimeout(() => this.flushMarks(), delayMs).unref();
+      else setImmediate(() => this.flushMarks());
+    }
     this.unmarked.add(eventId);
   }
 
   private flushMarks(): void {
     const eventIds = [...this.unmarked];
     this.unmarked.clear();
-    const wake = () => eventIds.forEach((id) => this.onAppend(id));
-    this.redis.sadd(seatKeys.outboxDirty(), ...eventIds).then(wake, wake);
+    this.redis.sadd(seatKeys.outboxDirty(), ...eventIds).then(
+      () => eventIds.forEach((id) => this.onAppend(id)),
+      () => eventIds.forEach((id) => this.mark(id, MARK_RETRY_MS)),
+    );
   }
 
   async hold(eventId: string, seat: number, userId: string, durationSec: number): Promise<HoldResult> {
