@@ -262,9 +262,15 @@ export function route(handler: (req: Request, res: Response) => Promise<void>): 
  * 5 s by default, and a proxy that reuses one at that moment gets ECONNRESET (a 503 for the client), so
  * service servers keep idle connections longer than any caller's pool does.
  */
-export function keepConnectionsOpen(server: import('node:http').Server): void {
+export function keepConnectionsOpen(
+  server: import('node:http').Server,
+  options: {
+    /** A public server's own, shorter bound on a request's headers (slow clients); by default just above the idle time. */
+    headersTimeoutMs?: number;
+  } = {},
+): void {
   server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
+  server.headersTimeout = options.headersTimeoutMs ?? 66_000;
 }
 
 export interface StartServiceOptions {

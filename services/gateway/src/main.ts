@@ -8,6 +8,7 @@ import {
   createDb,
   createServiceRedis,
   createTokenVerifier,
+  keepConnectionsOpen,
   runService,
 } from '@zephyr/runtime';
 import { createApp } from './app';
@@ -79,13 +80,12 @@ runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics,
   const server = http.createServer(
     {
       maxHeaderSize: MAX_HEADER_BYTES,
-      headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
       requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
       connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.HTTP_HEADERS_TIMEOUT_MS / 4))),
     },
     app,
   );
-  server.keepAliveTimeout = 65_000;
+  keepConnectionsOpen(server, { headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS });
   server.on(
     'upgrade',
     createUpgradeHandler({
