@@ -168,10 +168,20 @@ async function heldSeats(stack, events) {
  */
 const LOOP_SAMPLING_MS = 10;
 
+const seatServiceMetrics = (stack) =>
+  fetch(`http://127.0.0.1:${stack.ports['seat-service']}/metrics`).then((r) => r.text());
+
 async function loopDelayP99Ms(stack) {
-  const text = await fetch(`http://127.0.0.1:${stack.ports['seat-service']}/metrics`).then((r) => r.text());
-  const match = /^nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? ([\d.e+-]+)$/m.exec(text);
+  const match = /^nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? ([\d.e+-]+)$/m.exec(await seatServiceMetrics(stack));
   return match ? Math.max(0, Number(match[1]) * 1000 - LOOP_SAMPLING_MS) : NaN;
+}
+
+/** The stream relay's turns and the events they published so far (its zephyr_outbox_turn_events histogram). */
+async function relayTurns(stack) {
+  const text = await seatServiceMetrics(stack);
+  const read = (name) =>
+    Number(new RegExp(`^${name}\\{[^}]*outbox="redis"[^}]*\\} ([\\d.e+-]+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { events: read('zephyr_outbox_turn_events_sum'), turns: read('zephyr_outbox_turn_events_count') };
 }
 
 /** CPU each process burns with no requests at all (timers, polls, heartbeats), in cores. */
@@ -194,6 +204,7 @@ async function measure(stack, { events, script, seatsPerRequest, probeTokens, ad
     seconds: SECONDS,
   });
   const procs = await processesOf(stack.children, stack.database);
+  const turnsBefore = await relayTurns(stack);
   await loopDelayP99Ms(stack); // reading resets the histogram: the next reading covers the storm only
   const stopRss = rssPeaks(procs);
   const start = cpuSnapshot(procs);
@@ -201,6 +212,7 @@ async function measure(stack, { events, script, seatsPerRequest, probeTokens, ad
   const result = await runStorm(stack.gatewayUrl, script);
   const loopP99ms = await loopDelayP99Ms(stack);
   const pushes = await probe(); // also lets the relays publish what the run committed, so their CPU counts
+  const turnsAfter = await relayTurns(stack);
   const rss = stopRss();
   const procsEnd = await processesOf(stack.children, stack.database);
   const cpu = cpuBetween(procs, procsEnd, start, cpuSnapshot(procsEnd));
@@ -222,6 +234,7 @@ async function measure(stack, { events, script, seatsPerRequest, probeTokens, ad
     cpuOverIdleUs: perHoldUs(overIdle, holds),
     rssMb: rss,
     loopP99ms,
+    relayEventsPerTurn: (turnsAfter.events - turnsBefore.events) / Math.max(1, turnsAfter.turns - turnsBefore.turns),
     idleCores: idle,
     push: {
       grants: pushes.grants,
@@ -327,6 +340,7 @@ function printTable(base, runs) {
       (c) => (c.idleCores ? fmt(sum(SERVICE_NAMES.map((n) => c.idleCores[n])), 2) : '–'),
     ],
     ['seat-service loop delay p99 ms', (c) => fmt(c.loopP99ms, 1)],
+    ['seat-service relay: events per turn', (c) => fmt(c.relayEventsPerTurn, 1)],
     ['live push p50 / p99 ms', (c) => (c.push ? `${fmt(c.push.p50ms)} / ${fmt(c.push.p99ms)}` : '–')],
     [
       'probe grants / double / lost push',

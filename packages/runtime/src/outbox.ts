@@ -3,7 +3,7 @@ import type { DomainEnvelope } from '@zephyr/contracts';
 import type { Broker } from './messaging';
 import type { Logger } from './logger';
 import { createWakeableSleep } from './wakeable-sleep';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export const OUTBOX_TABLE = 'outbox';
 
@@ -34,13 +34,20 @@ export async function appendToOutbox(
 export interface OutboxMetrics {
   published: Counter<'outbox'>;
   backlog: Gauge<'outbox'>;
+  /** Events per publishing turn: how well a relay batches (consumers of the batch feed pay per message). */
+  turnSize: Histogram<'outbox'>;
 }
 
 /** Outbox metrics, shared by every relay of a process (labelled by outbox kind). */
 export function outboxMetrics(registry: Registry): OutboxMetrics {
-  const existingPublished = registry.getSingleMetric('zephyr_outbox_published_total') as Counter<'outbox'> | undefined;
-  const existingBacklog = registry.getSingleMetric('zephyr_outbox_backlog') as Gauge<'outbox'> | undefined;
-  if (existingPublished && existingBacklog) return { published: existingPublished, backlog: existingBacklog };
+  const existing = {
+    published: registry.getSingleMetric('zephyr_outbox_published_total') as Counter<'outbox'> | undefined,
+    backlog: registry.getSingleMetric('zephyr_outbox_backlog') as Gauge<'outbox'> | undefined,
+    turnSize: registry.getSingleMetric('zephyr_outbox_turn_events') as Histogram<'outbox'> | undefined,
+  };
+  if (existing.published && existing.backlog && existing.turnSize) {
+    return { published: existing.published, backlog: existing.backlog, turnSize: existing.turnSize };
+  }
   return {
     published: new Counter({
       name: 'zephyr_outbox_published_total',
@@ -52,6 +59,13 @@ export function outboxMetrics(registry: Registry): OutboxMetrics {
       name: 'zephyr_outbox_backlog',
       help: 'Domain events committed but not yet confirmed by the broker',
       labelNames: ['outbox'] as const,
+      registers: [registry],
+    }),
+    turnSize: new Histogram({
+      name: 'zephyr_outbox_turn_events',
+      help: 'Domain events published per relay turn',
+      labelNames: ['outbox'] as const,
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
       registers: [registry],
     }),
   };
@@ -89,7 +103,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { db, schema, broker, logger } = options;
   const batchSize = options.batchSize ?? 500;
   const idlePollMs = options.idlePollMs ?? 200;
-  const { published, backlog } = outboxMetrics(options.registry);
+  const { published, backlog, turnSize } = outboxMetrics(options.registry);
   const refreshBacklog = async () => {
     try {
       const row = (await db.withSchema(schema).from(OUTBOX_TABLE).count({ n: '*' }).first()) as
@@ -145,7 +159,10 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           continue;
         }
         const count = await relayOnce();
-        if (count > 0) published.inc({ outbox: 'postgres' }, count);
+        if (count > 0) {
+          published.inc({ outbox: 'postgres' }, count);
+          turnSize.observe({ outbox: 'postgres' }, count);
+        }
         if (count < batchSize) await sleep(idlePollMs);
       } catch (err) {
         logger.warn({ err: (err as Error).message }, 'outbox relay failed; retrying');

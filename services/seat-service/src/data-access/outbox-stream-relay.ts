@@ -67,7 +67,7 @@ type XReply = [string, [string, string[] | null][]][] | null;
  */
 export function startStreamRelay(options: StreamRelayOptions) {
   const { redis, broker, reservations, logger } = options;
-  const { published, backlog: backlogGauge } = outboxMetrics(options.registry);
+  const { published, backlog: backlogGauge, turnSize } = outboxMetrics(options.registry);
   const lease = createLease(redis, seatKeys.relayLeader(), `${os.hostname()}-${process.pid}`, LEASE_MS);
 
   let running = true;
@@ -178,6 +178,7 @@ export function startStreamRelay(options: StreamRelayOptions) {
     if (failed) throw failed;
     for (const e of entries) unaudited.delete(e.envelope.id);
     published.inc({ outbox: 'redis' }, fresh.length);
+    if (fresh.length > 0) turnSize.observe({ outbox: 'redis' }, fresh.length);
   };
 
   /** One turn as leader: take a share of the dirty events, relay their news. False when there was none. */
