@@ -78,6 +78,10 @@ export interface OutboxRelayOptions {
   logger: Logger;
   registry: Registry;
   batchSize?: number;
+  /**
+   * How often an idle relay looks for rows without being kicked (default 1 s). A writer kicks its own
+   * process's relay after each commit, so the poll only finds rows whose writer died before relaying them.
+   */
   idlePollMs?: number;
   /**
    * Only relay rows at least this old. Used where the outbox is the durable fallback behind a faster,
@@ -102,7 +106,7 @@ export interface OutboxRelay {
 export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { db, schema, broker, logger } = options;
   const batchSize = options.batchSize ?? 500;
-  const idlePollMs = options.idlePollMs ?? 200;
+  const idlePollMs = options.idlePollMs ?? 1000;
   const { published, backlog, turnSize } = outboxMetrics(options.registry);
   const refreshBacklog = async () => {
     try {

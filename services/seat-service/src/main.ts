@@ -58,7 +58,6 @@ runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics,
     broker,
     logger,
     registry: metrics.registry,
-    idlePollMs: 1000,
     minAgeMs: 30_000,
     companions: (envelopes) => seatChangeBatchesOf(envelopes, SERVICE_NAME),
   });

@@ -222,7 +222,8 @@ export function startStreamRelay(options: StreamRelayOptions) {
         }
         if (Date.now() - lastSweep > SWEEP_EVERY_MS) await sweep();
         const busy = await turn();
-        backlogGauge.set({ outbox: 'redis' }, await redis.scard(seatKeys.outboxDirty()));
+        // An empty turn found the dirty set empty: an idle leader asks Redis one thing per poll, not two.
+        backlogGauge.set({ outbox: 'redis' }, busy ? await redis.scard(seatKeys.outboxDirty()) : 0);
         failures = 0;
         if (!busy) await pause(IDLE_WAIT_MS);
       } catch (err) {
