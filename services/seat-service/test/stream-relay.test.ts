@@ -16,6 +16,10 @@ beforeAll(() => {
   stack.onTeardown(() => redis.disconnect());
 });
 
+/** How many calls of a command Redis has refused with an error (WRONGTYPE here) since it started. */
+const failedCalls = async (command: string) =>
+  Number(new RegExp(`cmdstat_${command}:.*failed_calls=(\\d+)`).exec(await redis.info('commandstats'))?.[1] ?? 0);
+
 const auditOf = async (messageId: string) =>
   (await stack.db.query('SELECT action, seat_number FROM seat_service.seat_audit WHERE message_id = $1', [messageId]))
     .rows;
@@ -58,11 +62,16 @@ it('marks a change again when its mark failed, so the relay takes it within a se
   const seatUrl = stack.urlOf('seat-service');
   // The dirty set's key holds a string: every SADD of a mark (and the relay's SPOP) fails, the seat scripts do not.
   await redis.set(seatKeys.outboxDirty(), 'in the way');
+  const before = { sadd: await failedCalls('sadd'), spop: await failedCalls('spop') };
   const hold = await http<{ holdVersion: number }>(seatUrl, 'POST', `/api/seats/${eventId}/3/hold`, {
     token: await userToken(newUserId()),
   });
   expect(hold.status).toBe(201);
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  // The mark failed and was tried again, and the relay took a turn after that: it had its chance to relay.
+  await waitFor(
+    async () => (await failedCalls('sadd')) >= before.sadd + 2 && (await failedCalls('spop')) >= before.spop + 2,
+    { what: 'a retried mark and a relay turn that failed on the blocked dirty set' },
+  );
   const held = "SELECT 1 FROM seat_service.seat_audit WHERE event_id = $1 AND seat_number = 3 AND action = 'held'";
   expect((await stack.db.query(held, [eventId])).rowCount).toBe(0);
 
