@@ -2,8 +2,10 @@
 // JSON body and a bearer token) goes by wrk to each of:
 //   node          Node's http server answering itself (the floor of a hop)
 //   express       express 5 answering from a route (one express hop; the hold bench's baseline without Redis)
+//   express-app-server  the same, served as the services serve express (createAppServer)
 //   node-proxy    Node's http server and client relaying to a trivial upstream (the floor of a proxying hop)
 //   express-hpm   express 5 + http-proxy-middleware relaying to it (the gateway's two packages, nothing else)
+//   express-hpm-app-server  the same, served by createAppServer
 //   express-gateway-proxy  express 5 + the gateway's own proxy middleware (its options and error handling)
 //   gateway       the Zephyr gateway relaying to it (rate limits off; auth, guard, metrics, idempotency on)
 // All but the gateway are bare processes forked here (hop-servers.mjs). The upstream answers like the
@@ -61,7 +63,15 @@ async function main() {
   build();
   const upstream = await startHop('upstream');
   const targets = [];
-  for (const kind of ['node', 'express', 'node-proxy', 'express-hpm', 'express-gateway-proxy'])
+  for (const kind of [
+    'node',
+    'express',
+    'express-app-server',
+    'node-proxy',
+    'express-hpm',
+    'express-hpm-app-server',
+    'express-gateway-proxy',
+  ])
     targets.push(await startHop(kind, upstream.url));
   const stack = await startStack({
     services: ['gateway'],
@@ -113,7 +123,8 @@ async function main() {
     console.log('| hop | requests/s | CPU µs/request, the hop | × express | CPU µs/request, upstream | errors |');
     console.log('|---|---:|---:|---:|---:|---:|');
     for (const r of rows) {
-      const upstreamCost = r.name === 'node' || r.name === 'express' ? '–' : r.upstreamCpuUsPerRequest;
+      const upstreamCost =
+        !r.name.includes('proxy') && !r.name.includes('hpm') && r.name !== 'gateway' ? '–' : r.upstreamCpuUsPerRequest;
       console.log(
         `| ${r.name} | ${r.requestsPerSecond} | ${r.cpuUsPerRequest} | ${(r.cpuUsPerRequest / express).toFixed(2)} | ${upstreamCost} | ${r.errors} |`,
       );

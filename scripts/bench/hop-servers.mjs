@@ -3,8 +3,11 @@
 //   upstream      Node's http server answering like the seat-service's hold (201, a small JSON body)
 //   node          Node's http server answering the same itself (the floor of one HTTP hop)
 //   express       express 5 answering it from a route (one express hop, no backing service)
+//   express-app-server  the same, served as the services serve express (createAppServer: requests are born
+//                 with express's prototypes)
 //   node-proxy    Node's http client and server relaying to the upstream (the floor of a proxying hop)
 //   express-hpm   express 5 + http-proxy-middleware relaying to the upstream (the gateway's two packages, nothing else)
+//   express-hpm-app-server  the same, served by createAppServer
 //   express-gateway-proxy  express 5 + the gateway's own proxy (its options, plugins, timeouts and error answers)
 import http from 'node:http';
 import { createRequire } from 'node:module';
@@ -12,7 +15,7 @@ import path from 'node:path';
 import { ROOT } from '../ensure-install.mjs';
 
 const require = createRequire(path.join(ROOT, 'services', 'gateway', 'package.json'));
-const { keepConnectionsOpen } = require(path.join(ROOT, 'packages', 'runtime', 'dist', 'index.js'));
+const { createAppServer, keepConnectionsOpen } = require(path.join(ROOT, 'packages', 'runtime', 'dist', 'index.js'));
 const { quietLogger } = require(path.join(ROOT, 'packages', 'testing', 'dist', 'index.js'));
 const kind = process.env.HOP_KIND;
 const upstream = process.env.HOP_UPSTREAM_URL;
@@ -44,10 +47,23 @@ function expressApp() {
   return app;
 }
 
+function expressHpm() {
+  const { createProxyMiddleware } = require('http-proxy-middleware');
+  // Without its plugins, http-proxy throws a relay error unless there is a handler: answer it, as a 502.
+  const failed = (_err, _req, res) => {
+    if (res.headersSent || !res.writeHead) res.destroy();
+    else res.writeHead(502).end();
+  };
+  return expressApp().use(
+    createProxyMiddleware({ target: upstream, agent, xfwd: true, ejectPlugins: true, on: { error: failed } }),
+  );
+}
+
 const handlers = {
   upstream: () => (req, res) => (req.url.startsWith('/health') ? res.end('{"status":"ok"}') : answer(req, res)),
   node: () => answer,
   express: () => expressApp().post('/api/seats/:eventId/:seatNumber/hold', answer),
+  'express-app-server': () => expressApp().post('/api/seats/:eventId/:seatNumber/hold', answer),
   'node-proxy': () => {
     const target = new URL(upstream);
     return (req, res) => {
@@ -62,17 +78,8 @@ const handlers = {
       req.pipe(proxied);
     };
   },
-  'express-hpm': () => {
-    const { createProxyMiddleware } = require('http-proxy-middleware');
-    // Without its plugins, http-proxy throws a relay error unless there is a handler: answer it, as a 502.
-    const failed = (_err, _req, res) => {
-      if (res.headersSent || !res.writeHead) res.destroy();
-      else res.writeHead(502).end();
-    };
-    return expressApp().use(
-      createProxyMiddleware({ target: upstream, agent, xfwd: true, ejectPlugins: true, on: { error: failed } }),
-    );
-  },
+  'express-hpm': expressHpm,
+  'express-hpm-app-server': expressHpm,
   'express-gateway-proxy': () => {
     const { createUpstreamProxy } = require(
       path.join(ROOT, 'services', 'gateway', 'dist', 'entry-points', 'http', 'proxy.js'),
@@ -82,7 +89,8 @@ const handlers = {
 };
 
 if (!handlers[kind]) throw new Error(`HOP_KIND must be one of ${Object.keys(handlers).join(', ')}`);
-const server = http.createServer(handlers[kind]());
+const handler = handlers[kind]();
+const server = kind.endsWith('-app-server') ? createAppServer(handler) : http.createServer(handler);
 // As the services do: a relay's idle keep-alive socket must not be closed under it between two of its
 // windows, or its next request races the close.
 keepConnectionsOpen(server);

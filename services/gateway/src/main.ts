@@ -1,10 +1,10 @@
-import http from 'node:http';
 import { connectBroker } from '@zephyr/runtime/messaging';
 import {
   authConfigFrom,
   backingChecks,
   closeBacking,
   connectRedis,
+  createAppServer,
   createDb,
   createServiceRedis,
   createTokenVerifier,
@@ -77,14 +77,11 @@ runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics,
 
   // Bounds against slow or oversized clients: header size, header/request time (checked every
   // connectionsCheckingInterval, so that must be well under the timeouts), idle keep-alive.
-  const server = http.createServer(
-    {
-      maxHeaderSize: MAX_HEADER_BYTES,
-      requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
-      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.HTTP_HEADERS_TIMEOUT_MS / 4))),
-    },
-    app,
-  );
+  const server = createAppServer(app, {
+    maxHeaderSize: MAX_HEADER_BYTES,
+    requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.HTTP_HEADERS_TIMEOUT_MS / 4))),
+  });
   keepConnectionsOpen(server, { headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS });
   server.on(
     'upgrade',

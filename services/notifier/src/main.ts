@@ -1,6 +1,12 @@
-import http from 'node:http';
 import { connectBroker } from '@zephyr/runtime/messaging';
-import { authConfigFrom, closeBacking, createTokenVerifier, runService, keepConnectionsOpen } from '@zephyr/runtime';
+import {
+  authConfigFrom,
+  closeBacking,
+  createAppServer,
+  createTokenVerifier,
+  keepConnectionsOpen,
+  runService,
+} from '@zephyr/runtime';
 import { createApp } from './app';
 import { loadConfig } from './config';
 import { createSeatServiceClient } from './data-access/seat-service-client';
@@ -57,7 +63,7 @@ runService(
       readiness: { rabbitmq: () => checkConsumerAttached(broker, queue) },
       isAcceptingTraffic: lifecycle.isAcceptingTraffic,
     });
-    const server = http.createServer(app);
+    const server = createAppServer(app);
     const websockets = attachWebSocketEndpoint({
       server,
       session: { hub, verifier, events, logger },
