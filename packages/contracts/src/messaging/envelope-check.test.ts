@@ -1,7 +1,13 @@
 import fc from 'fast-check';
-import { ENVELOPE_VERSION, envelopeSchema, parseEnvelope } from './envelope';
-import { isValidSeatEnvelope } from './envelope-check';
-import { RoutingKeys, SEAT_ROUTING_KEYS } from './names';
+import {
+  ENVELOPE_VERSION,
+  MAX_SEAT_CHANGE_BATCH,
+  envelopeSchema,
+  parseEnvelope,
+  seatChangeBatchSchema,
+} from './envelope';
+import { isValidSeatChangeBatchFrame, isValidSeatEnvelope } from './envelope-check';
+import { BatchRoutingKeys, RoutingKeys, SEAT_ROUTING_KEYS } from './names';
 
 const joiAccepts = (value: unknown) => envelopeSchema.validate(value).error === undefined;
 
@@ -125,5 +131,87 @@ describe('the hot-path seat envelope check', () => {
     expect(joiAccepts(offset)).toBe(true);
     expect(isValidSeatEnvelope(offset, ENVELOPE_VERSION)).toBe(false);
     expect(parseEnvelope(offset).type).toBe(RoutingKeys.SeatHeld);
+  });
+});
+
+describe('the hot-path batch frame check', () => {
+  const batchAccepts = (value: unknown) => seatChangeBatchSchema.validate(value).error === undefined;
+  const fastAccepts = (value: unknown) => isValidSeatChangeBatchFrame(value, ENVELOPE_VERSION, MAX_SEAT_CHANGE_BATCH);
+  const batch = (): Record<string, unknown> => ({
+    id: 'turn-1',
+    type: BatchRoutingKeys.SeatChanges,
+    version: ENVELOPE_VERSION,
+    occurredAt: '2026-01-01T00:00:00.000Z',
+    producer: 'seat-service',
+    data: { changes: [seatEnvelope(), { ...seatEnvelope(), id: 'stream-1-1' }] },
+  });
+  const frameKeys = ['id', 'type', 'version', 'occurredAt', 'producer', 'data', 'extra'] as const;
+  const changeLists = [
+    [],
+    [null],
+    [[]],
+    ['held'],
+    [seatEnvelope(), 1],
+    Array.from({ length: MAX_SEAT_CHANGE_BATCH }, () => seatEnvelope()),
+    Array.from({ length: MAX_SEAT_CHANGE_BATCH + 1 }, () => seatEnvelope()),
+  ];
+
+  it('takes the batches the relays send, and parseEnvelope returns them as they are', () => {
+    const sent = batch();
+    expect(fastAccepts(sent)).toBe(true);
+    expect(parseEnvelope(sent)).toBe(sent);
+  });
+
+  it('never accepts a frame the Joi schema refuses (each field set to each edge value, or removed)', () => {
+    for (const key of frameKeys) {
+      for (const value of [...edgeValues, { changes: [seatEnvelope()] }, 'remove']) {
+        const frame = batch();
+        if (value === 'remove') delete frame[key];
+        else frame[key] = value;
+        if (fastAccepts(frame)) expect({ key, value, joi: batchAccepts(frame) }).toEqual({ key, value, joi: true });
+      }
+    }
+    for (const changes of changeLists) {
+      const frame = { ...batch(), data: { changes } };
+      expect(fastAccepts(frame)).toBe(batchAccepts(frame));
+    }
+    const extraDataKey = { ...batch(), data: { changes: [seatEnvelope()], more: 1 } };
+    expect([fastAccepts(extraDataKey), batchAccepts(extraDataKey)]).toEqual([false, false]);
+  });
+
+  it('never accepts a frame the Joi schema refuses (random edits of a valid batch)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            key: fc.integer({ min: 0, max: frameKeys.length - 1 }),
+            value: fc.oneof(
+              anyValue,
+              fc.constantFrom(...changeLists).map((changes) => ({ changes })),
+            ),
+            drop: fc.boolean(),
+          }),
+          { minLength: 1, maxLength: 3 },
+        ),
+        (edits) => {
+          const frame = batch();
+          for (const { key, value, drop } of edits) {
+            if (drop) delete frame[frameKeys[key]!];
+            else frame[frameKeys[key]!] = value;
+          }
+          if (fastAccepts(frame)) expect(batchAccepts(frame)).toBe(true);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('a batch whose frame it leaves to Joi is still judged, and a bad change in it is refused', () => {
+    const offset = { ...batch(), occurredAt: '2026-01-01T00:00:00Z' };
+    expect(fastAccepts(offset)).toBe(false);
+    expect(parseEnvelope(offset).type).toBe(BatchRoutingKeys.SeatChanges);
+    const badChange = { ...batch(), data: { changes: [{ ...seatEnvelope(), version: 99 }] } };
+    expect(fastAccepts(badChange)).toBe(true);
+    expect(() => parseEnvelope(badChange)).toThrow();
   });
 });

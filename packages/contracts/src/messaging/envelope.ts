@@ -9,7 +9,7 @@ import {
 } from './names';
 import type { Event, SeatStatus } from '../http/types';
 import { LIMITS, uuidSchema } from '../http/schemas';
-import { isValidSeatEnvelope } from './envelope-check';
+import { isValidSeatChangeBatchFrame, isValidSeatEnvelope } from './envelope-check';
 
 export const ENVELOPE_VERSION = 1;
 
@@ -126,9 +126,12 @@ export class InvalidEnvelopeError extends Error {
 }
 
 function parseSeatChangeBatch(body: unknown): SeatChangeBatchEnvelope {
-  const { error, value } = seatChangeBatchSchema.validate(body);
-  if (error) throw new InvalidEnvelopeError(error.message);
-  const batch = value as SeatChangeBatchEnvelope;
+  let batch = body as SeatChangeBatchEnvelope;
+  if (!isValidSeatChangeBatchFrame(body, ENVELOPE_VERSION, MAX_SEAT_CHANGE_BATCH)) {
+    const { error, value } = seatChangeBatchSchema.validate(body);
+    if (error) throw new InvalidEnvelopeError(error.message);
+    batch = value as SeatChangeBatchEnvelope;
+  }
   batch.data.changes.forEach((change, i) => {
     const parsed = parseEnvelope(change);
     if (!isSeatEnvelope(parsed)) throw new InvalidEnvelopeError(`"data.changes[${i}]" is not a seat change`);
