@@ -5,6 +5,7 @@ export * from './http/errors';
 export * from './http/headers';
 export * from './http/public-paths';
 export * from './http/schemas';
+export * from './http/fast-checks';
 export * from './http/internal';
 export * from './ws/protocol';
 export * from './http/routes';

@@ -1,4 +1,5 @@
 import Joi from 'joi';
+import { integerIn, matches, objectCheck, withFastCheck } from './fast-checks';
 
 /** Strings are stored exactly as sent; only NUL is refused (it breaks PostgreSQL text and most clients). */
 const text = () =>
@@ -49,10 +50,20 @@ export const updateEventBody = strictObject({
 
 const holdDuration = Joi.number().integer().min(LIMITS.holdDurationMin).max(LIMITS.holdDurationMax);
 
-export const holdBody = strictObject({ userId: uuidSchema, holdDuration });
-export const refreshBody = strictObject({ userId: uuidSchema, holdDuration });
-export const reserveBody = strictObject({ userId: uuidSchema });
-export const releaseBody = strictObject({ userId: uuidSchema });
+const isUuid = matches(UUID_PATTERN);
+const isHoldDuration = integerIn(LIMITS.holdDurationMin, LIMITS.holdDurationMax);
+
+// The single-seat bodies are on every hold, refresh, reserve and release: each has a hand-written check.
+export const holdBody = withFastCheck(
+  strictObject({ userId: uuidSchema, holdDuration }),
+  objectCheck({ userId: isUuid, holdDuration: isHoldDuration }),
+);
+export const refreshBody = withFastCheck(
+  strictObject({ userId: uuidSchema, holdDuration }),
+  objectCheck({ userId: isUuid, holdDuration: isHoldDuration }),
+);
+export const reserveBody = withFastCheck(strictObject({ userId: uuidSchema }), objectCheck({ userId: isUuid }));
+export const releaseBody = withFastCheck(strictObject({ userId: uuidSchema }), objectCheck({ userId: isUuid }));
 
 /**
  * SPEC.md §7 multi-seat bodies. The per-event bounds (each seat ≤ totalSeats, at most maxSeatsPerUser

@@ -1,14 +1,26 @@
 import { Router, type Request, type Response } from 'express';
 import Joi from 'joi';
-import { SEAT_NUMBER_PATTERN, uuidSchema, type Access } from '@zephyr/contracts';
+import {
+  SEAT_NUMBER_PATTERN,
+  UUID_PATTERN,
+  matches,
+  objectCheck,
+  uuidSchema,
+  withFastCheck,
+  type Access,
+} from '@zephyr/contracts';
 import { authenticate, jsonBody, route, validate, type TokenVerifier } from '@zephyr/runtime';
 import { assertOwnUserId } from './identity';
 
 const eventIdParam = uuidSchema.required();
-const seatParams = Joi.object({
-  eventId: eventIdParam,
-  seatNumber: Joi.string().pattern(SEAT_NUMBER_PATTERN, { name: 'canonical positive integer' }).required(),
-}).options({ abortEarly: false });
+/** Exported for its test: the hand-written check must accept nothing Joi refuses. */
+export const seatParams = withFastCheck(
+  Joi.object({
+    eventId: eventIdParam,
+    seatNumber: Joi.string().pattern(SEAT_NUMBER_PATTERN, { name: 'canonical positive integer' }).required(),
+  }).options({ abortEarly: false }),
+  objectCheck({ eventId: matches(UUID_PATTERN), seatNumber: matches(SEAT_NUMBER_PATTERN) }, ['eventId', 'seatNumber']),
+);
 const eventParams = Joi.object({ eventId: eventIdParam });
 const noQuery = Joi.object({}).options({ allowUnknown: false });
 
