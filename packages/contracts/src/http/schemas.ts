@@ -54,16 +54,16 @@ const isUuid = matches(UUID_PATTERN);
 const isHoldDuration = integerIn(LIMITS.holdDurationMin, LIMITS.holdDurationMax);
 
 // The single-seat bodies are on every hold, refresh, reserve and release: each has a hand-written check.
-export const holdBody = withFastCheck(
-  strictObject({ userId: uuidSchema, holdDuration }),
-  objectCheck({ userId: isUuid, holdDuration: isHoldDuration }),
-);
-export const refreshBody = withFastCheck(
-  strictObject({ userId: uuidSchema, holdDuration }),
-  objectCheck({ userId: isUuid, holdDuration: isHoldDuration }),
-);
-export const reserveBody = withFastCheck(strictObject({ userId: uuidSchema }), objectCheck({ userId: isUuid }));
-export const releaseBody = withFastCheck(strictObject({ userId: uuidSchema }), objectCheck({ userId: isUuid }));
+const durationBody = () =>
+  withFastCheck(
+    strictObject({ userId: uuidSchema, holdDuration }),
+    objectCheck({ userId: isUuid, holdDuration: isHoldDuration }),
+  );
+const userBody = () => withFastCheck(strictObject({ userId: uuidSchema }), objectCheck({ userId: isUuid }));
+export const holdBody = durationBody();
+export const refreshBody = durationBody();
+export const reserveBody = userBody();
+export const releaseBody = userBody();
 
 /**
  * SPEC.md §7 multi-seat bodies. The per-event bounds (each seat ≤ totalSeats, at most maxSeatsPerUser
