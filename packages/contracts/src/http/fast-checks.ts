@@ -20,7 +20,8 @@ export function fastCheckOf(schema: Joi.Schema): FastCheck | undefined {
   return checks.get(schema);
 }
 
-const isPlainRecord = (value: unknown): value is Record<string, unknown> =>
+/** A JSON object: not null, not an array. */
+export const isPlainRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** An object of only these keys, each optional unless listed in `required`, each passing its field check. */

@@ -1,5 +1,6 @@
 import { BatchRoutingKeys, SEAT_ROUTING_KEYS } from './names';
 import { UUID_PATTERN } from '../http/schemas';
+import { isPlainRecord as isRecord } from '../http/fast-checks';
 import type { SeatEnvelope } from './envelope';
 
 /**
@@ -15,7 +16,6 @@ const SEAT_STATUSES: ReadonlySet<unknown> = new Set(['available', 'held', 'reser
 const CANONICAL_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const ENVELOPE_KEYS = 6;
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isText = (v: unknown, max: number): v is string => typeof v === 'string' && v.length >= 1 && v.length <= max;
 const isUuid = (v: unknown) => typeof v === 'string' && UUID_PATTERN.test(v);
 const isCount = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
