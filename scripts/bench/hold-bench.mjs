@@ -7,7 +7,8 @@
 // Env: BENCH_SECONDS (10), BENCH_CONNECTIONS (64), BENCH_IDLE_EVENTS (0,10000), BENCH_BUDGET_SECONDS (1800),
 // BENCH_CPU_PROF=<service> (writes that service's .cpuprofile to BENCH_CPU_PROF_DIR, default /tmp/zephyr-prof),
 // BENCH_SMOKE=1 (a few seconds, 20 idle events, no §7 runs; exits non-zero only on errors, double grants or
-// lost pushes — nothing about time).
+// lost pushes — nothing about time), BENCH_NODE_ARGS (extra node flags for every service, for A/B runs of V8
+// settings, e.g. "--max-semi-space-size=32").
 import { execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -30,6 +31,7 @@ const WARM_UP_SECONDS = SMOKE ? 1 : 5;
 const HOLD_PATH = '"/api/seats/" .. ev .. "/" .. seat .. "/hold"';
 const PROFILED = process.env.BENCH_CPU_PROF;
 const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR ?? '/tmp/zephyr-prof';
+const EXTRA_NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const SEATS_PER_EVENT = 1000;
 const USERS = 256;
 // Holds outlive the whole run, so no expiry from one run lands in the next.
@@ -252,7 +254,9 @@ async function zephyr() {
   if (PROFILED && !SERVICE_NAMES.includes(PROFILED)) throw new Error(`BENCH_CPU_PROF: not a service: ${PROFILED}`);
   const stack = (live.stack = await startStack({
     env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
-    nodeArgs: PROFILED ? { [PROFILED]: profileArgs } : {},
+    nodeArgs: Object.fromEntries(
+      SERVICE_NAMES.map((name) => [name, [...EXTRA_NODE_ARGS, ...(name === PROFILED ? profileArgs : [])]]),
+    ),
   }));
   const runs = [];
   try {

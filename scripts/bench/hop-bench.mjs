@@ -10,10 +10,13 @@
 //   gateway       the Zephyr gateway relaying to it (rate limits off; auth, guard, metrics, idempotency on)
 // All but the gateway are bare processes forked here (hop-servers.mjs). The upstream answers like the
 // seat-service's hold but does no work, so each row is the hop's own cost.
+// BENCH_HOP_COMPARE_ROOT=<another built checkout> adds a row for that checkout's gateway, in the same
+// alternating windows: an A/B of a gateway change on one noisy machine. BENCH_CPU_PROF=gateway writes the
+// gateway's .cpuprofile to BENCH_CPU_PROF_DIR (default /tmp/zephyr-prof).
 // Windows of BENCH_HOP_WINDOW_SECONDS (3) go to each target in turn, BENCH_HOP_ROUNDS (5) times after a
 // warm-up round, so a machine whose speed drifts affects every row alike. Prints CPU µs per request of the
 // hop's process (and of the upstream) and requests/s, and one JSON line.
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +28,9 @@ import { requireWrk, runWrk } from './wrk.mjs';
 const ROUNDS = Number(process.env.BENCH_HOP_ROUNDS ?? 5);
 const WINDOW_SECONDS = Number(process.env.BENCH_HOP_WINDOW_SECONDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const COMPARE_ROOT = process.env.BENCH_HOP_COMPARE_ROOT;
+const PROFILE_GATEWAY = process.env.BENCH_CPU_PROF === 'gateway';
+const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR ?? '/tmp/zephyr-prof';
 const USER_ID = '00000000-0000-4000-8000-000000000002';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const children = [];
@@ -40,6 +46,23 @@ async function startHop(kind, upstreamUrl) {
     child.once('exit', (code) => reject(new Error(`${kind} exited with ${code}`)));
   });
   return { name: kind, child, url: `http://127.0.0.1:${port}` };
+}
+
+/** The gateway of the checkout at COMPARE_ROOT, with this stack's gateway settings on a port of its own. */
+async function startComparedGateway(stack) {
+  const port = stack.ports.gateway + 100;
+  const child = spawn(process.execPath, [path.join(COMPARE_ROOT, 'services', 'gateway', 'dist', 'main.js')], {
+    env: { ...process.env, ...stack.envFor('gateway'), PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(child);
+  const url = `http://127.0.0.1:${port}`;
+  for (let attempt = 0; ; attempt++) {
+    const ready = await fetch(`${url}/health/ready`).then((r) => r.ok, () => false);
+    if (ready) return { name: `gateway (${COMPARE_ROOT})`, child, url };
+    if (attempt > 100 || child.exitCode !== null) throw new Error('the compared gateway did not become ready');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 function holdScript(token) {
@@ -81,9 +104,11 @@ async function main() {
       SEAT_SERVICE_URL: upstream.url,
       EVENT_SERVICE_URL: upstream.url,
     },
+    nodeArgs: PROFILE_GATEWAY ? { gateway: ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] } : {},
   });
   try {
     targets.push({ name: 'gateway', child: stack.children[0].child, url: stack.gatewayUrl });
+    if (COMPARE_ROOT) targets.push(await startComparedGateway(stack));
     const script = holdScript(await stack.token(USER_ID));
     console.log(
       `bench:hops: ${ROUNDS} rounds of ${WINDOW_SECONDS}s windows per target (after a warm-up round), ` +

@@ -10,6 +10,15 @@ describe('parseJson', () => {
     expect(() => parseJson('{"a":{"b":[{"__proto__":1}]}}')).toThrow(SyntaxError);
   });
 
+  it('refuses a __proto__ key spelled with escapes', () => {
+    expect(() => parseJson('{"\\u005f_proto__":{"admin":true}}')).toThrow(SyntaxError);
+    expect(() => parseJson('{"a":{"__pro\\u0074o__":1}}')).toThrow(SyntaxError);
+  });
+
+  it('parses escapes elsewhere as JSON.parse does', () => {
+    expect(parseJson('{"a":"line\\nnext \\u00e9"}')).toEqual({ a: 'line\nnext \u00e9' });
+  });
+
   it('still throws SyntaxError for text that is not JSON', () => {
     expect(() => parseJson('{"a":')).toThrow(SyntaxError);
   });

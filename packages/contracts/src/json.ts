@@ -4,6 +4,9 @@
  * as malformed rather than half-accepted.
  */
 export function parseJson(text: string): unknown {
+  // A `__proto__` key is spelled out or escaped; text with neither cannot hold one, and parses without the
+  // reviver (which costs a call per value, on every request body).
+  if (!text.includes('__proto__') && !text.includes('\\')) return JSON.parse(text);
   return JSON.parse(text, (key, value: unknown) => {
     if (key === '__proto__') throw new SyntaxError('"__proto__" is not allowed as a key');
     return value;

@@ -15,8 +15,10 @@ export interface GuardDeps {
 }
 
 function decodablePath(rawUrl: string): boolean {
+  const path = rawUrl.split('?', 1)[0]!;
+  if (!path.includes('%')) return true;
   try {
-    decodeURIComponent(rawUrl.split('?', 1)[0]!);
+    decodeURIComponent(path);
     return true;
   } catch {
     return false;
@@ -70,7 +72,8 @@ export function gatewayGuard(deps: GuardDeps): RequestHandler {
   return (req, res, next) => {
     const run = async () => {
       if (req.originalUrl.length > MAX_URL_LENGTH) throw new AppError(ErrorCodes.ValidationFailed, 'URL too long');
-      const rule: RouteRule | undefined = matchRoute(req.method, req.originalUrl);
+      // The app's fork has matched already for API requests; what reaches here unmatched is matched here.
+      const rule = (res.locals.route as RouteRule | undefined) ?? matchRoute(req.method, req.originalUrl);
       if (!rule) throw new AppError(ErrorCodes.NotFound, 'No such route');
       res.locals.route = rule;
       stripIdentityHeaders(req.headers);

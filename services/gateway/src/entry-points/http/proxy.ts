@@ -45,17 +45,33 @@ function upstreamFailed(
 }
 
 /** Round-robin over an upstream's replicas (a comma-separated URL list); one URL is the usual case. */
-export function roundRobin(urls: string): () => string {
-  const targets = urls.split(',');
+export function roundRobin<T = string>(urls: string, as: (url: string) => T = (url) => url as T): () => T {
+  const targets = urls.split(',').map(as);
   let next = 0;
   return () => targets[next++ % targets.length]!;
 }
 
+/** The fields of a target that http-proxy reads, parsed once: given a URL string, it parses one per request. */
+export interface ProxyTarget {
+  protocol: string;
+  hostname: string;
+  host: string;
+  port: string;
+  path: string;
+}
+
+export function proxyTargetOf(url: string): ProxyTarget {
+  const parsed = new URL(url);
+  // Node's http client wants an IPv6 address without the URL's brackets.
+  const hostname = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  return { protocol: parsed.protocol, hostname, host: hostname, port: parsed.port, path: parsed.pathname };
+}
+
 export function createUpstreamProxy(urls: string, logger: Logger, timeoutMs: number): RequestHandler {
-  const pick = roundRobin(urls);
+  const pick = roundRobin(urls, proxyTargetOf);
   const target = urls.split(',')[0]!;
   return createProxyMiddleware({
-    target,
+    target: proxyTargetOf(target),
     router: urls.includes(',') ? () => pick() : undefined,
     agent: upstreamAgent,
     xfwd: true,
