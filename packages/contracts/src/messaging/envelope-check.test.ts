@@ -6,7 +6,7 @@ import {
   parseEnvelope,
   seatChangeBatchSchema,
 } from './envelope';
-import { isValidSeatChangeBatchFrame, isValidSeatEnvelope } from './envelope-check';
+import { isCanonicalTimestamp, isValidSeatChangeBatchFrame, isValidSeatEnvelope } from './envelope-check';
 import { BatchRoutingKeys, RoutingKeys, SEAT_ROUTING_KEYS } from './names';
 
 const joiAccepts = (value: unknown) => envelopeSchema.validate(value).error === undefined;
@@ -213,5 +213,55 @@ describe('the hot-path batch frame check', () => {
     const badChange = { ...batch(), data: { changes: [{ ...seatEnvelope(), version: 99 }] } };
     expect(fastAccepts(badChange)).toBe(true);
     expect(() => parseEnvelope(badChange)).toThrow();
+  });
+});
+
+describe('isCanonicalTimestamp', () => {
+  /** The definition it stands for: toISOString's form, and Date reads it back to the same text. */
+  const roundTrips = (v: string) => {
+    const time = Date.parse(v);
+    return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(v) && !Number.isNaN(time) && new Date(time).toISOString() === v;
+  };
+
+  it.each([
+    ['2026-01-01T00:00:00.000Z', true],
+    ['2024-02-29T23:59:59.999Z', true],
+    ['2000-02-29T12:00:00.000Z', true],
+    ['0000-01-01T00:00:00.000Z', true],
+    ['9999-12-31T23:59:59.999Z', true],
+    ['2023-02-29T00:00:00.000Z', false],
+    ['1900-02-29T00:00:00.000Z', false],
+    ['2026-04-31T00:00:00.000Z', false],
+    ['2026-00-10T00:00:00.000Z', false],
+    ['2026-13-10T00:00:00.000Z', false],
+    ['2026-01-00T00:00:00.000Z', false],
+    ['2026-01-01T24:00:00.000Z', false],
+    ['2026-01-01T00:60:00.000Z', false],
+    ['2026-01-01T00:00:60.000Z', false],
+    ['2026-01-01T00:00:00Z', false],
+    ['2026-01-01T00:00:00.000+00:00', false],
+  ])('%s: %s, as a round trip through Date says', (text, expected) => {
+    expect(roundTrips(text)).toBe(expected);
+    expect(isCanonicalTimestamp(text)).toBe(expected);
+  });
+
+  it('agrees with the round trip on random field values, in range and out', () => {
+    const field = (width: number, max: number) => fc.integer({ min: 0, max }).map((n) => String(n).padStart(width, '0'));
+    fc.assert(
+      fc.property(
+        field(4, 9999),
+        field(2, 13),
+        field(2, 32),
+        field(2, 25),
+        field(2, 61),
+        field(2, 61),
+        field(3, 999),
+        (y, mo, d, h, mi, s, ms) => {
+          const text = `${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`;
+          expect(isCanonicalTimestamp(text)).toBe(roundTrips(text));
+        },
+      ),
+      { numRuns: 5000 },
+    );
   });
 });

@@ -19,10 +19,26 @@ const ENVELOPE_KEYS = 6;
 const isText = (v: unknown, max: number): v is string => typeof v === 'string' && v.length >= 1 && v.length <= max;
 const isUuid = (v: unknown) => typeof v === 'string' && UUID_PATTERN.test(v);
 const isCount = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
-function isTimestamp(v: unknown): boolean {
+const digits = (v: string, from: number, to: number) => {
+  let n = 0;
+  for (let i = from; i < to; i++) n = n * 10 + v.charCodeAt(i) - 48;
+  return n;
+};
+const isLeapYear = (year: number) => (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * A timestamp as `toISOString()` writes it: the canonical form, naming a real instant (what a round trip
+ * through Date checks, by arithmetic: three timestamps per change, three consumers).
+ */
+export function isCanonicalTimestamp(v: unknown): boolean {
   if (typeof v !== 'string' || !CANONICAL_TIMESTAMP.test(v)) return false;
-  const time = Date.parse(v);
-  return !Number.isNaN(time) && new Date(time).toISOString() === v;
+  const year = digits(v, 0, 4);
+  const month = digits(v, 5, 7);
+  const day = digits(v, 8, 10);
+  if (month < 1 || month > 12 || day < 1) return false;
+  const monthDays = month === 2 && isLeapYear(year) ? 29 : DAYS_IN_MONTH[month - 1]!;
+  return day <= monthDays && digits(v, 11, 13) < 24 && digits(v, 14, 16) < 60 && digits(v, 17, 19) < 60;
 }
 
 const SEAT_FIELDS: Record<string, { required: boolean; valid: (v: unknown) => boolean }> = {
@@ -32,9 +48,9 @@ const SEAT_FIELDS: Record<string, { required: boolean; valid: (v: unknown) => bo
   userId: { required: true, valid: isUuid },
   version: { required: true, valid: (v) => isCount(v, 0) },
   holdVersion: { required: true, valid: (v) => isCount(v, 0) },
-  heldAt: { required: false, valid: isTimestamp },
-  expiresAt: { required: false, valid: isTimestamp },
-  reservedAt: { required: false, valid: isTimestamp },
+  heldAt: { required: false, valid: isCanonicalTimestamp },
+  expiresAt: { required: false, valid: isCanonicalTimestamp },
+  reservedAt: { required: false, valid: isCanonicalTimestamp },
 };
 const REQUIRED_SEAT_FIELDS = Object.values(SEAT_FIELDS).filter((f) => f.required).length;
 
@@ -58,7 +74,7 @@ export function isValidSeatEnvelope(body: unknown, version: number): body is Sea
     typeof body.type === 'string' &&
     SEAT_TYPES.has(body.type) &&
     body.version === version &&
-    isTimestamp(body.occurredAt) &&
+    isCanonicalTimestamp(body.occurredAt) &&
     isText(body.producer, 100) &&
     isSeatData(body.data)
   );
@@ -76,7 +92,7 @@ export function isValidSeatChangeBatchFrame(body: unknown, version: number, maxC
     !isText(body.id, 100) ||
     body.type !== BatchRoutingKeys.SeatChanges ||
     body.version !== version ||
-    !isTimestamp(body.occurredAt) ||
+    !isCanonicalTimestamp(body.occurredAt) ||
     !isText(body.producer, 100)
   )
     return false;
