@@ -3,6 +3,8 @@
 // The single-seat storm runs once per idle-event count: that many events, each with one past seat change,
 // exist before it starts, so the table shows whether the stack's cost grows with events that merely exist.
 // Then SPEC.md §7 on the same stack: 4-seat multi-holds and best-available (4 adjacent seats).
+// A 3 s baseline window runs right before and right after each storm, so a storm can also be compared with
+// the machine's speed at that moment (it drifts by up to 1.5 times within minutes here).
 // Prints one table (rows: figures; columns: runs) and one JSON line. Load comes from wrk on loopback.
 // Env: BENCH_SECONDS (10), BENCH_CONNECTIONS (64), BENCH_IDLE_EVENTS (0,10000), BENCH_BUDGET_SECONDS (1800),
 // BENCH_CPU_PROF=<service> (writes that service's .cpuprofile to BENCH_CPU_PROF_DIR, default /tmp/zephyr-prof),
@@ -28,6 +30,7 @@ const IDLE_EVENTS = (process.env.BENCH_IDLE_EVENTS ?? (SMOKE ? '0,20' : '0,10000
 const BUDGET_SECONDS = Number(process.env.BENCH_BUDGET_SECONDS ?? (SMOKE ? 180 : 1800));
 const GROUP_STORMS = process.env.BENCH_GROUP_STORMS !== '0';
 const WARM_UP_SECONDS = SMOKE ? 1 : 5;
+const BESIDE_SECONDS = SMOKE ? 1 : 3;
 const HOLD_PATH = '"/api/seats/" .. ev .. "/" .. seat .. "/hold"';
 const PROFILED = process.env.BENCH_CPU_PROF;
 const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR ?? '/tmp/zephyr-prof';
@@ -89,27 +92,40 @@ function runStorm(url, script, seconds = SECONDS) {
 const perHoldUs = (cpu, holds) => Object.fromEntries(Object.entries(cpu).map(([k, s]) => [k, (s / holds) * 1e6]));
 const sum = (values) => values.reduce((a, b) => a + b, 0);
 
-async function baseline() {
+/**
+ * The baseline server, kept up for the whole run: one full window first (the baseline column), then a short
+ * window right before and right after each storm. This machine's speed drifts by up to 1.5 times within
+ * minutes, so a storm is also compared with the baseline beside it, not only with the one minutes before.
+ */
+async function startBaseline() {
   const prefix = `benchbase_${randomBytes(3).toString('hex')}:`;
   const server = (live.baselineServer = fork(path.join(here, 'baseline-server.mjs'), {
     env: { ...process.env, PORT: '4190', PREFIX: prefix },
     stdio: 'ignore',
   }));
   await new Promise((resolve) => server.once('message', resolve));
-  const events = Array.from({ length: 200 }, (_, i) => `e${i}`);
-  const script = wrkScript({ events, tokens: [], pathFor: '"/hold/" .. ev .. "/" .. seat' });
   const procs = await processesOf([{ name: 'baseline express', child: server }]);
   delete procs.rabbitmq;
   delete procs.postgres;
-  const start = cpuSnapshot(procs);
-  const stopRss = rssPeaks(procs);
-  const result = await runStorm('http://127.0.0.1:4190', script);
-  const cpu = cpuBetween(procs, procs, start, cpuSnapshot(procs));
-  const rss = stopRss();
-  server.kill();
-  live.baselineServer = undefined;
-  execFileSync('sh', ['-c', `redis-cli --scan --pattern '${prefix}*' | xargs -r redis-cli del > /dev/null`]);
-  return { ...result, holds: result.ok, cpuUs: perHoldUs(cpu, result.ok), rssMb: rss };
+  let windows = 0;
+  return {
+    async measure(seconds) {
+      // Seats of their own per window: a seat held in an earlier window would answer 409.
+      const window = windows++;
+      const events = Array.from({ length: 200 }, (_, i) => `w${window}e${i}`);
+      const script = wrkScript({ events, tokens: [], pathFor: '"/hold/" .. ev .. "/" .. seat' });
+      const start = cpuSnapshot(procs);
+      const stopRss = rssPeaks(procs);
+      const result = await runStorm('http://127.0.0.1:4190', script, seconds);
+      const cpu = cpuBetween(procs, procs, start, cpuSnapshot(procs));
+      return { ...result, seconds, holds: result.ok, cpuUs: perHoldUs(cpu, result.ok), rssMb: stopRss() };
+    },
+    stop() {
+      server.kill();
+      live.baselineServer = undefined;
+      execFileSync('sh', ['-c', `redis-cli --scan --pattern '${prefix}*' | xargs -r redis-cli del > /dev/null`]);
+    },
+  };
 }
 
 async function api(stack, method, route, token, body) {
@@ -196,7 +212,8 @@ async function idleCores(stack, seconds = 3) {
 }
 
 /** One storm: wrk plus the push probe, with CPU, RSS and the seat-service's loop delay around it. */
-async function measure(stack, { events, script, seatsPerRequest, probeTokens, admin }) {
+async function measure(stack, { events, script, seatsPerRequest, probeTokens, admin, baseline }) {
+  const besideBefore = await baseline.measure(BESIDE_SECONDS);
   const idle = await idleCores(stack);
   const probe = await startPushProbe({
     gatewayUrl: stack.gatewayUrl,
@@ -225,9 +242,17 @@ async function measure(stack, { events, script, seatsPerRequest, probeTokens, ad
     Object.entries(cpu).map(([n, s]) => [n, Math.max(0, s - (idle[n] ?? 0) * elapsed)]),
   );
   const held = await heldSeats(stack, events);
+  const besideAfter = await baseline.measure(BESIDE_SECONDS);
   console.log(`  run done: ${(result.ok / SECONDS).toFixed(0)} requests/s (2xx), p99 ${result.p99ms.toFixed(1)} ms`);
+  const besidePerSecond = [besideBefore, besideAfter].map((b) => b.ok / b.seconds);
   return {
     ...result,
+    beside: {
+      before: besidePerSecond[0],
+      after: besidePerSecond[1],
+      requestsPerSecond: sum(besidePerSecond) / 2,
+      cpuUs: sum([besideBefore, besideAfter].map((b) => sum(Object.values(b.cpuUs)))) / 2,
+    },
     holds,
     // Requests still in flight when wrk stops are granted but not counted: up to one per connection.
     unanswered: held - result.ok * seatsPerRequest,
@@ -249,7 +274,7 @@ async function measure(stack, { events, script, seatsPerRequest, probeTokens, ad
   };
 }
 
-async function zephyr() {
+async function zephyr(baseline) {
   const profileArgs = ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`];
   if (PROFILED && !SERVICE_NAMES.includes(PROFILED)) throw new Error(`BENCH_CPU_PROF: not a service: ${PROFILED}`);
   const stack = (live.stack = await startStack({
@@ -271,7 +296,10 @@ async function zephyr() {
     /** One wrk run over `events`: each request's path and body are Lua expressions of `ev`, `seat` and `k`. */
     const storm = async (name, events, { pathFor, bodyFor, perEvent, seatsPerRequest }) => {
       const script = wrkScript({ events, tokens, perEvent, pathFor, bodyFor });
-      runs.push({ name, ...(await measure(stack, { events, script, seatsPerRequest, probeTokens, admin })) });
+      runs.push({
+        name,
+        ...(await measure(stack, { events, script, seatsPerRequest, probeTokens, admin, baseline })),
+      });
     };
     const single = async (name) =>
       storm(name, await stormEvents(), {
@@ -329,6 +357,11 @@ function printTable(base, runs) {
   const rows = [
     ['requests/s (2xx)', (c) => fmt(c.ok / SECONDS)],
     ['ratio to baseline', (c) => fmt(c.ok / base.ok, 2)],
+    [
+      'baseline beside it, req/s before / after',
+      (c) => (c.beside ? `${fmt(c.beside.before)} / ${fmt(c.beside.after)}` : '–'),
+    ],
+    ['ratio to the baseline beside it', (c) => (c.beside ? fmt(c.ok / SECONDS / c.beside.requestsPerSecond, 2) : '–')],
     ['p50 ms', (c) => fmt(c.p50ms, 1)],
     ['p99 ms', (c) => fmt(c.p99ms, 1)],
     ['non-2xx / socket errors', (c) => `${c.non2xx} / ${c.socketErrors}`],
@@ -364,6 +397,19 @@ function printTable(base, runs) {
   for (const r of cells.slice(1)) console.log(line(r));
 }
 
+/** Target (d): each single-hold storm against the first, in holds/s and in its ratio to the baseline beside it. */
+function printIdleComparison(runs) {
+  const singles = runs.filter((r) => r.seatsPerRequest === 1);
+  const [first] = singles;
+  const ratio = (r) => r.ok / SECONDS / r.beside.requestsPerSecond;
+  for (const r of singles.slice(1)) {
+    const pct = (v) => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(0)} %`;
+    console.log(
+      `${r.name} against ${first.name}: holds/s ${pct(r.ok / first.ok - 1)}, ratio to the baseline beside it ${pct(ratio(r) / ratio(first) - 1)}`,
+    );
+  }
+}
+
 /** What fails the smoke: errors, double grants, lost pushes, answers the seat-service does not agree with. */
 function failures(runs) {
   const found = [];
@@ -387,9 +433,17 @@ async function main() {
   console.log(
     `bench${SMOKE ? ' (smoke)' : ''}: ${SECONDS}s per run, ${CONNECTIONS} connections, wrk on 127.0.0.1, ${os.cpus().length} cores, idle events ${IDLE_EVENTS.join(', ')}${PROFILED ? `, profiling ${PROFILED} into ${PROFILE_DIR}` : ''}\n`,
   );
-  const base = await baseline();
-  const runs = await zephyr();
+  const baseline = await startBaseline();
+  let base;
+  let runs;
+  try {
+    base = await baseline.measure(SECONDS);
+    runs = await zephyr(baseline);
+  } finally {
+    baseline.stop();
+  }
   printTable(base, runs);
+  printIdleComparison(runs);
   console.log(`BENCH_JSON ${JSON.stringify({ seconds: SECONDS, connections: CONNECTIONS, baseline: base, runs })}`);
   const found = failures(runs);
   if (found.length) {
