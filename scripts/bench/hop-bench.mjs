@@ -58,7 +58,10 @@ async function startComparedGateway(stack) {
   children.push(child);
   const url = `http://127.0.0.1:${port}`;
   for (let attempt = 0; ; attempt++) {
-    const ready = await fetch(`${url}/health/ready`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}/health/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) return { name: `gateway (${COMPARE_ROOT})`, child, url };
     if (attempt > 100 || child.exitCode !== null) throw new Error('the compared gateway did not become ready');
     await new Promise((resolve) => setTimeout(resolve, 100));

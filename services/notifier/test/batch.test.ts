@@ -225,11 +225,20 @@ describe('SEAT_UPDATES batches', () => {
       what: 'snapshot read started',
     });
     const userId = newUserId();
-    await publishSeatChanges(broker, seatEnvelope(RoutingKeys.SeatHeld, { eventId, seatNumber: 1, userId, version: 41 }));
-    await publishSeatChanges(broker, seatEnvelope(RoutingKeys.SeatHeld, { eventId, seatNumber: 2, userId, version: 43 }));
+    await publishSeatChanges(
+      broker,
+      seatEnvelope(RoutingKeys.SeatHeld, { eventId, seatNumber: 1, userId, version: 41 }),
+    );
+    await publishSeatChanges(
+      broker,
+      seatEnvelope(RoutingKeys.SeatHeld, { eventId, seatNumber: 2, userId, version: 43 }),
+    );
     const map = await client.next((m) => m.type === 'SEAT_MAP');
     expect(map.version).toBe(42);
-    await publishSeatChanges(broker, seatEnvelope(RoutingKeys.SeatReleased, { eventId, seatNumber: 2, userId, version: 44 }));
+    await publishSeatChanges(
+      broker,
+      seatEnvelope(RoutingKeys.SeatReleased, { eventId, seatNumber: 2, userId, version: 44 }),
+    );
     await waitFor(() => changesOf(client, eventId).some((c) => c.version === 44), { what: 'change after the map' });
     expect(client.timed.map((r) => r.message.type)[0]).toBe('SUBSCRIBED');
     expect(client.timed.map((r) => r.message.type)[1]).toBe('SEAT_MAP');

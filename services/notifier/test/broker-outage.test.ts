@@ -96,7 +96,10 @@ it('keeps every socket open through a broker outage and delivers what was publis
   await cutBrokerConnection();
   const userId = newUserId();
   for (let version = 1; version <= CHANGES_DURING_OUTAGE; version++) {
-    await publishSeatChanges(broker, seatEnvelope(RoutingKeys.SeatHeld, { eventId, seatNumber: version, userId, version }));
+    await publishSeatChanges(
+      broker,
+      seatEnvelope(RoutingKeys.SeatHeld, { eventId, seatNumber: version, userId, version }),
+    );
   }
   // Long enough for several reconnect attempts to fail (one a second).
   await new Promise((resolve) => setTimeout(resolve, 3000));
@@ -132,7 +135,10 @@ it('when the replica queue was lost meanwhile, snapshot subscribers get RESYNC a
   // Published while no replica queue is bound: lost to this replica, but the seat-service's map has them.
   const userId = newUserId();
   for (let version = 1; version <= 10; version++) {
-    await publishSeatChanges(broker, seatEnvelope(RoutingKeys.SeatHeld, { eventId, seatNumber: version, userId, version }));
+    await publishSeatChanges(
+      broker,
+      seatEnvelope(RoutingKeys.SeatHeld, { eventId, seatNumber: version, userId, version }),
+    );
   }
   stub.maps.set(eventId, {
     eventId,
@@ -154,7 +160,10 @@ it('when the replica queue was lost meanwhile, snapshot subscribers get RESYNC a
   expect(await metric(notifier, 'zephyr_ws_resyncs_total')).toBe(resyncsBefore + 1);
 
   // v1 subscriptions never asked for maps: nothing new reaches them, and they keep their feed.
-  await publishSeatChanges(broker, seatEnvelope(RoutingKeys.SeatReleased, { eventId, seatNumber: 1, userId, version: 11 }));
+  await publishSeatChanges(
+    broker,
+    seatEnvelope(RoutingKeys.SeatReleased, { eventId, seatNumber: 1, userId, version: 11 }),
+  );
   for (const client of [...following, ...plain]) {
     await client.next((m) => m.type === 'SEAT_UPDATE' && m.version === 11, 10_000);
     expect(client.socket.readyState).toBe(WebSocket.OPEN);
@@ -177,6 +186,9 @@ it('resyncs too when the replica queue is deleted under a live connection, and k
   await waitFor(async () => (await fetch(`${notifier.baseUrl}/health/ready`)).status === 200, {
     what: 'consumer attached again',
   });
-  await publishSeatChanges(broker, seatEnvelope(RoutingKeys.SeatHeld, { eventId, seatNumber: 1, userId: newUserId(), version: 8 }));
+  await publishSeatChanges(
+    broker,
+    seatEnvelope(RoutingKeys.SeatHeld, { eventId, seatNumber: 1, userId: newUserId(), version: 8 }),
+  );
   await client!.next((m) => m.type === 'SEAT_UPDATE' && m.version === 8, 10_000);
 }, 60_000);

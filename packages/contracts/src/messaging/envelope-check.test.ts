@@ -220,7 +220,11 @@ describe('isCanonicalTimestamp', () => {
   /** The definition it stands for: toISOString's form, and Date reads it back to the same text. */
   const roundTrips = (v: string) => {
     const time = Date.parse(v);
-    return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(v) && !Number.isNaN(time) && new Date(time).toISOString() === v;
+    return (
+      /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(v) &&
+      !Number.isNaN(time) &&
+      new Date(time).toISOString() === v
+    );
   };
 
   it.each([
@@ -246,7 +250,8 @@ describe('isCanonicalTimestamp', () => {
   });
 
   it('agrees with the round trip on random field values, in range and out', () => {
-    const field = (width: number, max: number) => fc.integer({ min: 0, max }).map((n) => String(n).padStart(width, '0'));
+    const field = (width: number, max: number) =>
+      fc.integer({ min: 0, max }).map((n) => String(n).padStart(width, '0'));
     fc.assert(
       fc.property(
         field(4, 9999),
