@@ -91,6 +91,8 @@ function runStorm(url, script, seconds = SECONDS) {
 
 const perHoldUs = (cpu, holds) => Object.fromEntries(Object.entries(cpu).map(([k, s]) => [k, (s / holds) * 1e6]));
 const sum = (values) => values.reduce((a, b) => a + b, 0);
+/** A storm's requests/s over the baseline's just before and after it. */
+const ratioBeside = (run) => run.ok / SECONDS / run.beside.requestsPerSecond;
 
 /**
  * The baseline server, kept up for the whole run: one full window first (the baseline column), then a short
@@ -251,7 +253,6 @@ async function measure(stack, { events, script, seatsPerRequest, probeTokens, ad
       before: besidePerSecond[0],
       after: besidePerSecond[1],
       requestsPerSecond: sum(besidePerSecond) / 2,
-      cpuUs: sum([besideBefore, besideAfter].map((b) => sum(Object.values(b.cpuUs)))) / 2,
     },
     holds,
     // Requests still in flight when wrk stops are granted but not counted: up to one per connection.
@@ -361,7 +362,7 @@ function printTable(base, runs) {
       'baseline beside it, req/s before / after',
       (c) => (c.beside ? `${fmt(c.beside.before)} / ${fmt(c.beside.after)}` : '–'),
     ],
-    ['ratio to the baseline beside it', (c) => (c.beside ? fmt(c.ok / SECONDS / c.beside.requestsPerSecond, 2) : '–')],
+    ['ratio to the baseline beside it', (c) => (c.beside ? fmt(ratioBeside(c), 2) : '–')],
     ['p50 ms', (c) => fmt(c.p50ms, 1)],
     ['p99 ms', (c) => fmt(c.p99ms, 1)],
     ['non-2xx / socket errors', (c) => `${c.non2xx} / ${c.socketErrors}`],
@@ -401,11 +402,10 @@ function printTable(base, runs) {
 function printIdleComparison(runs) {
   const singles = runs.filter((r) => r.seatsPerRequest === 1);
   const [first] = singles;
-  const ratio = (r) => r.ok / SECONDS / r.beside.requestsPerSecond;
   for (const r of singles.slice(1)) {
     const pct = (v) => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(0)} %`;
     console.log(
-      `${r.name} against ${first.name}: holds/s ${pct(r.ok / first.ok - 1)}, ratio to the baseline beside it ${pct(ratio(r) / ratio(first) - 1)}`,
+      `${r.name} against ${first.name}: holds/s ${pct(r.ok / first.ok - 1)}, ratio to the baseline beside it ${pct(ratioBeside(r) / ratioBeside(first) - 1)}`,
     );
   }
 }
