@@ -496,3 +496,19 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), ms))),
   ]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * Deletes queues an earlier build declared and nothing reads any more (with what they still hold), as soon
+ * as the broker is reachable, then lets the channel go. Never blocks startup; a no-op once they are gone.
+ */
+export function retireQueues(broker: Broker, queues: readonly string[]): void {
+  const channel: ChannelWrapper = broker.connection.createChannel({
+    setup: async (ch: ConfirmChannel) => {
+      for (const queue of queues) await ch.deleteQueue(queue);
+    },
+  });
+  channel
+    .waitForConnect()
+    .then(() => channel.close())
+    .catch(() => undefined);
+}

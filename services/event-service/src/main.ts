@@ -1,4 +1,5 @@
-import { connectBroker } from '@zephyr/runtime/messaging';
+import { QueueNames } from '@zephyr/contracts';
+import { connectBroker, retireQueues } from '@zephyr/runtime/messaging';
 import {
   authConfigFrom,
   backingChecks,
@@ -13,12 +14,14 @@ import { loadConfig } from './config';
 import { createEventStore } from './data-access/event-store';
 import { SCHEMA } from './data-access/schema';
 import { createSeatServiceClient } from './data-access/seat-service-client';
-import { createSeatStateStore } from './data-access/seat-state-store';
+import { cacheSeatCounts } from './data-access/seat-counts-cache';
 import { createEventsService } from './domain/events';
-import { startSeatCountsConsumer } from './entry-points/messaging/seat-counts-consumer';
 import { createEventServiceMetrics } from './metrics';
 import { migrations } from './migrations';
 import { SERVICE_NAME } from './service';
+
+/** Well inside SPEC's "counts may lag writes by at most 1 s", with the read's own time on top. */
+const SEAT_COUNTS_FRESH_MS = 250;
 
 runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics, lifecycle, serve }) => {
   const verifier = createTokenVerifier(authConfigFrom(config));
@@ -33,17 +36,20 @@ runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics,
   });
   const relay = startOutboxRelay({ db, schema: SCHEMA, broker, logger, registry: metrics.registry });
   const seatService = createSeatServiceClient(config.SEAT_SERVICE_URL, logger);
-  const seatStates = createSeatStateStore(db);
   const events = createEventsService({
     producer: SERVICE_NAME,
     store: createEventStore(db),
-    seatStates,
+    seatCounts: cacheSeatCounts((eventId, requestId) => seatService.seatCounts(eventId, requestId), {
+      freshMs: SEAT_COUNTS_FRESH_MS,
+      maxEvents: 10_000,
+    }),
     async afterCommit(event, requestId) {
       relay.kick();
       await seatService.pushEvent(event, requestId);
     },
   });
-  const consumer = startSeatCountsConsumer({ broker, seatStates, logger, registry: metrics.registry });
+  // The seat counts' queue of earlier builds: the counts are now read from the seat-service.
+  retireQueues(broker, [QueueNames.eventServiceSeatCounts(config.AMQP_EXCHANGE)]);
 
   const app = createApp({
     logger,
@@ -56,7 +62,6 @@ runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics,
   });
   await serve({
     server: app,
-    closeFirst: [{ name: 'seat counts consumer', close: () => consumer.close() }],
     closeAfter: [
       // After HTTP drained, so the last commits get their messages published before we go.
       { name: 'outbox relay', close: () => relay.stop() },

@@ -1,49 +1,35 @@
-import { randomUUID } from 'node:crypto';
 import {
   Bindings,
+  ErrorCodes,
   QueueNames,
   RoutingKeys,
   type Event,
   type EventWithCounts,
-  type SeatChangedData,
   type SeatCounts,
-  type SeatEnvelope,
-  type SeatRoutingKey,
 } from '@zephyr/contracts';
-import {
-  http,
-  newUserId,
-  seatChangeBatchesFor,
-  seatEnvelope,
-  unroutableRecordingBroker,
-  useService,
-  waitFor,
-} from '@zephyr/testing';
+import { http, seatChangeBatchesFor, seatEnvelope, useService, waitFor } from '@zephyr/testing';
+import { startFakeSeatService, type FakeSeatService } from './support';
 
-const service = useService('event-service', 'es-counts', { env: { SEAT_SERVICE_URL: 'http://127.0.0.1:9' } });
+// The counts come from the seat-service over HTTP; here a fake one answers, so each test can set what it
+// says and how it fails. test/e2e and the seat-service's own tests cover the real seat-service's counts.
+let seatService: FakeSeatService;
 
-const holder = newUserId();
-const inMs = (ms: number) => new Date(Date.now() + ms).toISOString();
+beforeAll(async () => {
+  seatService = await startFakeSeatService();
+});
 
-/** seat.* envelopes as seat-service would publish them; `version` is the event's seat-change counter. */
-const seat = (eventId: string) => {
-  const change = (type: SeatRoutingKey, seatNumber: number, version: number, times: Partial<SeatChangedData> = {}) =>
-    seatEnvelope(type, { eventId, seatNumber, userId: holder, version, holdVersion: version, ...times });
-  return {
-    held: (seatNumber: number, version: number, expiresInMs = 60_000) =>
-      change(RoutingKeys.SeatHeld, seatNumber, version, { heldAt: inMs(0), expiresAt: inMs(expiresInMs) }),
-    refreshed: (seatNumber: number, version: number, expiresInMs: number) =>
-      change(RoutingKeys.SeatRefreshed, seatNumber, version, { heldAt: inMs(0), expiresAt: inMs(expiresInMs) }),
-    reserved: (seatNumber: number, version: number) =>
-      change(RoutingKeys.SeatReserved, seatNumber, version, { reservedAt: inMs(0) }),
-    released: (seatNumber: number, version: number) => change(RoutingKeys.SeatReleased, seatNumber, version),
-    expired: (seatNumber: number, version: number) => change(RoutingKeys.SeatExpired, seatNumber, version),
-  };
-};
+const service = useService('event-service', 'es-counts', {
+  env: () => ({ SEAT_SERVICE_URL: seatService.url, LOG_LEVEL: 'silent' }),
+});
 
-/** As the seat-service's relays hand changes to the counts: in order, in batch messages. */
-const publishAll = (envelopes: SeatEnvelope[]) =>
-  Promise.all(seatChangeBatchesFor(envelopes).map((batch) => service.broker.publish(batch)));
+beforeAll(() => service.onTeardown(() => seatService.close()));
+
+afterEach(() => {
+  seatService.mode = 'ok';
+});
+
+/** Longer than the event-service keeps one read of an event's counts (250 ms). */
+const pastFreshness = () => new Promise((resolve) => setTimeout(resolve, 300));
 
 const createEvent = async (totalSeats: number): Promise<Event> => {
   const res = await http<Event>(service.baseUrl, 'POST', '/api/events', {
@@ -54,122 +40,101 @@ const createEvent = async (totalSeats: number): Promise<Event> => {
   return res.body;
 };
 
-const counts = async (eventId: string): Promise<SeatCounts> =>
-  (await http<EventWithCounts>(service.baseUrl, 'GET', `/api/events/${eventId}`)).body.seats;
+const getEvent = (eventId: string) => http<EventWithCounts>(service.baseUrl, 'GET', `/api/events/${eventId}`);
 
-const countsBecome = (eventId: string, expected: SeatCounts, timeoutMs = 2000) =>
-  waitFor(
-    async () => {
-      const current = await counts(eventId);
-      return JSON.stringify(current) === JSON.stringify(expected) && current;
-    },
-    { timeoutMs, what: `counts ${JSON.stringify(expected)}` },
-  );
-
-beforeAll(async () => {
-  // The service declares and binds its queue once it has connected; until then a publish is unroutable.
-  // Repeat one message until it shows (repeats are harmless: same seat, same version).
-  const canary = await createEvent(10);
-  const probe = seat(canary.id).held(1, 1);
-  await waitFor(
-    async () => {
-      await publishAll([{ ...probe, id: randomUUID() }]);
-      return (await counts(canary.id)).held === 1;
-    },
-    { timeoutMs: 15_000, intervalMs: 250, what: 'seat-counts queue bound' },
-  );
-});
-
-it('follows holds, reservations, releases and expiries within about a second', async () => {
+it("answers the seat-service's live counts with the event", async () => {
   const event = await createEvent(20);
-  const s = seat(event.id);
-  expect(await counts(event.id)).toEqual({ available: 20, held: 0, reserved: 0 });
+  expect((await getEvent(event.id)).body).toEqual({ ...event, seats: { available: 20, held: 0, reserved: 0 } });
 
-  await publishAll([s.held(1, 1), s.held(2, 2), s.held(3, 3)]);
-  await countsBecome(event.id, { available: 17, held: 3, reserved: 0 }, 1500);
-  await publishAll([s.reserved(2, 4)]);
-  await countsBecome(event.id, { available: 17, held: 2, reserved: 1 }, 1500);
-  await publishAll([s.released(1, 5), s.expired(3, 6)]);
-  await countsBecome(event.id, { available: 19, held: 0, reserved: 1 }, 1500);
+  const counts: SeatCounts = { available: 15, held: 3, reserved: 2 };
+  seatService.counts.set(event.id, counts);
+  await pastFreshness();
+  expect((await getEvent(event.id)).body.seats).toEqual(counts);
 });
 
-it('never applies an older version over a newer one, and ignores duplicates', async () => {
-  const event = await createEvent(20);
-  const s = seat(event.id);
-  const hold7 = s.held(7, 12);
-
-  // Newer first, then the older ones: a release at v10 must beat the hold at v9, a hold at v12 the reserve at v8.
-  await publishAll([s.released(5, 10), hold7]);
-  await publishAll([s.held(5, 9), s.reserved(7, 8), hold7, hold7, { ...hold7, id: randomUUID() }]);
-  // A later change is the sentinel that everything before it was consumed.
-  await publishAll([s.held(6, 13)]);
-  await countsBecome(event.id, { available: 18, held: 2, reserved: 0 });
-  // Batches may commit out of order; the version rule makes that harmless. Check it stays put.
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  expect(await counts(event.id)).toEqual({ available: 18, held: 2, reserved: 0 });
-});
-
-it('stops counting a hold at expiresAt, and a refresh (same version, later expiry) extends it', async () => {
+it('reads one event at most once per 250 ms, and concurrent requests share the read', async () => {
   const event = await createEvent(10);
-  const s = seat(event.id);
-  await publishAll([s.held(1, 1, 1500), s.held(2, 2, 1500)]);
-  await publishAll([s.refreshed(2, 2, 60_000)]);
-  await countsBecome(event.id, { available: 8, held: 2, reserved: 0 });
-  // A stale refresh (same version, earlier expiry) must not shorten the hold.
-  await publishAll([s.refreshed(2, 2, 500)]);
-  // Seat 1 lapses without any seat.expired message; seat 2 stays held.
-  await countsBecome(event.id, { available: 9, held: 1, reserved: 0 }, 4000);
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  expect(await counts(event.id)).toEqual({ available: 9, held: 1, reserved: 0 });
+  await pastFreshness();
+  const readsBefore = seatService.countReads.filter((id) => id === event.id).length;
+  const answers = await Promise.all(Array.from({ length: 20 }, () => getEvent(event.id)));
+  expect(answers.every((res) => res.status === 200)).toBe(true);
+  expect(seatService.countReads.filter((id) => id === event.id).length - readsBefore).toBe(1);
+
+  // A change shows once the read is older than that: well inside SPEC's 1 s.
+  seatService.counts.set(event.id, { available: 9, held: 1, reserved: 0 });
+  await pastFreshness();
+  expect((await getEvent(event.id)).body.seats).toEqual({ available: 9, held: 1, reserved: 0 });
 });
 
-it('batches a shuffled burst with duplicates into the right counts', async () => {
-  const event = await createEvent(1000);
-  const s = seat(event.id);
-  const messages: SeatEnvelope[] = [];
-  for (let n = 1; n <= 400; n++) messages.push(s.held(n, n));
-  for (let n = 1; n <= 200; n++) messages.push(s.released(n, 1000 + n));
-  for (let n = 201; n <= 300; n++) messages.push(s.reserved(n, 2000 + n));
-  messages.push(...messages.slice(0, 150)); // redeliveries: same envelope ids
-  for (let i = messages.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [messages[i], messages[j]] = [messages[j]!, messages[i]!];
-  }
-  await publishAll(messages);
-  // Seats 1-200 released (newer than their holds), 201-300 reserved, 301-400 still held.
-  await countsBecome(event.id, { available: 800, held: 100, reserved: 100 }, 5000);
+it.each([
+  ['answers 503', 'down' as const],
+  ['does not answer within 2 s', 'hang' as const],
+])('answers 503 DEPENDENCY_UNAVAILABLE while the seat-service %s, and recovers by itself', async (_, mode) => {
+  const event = await createEvent(10);
+  await pastFreshness();
+  seatService.mode = mode;
+  const started = Date.now();
+  const res = await getEvent(event.id);
+  expect(res.status).toBe(503);
+  expect(res.body).toEqual({ error: { code: ErrorCodes.DependencyUnavailable, message: expect.any(String) } });
+  expect(Date.now() - started).toBeLessThan(3500);
+  // The rest of the service does not need the seat-service.
+  expect((await http(service.baseUrl, 'GET', '/api/events?limit=1')).status).toBe(200);
+
+  // A failed read is not remembered: the next request after the seat-service is back gets the counts.
+  seatService.mode = 'ok';
+  const after = await getEvent(event.id);
+  expect(after.status).toBe(200);
+  expect(after.body.seats).toEqual({ available: 10, held: 0, reserved: 0 });
 });
 
-it('unbinds seat.* from a queue an older build bound it to, so single seat.* messages stop reaching it', async () => {
+it('answers 503 when the seat-service does not know the event or answers something else than counts', async () => {
+  const event = await createEvent(10);
+  await pastFreshness();
+  seatService.counts.set(event.id, { available: -1, held: 0 } as SeatCounts);
+  expect((await getEvent(event.id)).status).toBe(503);
+  seatService.counts.delete(event.id);
+  const unknownToSeats = '6f1c5b3e-1111-4222-8333-444455556666';
+  // 404 from the event-service itself when the event does not exist; the seat-service is not asked.
+  const readsBefore = seatService.countReads.length;
+  expect((await getEvent(unknownToSeats)).status).toBe(404);
+  expect(seatService.countReads.length).toBe(readsBefore);
+});
+
+it('deletes the seat counts queue of earlier builds, with what it held', async () => {
   const { exchange } = service.isolation;
   const queue = QueueNames.eventServiceSeatCounts(exchange);
-  const { broker, returned } = unroutableRecordingBroker(exchange);
-  try {
-    await waitFor(() => broker.isConnected(), { what: 'test broker connection' });
-    // What an older build's setup left on the durable queue.
-    const channel = broker.connection.createChannel({
-      setup: (ch: { bindQueue(q: string, e: string, p: string): Promise<unknown> }) =>
-        ch.bindQueue(queue, exchange, Bindings.allSeatEvents),
-    });
-    await channel.waitForConnect();
-    await channel.close();
-    const event = await createEvent(10);
-    // A confirmed mandatory publish comes back before its confirm when no queue takes it.
-    const publishSingle = () => broker.publish(seat(event.id).held(1, 1));
-    await publishSingle();
-    expect(returned).toEqual([]);
+  // What an older build left behind: its durable queue, bound to the batches and holding one.
+  const channel = service.broker.connection.createChannel({
+    setup: async (ch: {
+      assertQueue(q: string, o: object): Promise<unknown>;
+      bindQueue(q: string, e: string, p: string): Promise<unknown>;
+    }) => {
+      await ch.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+      await ch.bindQueue(queue, exchange, Bindings.seatChangeBatches);
+    },
+  });
+  await channel.waitForConnect();
+  const batch = seatChangeBatchesFor([
+    seatEnvelope(RoutingKeys.SeatHeld, { eventId: '6f1c5b3e-1111-4222-8333-444455556666', seatNumber: 1 }),
+  ]);
+  await Promise.all(batch.map((message) => service.broker.publish(message)));
+  const exists = async () => {
+    const probe = await service.broker.connection.connection!.createChannel();
+    probe.on('error', () => undefined);
+    try {
+      await probe.checkQueue(queue);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await probe.close().catch(() => undefined);
+    }
+  };
+  expect(await exists()).toBe(true);
+  await channel.close();
 
-    const upgraded = await service.start();
-    await waitFor(
-      async () => {
-        await publishSingle();
-        return returned.length > 0;
-      },
-      { what: 'seat.* unbound by the new build', intervalMs: 100 },
-    );
-    expect(returned.every((key) => key === RoutingKeys.SeatHeld)).toBe(true);
-    await upgraded.stop();
-  } finally {
-    await broker.close();
-  }
+  const upgraded = await service.start();
+  await waitFor(async () => !(await exists()), { what: 'old counts queue deleted' });
+  await upgraded.stop();
 });

@@ -21,6 +21,7 @@ const status = (eventId: string, seat: number, token?: string) =>
   http(seatUrl, 'GET', `/api/seats/${eventId}/${seat}/status`, { token });
 const seatMap = (eventId: string) =>
   http<{ version: number; seats: { status: string }[] }>(seatUrl, 'GET', `/api/events/${eventId}/seats`);
+const seatCounts = (eventId: string) => http(seatUrl, 'GET', `/internal/events/${eventId}/seat-counts`);
 
 describe('hold', () => {
   it('holds an available seat right after the event was created, and a repeat returns the same hold', async () => {
@@ -217,11 +218,48 @@ describe('event status and expiry', () => {
     const [alice, bob] = [await newUser(), await newUser()];
     const held = await hold(eventId, 4, alice.token, { holdDuration: 10 });
     const expiresAt = Date.parse((held.body as { expiresAt: string }).expiresAt);
+    expect((await seatCounts(eventId)).body).toEqual({ available: 19, held: 1, reserved: 0 });
     await new Promise((resolve) => setTimeout(resolve, expiresAt - Date.now() + 100));
     expect((await status(eventId, 4)).body).toMatchObject({ status: 'available' });
+    expect((await seatCounts(eventId)).body).toEqual({ available: 20, held: 0, reserved: 0 });
     expect((await reserve(eventId, 4, alice.token)).body).toMatchObject({ error: { code: 'HOLD_NOT_FOUND' } });
     expect((await hold(eventId, 4, bob.token)).status).toBe(201);
   }, 20_000);
+});
+
+describe('seat counts', () => {
+  it("tally the seat map, and the event-service's GET /api/events/:id shows them within a second", async () => {
+    const eventId = await createEvent({ totalSeats: 30 });
+    const [alice, bob] = [await newUser(), await newUser()];
+    expect((await seatCounts(eventId)).body).toEqual({ available: 30, held: 0, reserved: 0 });
+    for (const seat of [1, 2, 3]) expect((await hold(eventId, seat, alice.token)).status).toBe(201);
+    expect((await hold(eventId, 4, bob.token)).status).toBe(201);
+    expect((await reserve(eventId, 2, alice.token)).status).toBe(200);
+    expect((await release(eventId, 3, alice.token)).status).toBe(204);
+
+    const expected = { available: 27, held: 2, reserved: 1 };
+    const map = (await seatMap(eventId)).body.seats;
+    expect({
+      available: map.filter((s) => s.status === 'available').length,
+      held: map.filter((s) => s.status === 'held').length,
+      reserved: map.filter((s) => s.status === 'reserved').length,
+    }).toEqual(expected);
+    expect((await seatCounts(eventId)).body).toEqual(expected);
+    await waitFor(
+      async () => {
+        const event = await http<{ seats: unknown }>(stack.urlOf('event-service'), 'GET', `/api/events/${eventId}`);
+        return JSON.stringify(event.body.seats) === JSON.stringify(expected);
+      },
+      { what: 'counts on the event', timeoutMs: 1000, intervalMs: 50 },
+    );
+  });
+
+  it('answers 404 EVENT_NOT_FOUND for an event that does not exist and 400 for a bad id', async () => {
+    const missing = await seatCounts('6f1c5b3e-1111-4222-8333-444455556666');
+    expect(missing.status).toBe(404);
+    expect(missing.body).toMatchObject({ error: { code: 'EVENT_NOT_FOUND' } });
+    expect((await seatCounts('not-a-uuid')).status).toBe(400);
+  });
 });
 
 describe('audit trail', () => {

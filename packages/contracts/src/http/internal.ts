@@ -5,6 +5,8 @@ import { uuidSchema } from './schemas';
 export const InternalPaths = {
   expireHolds: '/internal/holds/expire',
   eventConfig: (eventId: string) => `/internal/events/${eventId}`,
+  /** The seat-service's live counts of one event, read by the event-service for GET /api/events/:id. */
+  seatCounts: (eventId: string) => `/internal/events/${eventId}/seat-counts`,
 } as const;
 
 export const MAX_EXPIRE_BATCH = 500;
@@ -44,4 +46,11 @@ export const expireHoldsResponse = Joi.object({
         .unknown(true),
     )
     .required(),
+}).unknown(true);
+
+/** GET InternalPaths.seatCounts: the seat map's statuses, tallied (unknown fields tolerated). */
+export const seatCountsResponse = Joi.object({
+  available: Joi.number().integer().min(0).required(),
+  held: Joi.number().integer().min(0).required(),
+  reserved: Joi.number().integer().min(0).required(),
 }).unknown(true);

@@ -306,8 +306,6 @@ function checkFinalState(
           `seat map says ${seat.status} ${seat.userId?.slice(0, 8) ?? ''}, the audit ends ${want} ${wantUser?.slice(0, 8) ?? ''}`,
         );
     }
-    const countsAgree = (['available', 'held', 'reserved'] as const).every((k) => event.counts[k] === tally[k]);
-    if (countsAgree) continue;
     for (const k of ['available', 'held', 'reserved'] as const) {
       if (event.counts[k] !== tally[k])
         add(
@@ -316,26 +314,6 @@ function checkFinalState(
           undefined,
           `counts say ${k} ${event.counts[k]}, the seat map has ${tally[k] ?? 0}`,
         );
-    }
-    // Which seats the event-service's record gets wrong, beside the audit's versions for them.
-    const countedOf = new Map((event.counted ?? []).map((c) => [c.seatNumber, c]));
-    const auditOf = [...(auditByEvent.get(event.eventId)?.values() ?? [])];
-    for (const seat of event.counted ? event.seats : []) {
-      const c = countedOf.get(seat.seatNumber);
-      const countedStatus =
-        !c || (c.status === 'held' && (c.expiresAt ?? Infinity) <= final.readAt) ? 'available' : c.status;
-      if (countedStatus === seat.status) continue;
-      const trail = auditOf
-        .filter((a) => a.seatNumber === seat.seatNumber)
-        .sort((a, b) => a.version - b.version)
-        .map((a) => `${a.action}@v${a.version}`)
-        .join(' ');
-      add(
-        'countsMismatch',
-        event.eventId,
-        seat.seatNumber,
-        `counted ${c ? `${c.status}@v${c.version}` : 'nothing'}, seat map ${seat.status}; audit: ${trail}`,
-      );
     }
   }
   // Each user's holds list is exactly their live holds by the audit.

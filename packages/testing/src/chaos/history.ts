@@ -64,8 +64,6 @@ export interface FinalEvent {
   eventId: string;
   seats: SeatRow[];
   counts: { available: number; held: number; reserved: number };
-  /** The event-service's own per-seat record behind the counts (its seat_states rows). */
-  counted?: { seatNumber: number; status: string; version: number; expiresAt?: number }[];
 }
 
 export interface FinalState {

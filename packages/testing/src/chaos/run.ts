@@ -242,21 +242,7 @@ async function readFinalState(
           break;
         await sleep(100);
       } while (Date.now() - countsAt < 1100);
-      const counted = await db.query<{ seat_number: number; status: string; version: string; expires_at: Date | null }>(
-        'SELECT seat_number, status, version, expires_at FROM event_service.seat_states WHERE event_id = $1',
-        [event.id],
-      );
-      final.events.push({
-        eventId: event.id,
-        seats: map.body.seats,
-        counts,
-        counted: counted.rows.map((r) => ({
-          seatNumber: r.seat_number,
-          status: r.status,
-          version: Number(r.version),
-          expiresAt: r.expires_at ? r.expires_at.getTime() : undefined,
-        })),
-      });
+      final.events.push({ eventId: event.id, seats: map.body.seats, counts });
       for (const userId of new Set(ops.filter((o) => o.eventId === event.id).map((o) => o.userId))) {
         const holds = await http<{ items: { seatNumber: number }[] }>(
           gateway,

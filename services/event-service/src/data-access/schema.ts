@@ -3,5 +3,4 @@ export const SCHEMA = 'event_service';
 
 export const Tables = {
   events: 'events',
-  seatStates: 'seat_states',
 } as const;

@@ -10,12 +10,12 @@ import {
   type EventRoutingKey,
   type EventWithCounts,
   type Page,
+  type SeatCounts,
   type ServiceName,
   type UpdateEventBody,
 } from '@zephyr/contracts';
 import { AppError } from '@zephyr/runtime/errors';
 import { decodeCursor, encodeCursor, type PageKey } from './cursor';
-import { seatCounts, type SeatStateStore } from './seat-states';
 
 /** An event as stored: the public Event plus `revision`, which orders its changes for consumers. */
 export type EventRecord = EventChangedData;
@@ -38,11 +38,16 @@ export interface EventStore {
   listNewestFirst(limit: number, after?: PageKey): Promise<EventRecord[]>;
 }
 
+/** The live seat counts of an event; the seat-service keeps the seats (DEPENDENCY_UNAVAILABLE without it). */
+export interface SeatCountsReader {
+  countsOf(eventId: string, requestId?: string): Promise<SeatCounts>;
+}
+
 export interface EventsDeps {
   /** The envelope `producer` of the events this service writes: its name from the manifest. */
   producer: ServiceName;
   store: EventStore;
-  seatStates: SeatStateStore;
+  seatCounts: SeatCountsReader;
   /** Runs after a create/update committed (wake the outbox relay, tell seat-service). Must not throw. */
   afterCommit(event: EventRecord, requestId?: string): Promise<void>;
 }
@@ -55,7 +60,7 @@ export interface PageRequest {
 export interface EventsService {
   create(input: CreateEventBody, requestId?: string): Promise<Event>;
   update(id: string, changes: EventChanges, requestId?: string): Promise<Event>;
-  get(id: string): Promise<EventWithCounts>;
+  get(id: string, requestId?: string): Promise<EventWithCounts>;
   list(request: PageRequest): Promise<Page<Event>>;
   /** The stored record with its revision (internal callers). */
   record(id: string): Promise<EventRecord>;
@@ -82,7 +87,7 @@ function notFound(id: string): AppError {
 }
 
 export function createEventsService(deps: EventsDeps): EventsService {
-  const { store, seatStates } = deps;
+  const { store, seatCounts } = deps;
 
   const record = async (id: string): Promise<EventRecord> => {
     const found = await store.findById(id);
@@ -124,10 +129,9 @@ export function createEventsService(deps: EventsDeps): EventsService {
       return toEvent(updated);
     },
 
-    async get(id) {
+    async get(id, requestId) {
       const event = await record(id);
-      const totals = await seatStates.totals(id);
-      return { ...toEvent(event), seats: seatCounts(event.totalSeats, totals) };
+      return { ...toEvent(event), seats: await seatCounts.countsOf(id, requestId) };
     },
 
     async list({ limit = LIMITS.pageLimitDefault, cursor }) {

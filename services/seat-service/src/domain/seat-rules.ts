@@ -12,7 +12,9 @@ import {
   type Seat,
   type SeatEnvelope,
   type SeatFailure,
+  type SeatCounts,
   type SeatMap,
+  type SeatStatus,
   type ServiceName,
 } from '@zephyr/contracts';
 import { AppError } from '@zephyr/runtime/errors';
@@ -360,6 +362,19 @@ export class SeatRules {
     return { eventId, count: seats.length, seats };
   }
 
+  /** The seat map's statuses, tallied: what GET /api/events/:id shows as its counts. */
+  async seatCounts(eventId: string): Promise<SeatCounts> {
+    const snapshot = await this.snapshot(eventId);
+    const counts: SeatCounts = { available: snapshot.totalSeats, held: 0, reserved: 0 };
+    for (const state of snapshot.seats.values()) {
+      const status = seatStatusOf(state, snapshot.nowMs);
+      if (status === 'available') continue;
+      counts[status] += 1;
+      counts.available -= 1;
+    }
+    return counts;
+  }
+
   async userHolds(eventId: string, userId: string): Promise<Hold[]> {
     let result = await this.store.userSeats(eventId, userId);
     if (!result) {
@@ -438,6 +453,12 @@ export class SeatRules {
   }
 }
 
+/** A hold being reserved still shows as held; a hold past its expiresAt is available, expired or not. */
+function seatStatusOf(state: SeatState | undefined, nowMs: number): SeatStatus {
+  if (!isLive(state, nowMs)) return 'available';
+  return state.kind === 'reserved' ? 'reserved' : 'held';
+}
+
 function toSeat(
   eventId: string,
   seatNumber: number,
@@ -445,13 +466,14 @@ function toSeat(
   nowMs: number,
   caller?: Identity,
 ): Seat {
-  if (!state || !isLive(state, nowMs)) return { eventId, seatNumber, status: 'available' };
+  const status = seatStatusOf(state, nowMs);
+  if (!state || status === 'available') return { eventId, seatNumber, status };
   const reveal = caller !== undefined && (caller.isAdmin || caller.userId === state.userId);
   const reserved = state.kind === 'reserved';
   return {
     eventId,
     seatNumber,
-    status: reserved ? 'reserved' : 'held',
+    status,
     ...(reveal ? { userId: state.userId } : {}),
     ...(reserved
       ? { reservedAt: iso(state.reservedAt) }

@@ -54,7 +54,7 @@ export function eventsRoutes({ events, verifier, eventsCreated }: EventsRoutesDe
     '/api/events/:id',
     authenticate(verifier, 'public'),
     route(async (req, res) => {
-      res.json(await events.get(eventIdParam(req.params.id)));
+      res.json(await events.get(eventIdParam(req.params.id), req.requestId));
     }),
   );
 

@@ -6,6 +6,7 @@ import {
   expireHoldsRequest,
   type EventChangedData,
   type HoldVersionRef,
+  uuidSchema,
 } from '@zephyr/contracts';
 import { AppError, jsonBody, route, validate } from '@zephyr/runtime';
 import type { SeatRules } from '../../domain/seat-rules';
@@ -30,6 +31,14 @@ export function internalRoutes(rules: SeatRules, directory: EventDirectory): Rou
       }
       await directory.apply(event);
       res.status(204).end();
+    }),
+  );
+
+  router.get(
+    InternalPaths.seatCounts(':eventId'),
+    route(async (req, res) => {
+      const eventId = validate<string>(uuidSchema.required(), req.params.eventId, 'path');
+      res.json(await rules.seatCounts(eventId.toLowerCase()));
     }),
   );
 
