@@ -497,18 +497,38 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
+/** How often retired queues are deleted again (see retireQueues). */
+const RETIRE_EVERY_MS = 60_000;
+
+export interface QueueRetirement {
+  stop(): Promise<void>;
+}
+
 /**
- * Deletes queues an earlier build declared and nothing reads any more (with what they still hold), as soon
- * as the broker is reachable, then lets the channel go. Never blocks startup; a no-op once they are gone.
+ * Deletes queues an earlier build declared and nothing reads any more (with what they still hold): as soon
+ * as the broker is reachable, then every minute, because during a rolling upgrade a replica of the earlier
+ * build declares its queue again when it loses it. Never blocks startup; deleting a missing queue is a no-op.
  */
-export function retireQueues(broker: Broker, queues: readonly string[]): void {
+export function retireQueues(
+  broker: Broker,
+  queues: readonly string[],
+  everyMs: number = RETIRE_EVERY_MS,
+): QueueRetirement {
   const channel: ChannelWrapper = broker.connection.createChannel({
     setup: async (ch: ConfirmChannel) => {
       for (const queue of queues) await ch.deleteQueue(queue);
     },
   });
-  channel
-    .waitForConnect()
-    .then(() => channel.close())
-    .catch(() => undefined);
+  channel.on('error', () => undefined);
+  const timer = setInterval(() => {
+    if (!broker.isConnected()) return;
+    for (const queue of queues) channel.deleteQueue(queue).catch(() => undefined);
+  }, everyMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await channel.close().catch(() => undefined);
+    },
+  };
 }

@@ -49,7 +49,7 @@ runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics,
     },
   });
   // The seat counts' queue of earlier builds: the counts are now read from the seat-service.
-  retireQueues(broker, [QueueNames.eventServiceSeatCounts(config.AMQP_EXCHANGE)]);
+  const retired = retireQueues(broker, [QueueNames.eventServiceSeatCounts(config.AMQP_EXCHANGE)]);
 
   const app = createApp({
     logger,
@@ -65,6 +65,7 @@ runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics,
     closeAfter: [
       // After HTTP drained, so the last commits get their messages published before we go.
       { name: 'outbox relay', close: () => relay.stop() },
+      { name: 'retired queues', close: () => retired.stop() },
       ...closeBacking({ rabbitmq: broker, database: db }),
     ],
   });

@@ -1,9 +1,9 @@
 import Joi from 'joi';
 import { MAX_EXPIRE_BATCH } from '@zephyr/contracts';
-import { envRules, loadEnv, serviceEnvRules, type ServiceEnvOf } from '@zephyr/runtime';
+import { envRules, loadEnv, serviceEnvRules, type ServiceEnv } from '@zephyr/runtime';
 import { SERVICE_NAME } from './service';
 
-export interface Config extends ServiceEnvOf<'redis' | 'amqp'> {
+export interface Config extends ServiceEnv {
   SEAT_SERVICE_URL: string;
   /** Longest sleep between two claims when nothing is due sooner. */
   EXPIRY_POLL_MS: number;
@@ -17,7 +17,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
   return loadEnv<Config>(
     SERVICE_NAME,
     Joi.object<Config>({
-      ...serviceEnvRules(SERVICE_NAME, 'redis', 'amqp'),
+      ...serviceEnvRules(SERVICE_NAME),
       SEAT_SERVICE_URL: envRules.serviceUrl('seat-service'),
       EXPIRY_POLL_MS: Joi.number().integer().min(10).max(1000).default(100),
       EXPIRY_BATCH_SIZE: Joi.number().integer().min(1).max(MAX_EXPIRE_BATCH).default(MAX_EXPIRE_BATCH),

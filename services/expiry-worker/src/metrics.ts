@@ -1,12 +1,12 @@
+import type { ExpiryCounts } from '@zephyr/contracts';
 import { Counter, Gauge, Histogram, type Registry } from '@zephyr/runtime';
-import type { IndexCounts } from './data-access/expiry-index';
 
 export interface ExpiryMetrics {
   observeExpired(lagSeconds: number | undefined): void;
 }
 
-/** Domain metrics; the gauges read the index on every scrape and keep their last value while Redis is down. */
-export function createExpiryMetrics(registry: Registry, counts: () => Promise<IndexCounts>): ExpiryMetrics {
+/** Domain metrics; the gauges read the schedule's counts on every scrape and keep their last value when that fails. */
+export function createExpiryMetrics(registry: Registry, counts: () => Promise<ExpiryCounts>): ExpiryMetrics {
   const expiries = new Counter({
     name: 'zephyr_seat_expiries_total',
     help: 'Holds this worker released because they expired',
@@ -18,9 +18,9 @@ export function createExpiryMetrics(registry: Registry, counts: () => Promise<In
     buckets: [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10],
     registers: [registry],
   });
-  let latest: Promise<IndexCounts | undefined> | undefined;
+  let latest: Promise<ExpiryCounts | undefined> | undefined;
   // One index read per scrape feeds both gauges.
-  const readCounts = (): Promise<IndexCounts | undefined> => {
+  const readCounts = (): Promise<ExpiryCounts | undefined> => {
     latest ??= counts()
       .catch(() => undefined)
       .finally(() => {

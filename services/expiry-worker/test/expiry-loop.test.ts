@@ -1,16 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '@zephyr/runtime';
-import { useTestRedis, waitFor } from '@zephyr/testing';
-import { createExpiryIndex, type RedisExpiryIndex } from '../src/data-access/expiry-index';
-import { startExpiryLoop, type HoldExpirer } from '../src/domain/expiry-loop';
-import type { HoldRef } from '../src/domain/holds';
+import { waitFor } from '@zephyr/testing';
+import { startExpiryLoop, type ExpiryIndex, type HoldExpirer } from '../src/domain/expiry-loop';
+import type { HoldRef } from '../src/domain/settlement';
+import { FakeSchedule } from './fake-seat-service';
 
 const logger = createLogger('expiry-loop-test', 'silent');
-const redis = useTestRedis('expiryloop');
-let index: RedisExpiryIndex;
+let schedule: FakeSchedule;
+let index: ExpiryIndex;
 
-beforeAll(() => {
-  index = createExpiryIndex(redis.client);
+beforeEach(() => {
+  schedule = new FakeSchedule();
+  index = {
+    claimDue: async (limit, leaseMs) => schedule.claim(limit, leaseMs),
+    settle: async (s) => schedule.settle(s),
+  };
 });
 
 /** The loop under test with the options most tests share; `options` overrides them. */
@@ -29,7 +33,7 @@ const startLoop = (expirer: HoldExpirer, options: Partial<Parameters<typeof star
 const holdsDueNow = async (count: number): Promise<HoldRef[]> => {
   const eventId = randomUUID();
   const holds = Array.from({ length: count }, (_, i) => ({ eventId, seatNumber: i + 1, holdVersion: i + 1 }));
-  await index.apply(holds.map((hold) => ({ kind: 'schedule' as const, hold, dueAtMs: Date.now() - 10 })));
+  for (const hold of holds) schedule.schedule(hold, Date.now() - 10);
   return holds;
 };
 
@@ -72,7 +76,7 @@ test('retries with growing backoff while the seat-service fails, then drains in 
   expect(batchSizes.sort((a, b) => a - b)).toEqual([200, 500, 500]);
   expect(lags).toHaveLength(holds.length);
   expect(lags.every((l) => l !== undefined && l >= 0)).toBe(true);
-  expect(await index.counts()).toEqual({ backlog: 0, scheduled: 0 });
+  expect(schedule.counts()).toEqual({ backlog: 0, scheduled: 0 });
 });
 
 test('stop() waits for the batch in flight and settles it', async () => {
@@ -97,5 +101,5 @@ test('stop() waits for the batch in flight and settles it', async () => {
   expect(stopped).toBe(false);
   release();
   await stopping;
-  expect(await index.counts()).toEqual({ backlog: 0, scheduled: 0 });
+  expect(schedule.counts()).toEqual({ backlog: 0, scheduled: 0 });
 });

@@ -1,19 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { RoutingKeys } from '@zephyr/contracts';
 import { http, useService, waitFor, type ServiceProcess } from '@zephyr/testing';
-import type { HoldRef } from '../src/domain/holds';
-import { FakeSeatService } from './fake-seat-service';
-import { createHarness, metricValue, newHold, percentile, seatEnvelope, sleep, type Harness } from './harness';
+import type { HoldRef } from '../src/domain/settlement';
+import { FakeSeatService, metricValue, newHold, percentile, sleep } from './fake-seat-service';
 
 const LEASE_MS = 2000;
 
-let harness: Harness;
 let seatService: FakeSeatService;
 let worker: ServiceProcess;
 
-/** Sends are recorded before the worker hears the answer; its index is settled a moment later. */
+/** Sends are recorded before the worker hears the answer; the schedule is settled a moment later. */
 const waitUntilSettled = (holds: readonly HoldRef[]) =>
-  waitFor(async () => Object.values(await harness.indexed(holds)).every((n) => n === 0), {
+  waitFor(() => Object.values(seatService.schedule.indexed(holds)).every((n) => n === 0), {
     timeoutMs: 3000,
     what: 'index settled',
   });
@@ -32,18 +29,21 @@ const fixture = useService('expiry-worker', 'expiryworker', {
   env: () => ({ SEAT_SERVICE_URL: seatService.url, EXPIRY_LEASE_MS: String(LEASE_MS) }),
 });
 
-beforeAll(async () => {
+beforeAll(() => {
   worker = fixture.process;
-  harness = await createHarness(fixture.isolation);
-  fixture.onTeardown(() => Promise.all([seatService.stop(), harness.close()]));
-  await harness.waitForWorkerQueue();
+  fixture.onTeardown(() => seatService.stop());
 });
+
+/** As the seat-service's relay does when a hold starts or is refreshed. */
+const schedule = (holds: readonly HoldRef[], dueAt: (hold: HoldRef) => number) => {
+  for (const hold of holds) seatService.schedule.schedule(hold, dueAt(hold));
+};
 
 test('expires holds shortly after their expiresAt, never before', async () => {
   const holds = holdsFor(40);
   const start = Date.now();
   const due = new Map(holds.map((h, i) => [h.holdVersion, start + 1200 + i * 25]));
-  await harness.publish(holds.map((h) => seatEnvelope(RoutingKeys.SeatHeld, h, due.get(h.holdVersion))));
+  schedule(holds, (h) => due.get(h.holdVersion)!);
 
   await waitFor(() => holds.every((h) => seatService.sendsOf(h).length > 0), {
     timeoutMs: 5000,
@@ -64,15 +64,10 @@ test('expires holds shortly after their expiresAt, never before', async () => {
 test('never sends a hold that was released or reserved before it was due', async () => {
   const [released, reserved, control] = holdsFor(3) as [HoldRef, HoldRef, HoldRef];
   const dueAt = Date.now() + 1000;
-  await harness.publish([
-    seatEnvelope(RoutingKeys.SeatHeld, released, dueAt),
-    seatEnvelope(RoutingKeys.SeatHeld, reserved, dueAt),
-    seatEnvelope(RoutingKeys.SeatHeld, control, dueAt),
-  ]);
-  await harness.publish([
-    seatEnvelope(RoutingKeys.SeatReleased, released),
-    seatEnvelope(RoutingKeys.SeatReserved, reserved),
-  ]);
+  schedule([released, reserved, control], () => dueAt);
+  // Released and reserved before they fell due: the relay takes them out of the schedule.
+  seatService.schedule.unschedule(released);
+  seatService.schedule.unschedule(reserved);
 
   await waitFor(() => seatService.sendsOf(control).length > 0, { timeoutMs: 4000, what: 'control hold sent' });
   await sleep(300);
@@ -81,12 +76,12 @@ test('never sends a hold that was released or reserved before it was due', async
   await waitUntilSettled([released, reserved, control]);
 });
 
-test('a seat.refreshed message moves the expiry later', async () => {
+test('a refresh before the hold falls due moves the expiry later', async () => {
   const [hold] = holdsFor(1) as [HoldRef];
   const start = Date.now();
   const refreshedDueAt = start + 2200;
-  await harness.publish([seatEnvelope(RoutingKeys.SeatHeld, hold, start + 800)]);
-  await harness.publish([seatEnvelope(RoutingKeys.SeatRefreshed, hold, refreshedDueAt)]);
+  schedule([hold], () => start + 800);
+  schedule([hold], () => refreshedDueAt);
 
   await waitFor(() => seatService.sendsOf(hold).length > 0, { timeoutMs: 5000, what: 'refreshed hold sent' });
   const sends = seatService.sendsOf(hold);
@@ -104,7 +99,7 @@ test('a not-due answer reschedules the hold at the expiresAt the seat-service re
       ? { outcome: 'not-due', expiresAt: new Date(refreshedDueAt).toISOString() }
       : { outcome: 'expired' };
   try {
-    await harness.publish([seatEnvelope(RoutingKeys.SeatHeld, hold, dueAt)]);
+    schedule([hold], () => dueAt);
     await waitFor(() => seatService.sendsOf(hold).length >= 2, { timeoutMs: 5000, what: 'hold sent again' });
   } finally {
     seatService.verdict = () => ({ outcome: 'expired' });
@@ -117,34 +112,34 @@ test('a not-due answer reschedules the hold at the expiresAt the seat-service re
   expect(seatService.sendsOf(hold)).toHaveLength(2);
 });
 
-test('gone answers are dropped from the index without retries', async () => {
+test('gone answers are dropped from the schedule without retries', async () => {
   const holds = holdsFor(5);
   seatService.verdict = () => ({ outcome: 'gone' });
   try {
-    await harness.publish(holds.map((h) => seatEnvelope(RoutingKeys.SeatHeld, h, Date.now() + 300)));
+    schedule(holds, () => Date.now() + 300);
     await waitFor(() => holds.every((h) => seatService.sendsOf(h).length > 0), { timeoutMs: 4000, what: 'holds sent' });
   } finally {
     seatService.verdict = () => ({ outcome: 'expired' });
   }
   await sleep(LEASE_MS + 500);
   expect(holds.map((h) => seatService.sendsOf(h).length)).toEqual(holds.map(() => 1));
-  expect(await harness.indexed(holds)).toEqual({ due: 0, inflight: 0 });
+  expect(seatService.schedule.indexed(holds)).toEqual({ due: 0, inflight: 0 });
 });
 
 test('keeps running and retrying while the seat-service is down, then drains when it returns', async () => {
   const holds = holdsFor(30);
   await seatService.stop();
   const dueAt = Date.now() + 500;
-  await harness.publish(holds.map((h) => seatEnvelope(RoutingKeys.SeatHeld, h, dueAt)));
+  schedule(holds, () => dueAt);
   await sleep(3000);
 
   expect(worker.child.exitCode).toBeNull();
   expect((await http(worker.baseUrl, 'GET', '/health')).status).toBe(200);
-  // The seat-service is not a readiness dependency: the worker itself is fine and keeps its queue drained.
-  expect((await http(worker.baseUrl, 'GET', '/health/ready')).status).toBe(200);
-  const stuck = await harness.indexed(holds);
-  expect(stuck.due + stuck.inflight).toBe(holds.length);
-  expect(await metricValue(worker.baseUrl, 'zephyr_expiry_backlog')).toBeGreaterThanOrEqual(holds.length);
+  // The seat-service is the worker's one dependency: not ready without it, alive all the same.
+  const ready = await http(worker.baseUrl, 'GET', '/health/ready');
+  expect(ready.status).toBe(503);
+  expect(ready.body).toMatchObject({ checks: { 'seat-service': 'down' } });
+  expect(holds.every((h) => seatService.sendsOf(h).length === 0)).toBe(true);
   expect(worker.output()).toContain('expiry batch failed');
 
   const backAt = Date.now();
@@ -155,6 +150,7 @@ test('keeps running and retrying while the seat-service is down, then drains whe
   });
   expect(Date.now() - backAt).toBeLessThan(LEASE_MS + 2500);
   await waitUntilSettled(holds);
+  expect((await http(worker.baseUrl, 'GET', '/health/ready')).status).toBe(200);
   await waitFor(async () => (await metricValue(worker.baseUrl, 'zephyr_expiry_backlog')) === 0, {
     what: 'backlog gauge 0',
   });
@@ -166,16 +162,12 @@ test('catches up after being stopped past the due times, sending each hold once'
   const start = Date.now();
   // Due well after the worker has stopped: scheduling and stopping a process take seconds on a loaded machine.
   const dueAt = start + 6000;
-  await harness.publish(scheduledBefore.map((h) => seatEnvelope(RoutingKeys.SeatHeld, h, dueAt)));
-  await waitFor(async () => (await harness.indexed(scheduledBefore)).due === scheduledBefore.length, {
-    timeoutMs: 2000,
-    what: 'holds scheduled',
-  });
+  schedule(scheduledBefore, () => dueAt);
 
   await worker.stop();
   expect(Date.now()).toBeLessThan(dueAt);
-  // The index survives in Redis and new facts wait in the durable queue while nobody consumes.
-  await harness.publish(arrivedWhileStopped.map((h) => seatEnvelope(RoutingKeys.SeatHeld, h, Date.now() + 500)));
+  // The schedule is the seat-service's: it goes on filling while no worker runs.
+  schedule(arrivedWhileStopped, () => Date.now() + 500);
   // Nothing runs to wait on: the worker is stopped, and this waits for its holds to fall due.
   await sleep(Math.max(0, dueAt + 1000 - Date.now()));
   const sentWhileStopped = [...scheduledBefore, ...arrivedWhileStopped].filter(
@@ -189,6 +181,6 @@ test('catches up after being stopped past the due times, sending each hold once'
   // 2-core machine a wall-clock limit here only measured the machine.
   await waitFor(() => all.every((h) => seatService.sendsOf(h).length > 0), { timeoutMs: 60_000, what: 'catch-up' });
   await waitUntilSettled(all);
-  await sleep(300); // a redelivered fact would put a hold back and get it sent again within a poll
+  await sleep(300); // a hold left in the schedule would be sent again within a poll
   expect(all.filter((h) => seatService.sendsOf(h).length !== 1)).toEqual([]);
 });

@@ -1,4 +1,5 @@
-import { connectBroker } from '@zephyr/runtime/messaging';
+import { QueueNames } from '@zephyr/contracts';
+import { connectBroker, retireQueues } from '@zephyr/runtime/messaging';
 import {
   authConfigFrom,
   backingChecks,
@@ -21,6 +22,7 @@ import { ReservationRepository } from './data-access/reservation-repository';
 import { EventDirectory } from './data-access/event-directory';
 import { createSeatLocks } from './data-access/seat-locks';
 import { startStreamRelay } from './data-access/outbox-stream-relay';
+import { createExpiryIndex } from './data-access/expiry-index';
 import { seatChangeBatchesOf } from './data-access/outbox-codec';
 import { startLostHoldsWatch } from './entry-points/jobs/lost-holds-watch';
 import { startUnfinishedReservesSweep } from './entry-points/jobs/unfinished-reserves';
@@ -64,15 +66,19 @@ runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics,
   const context: SeatRulesContext = { producer: SERVICE_NAME, ...createSeatServiceMetrics(metrics.registry) };
   const rules = new SeatRules(store, reservations, directory, createSeatLocks(redis), context);
   const multiSeatRules = new MultiSeatRules(store, directory, context);
+  const expirySchedule = createExpiryIndex(redis);
   const streamRelay = startStreamRelay({
     redis: relayRedis,
     broker,
     reservations,
+    expirySchedule: createExpiryIndex(relayRedis),
     logger,
     registry: metrics.registry,
     producer: SERVICE_NAME,
   });
   wakeRelay = streamRelay.wake;
+  // The expiry worker's schedule queue of earlier builds: the relay above keeps the schedule itself now.
+  const retired = retireQueues(broker, [QueueNames.expiryWorkerSchedule(config.AMQP_EXCHANGE)]);
   const consumer = startEventConfigConsumer(broker, directory, logger, metrics.registry);
   const lostHoldsWatch = startLostHoldsWatch(
     {
@@ -97,6 +103,7 @@ runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics,
     rules,
     multiSeatRules,
     directory,
+    expirySchedule,
     verifier,
     logger,
     metrics,
@@ -112,6 +119,7 @@ runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics,
       { name: 'idle-events', close: () => idleEvents.stop() },
       { name: 'stream-relay', close: () => streamRelay.stop() },
       { name: 'outbox-relay', close: () => pgRelay.stop() },
+      { name: 'retired-queues', close: () => retired.stop() },
       ...closeBacking({ rabbitmq: broker, redis: [redis, relayRedis], database: db }),
     ],
   });

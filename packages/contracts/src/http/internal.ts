@@ -4,6 +4,10 @@ import { uuidSchema } from './schemas';
 /** Service-to-service routes (docs/interfaces.md). The gateway never routes them. */
 export const InternalPaths = {
   expireHolds: '/internal/holds/expire',
+  /** The seat-service's expiry schedule, which its relay keeps; the expiry worker claims from it and settles. */
+  claimExpiries: '/internal/expiries/claim',
+  settleExpiries: '/internal/expiries/settle',
+  expiryCounts: '/internal/expiries/counts',
   eventConfig: (eventId: string) => `/internal/events/${eventId}`,
   /** The seat-service's live counts of one event, read by the event-service for GET /api/events/:id. */
   seatCounts: (eventId: string) => `/internal/events/${eventId}/seat-counts`,
@@ -15,6 +19,38 @@ export interface HoldVersionRef {
   eventId: string;
   seatNumber: number;
   holdVersion: number;
+}
+
+/** One hold's identity in the expiry schedule: a hold version is never reused, so the triple names one hold. */
+export function holdVersionKey(hold: HoldVersionRef): string {
+  return `${hold.eventId}|${hold.seatNumber}|${hold.holdVersion}`;
+}
+
+/** A hold leased to one expiry worker; `dueAtMs` is the expiry the schedule had for it, when known. */
+export interface ClaimedHold extends HoldVersionRef {
+  dueAtMs?: number;
+}
+
+/** POST InternalPaths.claimExpiries: the holds leased to the caller, and when the next entry falls due. */
+export interface ExpiryClaim {
+  holds: ClaimedHold[];
+  /** The schedule's clock (Redis, shared by every replica) at the claim. */
+  nowMs: number;
+  /** Earliest time another entry becomes claimable (a due time or a lease end), if any. */
+  nextAtMs?: number;
+}
+
+/** POST InternalPaths.settleExpiries: what the worker finished with, and what goes back at a later expiry. */
+export interface ExpirySettlement {
+  done: HoldVersionRef[];
+  rescheduled: { hold: HoldVersionRef; dueAtMs: number }[];
+}
+
+export interface ExpiryCounts {
+  /** Entries whose expiry has passed and that are not settled yet (waiting or in flight). */
+  backlog: number;
+  /** Every entry the schedule tracks. */
+  scheduled: number;
 }
 
 export type ExpireOutcomeName = 'expired' | 'not-due' | 'gone';
@@ -29,6 +65,37 @@ const holdVersionRef = Joi.object({
   seatNumber: Joi.number().integer().min(1).required(),
   holdVersion: Joi.number().integer().min(0).required(),
 });
+
+const epochMs = Joi.number().integer().min(0);
+
+/** The longest lease a worker may ask for: a stuck claim comes back within this. */
+export const MAX_EXPIRY_LEASE_MS = 10 * 60_000;
+
+export const claimExpiriesRequest = Joi.object({
+  limit: Joi.number().integer().min(1).max(MAX_EXPIRE_BATCH).required(),
+  leaseMs: Joi.number().integer().min(1).max(MAX_EXPIRY_LEASE_MS).required(),
+}).options({ convert: false, allowUnknown: false });
+
+export const claimExpiriesResponse = Joi.object({
+  holds: Joi.array()
+    .items(holdVersionRef.keys({ dueAtMs: epochMs }).unknown(true))
+    .required(),
+  nowMs: epochMs.required(),
+  nextAtMs: epochMs,
+}).unknown(true);
+
+export const settleExpiriesRequest = Joi.object({
+  done: Joi.array().items(holdVersionRef).max(MAX_EXPIRE_BATCH).required(),
+  rescheduled: Joi.array()
+    .items(Joi.object({ hold: holdVersionRef.required(), dueAtMs: epochMs.required() }))
+    .max(MAX_EXPIRE_BATCH)
+    .required(),
+}).options({ convert: false, allowUnknown: false });
+
+export const expiryCountsResponse = Joi.object({
+  backlog: Joi.number().integer().min(0).required(),
+  scheduled: Joi.number().integer().min(0).required(),
+}).unknown(true);
 
 export const expireHoldsRequest = Joi.object({
   holds: Joi.array().items(holdVersionRef).max(MAX_EXPIRE_BATCH).required(),

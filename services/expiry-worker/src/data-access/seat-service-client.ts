@@ -1,13 +1,24 @@
 import http from 'node:http';
 import https from 'node:https';
 import { randomUUID } from 'node:crypto';
-import { HttpHeaders, InternalPaths, expireHoldsResponse } from '@zephyr/contracts';
+import type Joi from 'joi';
+import {
+  HttpHeaders,
+  InternalPaths,
+  claimExpiriesResponse,
+  expireHoldsResponse,
+  expiryCountsResponse,
+  type ExpiryClaim,
+  type ExpiryCounts,
+  type HoldVersionRef,
+} from '@zephyr/contracts';
 import { DependencyUnavailableError } from '@zephyr/runtime';
-import type { HoldExpirer } from '../domain/expiry-loop';
-import type { HoldRef } from '../domain/holds';
+import type { ExpiryIndex, HoldExpirer } from '../domain/expiry-loop';
 import type { ExpireResult } from '../domain/settlement';
 
-export interface SeatServiceClient extends HoldExpirer {
+/** The seat-service's internal expiry routes: its schedule (claim, settle, counts) and the fenced expire. */
+export interface SeatServiceClient extends HoldExpirer, ExpiryIndex {
+  counts(): Promise<ExpiryCounts>;
   close(): void;
 }
 
@@ -17,21 +28,23 @@ export interface SeatServiceClientOptions {
 }
 
 export function createSeatServiceClient(options: SeatServiceClientOptions): SeatServiceClient {
-  const url = new URL(InternalPaths.expireHolds, options.baseUrl);
-  const transport = url.protocol === 'https:' ? https : http;
+  const base = new URL(options.baseUrl);
+  const transport = base.protocol === 'https:' ? https : http;
   // Keep-alive: a busy worker calls every few milliseconds; a new TCP connection each time is waste.
   const agent = new transport.Agent({ keepAlive: true, maxSockets: 8 });
 
-  const post = (body: string): Promise<{ status: number; text: string }> =>
+  const call = (method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; text: string }> =>
     new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
       const req = transport.request(
-        url,
+        new URL(path, base),
         {
-          method: 'POST',
+          method,
           agent,
           headers: {
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(body),
+            ...(payload === undefined
+              ? {}
+              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
             [HttpHeaders.requestId]: randomUUID(),
           },
         },
@@ -48,26 +61,55 @@ export function createSeatServiceClient(options: SeatServiceClientOptions): Seat
       );
       req.on('close', () => clearTimeout(timer));
       req.on('error', reject);
-      req.end(body);
+      req.end(payload);
     });
 
+  /** A call whose answer must be `expected` and, when a schema is given, fit it. */
+  async function ask<T>(method: 'GET' | 'POST', path: string, body: unknown, expected: number, schema?: Joi.Schema) {
+    const { status, text } = await call(method, path, body);
+    if (status !== expected)
+      throw new DependencyUnavailableError(`seat-service answered ${status}: ${text.slice(0, 200)}`);
+    if (!schema) return undefined as T;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new Error('seat-service answered with malformed JSON');
+    }
+    const { error, value } = schema.validate(parsed);
+    if (error) throw new Error(`seat-service answer breaks the contract: ${error.message}`);
+    return value as T;
+  }
+
   return {
-    async expire(holds: readonly HoldRef[]): Promise<ExpireResult[]> {
+    async expire(holds) {
       const payload = {
         holds: holds.map(({ eventId, seatNumber, holdVersion }) => ({ eventId, seatNumber, holdVersion })),
       };
-      const { status, text } = await post(JSON.stringify(payload));
-      if (status !== 200)
-        throw new DependencyUnavailableError(`seat-service answered ${status}: ${text.slice(0, 200)}`);
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        throw new Error('seat-service answered with malformed JSON');
-      }
-      const { error, value } = expireHoldsResponse.validate(body);
-      if (error) throw new Error(`seat-service answer breaks the contract: ${error.message}`);
-      return (value as { results: ExpireResult[] }).results;
+      const answer = await ask<{ results: ExpireResult[] }>(
+        'POST',
+        InternalPaths.expireHolds,
+        payload,
+        200,
+        expireHoldsResponse,
+      );
+      return answer.results;
+    },
+    claimDue(limit, leaseMs) {
+      return ask<ExpiryClaim>('POST', InternalPaths.claimExpiries, { limit, leaseMs }, 200, claimExpiriesResponse);
+    },
+    async settle({ done, rescheduled }) {
+      if (done.length === 0 && rescheduled.length === 0) return;
+      const ref = ({ eventId, seatNumber, holdVersion }: HoldVersionRef) => ({ eventId, seatNumber, holdVersion });
+      await ask<void>(
+        'POST',
+        InternalPaths.settleExpiries,
+        { done: done.map(ref), rescheduled: rescheduled.map((r) => ({ hold: ref(r.hold), dueAtMs: r.dueAtMs })) },
+        204,
+      );
+    },
+    counts() {
+      return ask<ExpiryCounts>('GET', InternalPaths.expiryCounts, undefined, 200, expiryCountsResponse);
     },
     close() {
       agent.destroy();

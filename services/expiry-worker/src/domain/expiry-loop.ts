@@ -1,18 +1,10 @@
-import type { HoldRef } from './holds';
-import { settle, type ClaimedHold, type ExpireResult, type Settlement } from './settlement';
+import type { ExpiryClaim, ExpirySettlement } from '@zephyr/contracts';
+import { settle, type ExpireResult, type HoldRef } from './settlement';
 
-/** One atomic claim: the holds now leased to this replica, and when the next entry falls due. */
-export interface Claim {
-  holds: ClaimedHold[];
-  /** The index's clock (shared by all replicas) at the claim. */
-  nowMs: number;
-  /** Earliest time another entry becomes claimable (a due time or a lease end), if any. */
-  nextAtMs?: number;
-}
-
+/** The expiry schedule (kept by the seat-service): atomic claims with a lease, then a settlement. */
 export interface ExpiryIndex {
-  claimDue(limit: number, leaseMs: number): Promise<Claim>;
-  settle(settlement: Pick<Settlement, 'done' | 'rescheduled'>): Promise<void>;
+  claimDue(limit: number, leaseMs: number): Promise<ExpiryClaim>;
+  settle(settlement: ExpirySettlement): Promise<void>;
 }
 
 export interface HoldExpirer {
@@ -62,7 +54,7 @@ export function startExpiryLoop(options: ExpiryLoopOptions): ExpiryLoop {
     if (claim.holds.length > 0) {
       const results = await expirer.expire(claim.holds);
       const settlement = settle(claim.holds, results, Date.now());
-      await index.settle(settlement);
+      await index.settle({ done: settlement.done, rescheduled: settlement.rescheduled });
       for (const { lagSeconds } of settlement.expired) options.onExpired(lagSeconds);
       if (settlement.unanswered.length > 0) {
         logger.warn(

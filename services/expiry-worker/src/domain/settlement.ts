@@ -1,5 +1,14 @@
-import type { ExpireHoldResult, ExpireOutcomeName } from '@zephyr/contracts';
-import { holdKey, type HoldRef } from './holds';
+import {
+  holdVersionKey,
+  type ClaimedHold,
+  type ExpireHoldResult,
+  type ExpireOutcomeName,
+  type HoldVersionRef,
+} from '@zephyr/contracts';
+
+/** One hold's lifetime: the seat-service fences every expiry by holdVersion, so this triple is its identity. */
+export type HoldRef = HoldVersionRef;
+export type { ClaimedHold };
 
 export type ExpireOutcome = ExpireOutcomeName;
 
@@ -8,11 +17,6 @@ export type ExpireOutcome = ExpireOutcomeName;
  * `expiresAt` is the hold's current expiry, present on `not-due` (it was refreshed).
  */
 export type ExpireResult = ExpireHoldResult;
-
-/** A hold this replica claimed; dueAtMs is the expiry the index had for it (unknown after a lost record). */
-export interface ClaimedHold extends HoldRef {
-  dueAtMs?: number;
-}
 
 export interface Settlement {
   /** Finished with: expired by us, or no longer there to expire. */
@@ -31,11 +35,11 @@ export function settle(
   results: readonly ExpireResult[],
   releasedAtMs: number,
 ): Settlement {
-  const byKey = new Map(results.map((r) => [holdKey(r), r]));
+  const byKey = new Map(results.map((r) => [holdVersionKey(r), r]));
   const settlement: Settlement = { done: [], rescheduled: [], expired: [], unanswered: [] };
   for (const hold of claimed) {
     const ref: HoldRef = { eventId: hold.eventId, seatNumber: hold.seatNumber, holdVersion: hold.holdVersion };
-    const result = byKey.get(holdKey(ref));
+    const result = byKey.get(holdVersionKey(ref));
     const expiresAtMs = result?.expiresAt === undefined ? NaN : Date.parse(result.expiresAt);
     if (result?.outcome === 'expired') {
       settlement.done.push(ref);

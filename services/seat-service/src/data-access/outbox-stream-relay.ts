@@ -11,6 +11,8 @@ import {
 } from '@zephyr/runtime';
 import { decodeEntry, seatChangeBatchesOf, type StreamEntry } from './outbox-codec';
 import { createLease } from './relay-lease';
+import type { ExpiryIndex } from './expiry-index';
+import { scheduleChangeFor } from '../domain/expiry-schedule';
 import { OUTBOX_GROUP, seatKeys } from './seat-store';
 import type { ReservationRepository } from './reservation-repository';
 
@@ -43,6 +45,8 @@ export interface StreamRelayOptions {
   redis: RedisClient;
   broker: Broker;
   reservations: ReservationRepository;
+  /** The expiry schedule, kept in step with every change the relay hands on (the expiry worker claims from it). */
+  expirySchedule: Pick<ExpiryIndex, 'apply'>;
   logger: Logger;
   registry: Registry;
   producer: string;
@@ -56,8 +60,8 @@ type XReply = [string, [string, string[] | null][]][] | null;
  * (seatKeys.outboxDirty) and the relay reads only those streams, so idle events cost nothing.
  *
  * One replica at a time leads (a Redis lease) and reads streams in order, so a seat's events reach the
- * broker in the order they happened. Each batch is published with confirms, its audit rows written, the
- * PostgreSQL fallback copies of reservations forgotten, then XACK+XDEL; the lease is checked before the
+ * broker in the order they happened. Each batch is published with confirms, its audit rows written and the
+ * expiry schedule updated, the PostgreSQL fallback copies of reservations forgotten, then XACK+XDEL; the lease is checked before the
  * publish and before the acknowledgement. A failure marks the streams dirty again with their pending
  * entries to be read first (consumers dedupe on envelope id). Publishing comes before the audit so that
  * pushes keep flowing while PostgreSQL is down (holds need only Redis); an entry published but not yet
@@ -161,7 +165,11 @@ export function startStreamRelay(options: StreamRelayOptions) {
     const batches = seatChangeBatchesOf(changes, options.producer);
     await Promise.all([...changes, ...batches].map((envelope) => broker.publish(envelope)));
     for (const e of fresh) unaudited.add(e.envelope.id);
-    await reservations.appendAudit(entries.map((e) => e.audit));
+    // Both are idempotent, so a failed turn simply does them again.
+    await Promise.all([
+      reservations.appendAudit(entries.map((e) => e.audit)),
+      options.expirySchedule.apply(entries.map((e) => scheduleChangeFor(e.envelope))),
+    ]);
     await reservations.forgetOutboxCopies(
       entries.filter((e) => e.audit.action === 'reserved').map((e) => e.envelope.id),
     );

@@ -2,15 +2,19 @@ import { Router } from 'express';
 import {
   ErrorCodes,
   InternalPaths,
+  claimExpiriesRequest,
   eventChangedDataSchema,
   expireHoldsRequest,
+  settleExpiriesRequest,
   type EventChangedData,
+  type ExpirySettlement,
   type HoldVersionRef,
   uuidSchema,
 } from '@zephyr/contracts';
 import { AppError, jsonBody, route, validate } from '@zephyr/runtime';
 import type { SeatRules } from '../../domain/seat-rules';
 import type { EventDirectory } from '../../data-access/event-directory';
+import type { ExpiryIndex } from '../../data-access/expiry-index';
 
 const INTERNAL_BODY_BYTES = 256 * 1024;
 
@@ -18,7 +22,7 @@ const INTERNAL_BODY_BYTES = 256 * 1024;
  * Service-to-service endpoints (docs/interfaces.md). The gateway never routes /internal; in Kubernetes a
  * NetworkPolicy keeps the port reachable only from the other services.
  */
-export function internalRoutes(rules: SeatRules, directory: EventDirectory): Router {
+export function internalRoutes(rules: SeatRules, directory: EventDirectory, expirySchedule: ExpiryIndex): Router {
   const router = Router();
 
   router.put(
@@ -52,6 +56,32 @@ export function internalRoutes(rules: SeatRules, directory: EventDirectory): Rou
         holds.map(async (h) => ({ ...h, ...(await rules.expire(h.eventId, h.seatNumber, h.holdVersion)) })),
       );
       res.json({ results });
+    }),
+  );
+
+  // The expiry worker's side of the schedule: claim due holds (leased), expire them above, settle.
+  router.post(
+    InternalPaths.claimExpiries,
+    jsonBody(),
+    route(async (req, res) => {
+      const { limit, leaseMs } = validate<{ limit: number; leaseMs: number }>(claimExpiriesRequest, req.body, 'body');
+      res.json(await expirySchedule.claimDue(limit, leaseMs));
+    }),
+  );
+
+  router.post(
+    InternalPaths.settleExpiries,
+    jsonBody(INTERNAL_BODY_BYTES),
+    route(async (req, res) => {
+      await expirySchedule.settle(validate<ExpirySettlement>(settleExpiriesRequest, req.body, 'body'));
+      res.status(204).end();
+    }),
+  );
+
+  router.get(
+    InternalPaths.expiryCounts,
+    route(async (_req, res) => {
+      res.json(await expirySchedule.counts());
     }),
   );
 

@@ -1,11 +1,11 @@
+import type { ClaimedHold, ExpiryClaim, ExpiryCounts, ExpirySettlement } from '@zephyr/contracts';
 import type { RedisClient } from '@zephyr/runtime';
-import { holdKey, parseHoldKey, type ScheduleChange } from '../domain/holds';
-import type { Claim, ExpiryIndex } from '../domain/expiry-loop';
-import type { ClaimedHold } from '../domain/settlement';
+import { holdKey, parseHoldKey, type ScheduleChange } from '../domain/expiry-schedule';
 
 /**
- * This worker's own Redis keys (the client's keyPrefix isolates deployments and tests). The `{index}` hash
- * tag puts all three in one Redis Cluster slot: the claim script and the settle transaction use them together.
+ * The expiry schedule: the seat-service's own Redis keys (the client's keyPrefix isolates deployments and
+ * tests), named as when the expiry worker kept them so an upgrade finds its entries. The `{index}` hash tag
+ * puts all three in one Redis Cluster slot: the claim script and the settle transaction use them together.
  */
 export const IndexKeys = {
   /** member holdKey, score expiresAt (ms): holds waiting for their expiry. */
@@ -64,17 +64,13 @@ type ExpiryRedis = RedisClient & {
   claimExpiries(due: string, inflight: string, dueAt: string, limit: number, leaseMs: number): Promise<ClaimReply>;
 };
 
-export interface IndexCounts {
-  /** Entries whose expiry has passed and that are not settled yet (waiting or in flight). */
-  backlog: number;
-  /** Every entry the index tracks. */
-  scheduled: number;
-}
-
-export interface RedisExpiryIndex extends ExpiryIndex {
-  /** Applies a batch of schedule changes in one pipeline, in order; rejects if any command failed. */
+export interface ExpiryIndex {
+  /** Leases up to `limit` due entries to the caller for `leaseMs`, atomically across replicas. */
+  claimDue(limit: number, leaseMs: number): Promise<ExpiryClaim>;
+  settle(settlement: ExpirySettlement): Promise<void>;
+  /** Applies a batch of schedule changes in order; rejects if any command failed. */
   apply(changes: readonly ScheduleChange[]): Promise<void>;
-  counts(): Promise<IndexCounts>;
+  counts(): Promise<ExpiryCounts>;
 }
 
 const optionalNumber = (text: string): number | undefined => (text === '' ? undefined : Number(text));
@@ -85,14 +81,14 @@ function execOrThrow(results: [Error | null, unknown][] | null): void {
   if (failed?.[0]) throw failed[0];
 }
 
-export function createExpiryIndex(redis: RedisClient): RedisExpiryIndex {
+export function createExpiryIndex(redis: RedisClient): ExpiryIndex {
   const client = redis as ExpiryRedis;
   if (typeof client.claimExpiries !== 'function') {
     redis.defineCommand('claimExpiries', { numberOfKeys: INDEX_KEYS.length, lua: CLAIM_SCRIPT });
   }
 
   return {
-    async claimDue(limit, leaseMs): Promise<Claim> {
+    async claimDue(limit, leaseMs): Promise<ExpiryClaim> {
       const [now, nextDue, nextLeaseEnd, flat] = await client.claimExpiries(...INDEX_KEYS, limit, leaseMs);
       const holds: ClaimedHold[] = [];
       const malformed: string[] = [];
@@ -128,19 +124,31 @@ export function createExpiryIndex(redis: RedisClient): RedisExpiryIndex {
     },
 
     async apply(changes) {
+      // Runs of one kind become one command each (a relay turn in an on-sale is mostly holds: one ZADD);
+      // the runs keep their order, and within a ZADD a later score for the same member wins.
       const pipeline = redis.pipeline();
       let commands = 0;
+      let run: { kind: 'schedule' | 'unschedule'; args: (string | number)[] } | undefined;
+      const flush = () => {
+        if (!run || run.args.length === 0) return;
+        if (run.kind === 'schedule') pipeline.zadd(IndexKeys.due, ...run.args);
+        else {
+          const members = run.args as string[];
+          pipeline.zrem(IndexKeys.due, ...members).zrem(IndexKeys.inflight, ...members);
+          pipeline.hdel(IndexKeys.inflightDueAt, ...members);
+        }
+        commands += 1;
+      };
       for (const change of changes) {
         if (change.kind === 'ignore') continue;
-        const member = holdKey(change.hold);
-        if (change.kind === 'schedule') {
-          pipeline.zadd(IndexKeys.due, change.dueAtMs, member);
-          commands += 1;
-        } else {
-          pipeline.zrem(IndexKeys.due, member).zrem(IndexKeys.inflight, member).hdel(IndexKeys.inflightDueAt, member);
-          commands += 3;
+        if (run?.kind !== change.kind) {
+          flush();
+          run = { kind: change.kind, args: [] };
         }
+        if (change.kind === 'schedule') run.args.push(change.dueAtMs, holdKey(change.hold));
+        else run.args.push(holdKey(change.hold));
       }
+      flush();
       if (commands > 0) execOrThrow(await pipeline.exec());
     },
 

@@ -1,5 +1,5 @@
 import { ENVELOPE_VERSION, RoutingKeys, type SeatEnvelope, type SeatRoutingKey } from '@zephyr/contracts';
-import { holdKey, parseHoldKey, scheduleChangeFor } from './holds';
+import { holdKey, parseHoldKey, scheduleChangeFor } from './expiry-schedule';
 
 const eventId = crypto.randomUUID();
 const hold = { eventId, seatNumber: 7, holdVersion: 42 };

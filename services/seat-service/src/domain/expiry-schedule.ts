@@ -1,6 +1,6 @@
-import { RoutingKeys, type HoldVersionRef, type SeatEnvelope } from '@zephyr/contracts';
+import { holdVersionKey, RoutingKeys, type HoldVersionRef, type SeatEnvelope } from '@zephyr/contracts';
 
-/** One hold's lifetime: the seat-service fences every expiry by holdVersion, so this triple is its identity. */
+/** One hold's lifetime: every expiry is fenced by holdVersion, so this triple is its identity. */
 export type HoldRef = HoldVersionRef;
 
 export type ScheduleChange =
@@ -8,9 +8,7 @@ export type ScheduleChange =
   | { kind: 'unschedule'; hold: HoldRef }
   | { kind: 'ignore'; reason: string };
 
-export function holdKey(hold: HoldRef): string {
-  return `${hold.eventId}|${hold.seatNumber}|${hold.holdVersion}`;
-}
+export const holdKey = holdVersionKey;
 
 export function parseHoldKey(key: string): HoldRef | undefined {
   const [eventId, seatNumber, holdVersion, ...rest] = key.split('|');
@@ -20,9 +18,9 @@ export function parseHoldKey(key: string): HoldRef | undefined {
 }
 
 /**
- * What a seat fact means for the expiry index. A hold that starts or is refreshed is (re)scheduled at its
+ * What a seat fact means for the expiry schedule. A hold that starts or is refreshed is (re)scheduled at its
  * expiresAt; a hold that ends any other way is dropped. Order between facts is not trusted: a stale entry
- * only costs one `gone` answer from the seat-service, which fences by holdVersion.
+ * only costs one `gone` answer to the worker, since the expiry is fenced by holdVersion.
  */
 export function scheduleChangeFor(envelope: SeatEnvelope): ScheduleChange {
   const { eventId, seatNumber, holdVersion, expiresAt } = envelope.data;

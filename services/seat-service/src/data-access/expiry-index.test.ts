@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '@zephyr/runtime';
 import { useTestRedis } from '@zephyr/testing';
-import { holdKey, type HoldRef } from '../domain/holds';
-import { createExpiryIndex, IndexKeys, type RedisExpiryIndex } from './expiry-index';
+import { holdKey, type HoldRef } from '../domain/expiry-schedule';
+import { createExpiryIndex, IndexKeys, type ExpiryIndex } from './expiry-index';
 
 const testRedis = useTestRedis('expiryindex');
 let redis: RedisClient;
-let index: RedisExpiryIndex;
+let index: ExpiryIndex;
 const eventId = randomUUID();
 const ref = (seatNumber: number, holdVersion = seatNumber): HoldRef => ({ eventId, seatNumber, holdVersion });
 const plain = ({ eventId: e, seatNumber, holdVersion }: HoldRef): HoldRef => ({ eventId: e, seatNumber, holdVersion });
@@ -98,8 +98,17 @@ test('applies schedule changes in order; an ended hold leaves the index wherever
     { kind: 'unschedule', hold: ref(2) },
     { kind: 'unschedule', hold: ref(9) }, // released while in flight
     { kind: 'ignore', reason: 'test' },
+    // Runs of one kind go as one command each; a later run still wins over an earlier one.
+    { kind: 'schedule', hold: ref(3), dueAtMs: now + 2000 },
+    { kind: 'unschedule', hold: ref(3) },
+    { kind: 'schedule', hold: ref(3), dueAtMs: now + 3000 },
   ]);
-  expect(await redis.zrange(IndexKeys.due, 0, -1, 'WITHSCORES')).toEqual([holdKey(ref(1)), String(now + 5000)]);
+  expect(await redis.zrange(IndexKeys.due, 0, -1, 'WITHSCORES')).toEqual([
+    holdKey(ref(3)),
+    String(now + 3000),
+    holdKey(ref(1)),
+    String(now + 5000),
+  ]);
   expect(await redis.zcard(IndexKeys.inflight)).toBe(0);
   expect(await redis.hlen(IndexKeys.inflightDueAt)).toBe(0);
 });
