@@ -3,7 +3,7 @@ import { createApp } from './app';
 import { loadConfig } from './config';
 import { SERVICE_NAME } from './service';
 import { createSeatServiceClient } from './data-access/seat-service-client';
-import { startExpiryLoop } from './domain/expiry-loop';
+import { startExpiryLoop } from './entry-points/jobs/expiry-loop';
 import { createExpiryMetrics } from './metrics';
 
 const SEAT_SERVICE_TIMEOUT_MS = 5000;

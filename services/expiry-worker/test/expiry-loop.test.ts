@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '@zephyr/runtime';
 import { waitFor } from '@zephyr/testing';
-import { startExpiryLoop, type ExpiryIndex, type HoldExpirer } from '../src/domain/expiry-loop';
+import type { ExpiryIndex, HoldExpirer } from '../src/domain/ports';
+import { startExpiryLoop } from '../src/entry-points/jobs/expiry-loop';
 import type { HoldRef } from '../src/domain/settlement';
 import { FakeSchedule } from './fake-seat-service';
 

@@ -13,7 +13,7 @@ import {
   type HoldVersionRef,
 } from '@zephyr/contracts';
 import { DependencyUnavailableError } from '@zephyr/runtime';
-import type { ExpiryIndex, HoldExpirer } from '../domain/expiry-loop';
+import type { ExpiryIndex, HoldExpirer } from '../domain/ports';
 import type { ExpireResult } from '../domain/settlement';
 
 /** The seat-service's internal expiry routes: its schedule (claim, settle, counts) and the fenced expire. */

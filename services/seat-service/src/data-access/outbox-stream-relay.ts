@@ -61,8 +61,8 @@ type XReply = [string, [string, string[] | null][]][] | null;
  *
  * One replica at a time leads (a Redis lease) and reads streams in order, so a seat's events reach the
  * broker in the order they happened. Each batch is published with confirms, its audit rows written and the
- * expiry schedule updated, the PostgreSQL fallback copies of reservations forgotten, then XACK+XDEL; the lease is checked before the
- * publish and before the acknowledgement. A failure marks the streams dirty again with their pending
+ * expiry schedule updated, the PostgreSQL fallback copies of reservations forgotten, then XACK+XDEL; the
+ * lease is checked before the publish and before the acknowledgement. A failure marks the streams dirty again with their pending
  * entries to be read first (consumers dedupe on envelope id). Publishing comes before the audit so that
  * pushes keep flowing while PostgreSQL is down (holds need only Redis); an entry published but not yet
  * audited is remembered (by envelope id, while this replica leads) and not published again: the retries

@@ -1,15 +1,5 @@
-import type { ExpiryClaim, ExpirySettlement } from '@zephyr/contracts';
-import { settle, type ExpireResult, type HoldRef } from './settlement';
-
-/** The expiry schedule (kept by the seat-service): atomic claims with a lease, then a settlement. */
-export interface ExpiryIndex {
-  claimDue(limit: number, leaseMs: number): Promise<ExpiryClaim>;
-  settle(settlement: ExpirySettlement): Promise<void>;
-}
-
-export interface HoldExpirer {
-  expire(holds: readonly HoldRef[]): Promise<ExpireResult[]>;
-}
+import { settle } from '../../domain/settlement';
+import type { ExpiryIndex, HoldExpirer } from '../../domain/ports';
 
 /** Where the loop reports pauses and recoveries (the service's pino logger fits). */
 export interface ExpiryLoopLog {
