@@ -1,20 +1,6 @@
 import { createOutboxTable, OUTBOX_TABLE, type Knex, type Migration } from '@zephyr/runtime';
 import { SCHEMA, Tables } from '../data-access/schema';
 
-/** Last known state of each seat as told by seat.* messages, behind the counts until migration 003. */
-const RETIRED_SEAT_STATES = 'seat_states';
-
-async function createSeatStatesTable(db: Knex): Promise<void> {
-  await db.schema.withSchema(SCHEMA).createTable(RETIRED_SEAT_STATES, (t) => {
-    t.uuid('event_id').notNullable();
-    t.integer('seat_number').notNullable();
-    t.text('status').notNullable();
-    t.bigInteger('version').notNullable();
-    t.timestamp('expires_at', { useTz: true }).nullable();
-    t.primary(['event_id', 'seat_number']);
-  });
-}
-
 /** In-code migration list (dist needs no file globbing). Append only: never edit a released step. */
 export const migrations: readonly Migration[] = [
   {
@@ -41,10 +27,18 @@ export const migrations: readonly Migration[] = [
 
       await createOutboxTable(db, SCHEMA);
 
-      await createSeatStatesTable(db);
+      // Last known state of each seat as told by seat.* messages; only used for the counts on GET.
+      await db.schema.withSchema(SCHEMA).createTable(Tables.seatStates, (t) => {
+        t.uuid('event_id').notNullable();
+        t.integer('seat_number').notNullable();
+        t.text('status').notNullable();
+        t.bigInteger('version').notNullable();
+        t.timestamp('expires_at', { useTz: true }).nullable();
+        t.primary(['event_id', 'seat_number']);
+      });
     },
     async down(db: Knex) {
-      await db.schema.withSchema(SCHEMA).dropTableIfExists(RETIRED_SEAT_STATES);
+      await db.schema.withSchema(SCHEMA).dropTableIfExists(Tables.seatStates);
       await db.schema.withSchema(SCHEMA).dropTableIfExists(OUTBOX_TABLE);
       await db.schema.withSchema(SCHEMA).dropTableIfExists(Tables.events);
     },
@@ -63,16 +57,6 @@ export const migrations: readonly Migration[] = [
         t.dropChecks('events_seats_per_row_check');
         t.dropColumn('seats_per_row');
       });
-    },
-  },
-  {
-    name: '003_drop_seat_states',
-    async up(db: Knex) {
-      // The counts are read from the seat-service now (it keeps the seats); this copy had no other reader.
-      await db.schema.withSchema(SCHEMA).dropTableIfExists(RETIRED_SEAT_STATES);
-    },
-    async down(db: Knex) {
-      await createSeatStatesTable(db);
     },
   },
 ];
