@@ -70,10 +70,10 @@ test('never sends a hold that was released or reserved before it was due', async
   seatService.schedule.unschedule(reserved);
 
   await waitFor(() => seatService.sendsOf(control).length > 0, { timeoutMs: 4000, what: 'control hold sent' });
-  await sleep(300);
+  // Once the schedule holds none of the three, nothing can send them any more.
+  await waitUntilSettled([released, reserved, control]);
   expect(seatService.sendsOf(released)).toHaveLength(0);
   expect(seatService.sendsOf(reserved)).toHaveLength(0);
-  await waitUntilSettled([released, reserved, control]);
 });
 
 test('a refresh before the hold falls due moves the expiry later', async () => {
@@ -108,7 +108,7 @@ test('a not-due answer reschedules the hold at the expiresAt the seat-service re
   expect(first!.at).toBeGreaterThanOrEqual(dueAt - 5);
   expect(second!.at).toBeGreaterThanOrEqual(refreshedDueAt - 5);
   expect(second!.at - refreshedDueAt).toBeLessThan(1000);
-  await sleep(300);
+  await waitUntilSettled([hold]);
   expect(seatService.sendsOf(hold)).toHaveLength(2);
 });
 
@@ -180,7 +180,7 @@ test('catches up after being stopped past the due times, sending each hold once'
   // How fast it catches up is a benchmark figure (npm run bench:expiry), not a test bound: on a busy
   // 2-core machine a wall-clock limit here only measured the machine.
   await waitFor(() => all.every((h) => seatService.sendsOf(h).length > 0), { timeoutMs: 60_000, what: 'catch-up' });
+  // Settled: none of them is left in the schedule, so none can be sent again.
   await waitUntilSettled(all);
-  await sleep(300); // a hold left in the schedule would be sent again within a poll
   expect(all.filter((h) => seatService.sendsOf(h).length !== 1)).toEqual([]);
 });
