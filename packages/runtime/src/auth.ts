@@ -1,9 +1,13 @@
 import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTVerifyGetKey, type JWTPayload } from 'jose';
 import Joi from 'joi';
 import { ErrorCodes, HttpHeaders, UUID_PATTERN, type Access, type Identity } from '@zephyr/contracts';
-import type { Request, RequestHandler } from 'express';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { RequestHandler } from 'express';
 import { AppError, DependencyUnavailableError, isDependencyFailure } from './errors';
 import { envRules } from './config';
+
+/** A request as far as identity goes: its headers (an express request, or a batch item's). */
+export type CarriesHeaders = { headers: IncomingHttpHeaders };
 
 export interface AuthConfig {
   jwtSecret?: string;
@@ -102,7 +106,7 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
 }
 
 /** Extracts a bearer token; undefined when no Authorization header; 401 when it is malformed. */
-export function bearerToken(req: Request): string | undefined {
+export function bearerToken(req: CarriesHeaders): string | undefined {
   const header = req.headers[HttpHeaders.authorization];
   if (header === undefined) return undefined;
   const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/.exec(header);
@@ -136,13 +140,13 @@ export async function mintToken(options: MintOptions): Promise<string> {
 }
 
 /** The caller's verified identity, or undefined for an anonymous call (public reads). */
-export async function optionalCaller(req: Request, verifier: TokenVerifier): Promise<Identity | undefined> {
+export async function optionalCaller(req: CarriesHeaders, verifier: TokenVerifier): Promise<Identity | undefined> {
   const token = bearerToken(req);
   return token === undefined ? undefined : verifier.verify(token);
 }
 
 /** A verified identity, or 401. */
-export async function requireCaller(req: Request, verifier: TokenVerifier): Promise<Identity> {
+export async function requireCaller(req: CarriesHeaders, verifier: TokenVerifier): Promise<Identity> {
   const caller = await optionalCaller(req, verifier);
   if (!caller) throw new AppError(ErrorCodes.Unauthenticated, 'A bearer token is required');
   return caller;
@@ -152,7 +156,7 @@ export async function requireCaller(req: Request, verifier: TokenVerifier): Prom
 export const ADMIN_REQUIRED = 'Admin role required';
 
 /** A verified admin identity, or 401/403. */
-export async function requireAdmin(req: Request, verifier: TokenVerifier): Promise<Identity> {
+export async function requireAdmin(req: CarriesHeaders, verifier: TokenVerifier): Promise<Identity> {
   const caller = await requireCaller(req, verifier);
   if (!caller.isAdmin) throw new AppError(ErrorCodes.Forbidden, ADMIN_REQUIRED);
   return caller;
@@ -162,7 +166,7 @@ export async function requireAdmin(req: Request, verifier: TokenVerifier): Promi
  * The caller as the route table's access word (contracts `Access`) demands: `public` verifies a token when
  * one is sent, `user` requires one (401), `admin` requires the admin role too (403).
  */
-export function callerFor(access: Access, req: Request, verifier: TokenVerifier): Promise<Identity | undefined> {
+export function callerFor(access: Access, req: CarriesHeaders, verifier: TokenVerifier): Promise<Identity | undefined> {
   switch (access) {
     case 'public':
       return optionalCaller(req, verifier);

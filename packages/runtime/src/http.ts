@@ -133,6 +133,31 @@ export function sendError(res: Response, code: ErrorCode, message: string, detai
   res.status(HTTP_STATUS_BY_CODE[code]).json(errorBody(code, message, details));
 }
 
+/** An error as the contract answers it: status and body. Dependency outages and unknown errors are logged. */
+export function errorAnswerOf(
+  err: unknown,
+  logger: Logger,
+  requestId: string | undefined,
+): { status: number; body: ReturnType<typeof errorBody> } {
+  const answer = (code: ErrorCode, message: string, details?: unknown[]) => ({
+    status: HTTP_STATUS_BY_CODE[code],
+    body: errorBody(code, message, details),
+  });
+  if (err instanceof AppError) return answer(err.code, err.message, err.details);
+  // Malformed percent-encoding in a path (express marks it 400) and similar request-level faults.
+  const status = (err as { status?: unknown }).status;
+  if (err instanceof URIError || status === 400) return answer(ErrorCodes.ValidationFailed, 'Malformed request');
+  if (isDependencyFailure(err)) {
+    logger.warn({ requestId, err: (err as Error).message }, 'dependency unavailable');
+    return answer(
+      ErrorCodes.DependencyUnavailable,
+      'A backing service is unavailable; nothing was changed. Retry shortly.',
+    );
+  }
+  logger.error({ requestId, err }, 'unhandled request error');
+  return answer(ErrorCodes.Internal, 'Internal error');
+}
+
 /** The single error path for HTTP: known codes map through the contract table; dependency outages are 503. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
@@ -140,27 +165,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.destroy();
       return;
     }
-    if (err instanceof AppError) {
-      sendError(res, err.code, err.message, err.details);
-      return;
-    }
-    // Malformed percent-encoding in a path (express marks it 400) and similar request-level faults.
-    const status = (err as { status?: unknown }).status;
-    if (err instanceof URIError || status === 400) {
-      sendError(res, ErrorCodes.ValidationFailed, 'Malformed request');
-      return;
-    }
-    if (isDependencyFailure(err)) {
-      logger.warn({ requestId: req.requestId, err: (err as Error).message }, 'dependency unavailable');
-      sendError(
-        res,
-        ErrorCodes.DependencyUnavailable,
-        'A backing service is unavailable; nothing was changed. Retry shortly.',
-      );
-      return;
-    }
-    logger.error({ requestId: req.requestId, err }, 'unhandled request error');
-    sendError(res, ErrorCodes.Internal, 'Internal error');
+    const { status, body } = errorAnswerOf(err, logger, req.requestId);
+    res.status(status).json(body);
   };
 }
 
@@ -186,6 +192,31 @@ export function isUnsupportedMediaType(headers: import('node:http').IncomingHttp
   return hasBody;
 }
 
+/** A declared body over `maxBytes` (413), then one that is not JSON (415): checked before any byte is read. */
+export function bodyHeadersProblem(
+  headers: import('node:http').IncomingHttpHeaders,
+  maxBytes: number = MAX_BODY_BYTES,
+): AppError | undefined {
+  const declaredLength = headers['content-length'];
+  if (declaredLength !== undefined && Number(declaredLength) > maxBytes) {
+    return new AppError(ErrorCodes.PayloadTooLarge, `Body over ${maxBytes} bytes`);
+  }
+  if (isUnsupportedMediaType(headers)) {
+    return new AppError(ErrorCodes.UnsupportedMediaType, 'Bodies must be application/json');
+  }
+  return undefined;
+}
+
+/** A JSON body's text: undefined when blank (an omitted optional body), else its value, or a 400. */
+export function parseBodyText(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return parseJson(text);
+  } catch {
+    throw new AppError(ErrorCodes.ValidationFailed, 'Malformed JSON body');
+  }
+}
+
 /**
  * Strict JSON body reader (SPEC.md precedence: 413, then 415, then 400). No body, or an empty body with a
  * JSON type, leaves req.body undefined so optional bodies can be omitted.
@@ -196,12 +227,8 @@ export function jsonBody(maxBytes: number = MAX_BODY_BYTES): RequestHandler {
     const hasBody =
       (declaredLength !== undefined && declaredLength !== '0') || req.headers['transfer-encoding'] !== undefined;
     req.body = undefined;
-    if (declaredLength !== undefined && Number(declaredLength) > maxBytes) {
-      return next(new AppError(ErrorCodes.PayloadTooLarge, `Body over ${maxBytes} bytes`));
-    }
-    if (isUnsupportedMediaType(req.headers)) {
-      return next(new AppError(ErrorCodes.UnsupportedMediaType, 'Bodies must be application/json'));
-    }
+    const problem = bodyHeadersProblem(req.headers, maxBytes);
+    if (problem) return next(problem);
     if (!hasBody) return next();
     const chunks: Buffer[] = [];
     let size = 0;
@@ -224,12 +251,10 @@ export function jsonBody(maxBytes: number = MAX_BODY_BYTES): RequestHandler {
     });
     req.on('end', () => {
       if (failed) return;
-      const text = Buffer.concat(chunks).toString('utf8');
-      if (text.trim() === '') return next();
       try {
-        req.body = parseJson(text);
-      } catch {
-        return next(new AppError(ErrorCodes.ValidationFailed, 'Malformed JSON body'));
+        req.body = parseBodyText(Buffer.concat(chunks).toString('utf8'));
+      } catch (err) {
+        return next(err);
       }
       next();
     });

@@ -11,7 +11,7 @@ import {
   type TokenVerifier,
 } from '@zephyr/runtime';
 import type { Counter } from '@zephyr/runtime';
-import { matchRoute, type RouteRule, type Upstream } from './domain/route-table';
+import { isSingleSeatHold, matchRoute, type RouteRule, type Upstream } from './domain/route-table';
 import type { RateLimit } from './data-access/rate-limits';
 import { gatewayGuard } from './entry-points/http/guard';
 import { bufferBody } from './entry-points/http/body';
@@ -28,6 +28,8 @@ export interface GatewayAppDeps {
   /** SPEC.md §7's Idempotency-Key (the logger is the app's). */
   idempotency: Omit<IdempotencyDeps, 'logger'>;
   proxies: Record<Upstream, RequestHandler>;
+  /** When set, single-seat holds go here (batched) instead of the seat proxy. */
+  batchedHolds?: RequestHandler;
   /** Each backing service by name: database, redis, rabbitmq. */
   dependencyChecks: Record<'database' | 'redis' | 'rabbitmq', ReadinessCheck>;
   readiness: Record<string, ReadinessCheck>;
@@ -73,7 +75,11 @@ export function createApp(deps: GatewayAppDeps): Express {
   // Bodies are bounded here but not parsed: the owning service reads the same bytes the client sent.
   api.use(bufferBody());
   api.use(idempotency({ ...deps.idempotency, logger: deps.logger }));
-  api.use((req, res, next) => deps.proxies[(res.locals.route as RouteRule).upstream](req, res, next));
+  api.use((req, res, next) => {
+    const rule = res.locals.route as RouteRule;
+    if (deps.batchedHolds && isSingleSeatHold(rule)) return deps.batchedHolds(req, res, next);
+    deps.proxies[rule.upstream](req, res, next);
+  });
 
   app.use((req, res, next) => {
     const rule = matchRoute(req.method, req.originalUrl);

@@ -11,6 +11,7 @@ export interface GatewayConfig extends ServiceEnvOf<'database' | 'redis' | 'amqp
   RATE_LIMIT_PER_USER: number;
   TRUST_PROXY: number;
   UPSTREAM_TIMEOUT_MS: number;
+  HOLD_BATCHING: boolean;
   HTTP_HEADERS_TIMEOUT_MS: number;
   HTTP_REQUEST_TIMEOUT_MS: number;
   WS_MAX_CONNECTIONS: number;
@@ -27,6 +28,11 @@ const schema = envSchemaWithAuth<GatewayConfig>({
   /** Proxy hops in front of the gateway whose X-Forwarded-For is trusted (nginx: 1). */
   TRUST_PROXY: envRules.nonNegativeInt(0),
   UPSTREAM_TIMEOUT_MS: envRules.positiveInt(10_000),
+  /**
+   * Single-seat holds that arrive together go to the seat-service as one request (docs/architecture.md,
+   * Decisions). Off: each is proxied on its own. Needs seat-services that serve the batch route.
+   */
+  HOLD_BATCHING: envRules.bool(true),
   /** Time a client gets to send all request headers (slowloris bound). */
   HTTP_HEADERS_TIMEOUT_MS: envRules.positiveInt(10_000).max(Joi.ref('HTTP_REQUEST_TIMEOUT_MS')),
   /** Time a client gets to send a whole request, body included. */

@@ -18,6 +18,7 @@ import { SERVICE_NAME } from './service';
 import { createRateLimit } from './data-access/rate-limits';
 import { createIdempotencyStore } from './data-access/idempotency-store';
 import { createUpstreamProxy } from './entry-points/http/proxy';
+import { batchedHolds } from './entry-points/http/hold-batches';
 import { createUpgradeHandler } from './entry-points/ws/upgrade';
 import { answerClientError, MAX_HEADER_BYTES } from './entry-points/http/client-errors';
 
@@ -66,6 +67,9 @@ runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics,
       event: createUpstreamProxy(config.EVENT_SERVICE_URL, logger, config.UPSTREAM_TIMEOUT_MS),
       seat: createUpstreamProxy(config.SEAT_SERVICE_URL, logger, config.UPSTREAM_TIMEOUT_MS),
     },
+    batchedHolds: config.HOLD_BATCHING
+      ? batchedHolds(config.SEAT_SERVICE_URL, logger, config.UPSTREAM_TIMEOUT_MS)
+      : undefined,
     dependencyChecks,
     // Ready when the REST upstreams answer; WebSocket availability is the notifier's own readiness.
     readiness: {

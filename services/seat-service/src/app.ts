@@ -7,6 +7,7 @@ import type { ExpiryIndex } from './data-access/expiry-index';
 import { seatRoutes } from './entry-points/http/seat-routes';
 import { internalRoutes } from './entry-points/http/internal-routes';
 import { multiSeatRoutes } from './entry-points/http/multi-seat-routes';
+import { holdBatchRoutes } from './entry-points/http/hold-batch-routes';
 
 export interface SeatAppDeps extends ServiceAppOptions {
   rules: SeatRules;
@@ -21,5 +22,6 @@ export function createApp(deps: SeatAppDeps): Express {
     seatRoutes(deps.rules, deps.verifier),
     multiSeatRoutes(deps.multiSeatRules, deps.verifier),
     internalRoutes(deps.rules, deps.directory, deps.expirySchedule),
+    holdBatchRoutes(deps),
   ]);
 }

@@ -1,5 +1,6 @@
 import Joi from 'joi';
 import { uuidSchema } from './schemas';
+import { MAX_BODY_BYTES } from './errors';
 
 /** Service-to-service routes (docs/interfaces.md). The gateway never routes them. */
 export const InternalPaths = {
@@ -11,6 +12,8 @@ export const InternalPaths = {
   eventConfig: (eventId: string) => `/internal/events/${eventId}`,
   /** The seat-service's live counts of one event, read by the event-service for GET /api/events/:id. */
   seatCounts: (eventId: string) => `/internal/events/${eventId}/seat-counts`,
+  /** Single-seat holds the gateway received together, answered together (docs/architecture.md, Decisions). */
+  holdBatch: '/internal/seats/holds',
 } as const;
 
 export const MAX_EXPIRE_BATCH = 500;
@@ -121,3 +124,62 @@ export const seatCountsResponse = Joi.object({
   held: Joi.number().integer().min(0).required(),
   reserved: Joi.number().integer().min(0).required(),
 }).unknown(true);
+
+/**
+ * One client's `POST /api/seats/:eventId/:seatNumber/hold`, as the gateway received it: the path segments
+ * still percent-encoded, the body as sent. The seat-service applies exactly the checks of the public route
+ * (the caller's token included), in the same order, so an item's answer is the one the route would give.
+ */
+export interface HoldBatchItem {
+  requestId: string;
+  authorization?: string;
+  contentType?: string;
+  eventId: string;
+  seatNumber: string;
+  body: string;
+}
+
+/** The public route's answer to one item: its status and JSON body. */
+export interface HoldBatchAnswer {
+  status: number;
+  body: unknown;
+}
+
+/** At most this many holds travel in one request; the gateway splits larger turns. */
+export const MAX_HOLD_BATCH = 128;
+
+const pathSegment = Joi.string().min(1).max(2048);
+
+/** POST InternalPaths.holdBatch: `{ items }`, answered `{ items: HoldBatchAnswer[] }` in the same order. */
+export const holdBatchRequest = Joi.object({
+  items: Joi.array()
+    .items(
+      Joi.object({
+        requestId: Joi.string()
+          .pattern(/^[A-Za-z0-9._-]{1,100}$/)
+          .required(),
+        authorization: Joi.string().max(16 * 1024),
+        contentType: Joi.string().max(1024),
+        eventId: pathSegment.required(),
+        seatNumber: pathSegment.required(),
+        body: Joi.string().allow('').max(MAX_BODY_BYTES).required(),
+      }),
+    )
+    .min(1)
+    .max(MAX_HOLD_BATCH)
+    .required(),
+}).options({ convert: false, allowUnknown: false });
+
+/**
+ * The answers of a batch of `count` holds, or undefined when the value is not that (checked by hand: it is
+ * read for every batch on the hot path, and has no details worth reporting).
+ */
+export function holdBatchAnswersOf(value: unknown, count: number): HoldBatchAnswer[] | undefined {
+  const items = (value as { items?: unknown } | null)?.items;
+  if (!Array.isArray(items) || items.length !== count) return undefined;
+  for (const item of items as { status?: unknown }[]) {
+    const status = item?.status;
+    if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) return undefined;
+  }
+  return items as HoldBatchAnswer[];
+}

@@ -13,6 +13,7 @@ import { createApp } from '../../src/app';
 import { createIdempotencyStore, type IdempotencyStore } from '../../src/data-access/idempotency-store';
 import { createGatewayMetrics } from '../../src/metrics';
 import { createUpstreamProxy } from '../../src/entry-points/http/proxy';
+import { batchedHolds } from '../../src/entry-points/http/hold-batches';
 
 export interface InProcessGateway {
   url: string;
@@ -31,12 +32,17 @@ function recorded(store: IdempotencyStore, calls: string[]): IdempotencyStore {
   };
 }
 
-/** createApp on a real listening server, with both upstreams pointing at `upstreamUrl` and no rate limits. */
+/**
+ * createApp on a real listening server, with both upstreams pointing at `upstreamUrl` and no rate limits;
+ * holds are proxied one by one unless `batchedHolds`.
+ */
 export async function startInProcessGateway(options: {
   upstreamUrl: string;
   redisUrl?: string;
   redisPrefix: string;
   upstreamTimeoutMs: number;
+  /** Single-seat holds batched to the upstream, as a deployed gateway does by default (HOLD_BATCHING). */
+  batchedHolds?: boolean;
 }): Promise<InProcessGateway> {
   const logger = createLogger('gateway', 'silent');
   const metrics = createMetrics('gateway');
@@ -61,6 +67,9 @@ export async function startInProcessGateway(options: {
       outcomes: gatewayMetrics.idempotencyOutcomes,
     },
     proxies: { event: proxy, seat: proxy },
+    batchedHolds: options.batchedHolds
+      ? batchedHolds(options.upstreamUrl, logger, options.upstreamTimeoutMs)
+      : undefined,
     dependencyChecks: {
       database: async () => undefined,
       redis: async () => undefined,

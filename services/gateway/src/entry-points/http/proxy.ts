@@ -16,11 +16,25 @@ export const upstreamAgent = new http.Agent({
 /** Errors raised before the request reached the upstream: it cannot have changed anything. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
+/** An upstream answer that was not the one expected; `changedNothing` when it refused the request outright. */
+export class UnexpectedUpstreamAnswer extends Error {
+  constructor(
+    message: string,
+    readonly changedNothing: boolean,
+  ) {
+    super(message);
+  }
+}
+
+const changedNothing = (err: Error) =>
+  NOT_SENT.has((err as NodeJS.ErrnoException).code ?? '') ||
+  (err instanceof UnexpectedUpstreamAnswer && err.changedNothing);
+
 /**
  * The single answer when an upstream is down or too slow: 503 with the contract envelope. It says only
  * what is known: a request that reached the upstream (a timeout, a reset) may have taken effect.
  */
-function upstreamFailed(
+export function upstreamFailed(
   res: http.ServerResponse | import('node:net').Socket,
   logger: Logger,
   err: Error,
@@ -35,8 +49,7 @@ function upstreamFailed(
     res.destroy();
     return;
   }
-  const errno = (err as NodeJS.ErrnoException).code ?? '';
-  const message = NOT_SENT.has(errno)
+  const message = changedNothing(err)
     ? 'An upstream service is unavailable; nothing was changed.'
     : 'An upstream service did not answer; the request may or may not have taken effect. Retry it with the same Idempotency-Key, or read the seat to see.';
   const code = ErrorCodes.DependencyUnavailable;

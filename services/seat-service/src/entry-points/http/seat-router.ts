@@ -8,6 +8,7 @@ import {
   uuidSchema,
   withFastCheck,
   type Access,
+  type Identity,
 } from '@zephyr/contracts';
 import { authenticate, jsonBody, route, validate, type TokenVerifier } from '@zephyr/runtime';
 import { assertOwnUserId } from './identity';
@@ -27,7 +28,7 @@ const noQuery = Joi.object({}).options({ allowUnknown: false });
 export type SeatTarget = { eventId: string; seatNumber: number };
 
 /** The `:eventId` and `:seatNumber` of the path, validated, the event id in its canonical (lower) case. */
-export function seatTarget(req: Request): SeatTarget {
+export function seatTarget(req: Pick<Request, 'params'>): SeatTarget {
   const params = validate<{ eventId: string; seatNumber: string }>(seatParams, req.params, 'path');
   // Canonical numbers too large for any event are still valid syntax: they are simply above totalSeats.
   const seatNumber = params.seatNumber.length > 9 ? Number.MAX_SAFE_INTEGER : Number(params.seatNumber);
@@ -37,6 +38,19 @@ export function seatTarget(req: Request): SeatTarget {
 /** The `:eventId` of the path, validated, in its canonical (lower) case. */
 export function eventIdOf(req: Request): string {
   return validate<{ eventId: string }>(eventParams, req.params, 'path').eventId.toLowerCase();
+}
+
+/**
+ * A mutation's body check: an absent body is `{}` unless the schema requires one; then the schema; then a
+ * userId in it must be the caller's (403).
+ */
+export function mutationBody<B>(schema: Joi.Schema) {
+  const bodyRequired = (schema.describe() as { flags?: { presence?: string } }).flags?.presence === 'required';
+  return (raw: unknown, caller: Identity): B => {
+    const body = validate<B & { userId?: string }>(schema, raw === undefined && !bodyRequired ? {} : raw, 'body');
+    assertOwnUserId(caller, body.userId);
+    return body;
+  };
 }
 
 type Handler<T, Input> = (target: T, input: Input, req: Request, res: Response) => Promise<void>;
@@ -58,19 +72,14 @@ export function seatRouter(verifier: TokenVerifier) {
       schema: Joi.Schema,
       handle: Handler<T, B>,
     ) {
-      const bodyRequired = (schema.describe() as { flags?: { presence?: string } }).flags?.presence === 'required';
+      const checkBody = mutationBody<B>(schema);
       router[method](
         path,
         authenticate(verifier, 'user'),
         jsonBody(),
         route(async (req, res) => {
           const parsedTarget = target(req);
-          const body = validate<B & { userId?: string }>(
-            schema,
-            req.body === undefined && !bodyRequired ? {} : req.body,
-            'body',
-          );
-          assertOwnUserId(req.caller!, body.userId);
+          const body = checkBody(req.body, req.caller!);
           await handle(parsedTarget, body, req, res);
         }),
       );

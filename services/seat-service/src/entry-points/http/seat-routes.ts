@@ -13,6 +13,7 @@ import {
   type HoldBody,
   type MultiReserveBody,
   type UserBody,
+  type Identity,
 } from '@zephyr/contracts';
 import { AppError, validate, type TokenVerifier } from '@zephyr/runtime';
 import { decodeSeqCursor, type SeatRules } from '../../domain/seat-rules';
@@ -28,13 +29,22 @@ function userHoldsTarget(req: Request): { eventId: string; userId: string } {
   return { eventId: params.eventId.toLowerCase(), userId: params.userId.toLowerCase() };
 }
 
+/** The single-seat hold: its route (also its metrics label), and its rule and status, which the batch shares. */
+export const HOLD_ROUTE = '/api/seats/:eventId/:seatNumber/hold';
+
+/** The single-seat hold route's rule and status, shared with the batch of holds the gateway sends. */
+export async function holdSeat(rules: SeatRules, seat: SeatTarget, caller: Identity, body: HoldBody) {
+  const { created, hold } = await rules.hold(seat.eventId, seat.seatNumber, caller.userId, body.holdDuration);
+  return { status: created ? 201 : 200, hold };
+}
+
 export function seatRoutes(rules: SeatRules, verifier: TokenVerifier): Router {
   const { router, mutation, read } = seatRouter(verifier);
   const seatPath = (action: string) => `/api/seats/:eventId/:seatNumber/${action}`;
 
-  mutation<SeatTarget, HoldBody>('post', seatPath('hold'), seatTarget, holdBody, async (seat, body, req, res) => {
-    const { created, hold } = await rules.hold(seat.eventId, seat.seatNumber, req.caller!.userId, body.holdDuration);
-    res.status(created ? 201 : 200).json(hold);
+  mutation<SeatTarget, HoldBody>('post', HOLD_ROUTE, seatTarget, holdBody, async (seat, body, req, res) => {
+    const { status, hold } = await holdSeat(rules, seat, req.caller!, body);
+    res.status(status).json(hold);
   });
 
   mutation<SeatTarget, UserBody>(
