@@ -48,6 +48,8 @@ runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics,
   };
   const backing = { database: db, redis, rabbitmq: broker };
   const dependencyChecks = backingChecks(backing);
+  const eventProxy = createUpstreamProxy(config.EVENT_SERVICE_URL, logger, config.UPSTREAM_TIMEOUT_MS);
+  const seatProxy = createUpstreamProxy(config.SEAT_SERVICE_URL, logger, config.UPSTREAM_TIMEOUT_MS);
 
   const app = createApp({
     logger,
@@ -63,12 +65,9 @@ runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics,
       outcomes: gatewayMetrics.idempotencyOutcomes,
     },
     trustProxy: config.TRUST_PROXY,
-    proxies: {
-      event: createUpstreamProxy(config.EVENT_SERVICE_URL, logger, config.UPSTREAM_TIMEOUT_MS),
-      seat: createUpstreamProxy(config.SEAT_SERVICE_URL, logger, config.UPSTREAM_TIMEOUT_MS),
-    },
+    proxies: { event: eventProxy, seat: seatProxy },
     batchedHolds: config.HOLD_BATCHING
-      ? batchedHolds(config.SEAT_SERVICE_URL, logger, config.UPSTREAM_TIMEOUT_MS)
+      ? batchedHolds(config.SEAT_SERVICE_URL, logger, config.UPSTREAM_TIMEOUT_MS, seatProxy)
       : undefined,
     dependencyChecks,
     // Ready when the REST upstreams answer; WebSocket availability is the notifier's own readiness.

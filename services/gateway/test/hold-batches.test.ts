@@ -13,19 +13,25 @@ const UPSTREAM_TIMEOUT_MS = 1500;
 const PREFIX = `zt:gwbatch_${randomBytes(4).toString('hex')}:`;
 
 /** What the fake does with a batch: answer each item (by its event id), or fail the whole batch. */
-let mode: 'items' | 'not-found' | 'garbage' | 'hang' = 'items';
+let mode: 'items' | 'previous-release' | 'refused' | 'garbage' | 'hang' = 'items';
 const batches: HoldBatchItem[][] = [];
+const singles: string[] = [];
 let upstream: FakeHttpServer;
 let gateway: InProcessGateway;
 let token: string;
 
 beforeAll(async () => {
   upstream = await startFakeHttp((req, res) => {
-    if (req.url !== InternalPaths.holdBatch) return res.writeHead(404).end();
+    if (req.url !== InternalPaths.holdBatch) {
+      // A single hold, proxied: what a seat-service of the previous release (no batch route) is sent.
+      singles.push(req.url);
+      return res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ single: req.body }));
+    }
+    if (mode === 'previous-release') return res.writeHead(404, { 'content-type': 'application/json' }).end('{}');
     const { items } = JSON.parse(req.body) as { items: HoldBatchItem[] };
     batches.push(items);
     if (mode === 'hang') return;
-    if (mode === 'not-found') return res.writeHead(404, { 'content-type': 'application/json' }).end('{}');
+    if (mode === 'refused') return res.writeHead(400, { 'content-type': 'application/json' }).end('{}');
     if (mode === 'garbage') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"items":"no"}');
     const answers = items.map((item) =>
       item.eventId.startsWith('0')
@@ -52,6 +58,7 @@ afterAll(async () => {
 beforeEach(() => {
   mode = 'items';
   batches.length = 0;
+  singles.length = 0;
 });
 
 /** An event id whose answer is a 409 (first digit 0) or a 201. */
@@ -170,11 +177,21 @@ it('passes the path segments still encoded, without the query or a trailing slas
 });
 
 it('answers 503 "nothing was changed" when the seat-service refuses the batch itself', async () => {
-  mode = 'not-found';
+  mode = 'refused';
   const answer = await hold(`/api/seats/${eventFor(false)}/1/hold`);
   expect(answer.status).toBe(503);
   expect(answer.body.error).toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
   expect(answer.body.error!.message).toContain('nothing was changed');
+  expect(singles).toEqual([]);
+});
+
+it('proxies the hold on its own to a seat-service of the previous release, which has no batch route', async () => {
+  mode = 'previous-release';
+  const eventId = eventFor(false);
+  const answer = await hold(`/api/seats/${eventId}/7/hold`, { holdDuration: 90 });
+  expect(answer.status).toBe(201);
+  expect(answer.body).toEqual({ single: JSON.stringify({ holdDuration: 90 }) });
+  expect(singles).toEqual([`/api/seats/${eventId}/7/hold`]);
 });
 
 it('answers 503 "may or may not have taken effect" to an unreadable batch answer and to a timeout', async () => {

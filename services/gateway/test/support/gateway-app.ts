@@ -68,7 +68,7 @@ export async function startInProcessGateway(options: {
     },
     proxies: { event: proxy, seat: proxy },
     batchedHolds: options.batchedHolds
-      ? batchedHolds(options.upstreamUrl, logger, options.upstreamTimeoutMs)
+      ? batchedHolds(options.upstreamUrl, logger, options.upstreamTimeoutMs, proxy)
       : undefined,
     dependencyChecks: {
       database: async () => undefined,

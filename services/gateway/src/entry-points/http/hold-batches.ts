@@ -41,8 +41,7 @@ function postBatch(target: ProxyTarget, items: HoldBatchItem[], timeoutMs: numbe
         answer.on('end', () => {
           const status = answer.statusCode ?? 0;
           if (status !== 200) {
-            // A 4xx refused the whole batch before any hold was tried (a contract mismatch); a 5xx may not have.
-            reject(new UnexpectedUpstreamAnswer(`hold batch answered ${status}`, status >= 400 && status < 500));
+            reject(new UnexpectedUpstreamAnswer(`hold batch answered ${status}`, status));
             return;
           }
           let answers: HoldBatchAnswer[] | undefined;
@@ -52,7 +51,7 @@ function postBatch(target: ProxyTarget, items: HoldBatchItem[], timeoutMs: numbe
             answers = undefined;
           }
           if (answers) resolve(answers);
-          else reject(new UnexpectedUpstreamAnswer('hold batch answer unreadable', false));
+          else reject(new UnexpectedUpstreamAnswer('hold batch answer unreadable', status));
         });
       },
     );
@@ -67,15 +66,22 @@ function postBatch(target: ProxyTarget, items: HoldBatchItem[], timeoutMs: numbe
  * event loop go to one seat-service replica as one request (InternalPaths.holdBatch), at most MAX_HOLD_BATCH
  * at a time, and each client gets its own item's answer. An on-sale is many holds at once, and each proxied
  * request cost both services a full HTTP exchange; batched, they share one (docs/performance.md, round 9).
- * Runs after the guard, the body buffer and the idempotency layer, like the proxy it stands in for.
+ * Runs after the guard, the body buffer and the idempotency layer, like the proxy it stands in for (the body
+ * stays buffered, so a hold can still be proxied on its own).
  */
-export function batchedHolds(urls: string, logger: Logger, timeoutMs: number): RequestHandler {
+export function batchedHolds(
+  urls: string,
+  logger: Logger,
+  timeoutMs: number,
+  /** The seat proxy: a replica of the previous release has no batch route (404), so it gets each hold on its own. */
+  oneByOne: RequestHandler,
+): RequestHandler {
   const pick = roundRobin(urls, proxyTargetOf);
   const batcher = createBatcher<HoldBatchItem, HoldBatchAnswer>((items) => postBatch(pick(), items, timeoutMs), {
     maxItems: MAX_HOLD_BATCH,
     maxDelayMs: 0,
   });
-  return (req, res) => {
+  return (req, res, next) => {
     // The route table matched /api/seats/:eventId/:seatNumber/hold; the segments go on still encoded.
     const [, , , eventId, seatNumber] = req.originalUrl.split('?', 1)[0]!.split('/');
     batcher
@@ -89,7 +95,10 @@ export function batchedHolds(urls: string, logger: Logger, timeoutMs: number): R
       })
       .then(
         (answer) => res.status(answer.status).json(answer.body),
-        (err: Error) => upstreamFailed(res, logger, err, urls),
+        (err: Error) =>
+          err instanceof UnexpectedUpstreamAnswer && err.status === 404
+            ? oneByOne(req, res, next)
+            : upstreamFailed(res, logger, err, urls),
       );
   };
 }

@@ -16,13 +16,18 @@ export const upstreamAgent = new http.Agent({
 /** Errors raised before the request reached the upstream: it cannot have changed anything. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
-/** An upstream answer that was not the one expected; `changedNothing` when it refused the request outright. */
+/** An upstream answer that was not the one expected (its status, or 200 with a body that is not readable). */
 export class UnexpectedUpstreamAnswer extends Error {
   constructor(
     message: string,
-    readonly changedNothing: boolean,
+    readonly status: number,
   ) {
     super(message);
+  }
+
+  /** A 4xx refused the request as a whole before acting on it; a 5xx or an unreadable 200 may have acted. */
+  get changedNothing(): boolean {
+    return this.status >= 400 && this.status < 500;
   }
 }
 
