@@ -204,6 +204,13 @@ async function relayTurns(stack) {
   return { events: read('zephyr_outbox_turn_events_sum'), turns: read('zephyr_outbox_turn_events_count') };
 }
 
+/** The gateway's batched holds so far (its zephyr_hold_batch_size histogram): holds and batches. */
+async function holdBatches(stack) {
+  const text = await fetch(`http://127.0.0.1:${stack.ports.gateway}/metrics`).then((r) => r.text());
+  const read = (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+-]+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { holds: read('zephyr_hold_batch_size_sum'), batches: read('zephyr_hold_batch_size_count') };
+}
+
 /** CPU each process burns with no requests at all (timers, polls, heartbeats), in cores. */
 async function idleCores(stack, seconds = 3) {
   const procs = await processesOf(stack.children, stack.database);
@@ -226,6 +233,7 @@ async function measure(stack, { events, script, seatsPerRequest, probeTokens, ad
   });
   const procs = await processesOf(stack.children, stack.database);
   const turnsBefore = await relayTurns(stack);
+  const batchesBefore = await holdBatches(stack);
   await loopDelayP99Ms(stack); // reading resets the histogram: the next reading covers the storm only
   const stopRss = rssPeaks(procs);
   const start = cpuSnapshot(procs);
@@ -234,6 +242,7 @@ async function measure(stack, { events, script, seatsPerRequest, probeTokens, ad
   const loopP99ms = await loopDelayP99Ms(stack);
   const pushes = await probe(); // also lets the relays publish what the run committed, so their CPU counts
   const turnsAfter = await relayTurns(stack);
+  const batchesAfter = await holdBatches(stack);
   const rss = stopRss();
   const procsEnd = await processesOf(stack.children, stack.database);
   const cpu = cpuBetween(procs, procsEnd, start, cpuSnapshot(procsEnd));
@@ -263,6 +272,8 @@ async function measure(stack, { events, script, seatsPerRequest, probeTokens, ad
     rssMb: rss,
     loopP99ms,
     relayEventsPerTurn: (turnsAfter.events - turnsBefore.events) / Math.max(1, turnsAfter.turns - turnsBefore.turns),
+    holdsPerBatch:
+      (batchesAfter.holds - batchesBefore.holds) / Math.max(1, batchesAfter.batches - batchesBefore.batches),
     idleCores: idle,
     push: {
       grants: pushes.grants,
@@ -379,6 +390,7 @@ function printTable(base, runs) {
     ],
     ['seat-service loop delay p99 ms', (c) => fmt(c.loopP99ms, 1)],
     ['seat-service relay: events per turn', (c) => fmt(c.relayEventsPerTurn, 1)],
+    ['gateway: holds per batch to the seat-service', (c) => fmt(c.holdsPerBatch, 1)],
     ['live push p50 / p99 ms', (c) => (c.push ? `${fmt(c.push.p50ms)} / ${fmt(c.push.p99ms)}` : '–')],
     [
       'probe grants / double / lost push',

@@ -67,7 +67,13 @@ runService({ name: SERVICE_NAME, loadConfig }, async ({ config, logger, metrics,
     trustProxy: config.TRUST_PROXY,
     proxies: { event: eventProxy, seat: seatProxy },
     batchedHolds: config.HOLD_BATCHING
-      ? batchedHolds(config.SEAT_SERVICE_URL, logger, config.UPSTREAM_TIMEOUT_MS, seatProxy)
+      ? batchedHolds(
+          config.SEAT_SERVICE_URL,
+          logger,
+          config.UPSTREAM_TIMEOUT_MS,
+          seatProxy,
+          gatewayMetrics.holdBatchSize,
+        )
       : undefined,
     dependencyChecks,
     // Ready when the REST upstreams answer; WebSocket availability is the notifier's own readiness.

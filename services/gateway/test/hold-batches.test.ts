@@ -120,10 +120,18 @@ async function sendTogether(requests: { path: string; body: string; requestId: s
   return Promise.all(answers);
 }
 
+/** The gateway's zephyr_hold_batch_size histogram: holds and batches so far. */
+async function batchSizes() {
+  const { values } = await gateway.metrics.registry.getSingleMetric('zephyr_hold_batch_size')!.get();
+  const read = (name: string) => values.find((v) => v.metricName === name)?.value ?? 0;
+  return { sum: read('zephyr_hold_batch_size_sum'), count: read('zephyr_hold_batch_size_count') };
+}
+
 it('sends holds that arrive together as one batch and gives each client its own answer', async () => {
   // The token's first check is cached, so the 40 below are checked without waiting on anything.
   expect((await hold(`/api/seats/${eventFor(false)}/1/hold`)).status).toBe(201);
   batches.length = 0;
+  const sizesBefore = await batchSizes();
   const requests = Array.from({ length: 40 }, (_, i) => ({
     eventId: eventFor(i % 4 === 0),
     seat: String(i + 1),
@@ -155,6 +163,7 @@ it('sends holds that arrive together as one batch and gives each client its own 
   });
   // Read in one turn of the gateway's event loop, they went upstream in one request, each exactly once.
   expect(batches).toHaveLength(1);
+  expect(await batchSizes()).toEqual({ sum: sizesBefore.sum + 40, count: sizesBefore.count + 1 });
   expect(batches[0]!.map((item) => item.requestId)).toEqual(requests.map((r) => r.requestId));
   // The caller's token goes along for the seat-service to verify again.
   expect(new Set(batches[0]!.map((item) => item.authorization))).toEqual(new Set([`Bearer ${token}`]));

@@ -68,7 +68,7 @@ export async function startInProcessGateway(options: {
     },
     proxies: { event: proxy, seat: proxy },
     batchedHolds: options.batchedHolds
-      ? batchedHolds(options.upstreamUrl, logger, options.upstreamTimeoutMs, proxy)
+      ? batchedHolds(options.upstreamUrl, logger, options.upstreamTimeoutMs, proxy, gatewayMetrics.holdBatchSize)
       : undefined,
     dependencyChecks: {
       database: async () => undefined,

@@ -8,7 +8,7 @@ import {
   type HoldBatchAnswer,
   type HoldBatchItem,
 } from '@zephyr/contracts';
-import { createBatcher, type Logger } from '@zephyr/runtime';
+import { createBatcher, type Histogram, type Logger } from '@zephyr/runtime';
 import { bufferedBody } from './body';
 import {
   UnexpectedUpstreamAnswer,
@@ -75,12 +75,16 @@ export function batchedHolds(
   timeoutMs: number,
   /** The seat proxy: a replica of the previous release has no batch route (404), so it gets each hold on its own. */
   oneByOne: RequestHandler,
+  batchSize: Pick<Histogram, 'observe'>,
 ): RequestHandler {
   const pick = roundRobin(urls, proxyTargetOf);
-  const batcher = createBatcher<HoldBatchItem, HoldBatchAnswer>((items) => postBatch(pick(), items, timeoutMs), {
-    maxItems: MAX_HOLD_BATCH,
-    maxDelayMs: 0,
-  });
+  const batcher = createBatcher<HoldBatchItem, HoldBatchAnswer>(
+    (items) => {
+      batchSize.observe(items.length);
+      return postBatch(pick(), items, timeoutMs);
+    },
+    { maxItems: MAX_HOLD_BATCH, maxDelayMs: 0 },
+  );
   return (req, res, next) => {
     // The route table matched /api/seats/:eventId/:seatNumber/hold; the segments go on still encoded.
     const [, , , eventId, seatNumber] = req.originalUrl.split('?', 1)[0]!.split('/');
