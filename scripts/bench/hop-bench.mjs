@@ -7,7 +7,8 @@
 //   express-hpm   express 5 + http-proxy-middleware relaying to it (the gateway's two packages, nothing else)
 //   express-hpm-app-server  the same, served by createAppServer
 //   express-gateway-proxy  express 5 + the gateway's own proxy middleware (its options and error handling)
-//   gateway       the Zephyr gateway relaying to it (rate limits off; auth, guard, metrics, idempotency on)
+//   gateway       the Zephyr gateway relaying to it (rate limits off; auth, guard, metrics, idempotency on;
+//                 holds proxied one by one, HOLD_BATCHING=false)
 // All but the gateway are bare processes forked here (hop-servers.mjs). The upstream answers like the
 // seat-service's hold but does no work, so each row is the hop's own cost.
 // BENCH_HOP_COMPARE_ROOT=<another built checkout> adds a row for that checkout's gateway, in the same
@@ -106,6 +107,8 @@ async function main() {
       RATE_LIMIT_PER_USER: '0',
       SEAT_SERVICE_URL: upstream.url,
       EVENT_SERVICE_URL: upstream.url,
+      // The rows measure one proxied hop; batched holds (the gateway's default) are `npm run bench`'s.
+      HOLD_BATCHING: 'false',
     },
     nodeArgs: PROFILE_GATEWAY ? { gateway: ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] } : {},
   });
