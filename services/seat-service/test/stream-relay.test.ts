@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import amqp from 'amqplib';
 import Redis from 'ioredis';
-import { http, newUserId, useStack, userToken, waitFor } from '@zephyr/testing';
+import { Bindings, parseEnvelope, seatChangesOf } from '@zephyr/contracts';
+import { BACKING, http, newUserId, useStack, userToken, waitFor } from '@zephyr/testing';
 import { OutboxFields as F } from '../src/data-access/outbox-codec';
 import { seatKeys } from '../src/data-access/seat-store';
 
@@ -81,4 +83,54 @@ it('marks a change again when its mark failed, so the relay takes it within a se
     timeoutMs: 5000,
     what: 'the change relayed once its mark landed',
   });
+});
+
+it('relays a turn of more changes than one pass publishes in stream order, on their own and in batches', async () => {
+  const eventId = await stack.createEvent({ name: 'Long turn', totalSeats: 100 });
+  // A probe queue sees every seat.* message and every batch the relay publishes.
+  const broker = await amqp.connect(BACKING.amqpUrl);
+  stack.onTeardown(() => broker.close());
+  const channel = await broker.createChannel();
+  const { queue } = await channel.assertQueue('', { exclusive: true });
+  for (const pattern of [Bindings.allSeatEvents, Bindings.seatChangeBatches]) {
+    await channel.bindQueue(queue, stack.isolation.exchange, pattern);
+  }
+  const singles: number[] = [];
+  const batched: number[] = [];
+  await channel.consume(
+    queue,
+    (message) => {
+      if (!message) return;
+      const envelope = parseEnvelope(JSON.parse(message.content.toString()));
+      const seats = seatChangesOf(envelope).map((change) => change.data.seatNumber);
+      if (envelope.type === Bindings.seatChangeBatches) batched.push(...seats);
+      else if (seats.length > 0) singles.push(...seats);
+    },
+    { noAck: true },
+  );
+
+  // Eighty changes wait in one stream (the replica is stopped), so its first turn relays them all.
+  const [seatService] = stack.of('seat-service');
+  await seatService!.stop();
+  const buyer = newUserId();
+  const now = Date.now();
+  const seats = Array.from({ length: 80 }, (_, i) => i + 1);
+  for (const seat of seats) {
+    await redis.xadd(
+      seatKeys.outbox(eventId),
+      '*',
+      ...[F.type, 'seat.held', F.messageId, randomUUID(), F.seat, String(seat), F.user, buyer, F.status, 'held'],
+      ...[F.version, String(seat), F.holdVersion, String(seat), F.auditSeq, String(seat), F.at, String(now)],
+      ...[F.heldAt, String(now), F.expiresAt, String(now + 60_000)],
+    );
+  }
+  await redis.sadd(seatKeys.outboxDirty(), eventId);
+  await stack.startService('seat-service', {}, { port: seatService!.port });
+
+  await waitFor(() => singles.length === seats.length && batched.length === seats.length, {
+    timeoutMs: 20_000,
+    what: 'every change relayed on its own and in a batch',
+  });
+  expect(singles).toEqual(seats);
+  expect(batched).toEqual(seats);
 });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import type Joi from 'joi';
 import { fastCheckOf } from './fast-checks';
+import { holdBatchRequest, MAX_HOLD_BATCH } from './internal';
 import { holdBody, refreshBody, releaseBody, reserveBody } from './schemas';
 
 /** Values a field could be set to: right and wrong types, edges, junk. */
@@ -33,10 +34,20 @@ const edgeValues: unknown[] = [
 ];
 const anyValue = fc.oneof(fc.constantFrom(...edgeValues), fc.string(), fc.integer(), fc.double());
 
-/** The fast check never accepts a value Joi refuses or would change; every edit of `valid` is tried. */
-function expectSubsetOfJoi(schema: Joi.Schema, valid: Record<string, unknown>, keys: readonly string[]) {
-  const accepts = fastCheckOf(schema)!;
-  const joiTakesAsIs = (value: unknown) => {
+/**
+ * The fast check never accepts a value Joi refuses or would change; every edit of `valid` is tried. `wrap`
+ * places the edited object where the schema expects it (an item of a list, say).
+ */
+function expectSubsetOfJoi(
+  schema: Joi.Schema,
+  valid: Record<string, unknown>,
+  keys: readonly string[],
+  wrap: (edited: unknown) => unknown = (edited) => edited,
+) {
+  const check = fastCheckOf(schema)!;
+  const accepts = (value: unknown) => check(wrap(value));
+  const joiTakesAsIs = (unwrapped: unknown) => {
+    const value = wrap(unwrapped);
     const { error, value: result } = schema.validate(value);
     return error === undefined && JSON.stringify(result) === JSON.stringify(value);
   };
@@ -86,5 +97,32 @@ describe('the hot-path body checks accept nothing their Joi schema refuses or ch
       expectSubsetOfJoi(schema, { userId }, ['userId']);
       expect(fastCheckOf(schema)!({})).toBe(true);
     }
+  });
+
+  it('hold batches, item by item, with each field at and past its length limit', () => {
+    const item = {
+      requestId: 'r-1',
+      authorization: 'Bearer x',
+      contentType: 'application/json',
+      eventId: 'e',
+      seatNumber: '1',
+      body: '{}',
+    };
+    const keys = Object.keys(item);
+    expectSubsetOfJoi(holdBatchRequest, item, keys, (edited) => ({ items: [edited] }));
+    const accepts = fastCheckOf(holdBatchRequest)!;
+    const joiAccepts = (value: unknown) => holdBatchRequest.validate(value).error === undefined;
+    const lengths = { requestId: 100, authorization: 16 * 1024, contentType: 1024, eventId: 2048, seatNumber: 2048 };
+    for (const [key, max] of Object.entries(lengths)) {
+      for (const length of [max, max + 1]) {
+        const value = { items: [{ ...item, [key]: 'a'.repeat(length) }] };
+        expect({ key, length, fast: accepts(value) }).toEqual({ key, length, fast: joiAccepts(value) });
+      }
+    }
+    for (const items of [[], Array(MAX_HOLD_BATCH).fill(item), Array(MAX_HOLD_BATCH + 1).fill(item), 'x', null]) {
+      expect(accepts({ items })).toBe(joiAccepts({ items }));
+    }
+    expect(accepts({ items: [item], extra: 1 })).toBe(false);
+    expect(accepts({})).toBe(false);
   });
 });

@@ -46,3 +46,15 @@ export const integerIn =
   (min: number, max: number): FastCheck =>
   (value) =>
     Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max;
+
+/** A string of `min` to `max` UTF-16 code units (how Joi's string min/max count). */
+export const stringOfLength =
+  (min: number, max: number): FastCheck =>
+  (value) =>
+    typeof value === 'string' && value.length >= min && value.length <= max;
+
+/** An array of `min` to `max` items, each passing `item`. */
+export const arrayCheck =
+  (item: FastCheck, min: number, max: number): FastCheck =>
+  (value) =>
+    Array.isArray(value) && value.length >= min && value.length <= max && value.every(item);

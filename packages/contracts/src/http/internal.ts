@@ -1,6 +1,7 @@
 import Joi from 'joi';
 import { uuidSchema } from './schemas';
 import { MAX_BODY_BYTES } from './errors';
+import { arrayCheck, matches, objectCheck, stringOfLength, withFastCheck } from './fast-checks';
 
 /** Service-to-service routes (docs/interfaces.md). The gateway never routes them. */
 export const InternalPaths = {
@@ -148,27 +149,54 @@ export interface HoldBatchAnswer {
 /** At most this many holds travel in one request; the gateway splits larger turns. */
 export const MAX_HOLD_BATCH = 128;
 
-const pathSegment = Joi.string().min(1).max(2048);
+const PATH_SEGMENT_MAX = 2048;
+const pathSegment = Joi.string().min(1).max(PATH_SEGMENT_MAX);
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
+const AUTHORIZATION_MAX = 16 * 1024;
+const CONTENT_TYPE_MAX = 1024;
 
-/** POST InternalPaths.holdBatch: `{ items }`, answered `{ items: HoldBatchAnswer[] }` in the same order. */
-export const holdBatchRequest = Joi.object({
-  items: Joi.array()
-    .items(
-      Joi.object({
-        requestId: Joi.string()
-          .pattern(/^[A-Za-z0-9._-]{1,100}$/)
-          .required(),
-        authorization: Joi.string().max(16 * 1024),
-        contentType: Joi.string().max(1024),
-        eventId: pathSegment.required(),
-        seatNumber: pathSegment.required(),
-        body: Joi.string().allow('').max(MAX_BODY_BYTES).required(),
-      }),
-    )
-    .min(1)
-    .max(MAX_HOLD_BATCH)
-    .required(),
-}).options({ convert: false, allowUnknown: false });
+/**
+ * POST InternalPaths.holdBatch: `{ items }`, answered `{ items: HoldBatchAnswer[] }` in the same order.
+ * Checked by hand first: Joi's walk of every batch was half of the seat-service's Joi time in the storm.
+ */
+export const holdBatchRequest = withFastCheck(
+  Joi.object({
+    items: Joi.array()
+      .items(
+        Joi.object({
+          requestId: Joi.string().pattern(REQUEST_ID_PATTERN).required(),
+          authorization: Joi.string().max(AUTHORIZATION_MAX),
+          contentType: Joi.string().max(CONTENT_TYPE_MAX),
+          eventId: pathSegment.required(),
+          seatNumber: pathSegment.required(),
+          body: Joi.string().allow('').max(MAX_BODY_BYTES).required(),
+        }),
+      )
+      .min(1)
+      .max(MAX_HOLD_BATCH)
+      .required(),
+  }).options({ convert: false, allowUnknown: false }),
+  objectCheck(
+    {
+      items: arrayCheck(
+        objectCheck(
+          {
+            requestId: matches(REQUEST_ID_PATTERN),
+            authorization: stringOfLength(1, AUTHORIZATION_MAX),
+            contentType: stringOfLength(1, CONTENT_TYPE_MAX),
+            eventId: stringOfLength(1, PATH_SEGMENT_MAX),
+            seatNumber: stringOfLength(1, PATH_SEGMENT_MAX),
+            body: stringOfLength(0, MAX_BODY_BYTES),
+          },
+          ['requestId', 'eventId', 'seatNumber', 'body'],
+        ),
+        1,
+        MAX_HOLD_BATCH,
+      ),
+    },
+    ['items'],
+  ),
+);
 
 /**
  * The answers of a batch of `count` holds, or undefined when the value is not that (checked by hand: it is

@@ -9,6 +9,7 @@ import {
   type RedisClient,
   type Registry,
 } from '@zephyr/runtime';
+import type { DomainEnvelope } from '@zephyr/contracts';
 import { decodeEntry, seatChangeBatchesOf, type StreamEntry } from './outbox-codec';
 import { createLease } from './relay-lease';
 import type { ExpiryIndex } from './expiry-index';
@@ -40,6 +41,30 @@ const MAX_UNAUDITED = 20_000;
  * `unaudited`), and a new change must still be pushed within a second while PostgreSQL is down.
  */
 const RETRY: BackoffPolicy = { firstMs: 250, maxMs: 1_000 };
+/**
+ * A turn's publishes are issued this many per pass of the event loop: eighty at once held the loop for a few
+ * milliseconds, and the holds answered in the same process waited behind them.
+ */
+const PUBLISHES_PER_PASS = 16;
+
+const nextPass = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Publishes `envelopes` in their order, a slice per pass of the event loop, and resolves when the broker
+ * confirmed them all. A refusal is held until every publish was issued (never an unhandled rejection).
+ */
+async function publishInOrder(broker: Broker, envelopes: readonly DomainEnvelope[]): Promise<void> {
+  const confirms: Promise<void>[] = [];
+  for (let start = 0; start < envelopes.length; start += PUBLISHES_PER_PASS) {
+    if (start > 0) await nextPass();
+    for (const envelope of envelopes.slice(start, start + PUBLISHES_PER_PASS)) {
+      const confirm = broker.publish(envelope);
+      confirm.catch(() => undefined); // observed by Promise.all below
+      confirms.push(confirm);
+    }
+  }
+  await Promise.all(confirms);
+}
 
 export interface StreamRelayOptions {
   redis: RedisClient;
@@ -160,10 +185,11 @@ export function startStreamRelay(options: StreamRelayOptions) {
       throw new Error('too many published entries wait for their audit; holding new ones back');
     }
     // One channel, publishes issued in stream order: the broker routes them in that order. Each change
-    // goes out on its own (seat.*) and once more inside the turn's batch for the bulk consumers.
+    // goes out inside the turn's batch for the bulk consumers (the notifier: live pushes, so first) and once
+    // more on its own (seat.*).
     const changes = fresh.map((e) => e.envelope);
     const batches = seatChangeBatchesOf(changes, options.producer);
-    await Promise.all([...changes, ...batches].map((envelope) => broker.publish(envelope)));
+    await publishInOrder(broker, [...batches, ...changes]);
     for (const e of fresh) unaudited.add(e.envelope.id);
     // Both are idempotent, so a failed turn simply does them again.
     await Promise.all([
