@@ -1,8 +1,9 @@
 // npm run bench: the on-sale storm through the whole stack (gateway → JWT → seat-service → Redis → durable
 // event → consumers), against a baseline measured in the same run (bare express + one Redis Lua call).
-// The single-seat storm runs once per idle-event count: that many events, each with one past seat change,
-// exist before it starts, so the table shows whether the stack's cost grows with events that merely exist.
-// Then SPEC.md §7 on the same stack: 4-seat multi-holds and best-available (4 adjacent seats).
+// Each idle-event count gets a stack of its own with that many events, each with one past seat change, so the
+// table shows whether the stack's cost grows with events that merely exist; the single-seat storms alternate
+// between the stacks in a mirrored order (0, 10,000, 10,000, 0). Then SPEC.md §7 on the first stack: 4-seat
+// multi-holds and best-available (4 adjacent seats).
 // A 3 s baseline window runs right before and right after each storm, so a storm can also be compared with
 // the machine's speed at that moment (it drifts by up to 1.5 times within minutes here).
 // Prints one table (rows: figures; columns: runs) and one JSON line. Load comes from wrk on loopback.
@@ -42,11 +43,13 @@ const HOLD_BODY = '{"holdDuration":3600}';
 const GROUP = 4;
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-const live = { stack: undefined, baselineServer: undefined };
+const live = { stacks: [], baselineServer: undefined };
 async function abort(reason) {
   console.error(`bench: ${reason}; stopping`);
   live.baselineServer?.kill();
-  const cleanup = live.stack?.stop().catch((err) => console.error(`cleanup: ${err.message}`));
+  const cleanup = Promise.all(
+    live.stacks.map((stack) => stack.stop().catch((err) => console.error(`cleanup: ${err.message}`))),
+  );
   await Promise.race([cleanup, new Promise((r) => setTimeout(r, 15_000))]);
   process.exit(3);
 }
@@ -286,54 +289,49 @@ async function measure(stack, { events, script, seatsPerRequest, probeTokens, ad
   };
 }
 
+/**
+ * One stack per idle-event count, all up for the whole bench: each gets its idle events and a warm-up storm
+ * first. The single-hold storms then alternate between them in a mirrored order (0, 10,000, 10,000, 0), so a
+ * drift of the machine's speed during the run (up to 1.5 times within minutes here) weighs on both counts
+ * alike; target (d) compares each count's mean. While one stack takes a storm, the others only idle.
+ */
 async function zephyr(baseline) {
   const profileArgs = ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`];
   if (PROFILED && !SERVICE_NAMES.includes(PROFILED)) throw new Error(`BENCH_CPU_PROF: not a service: ${PROFILED}`);
-  const stack = (live.stack = await startStack({
-    env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
-    nodeArgs: Object.fromEntries(
-      SERVICE_NAMES.map((name) => [name, [...EXTRA_NODE_ARGS, ...(name === PROFILED ? profileArgs : [])]]),
-    ),
-  }));
   const runs = [];
   try {
-    const admin = await stack.token('00000000-0000-4000-8000-000000000001', true);
-    const idleUser = await stack.token('00000000-0000-4000-8000-000000000002');
-    const tokens = [];
-    for (let i = 0; i < USERS; i++)
-      tokens.push(await stack.token(`00000000-0000-4000-9000-${String(i).padStart(12, '0')}`));
-    const probeTokens = tokens.slice(0, 16);
-    // Sized for the fastest rate this machine could plausibly reach, so no seat is asked for twice.
-    const stormEvents = () => createEvents(stack, admin, Math.ceil((SECONDS * 12000) / SEATS_PER_EVENT));
-    /** One wrk run over `events`: each request's path and body are Lua expressions of `ev`, `seat` and `k`. */
-    const storm = async (name, events, { pathFor, bodyFor, perEvent, seatsPerRequest }) => {
-      const script = wrkScript({ events, tokens, perEvent, pathFor, bodyFor });
+    const prepared = [];
+    for (const idle of IDLE_EVENTS) {
+      const stack = await startStack({
+        env: { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_USER: '0' },
+        nodeArgs: Object.fromEntries(
+          SERVICE_NAMES.map((name) => [name, [...EXTRA_NODE_ARGS, ...(name === PROFILED ? profileArgs : [])]]),
+        ),
+      });
+      live.stacks.push(stack);
+      prepared.push(await prepareStack(stack, idle));
+    }
+    // Warm-ups last, back to back, so no stack waits long after its own.
+    for (const { stack, warmUp } of prepared) await runStorm(stack.gatewayUrl, warmUp, WARM_UP_SECONDS);
+
+    const order = prepared.length > 1 ? [...prepared, ...[...prepared].reverse()] : prepared;
+    const rounds = new Map();
+    for (const p of order) {
+      const round = (rounds.get(p) ?? 0) + 1;
+      rounds.set(p, round);
+      const name = `hold, ${p.idle} idle events${order.length > prepared.length ? ` (${round})` : ''}`;
       runs.push({
         name,
-        ...(await measure(stack, { events, script, seatsPerRequest, probeTokens, admin, baseline })),
+        idleEvents: p.idle,
+        ...(await p.storm(await p.stormEvents(), {
+          pathFor: HOLD_PATH,
+          bodyFor: `'${HOLD_BODY}'`,
+          seatsPerRequest: 1,
+        })),
       });
-    };
-    const single = async (name) =>
-      storm(name, await stormEvents(), {
-        pathFor: HOLD_PATH,
-        bodyFor: `'${HOLD_BODY}'`,
-        seatsPerRequest: 1,
-      });
-    // The first storm on a fresh stack would pay JIT compilation and heap and pool growth that the later
-    // ones do not (the 10,000-idle storm ran 10-50 % faster than the 0-idle one before this): an unmeasured
-    // storm on events of its own comes first, so every measured storm starts warm.
-    const warmUp = wrkScript({ events: await stormEvents(), tokens, pathFor: HOLD_PATH, bodyFor: `'${HOLD_BODY}'` });
-    await runStorm(stack.gatewayUrl, warmUp, WARM_UP_SECONDS);
-    let idle = 0;
-    for (const [i, target] of IDLE_EVENTS.entries()) {
-      if (target > idle) {
-        console.log(`creating ${target - idle} idle events...`);
-        await createIdleEvents(stack, admin, idleUser, target - idle);
-        idle = target;
-        await new Promise((r) => setTimeout(r, 3000)); // let the relays publish the last of them
-      }
-      await single(`hold, ${idle} idle events`);
-      if (i > 0 || SMOKE || !GROUP_STORMS) continue;
+    }
+    if (!SMOKE && GROUP_STORMS) {
+      const [first] = prepared;
       const perEvent = SEATS_PER_EVENT / GROUP;
       const groupRuns = [
         {
@@ -349,14 +347,44 @@ async function zephyr(baseline) {
         },
       ];
       for (const { name, pathFor, bodyFor } of groupRuns) {
-        const events = await createEvents(stack, admin, Math.ceil((SECONDS * 4000) / perEvent));
-        await storm(`${name}, ${idle} idle`, events, { pathFor, bodyFor, perEvent, seatsPerRequest: GROUP });
+        const events = await createEvents(first.stack, first.admin, Math.ceil((SECONDS * 4000) / perEvent));
+        runs.push({
+          name: `${name}, ${first.idle} idle`,
+          idleEvents: first.idle,
+          ...(await first.storm(events, { pathFor, bodyFor, perEvent, seatsPerRequest: GROUP })),
+        });
       }
     }
     return runs;
   } finally {
-    await stack.stop();
-    live.stack = undefined;
+    for (const stack of live.stacks.splice(0)) await stack.stop();
+  }
+
+  /** Tokens, `idle` idle events and a warm-up script for one stack; `storm` measures one wrk run on it. */
+  async function prepareStack(stack, idle) {
+    const admin = await stack.token('00000000-0000-4000-8000-000000000001', true);
+    const idleUser = await stack.token('00000000-0000-4000-8000-000000000002');
+    const tokens = [];
+    for (let i = 0; i < USERS; i++)
+      tokens.push(await stack.token(`00000000-0000-4000-9000-${String(i).padStart(12, '0')}`));
+    const probeTokens = tokens.slice(0, 16);
+    // Sized for the fastest rate this machine could plausibly reach, so no seat is asked for twice.
+    const stormEvents = () => createEvents(stack, admin, Math.ceil((SECONDS * 12000) / SEATS_PER_EVENT));
+    if (idle > 0) {
+      console.log(`creating ${idle} idle events...`);
+      await createIdleEvents(stack, admin, idleUser, idle);
+      await new Promise((r) => setTimeout(r, 3000)); // let the relays publish the last of them
+    }
+    // The first storm on a fresh stack would pay JIT compilation and heap and pool growth that the later
+    // ones do not (the 10,000-idle storm ran 10-50 % faster than the 0-idle one before this): an unmeasured
+    // storm on events of its own comes first, so every measured storm starts warm.
+    const warmUp = wrkScript({ events: await stormEvents(), tokens, pathFor: HOLD_PATH, bodyFor: `'${HOLD_BODY}'` });
+    /** One wrk run over `events`: each request's path and body are Lua expressions of `ev`, `seat` and `k`. */
+    const storm = async (events, { pathFor, bodyFor, perEvent, seatsPerRequest }) => {
+      const script = wrkScript({ events, tokens, perEvent, pathFor, bodyFor });
+      return measure(stack, { events, script, seatsPerRequest, probeTokens, admin, baseline });
+    };
+    return { stack, idle, admin, stormEvents, warmUp, storm };
   }
 }
 
@@ -410,14 +438,24 @@ function printTable(base, runs) {
   for (const r of cells.slice(1)) console.log(line(r));
 }
 
-/** Target (d): each single-hold storm against the first, in holds/s and in its ratio to the baseline beside it. */
+/**
+ * Target (d): the mean of each idle-event count's single-hold storms against the first count's, in holds/s
+ * and in the ratio to the baseline beside each storm.
+ */
 function printIdleComparison(runs) {
   const singles = runs.filter((r) => r.seatsPerRequest === 1);
-  const [first] = singles;
-  for (const r of singles.slice(1)) {
-    const pct = (v) => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(0)} %`;
+  const counts = [...new Set(singles.map((r) => r.idleEvents))];
+  const meanOf = (count, f) => {
+    const of = singles.filter((r) => r.idleEvents === count);
+    return sum(of.map(f)) / of.length;
+  };
+  const pct = (v) => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(0)} %`;
+  const [first] = counts;
+  for (const count of counts.slice(1)) {
+    const holds = meanOf(count, (r) => r.ok) / meanOf(first, (r) => r.ok) - 1;
+    const beside = meanOf(count, ratioBeside) / meanOf(first, ratioBeside) - 1;
     console.log(
-      `${r.name} against ${first.name}: holds/s ${pct(r.ok / first.ok - 1)}, ratio to the baseline beside it ${pct(ratioBeside(r) / ratioBeside(first) - 1)}`,
+      `(d) ${count} idle events against ${first}, mean of ${singles.filter((r) => r.idleEvents === count).length} storms each: holds/s ${pct(holds)}, ratio to the baseline beside it ${pct(beside)}`,
     );
   }
 }
