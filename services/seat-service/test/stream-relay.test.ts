@@ -85,8 +85,8 @@ it('marks a change again when its mark failed, so the relay takes it within a se
   });
 });
 
-it('relays a turn of more changes than one pass publishes in stream order, on their own and in batches', async () => {
-  const eventId = await stack.createEvent({ name: 'Long turn', totalSeats: 100 });
+it('relays a turn of 200 changes (several passes of publishing) in stream order, on their own and in batches', async () => {
+  const eventId = await stack.createEvent({ name: 'Long turn', totalSeats: 200 });
   // A probe queue sees every seat.* message and every batch the relay publishes.
   const broker = await amqp.connect(BACKING.amqpUrl);
   stack.onTeardown(() => broker.close());
@@ -109,12 +109,12 @@ it('relays a turn of more changes than one pass publishes in stream order, on th
     { noAck: true },
   );
 
-  // Eighty changes wait in one stream (the replica is stopped), so its first turn relays them all.
+  // 200 changes wait in one stream (the replica is stopped), so its first turn relays them all.
   const [seatService] = stack.of('seat-service');
   await seatService!.stop();
   const buyer = newUserId();
   const now = Date.now();
-  const seats = Array.from({ length: 80 }, (_, i) => i + 1);
+  const seats = Array.from({ length: 200 }, (_, i) => i + 1);
   for (const seat of seats) {
     await redis.xadd(
       seatKeys.outbox(eventId),
