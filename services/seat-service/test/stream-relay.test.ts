@@ -85,8 +85,15 @@ it('marks a change again when its mark failed, so the relay takes it within a se
   });
 });
 
-it('relays a turn of 200 changes (several passes of publishing) in stream order, on their own and in batches', async () => {
-  const eventId = await stack.createEvent({ name: 'Long turn', totalSeats: 200 });
+// 200 changes in one turn are published a slice per pass of the event loop; 2 × 150 (over the relay's backlog
+// threshold) at once. Either way every event's changes arrive in stream order, on their own and in batches.
+it.each([
+  ['a turn of 200 changes, published over several passes', 1, 200],
+  ['a backlog of 2 × 150 changes, published at once', 2, 150],
+])('relays %s in stream order, on their own and in batches', async (_name, eventCount, perEvent) => {
+  const eventIds: string[] = [];
+  for (let i = 0; i < eventCount; i++)
+    eventIds.push(await stack.createEvent({ name: 'Long turn', totalSeats: perEvent }));
   // A probe queue sees every seat.* message and every batch the relay publishes.
   const broker = await amqp.connect(BACKING.amqpUrl);
   stack.onTeardown(() => broker.close());
@@ -95,42 +102,46 @@ it('relays a turn of 200 changes (several passes of publishing) in stream order,
   for (const pattern of [Bindings.allSeatEvents, Bindings.seatChangeBatches]) {
     await channel.bindQueue(queue, stack.isolation.exchange, pattern);
   }
-  const singles: number[] = [];
-  const batched: number[] = [];
+  const singles = new Map(eventIds.map((id) => [id, [] as number[]]));
+  const batched = new Map(eventIds.map((id) => [id, [] as number[]]));
   await channel.consume(
     queue,
     (message) => {
       if (!message) return;
       const envelope = parseEnvelope(JSON.parse(message.content.toString()));
-      const seats = seatChangesOf(envelope).map((change) => change.data.seatNumber);
-      if (envelope.type === Bindings.seatChangeBatches) batched.push(...seats);
-      else if (seats.length > 0) singles.push(...seats);
+      const into = envelope.type === Bindings.seatChangeBatches ? batched : singles;
+      for (const change of seatChangesOf(envelope)) into.get(change.data.eventId)?.push(change.data.seatNumber);
     },
     { noAck: true },
   );
 
-  // 200 changes wait in one stream (the replica is stopped), so its first turn relays them all.
+  // The changes wait in their streams (the replica is stopped), so its first turn relays them all.
   const [seatService] = stack.of('seat-service');
   await seatService!.stop();
   const buyer = newUserId();
   const now = Date.now();
-  const seats = Array.from({ length: 200 }, (_, i) => i + 1);
-  for (const seat of seats) {
-    await redis.xadd(
-      seatKeys.outbox(eventId),
-      '*',
-      ...[F.type, 'seat.held', F.messageId, randomUUID(), F.seat, String(seat), F.user, buyer, F.status, 'held'],
-      ...[F.version, String(seat), F.holdVersion, String(seat), F.auditSeq, String(seat), F.at, String(now)],
-      ...[F.heldAt, String(now), F.expiresAt, String(now + 60_000)],
-    );
+  const seats = Array.from({ length: perEvent }, (_, i) => i + 1);
+  for (const eventId of eventIds) {
+    for (const seat of seats) {
+      await redis.xadd(
+        seatKeys.outbox(eventId),
+        '*',
+        ...[F.type, 'seat.held', F.messageId, randomUUID(), F.seat, String(seat), F.user, buyer, F.status, 'held'],
+        ...[F.version, String(seat), F.holdVersion, String(seat), F.auditSeq, String(seat), F.at, String(now)],
+        ...[F.heldAt, String(now), F.expiresAt, String(now + 60_000)],
+      );
+    }
+    await redis.sadd(seatKeys.outboxDirty(), eventId);
   }
-  await redis.sadd(seatKeys.outboxDirty(), eventId);
   await stack.startService('seat-service', {}, { port: seatService!.port });
 
-  await waitFor(() => singles.length === seats.length && batched.length === seats.length, {
+  const relayed = (of: Map<string, number[]>) => [...of.values()].every((list) => list.length === perEvent);
+  await waitFor(() => relayed(singles) && relayed(batched), {
     timeoutMs: 20_000,
     what: 'every change relayed on its own and in a batch',
   });
-  expect(singles).toEqual(seats);
-  expect(batched).toEqual(seats);
+  for (const eventId of eventIds) {
+    expect(singles.get(eventId)).toEqual(seats);
+    expect(batched.get(eventId)).toEqual(seats);
+  }
 });
