@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { DomainEnvelope } from '@zephyr/contracts';
-import type { Broker } from './messaging';
+import { publishInOrder, type Broker } from './messaging';
 import type { Logger } from './logger';
 import { createWakeableSleep } from './wakeable-sleep';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
@@ -140,9 +140,10 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         .skipLocked()) as { seq: number; envelope: DomainEnvelope; request_id: string | null }[];
       if (rows.length === 0) return 0;
       const companions = options.companions?.(rows.map((r) => r.envelope)) ?? [];
-      await Promise.all([
-        ...rows.map((r) => broker.publish(r.envelope, r.request_id ?? undefined)),
-        ...companions.map((envelope) => broker.publish(envelope)),
+      // The companions (batches: what live pushes are made of) first, then the rows in order.
+      await publishInOrder(broker, [
+        ...companions.map((envelope) => ({ envelope })),
+        ...rows.map((r) => ({ envelope: r.envelope, requestId: r.request_id ?? undefined })),
       ]);
       await trx
         .withSchema(schema)

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { Broker } from '@zephyr/runtime/messaging';
+import { publishInOrder, type Broker } from '@zephyr/runtime/messaging';
 import { backoffMs, type BackoffPolicy } from '@zephyr/runtime/backoff';
 import {
   createSlotPipeline,
@@ -9,7 +9,6 @@ import {
   type RedisClient,
   type Registry,
 } from '@zephyr/runtime';
-import type { DomainEnvelope } from '@zephyr/contracts';
 import { decodeEntry, seatChangeBatchesOf, type StreamEntry } from './outbox-codec';
 import { createLease } from './relay-lease';
 import type { ExpiryIndex } from './expiry-index';
@@ -41,40 +40,6 @@ const MAX_UNAUDITED = 20_000;
  * `unaudited`), and a new change must still be pushed within a second while PostgreSQL is down.
  */
 const RETRY: BackoffPolicy = { firstMs: 250, maxMs: 1_000 };
-/**
- * A turn's publishes are issued this many per pass of the event loop: eighty at once held the loop for a few
- * milliseconds, and the holds answered in the same process waited behind them.
- */
-const PUBLISHES_PER_PASS = 16;
-/**
- * A turn with more publishes than this means the relay is behind (a storm of normal turns stays under 150):
- * it publishes them at once to catch up. Yielding every PUBLISHES_PER_PASS there, when a storm makes every
- * pass long (four seats per request), slowed the relay below the rate of changes and live pushes fell
- * seconds behind SPEC's one second; a hold waiting a few milliseconds more breaks nothing.
- */
-const BACKLOG_PUBLISHES = 256;
-
-const nextPass = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/**
- * Publishes `envelopes` in their order, a slice per pass of the event loop unless they are a backlog, and
- * resolves when the broker confirmed them all. A refusal is held until every publish was issued (never an
- * unhandled rejection).
- */
-async function publishInOrder(broker: Broker, envelopes: readonly DomainEnvelope[]): Promise<void> {
-  const slice = envelopes.length > BACKLOG_PUBLISHES ? envelopes.length : PUBLISHES_PER_PASS;
-  const confirms: Promise<void>[] = [];
-  for (let start = 0; start < envelopes.length; start += slice) {
-    if (start > 0) await nextPass();
-    for (const envelope of envelopes.slice(start, start + slice)) {
-      const confirm = broker.publish(envelope);
-      confirm.catch(() => undefined); // observed by Promise.all below
-      confirms.push(confirm);
-    }
-  }
-  await Promise.all(confirms);
-}
-
 export interface StreamRelayOptions {
   redis: RedisClient;
   broker: Broker;
@@ -198,7 +163,10 @@ export function startStreamRelay(options: StreamRelayOptions) {
     // more on its own (seat.*).
     const changes = fresh.map((e) => e.envelope);
     const batches = seatChangeBatchesOf(changes, options.producer);
-    await publishInOrder(broker, [...batches, ...changes]);
+    await publishInOrder(
+      broker,
+      [...batches, ...changes].map((envelope) => ({ envelope })),
+    );
     for (const e of fresh) unaudited.add(e.envelope.id);
     // Both are idempotent, so a failed turn simply does them again.
     await Promise.all([
