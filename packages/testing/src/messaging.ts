@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import {
   ENVELOPE_VERSION,
+  parseEnvelope,
+  type DomainEnvelope,
   RoutingKeys,
   seatChangeBatches,
   type SeatChangeBatchEnvelope,
@@ -84,4 +86,51 @@ export function seatChangeBatchesFor(changes: readonly SeatEnvelope[]): SeatChan
 /** Publishes seat changes as the relays do, in seat-changes.batch messages: what every consumer of seat changes binds. */
 export async function publishSeatChanges(broker: Broker, ...changes: SeatEnvelope[]): Promise<void> {
   for (const batch of seatChangeBatchesFor(changes)) await broker.publish(batch);
+}
+
+/** The few amqplib channel calls the tests make (through the broker's own connection, so a test needs no amqplib of its own). */
+interface TestChannel {
+  assertExchange(exchange: string, type: string, options: object): Promise<unknown>;
+  assertQueue(queue: string, options: object): Promise<unknown>;
+  bindQueue(queue: string, exchange: string, pattern: string): Promise<unknown>;
+  consume(queue: string, onMessage: (message: { content: Buffer } | null) => void, options: object): Promise<unknown>;
+  deleteQueue(queue: string): Promise<unknown>;
+  deleteExchange(exchange: string): Promise<unknown>;
+}
+
+async function withChannel(
+  broker: Broker,
+  work: (channel: TestChannel) => Promise<void>,
+): Promise<() => Promise<void>> {
+  const wrapper = broker.connection.createChannel({ setup: (channel: TestChannel) => work(channel) });
+  await wrapper.waitForConnect();
+  return () => wrapper.close();
+}
+
+export interface Probe {
+  received: DomainEnvelope[];
+  /** Messages that failed parseEnvelope (the contract check), with the reason. */
+  invalid: string[];
+  close(): Promise<void>;
+}
+
+/** A temporary queue bound to the isolated exchange: records every envelope, validated with parseEnvelope. */
+export async function probeQueue(broker: Broker, pattern: string): Promise<Probe> {
+  const received: DomainEnvelope[] = [];
+  const invalid: string[] = [];
+  const record = (content: Buffer) => {
+    try {
+      received.push(parseEnvelope(JSON.parse(content.toString('utf8'))));
+    } catch (err) {
+      invalid.push((err as Error).message);
+    }
+  };
+  const queue = `${broker.exchange}.probe.${randomUUID()}`;
+  const close = await withChannel(broker, async (channel) => {
+    await channel.assertExchange(broker.exchange, 'topic', { durable: true });
+    await channel.assertQueue(queue, { exclusive: true, autoDelete: true });
+    await channel.bindQueue(queue, broker.exchange, pattern);
+    await channel.consume(queue, (message) => message && record(message.content), { noAck: true });
+  });
+  return { received, invalid, close };
 }

@@ -8,8 +8,8 @@ import {
   type EventChangedData,
   type Page,
 } from '@zephyr/contracts';
-import { http, newUserId, REPO_ROOT, useService, userToken, waitFor } from '@zephyr/testing';
-import { probeQueue, startFakeSeatService, type FakeSeatService, type Probe } from './support';
+import { http, newUserId, probeQueue, REPO_ROOT, useService, userToken, waitFor, type Probe } from '@zephyr/testing';
+import { startFakeSeatService, type FakeSeatService } from './support';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 

@@ -3,6 +3,7 @@ import { ErrorCodes, RoutingKeys, type DomainEnvelope, type Event, type Page } f
 import {
   BACKING,
   http,
+  probeQueue,
   proxiedUrl,
   startTcpProxy,
   useService,
@@ -10,7 +11,7 @@ import {
   type ServiceProcess,
   type TcpProxy,
 } from '@zephyr/testing';
-import { closedPort, probeQueue, startFakeSeatService, type FakeSeatService } from './support';
+import { closedPort, startFakeSeatService, type FakeSeatService } from './support';
 
 // Each test starts its own process: the outage it plays is in its env.
 let seatService: FakeSeatService;

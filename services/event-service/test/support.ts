@@ -1,55 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import net from 'node:net';
-import { parseEnvelope, type DomainEnvelope, type SeatCounts } from '@zephyr/contracts';
-import type { Broker } from '@zephyr/runtime/messaging';
+import type { SeatCounts } from '@zephyr/contracts';
 import { startFakeHttp } from '@zephyr/testing';
-
-/** The few amqplib channel calls the tests make (amqplib itself is not a dependency of this service). */
-interface TestChannel {
-  assertExchange(exchange: string, type: string, options: object): Promise<unknown>;
-  assertQueue(queue: string, options: object): Promise<unknown>;
-  bindQueue(queue: string, exchange: string, pattern: string): Promise<unknown>;
-  consume(queue: string, onMessage: (message: { content: Buffer } | null) => void, options: object): Promise<unknown>;
-  deleteQueue(queue: string): Promise<unknown>;
-  deleteExchange(exchange: string): Promise<unknown>;
-}
-
-async function withChannel(
-  broker: Broker,
-  work: (channel: TestChannel) => Promise<void>,
-): Promise<() => Promise<void>> {
-  const wrapper = broker.connection.createChannel({ setup: (channel: TestChannel) => work(channel) });
-  await wrapper.waitForConnect();
-  return () => wrapper.close();
-}
-
-export interface Probe {
-  received: DomainEnvelope[];
-  /** Messages that failed parseEnvelope (the contract check), with the reason. */
-  invalid: string[];
-  close(): Promise<void>;
-}
-
-/** A temporary queue bound to the isolated exchange: records every envelope, validated with parseEnvelope. */
-export async function probeQueue(broker: Broker, pattern: string): Promise<Probe> {
-  const received: DomainEnvelope[] = [];
-  const invalid: string[] = [];
-  const record = (content: Buffer) => {
-    try {
-      received.push(parseEnvelope(JSON.parse(content.toString('utf8'))));
-    } catch (err) {
-      invalid.push((err as Error).message);
-    }
-  };
-  const queue = `${broker.exchange}.probe.${randomUUID()}`;
-  const close = await withChannel(broker, async (channel) => {
-    await channel.assertExchange(broker.exchange, 'topic', { durable: true });
-    await channel.assertQueue(queue, { exclusive: true, autoDelete: true });
-    await channel.bindQueue(queue, broker.exchange, pattern);
-    await channel.consume(queue, (message) => message && record(message.content), { noAck: true });
-  });
-  return { received, invalid, close };
-}
 
 export interface FakeSeatService {
   url: string;

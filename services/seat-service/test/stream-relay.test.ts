@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import amqp from 'amqplib';
 import Redis from 'ioredis';
-import { Bindings, parseEnvelope, seatChangesOf } from '@zephyr/contracts';
-import { BACKING, http, newUserId, useStack, userToken, waitFor } from '@zephyr/testing';
+import { Bindings, seatChangesOf } from '@zephyr/contracts';
+import { http, newUserId, probeQueue, testBroker, useStack, userToken, waitFor, type Probe } from '@zephyr/testing';
 import { OutboxFields as F } from '../src/data-access/outbox-codec';
 import { seatKeys } from '../src/data-access/seat-store';
 
@@ -94,26 +93,18 @@ it.each([
   const eventIds: string[] = [];
   for (let i = 0; i < eventCount; i++)
     eventIds.push(await stack.createEvent({ name: 'Long turn', totalSeats: perEvent }));
-  // A probe queue sees every seat.* message and every batch the relay publishes.
-  const broker = await amqp.connect(BACKING.amqpUrl);
+  // Probe queues see every seat.* message and every batch the relay publishes.
+  const broker = testBroker(stack.isolation.exchange);
   stack.onTeardown(() => broker.close());
-  const channel = await broker.createChannel();
-  const { queue } = await channel.assertQueue('', { exclusive: true });
-  for (const pattern of [Bindings.allSeatEvents, Bindings.seatChangeBatches]) {
-    await channel.bindQueue(queue, stack.isolation.exchange, pattern);
-  }
-  const singles = new Map(eventIds.map((id) => [id, [] as number[]]));
-  const batched = new Map(eventIds.map((id) => [id, [] as number[]]));
-  await channel.consume(
-    queue,
-    (message) => {
-      if (!message) return;
-      const envelope = parseEnvelope(JSON.parse(message.content.toString()));
-      const into = envelope.type === Bindings.seatChangeBatches ? batched : singles;
-      for (const change of seatChangesOf(envelope)) into.get(change.data.eventId)?.push(change.data.seatNumber);
-    },
-    { noAck: true },
-  );
+  const singles = await probeQueue(broker, Bindings.allSeatEvents);
+  const batches = await probeQueue(broker, Bindings.seatChangeBatches);
+  stack.onTeardown(() => Promise.all([singles.close(), batches.close()]).then(() => undefined));
+  /** The seat numbers a probe received for `eventId`, in arrival order. */
+  const seatsOf = (probe: Probe, eventId: string) =>
+    probe.received
+      .flatMap((envelope) => seatChangesOf(envelope))
+      .filter((change) => change.data.eventId === eventId)
+      .map((change) => change.data.seatNumber);
 
   // The changes wait in their streams (the replica is stopped), so its first turn relays them all.
   const [seatService] = stack.of('seat-service');
@@ -135,13 +126,14 @@ it.each([
   }
   await stack.startService('seat-service', {}, { port: seatService!.port });
 
-  const relayed = (of: Map<string, number[]>) => [...of.values()].every((list) => list.length === perEvent);
-  await waitFor(() => relayed(singles) && relayed(batched), {
+  const relayed = (probe: Probe) => eventIds.every((eventId) => seatsOf(probe, eventId).length === perEvent);
+  await waitFor(() => relayed(singles) && relayed(batches), {
     timeoutMs: 20_000,
     what: 'every change relayed on its own and in a batch',
   });
   for (const eventId of eventIds) {
-    expect(singles.get(eventId)).toEqual(seats);
-    expect(batched.get(eventId)).toEqual(seats);
+    expect(seatsOf(singles, eventId)).toEqual(seats);
+    expect(seatsOf(batches, eventId)).toEqual(seats);
   }
+  expect([...singles.invalid, ...batches.invalid]).toEqual([]);
 });
