@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { BACKING } from '@zephyr/testing';
+import { BACKING, countSocketWrites } from '@zephyr/testing';
 import { Cluster, connectRedis, createRedis, parseClusterNodes, Redis } from './redis';
 import { envRules } from './config';
 
@@ -46,22 +46,7 @@ describe('createRedis', () => {
 });
 
 describe('coalesced writes (real Redis)', () => {
-  /** Counts the system-call-level writes of a connected client's socket: each `_write`/`_writev` is one. */
-  function countWrites(redis: Redis): { writes: number[] } {
-    const stream = (redis as unknown as { stream: Socket & Record<string, unknown> }).stream;
-    const seen = { writes: [] as number[] };
-    const writev = stream._writev as (chunks: unknown[], cb: () => void) => void;
-    const write = stream._write as (chunk: unknown, enc: unknown, cb: () => void) => void;
-    stream._writev = function (this: Socket, chunks: unknown[], cb: () => void) {
-      seen.writes.push(chunks.length);
-      return writev.call(this, chunks, cb);
-    };
-    stream._write = function (this: Socket, chunk: unknown, enc: unknown, cb: () => void) {
-      seen.writes.push(1);
-      return write.call(this, chunk, enc, cb);
-    };
-    return seen;
-  }
+  const countWrites = (redis: Redis) => countSocketWrites((redis as unknown as { stream: Socket }).stream);
 
   it('sends the commands of one event-loop pass in one write, answers each in order, and flushes every pass', async () => {
     const prefix = `coalesce:${process.pid}:${Date.now()}:`;

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import Redis, { Cluster, type ChainableCommander, type ClusterNode } from 'ioredis';
+import { coalesceSocketWrites } from './socket-writes';
 
 export { Redis, Cluster };
 
@@ -95,22 +96,7 @@ export function createRedis(url: string, options: RedisOptions): RedisClient {
  * waits longer than the rest of the pass. ioredis's own auto-pipelining was measured slower.
  */
 export function coalesceWrites(redis: Redis): Redis {
-  redis.on('connect', () => {
-    const stream = (redis as unknown as { stream: Socket }).stream;
-    const write = stream.write;
-    let corked = false;
-    stream.write = function (this: Socket, ...args: unknown[]) {
-      if (!corked) {
-        corked = true;
-        stream.cork();
-        setImmediate(() => {
-          corked = false;
-          stream.uncork();
-        });
-      }
-      return (write as (...a: unknown[]) => boolean).apply(this, args);
-    } as Socket['write'];
-  });
+  redis.on('connect', () => coalesceSocketWrites((redis as unknown as { stream: Socket }).stream, setImmediate));
   return redis;
 }
 

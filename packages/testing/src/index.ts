@@ -14,6 +14,7 @@ import type { BackingUrls } from './private-backing';
 export { BACKING, raceRounds };
 export * from './messaging';
 export * from './fake-http';
+export * from './socket-writes';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-characters-long';
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
