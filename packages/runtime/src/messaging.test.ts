@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
-import amqp from 'amqplib';
-import { ENVELOPE_VERSION, QueueNames, RoutingKeys, type EventEnvelope } from '@zephyr/contracts';
+import { ENVELOPE_VERSION, RoutingKeys, type EventEnvelope } from '@zephyr/contracts';
 import {
   BACKING,
   countSocketWrites,
+  deleteBrokerObjects,
   probeQueue,
   quietLogger,
   seatChangeBatchesFor,
@@ -30,11 +30,7 @@ describe('connectBroker: which publishes are mandatory', () => {
 
   afterAll(async () => {
     await broker.close();
-    const connection = await amqp.connect(BACKING.amqpUrl);
-    const channel = await connection.createChannel();
-    await channel.deleteExchange(exchange);
-    await channel.deleteExchange(QueueNames.deadLetterExchange(exchange));
-    await connection.close();
+    await deleteBrokerObjects(exchange, []);
   });
 
   it('drops a seat.* fact no one subscribes to without a return, and returns keys Zephyr consumes', async () => {
@@ -82,11 +78,7 @@ describe('connectBroker: publishes issued together leave in one write (real Rabb
 
   afterAll(async () => {
     await broker.close();
-    const connection = await amqp.connect(BACKING.amqpUrl);
-    const channel = await connection.createChannel();
-    await channel.deleteExchange(exchange);
-    await channel.deleteExchange(QueueNames.deadLetterExchange(exchange));
-    await connection.close();
+    await deleteBrokerObjects(exchange, []);
   });
 
   const thirtyChanges = () => {
