@@ -199,6 +199,20 @@ async function loopDelayP99Ms(stack) {
   return match ? Math.max(0, Number(match[1]) * 1000 - LOOP_SAMPLING_MS) : NaN;
 }
 
+/**
+ * The seat-service's loop stalls so far (zephyr_event_loop_stall*): how many, and the main thread's time in
+ * them running its own work or waiting for a core.
+ */
+async function loopStalls(stack) {
+  const text = await seatServiceMetrics(stack);
+  const read = (pattern) => Number(new RegExp(`^${pattern} ([\\d.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return {
+    stalls: read('zephyr_event_loop_stalls_total\\{[^}]*\\}'),
+    running: read('zephyr_event_loop_stall_seconds_total\\{state="running"[^}]*\\}'),
+    waiting: read('zephyr_event_loop_stall_seconds_total\\{state="waiting"[^}]*\\}'),
+  };
+}
+
 /** The stream relay's turns and the events they published so far (its zephyr_outbox_turn_events histogram). */
 async function relayTurns(stack) {
   const text = await seatServiceMetrics(stack);
@@ -238,11 +252,13 @@ async function measure(stack, { events, script, seatsPerRequest, probeTokens, ad
   const turnsBefore = await relayTurns(stack);
   const batchesBefore = await holdBatches(stack);
   await loopDelayP99Ms(stack); // reading resets the histogram: the next reading covers the storm only
+  const stallsBefore = await loopStalls(stack);
   const stopRss = rssPeaks(procs);
   const start = cpuSnapshot(procs);
   const startedAt = Date.now();
   const result = await runStorm(stack.gatewayUrl, script);
   const loopP99ms = await loopDelayP99Ms(stack);
+  const stallsAfter = await loopStalls(stack);
   const pushes = await probe(); // also lets the relays publish what the run committed, so their CPU counts
   const turnsAfter = await relayTurns(stack);
   const batchesAfter = await holdBatches(stack);
@@ -265,6 +281,8 @@ async function measure(stack, { events, script, seatsPerRequest, probeTokens, ad
       before: besidePerSecond[0],
       after: besidePerSecond[1],
       requestsPerSecond: sum(besidePerSecond) / 2,
+      // The bare server's own tail at the same moment: what this machine allowed a p99 then.
+      p99ms: [besideBefore.p99ms, besideAfter.p99ms],
     },
     holds,
     // Requests still in flight when wrk stops are granted but not counted: up to one per connection.
@@ -274,6 +292,11 @@ async function measure(stack, { events, script, seatsPerRequest, probeTokens, ad
     cpuOverIdleUs: perHoldUs(overIdle, holds),
     rssMb: rss,
     loopP99ms,
+    loopStalls: {
+      count: stallsAfter.stalls - stallsBefore.stalls,
+      runningSeconds: stallsAfter.running - stallsBefore.running,
+      waitingSeconds: stallsAfter.waiting - stallsBefore.waiting,
+    },
     relayEventsPerTurn: (turnsAfter.events - turnsBefore.events) / Math.max(1, turnsAfter.turns - turnsBefore.turns),
     holdsPerBatch:
       (batchesAfter.holds - batchesBefore.holds) / Math.max(1, batchesAfter.batches - batchesBefore.batches),
@@ -402,6 +425,10 @@ function printTable(base, runs) {
       (c) => (c.beside ? `${fmt(c.beside.before)} / ${fmt(c.beside.after)}` : '–'),
     ],
     ['ratio to the baseline beside it', (c) => (c.beside ? fmt(ratioBeside(c), 2) : '–')],
+    [
+      'baseline beside it, p99 ms before / after',
+      (c) => (c.beside ? c.beside.p99ms.map((v) => fmt(v, 1)).join(' / ') : '–'),
+    ],
     ['p50 ms', (c) => fmt(c.p50ms, 1)],
     ['p99 ms', (c) => fmt(c.p99ms, 1)],
     ['non-2xx / socket errors', (c) => `${c.non2xx} / ${c.socketErrors}`],
@@ -417,6 +444,14 @@ function printTable(base, runs) {
       (c) => (c.idleCores ? fmt(sum(SERVICE_NAMES.map((n) => c.idleCores[n])), 2) : '–'),
     ],
     ['seat-service loop delay p99 ms', (c) => fmt(c.loopP99ms, 1)],
+    [
+      'seat-service loop stalls > 10 ms: count, waiting for a core',
+      (c) => {
+        if (!c.loopStalls) return '–';
+        const { count, runningSeconds, waitingSeconds } = c.loopStalls;
+        return `${count}, ${fmt((100 * waitingSeconds) / (runningSeconds + waitingSeconds))} %`;
+      },
+    ],
     ['seat-service relay: events per turn', (c) => fmt(c.relayEventsPerTurn, 1)],
     ['gateway: holds per batch to the seat-service', (c) => fmt(c.holdsPerBatch, 1)],
     ['live push p50 / p99 ms', (c) => (c.push ? `${fmt(c.push.p50ms)} / ${fmt(c.push.p99ms)}` : '–')],

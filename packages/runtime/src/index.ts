@@ -2,6 +2,7 @@ export * from './errors';
 export * from './config';
 export * from './logger';
 export * from './metrics';
+export * from './loop-stalls';
 export * from './http';
 export * from './auth';
 export * from './db';

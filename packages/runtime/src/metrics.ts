@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerLoopStallMetrics } from './loop-stalls';
 
 export { Counter, Gauge, Histogram, Registry };
 
@@ -8,11 +9,12 @@ export interface ServiceMetrics {
   httpDuration: Histogram<'method' | 'route' | 'status'>;
 }
 
-/** One registry per process, labelled with the service name, with default Node.js metrics. */
+/** One registry per process, labelled with the service name, with default Node.js metrics and loop stalls. */
 export function createMetrics(service: string): ServiceMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry });
+  registerLoopStallMetrics(registry);
   const httpRequests = new Counter({
     name: 'http_requests_total',
     help: 'HTTP requests by method, route template and status',
