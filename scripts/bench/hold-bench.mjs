@@ -191,12 +191,21 @@ async function heldSeats(stack, events) {
  */
 const LOOP_SAMPLING_MS = 10;
 
-const seatServiceMetrics = (stack) =>
-  fetch(`http://127.0.0.1:${stack.ports['seat-service']}/metrics`).then((r) => r.text());
+const metricsOf = (stack, service) => fetch(`http://127.0.0.1:${stack.ports[service]}/metrics`).then((r) => r.text());
+
+/**
+ * One sample's value in a service's Prometheus text: series `name` whose labels include `label` (any labels
+ * when none is given); `absent` when there is no such sample (a labelled series appears with its first value).
+ */
+function sampleOf(text, name, { label, absent = NaN } = {}) {
+  const labels = label ? `\\{[^}]*${label}[^}]*\\}` : '(?:\\{[^}]*\\})?';
+  const match = new RegExp(`^${name}${labels} ([\\d.e+-]+)$`, 'm').exec(text);
+  return match ? Number(match[1]) : absent;
+}
 
 async function loopDelayP99Ms(stack) {
-  const match = /^nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? ([\d.e+-]+)$/m.exec(await seatServiceMetrics(stack));
-  return match ? Math.max(0, Number(match[1]) * 1000 - LOOP_SAMPLING_MS) : NaN;
+  const p99 = sampleOf(await metricsOf(stack, 'seat-service'), 'nodejs_eventloop_lag_p99_seconds');
+  return Math.max(0, p99 * 1000 - LOOP_SAMPLING_MS);
 }
 
 /**
@@ -204,27 +213,26 @@ async function loopDelayP99Ms(stack) {
  * them running its own work or waiting for a core.
  */
 async function loopStalls(stack) {
-  const text = await seatServiceMetrics(stack);
-  const read = (pattern) => Number(new RegExp(`^${pattern} ([\\d.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const text = await metricsOf(stack, 'seat-service');
+  const seconds = (state) => sampleOf(text, 'zephyr_event_loop_stall_seconds_total', { label: `state="${state}"` });
   return {
-    stalls: read('zephyr_event_loop_stalls_total\\{[^}]*\\}'),
-    running: read('zephyr_event_loop_stall_seconds_total\\{state="running"[^}]*\\}'),
-    waiting: read('zephyr_event_loop_stall_seconds_total\\{state="waiting"[^}]*\\}'),
+    stalls: sampleOf(text, 'zephyr_event_loop_stalls_total'),
+    running: seconds('running'),
+    waiting: seconds('waiting'),
   };
 }
 
 /** The stream relay's turns and the events they published so far (its zephyr_outbox_turn_events histogram). */
 async function relayTurns(stack) {
-  const text = await seatServiceMetrics(stack);
-  const read = (name) =>
-    Number(new RegExp(`^${name}\\{[^}]*outbox="redis"[^}]*\\} ([\\d.e+-]+)$`, 'm').exec(text)?.[1] ?? 0);
+  const text = await metricsOf(stack, 'seat-service');
+  const read = (name) => sampleOf(text, name, { label: 'outbox="redis"', absent: 0 });
   return { events: read('zephyr_outbox_turn_events_sum'), turns: read('zephyr_outbox_turn_events_count') };
 }
 
 /** The gateway's batched holds so far (its zephyr_hold_batch_size histogram): holds and batches. */
 async function holdBatches(stack) {
-  const text = await fetch(`http://127.0.0.1:${stack.ports.gateway}/metrics`).then((r) => r.text());
-  const read = (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+-]+)$`, 'm').exec(text)?.[1] ?? 0);
+  const text = await metricsOf(stack, 'gateway');
+  const read = (name) => sampleOf(text, name, { absent: 0 });
   return { holds: read('zephyr_hold_batch_size_sum'), batches: read('zephyr_hold_batch_size_count') };
 }
 
