@@ -203,19 +203,16 @@ function sampleOf(text, name, { label, absent = NaN } = {}) {
   return match ? Number(match[1]) : absent;
 }
 
-async function loopDelayP99Ms(stack) {
-  const p99 = sampleOf(await metricsOf(stack, 'seat-service'), 'nodejs_eventloop_lag_p99_seconds');
-  return Math.max(0, p99 * 1000 - LOOP_SAMPLING_MS);
-}
-
 /**
- * The seat-service's loop stalls so far (zephyr_event_loop_stall*): how many, and the main thread's time in
- * them running its own work or waiting for a core.
+ * The seat-service's loop, from one reading of its metrics: the delay p99 since the last reading (reading
+ * resets prom-client's histogram), and its stalls so far (zephyr_event_loop_stall*): how many, and the main
+ * thread's time in them running its own work or waiting for a core.
  */
-async function loopStalls(stack) {
+async function seatServiceLoop(stack) {
   const text = await metricsOf(stack, 'seat-service');
   const seconds = (state) => sampleOf(text, 'zephyr_event_loop_stall_seconds_total', { label: `state="${state}"` });
   return {
+    delayP99ms: Math.max(0, sampleOf(text, 'nodejs_eventloop_lag_p99_seconds') * 1000 - LOOP_SAMPLING_MS),
     stalls: sampleOf(text, 'zephyr_event_loop_stalls_total'),
     running: seconds('running'),
     waiting: seconds('waiting'),
@@ -259,14 +256,12 @@ async function measure(stack, { events, script, seatsPerRequest, probeTokens, ad
   const procs = await processesOf(stack.children, stack.database);
   const turnsBefore = await relayTurns(stack);
   const batchesBefore = await holdBatches(stack);
-  await loopDelayP99Ms(stack); // reading resets the histogram: the next reading covers the storm only
-  const stallsBefore = await loopStalls(stack);
+  const loopBefore = await seatServiceLoop(stack); // resets the delay histogram: the next reading is the storm's
   const stopRss = rssPeaks(procs);
   const start = cpuSnapshot(procs);
   const startedAt = Date.now();
   const result = await runStorm(stack.gatewayUrl, script);
-  const loopP99ms = await loopDelayP99Ms(stack);
-  const stallsAfter = await loopStalls(stack);
+  const loopAfter = await seatServiceLoop(stack);
   const pushes = await probe(); // also lets the relays publish what the run committed, so their CPU counts
   const turnsAfter = await relayTurns(stack);
   const batchesAfter = await holdBatches(stack);
@@ -299,11 +294,11 @@ async function measure(stack, { events, script, seatsPerRequest, probeTokens, ad
     cpuUs: perHoldUs(cpu, holds),
     cpuOverIdleUs: perHoldUs(overIdle, holds),
     rssMb: rss,
-    loopP99ms,
+    loopP99ms: loopAfter.delayP99ms,
     loopStalls: {
-      count: stallsAfter.stalls - stallsBefore.stalls,
-      runningSeconds: stallsAfter.running - stallsBefore.running,
-      waitingSeconds: stallsAfter.waiting - stallsBefore.waiting,
+      count: loopAfter.stalls - loopBefore.stalls,
+      runningSeconds: loopAfter.running - loopBefore.running,
+      waitingSeconds: loopAfter.waiting - loopBefore.waiting,
     },
     relayEventsPerTurn: (turnsAfter.events - turnsBefore.events) / Math.max(1, turnsAfter.turns - turnsBefore.turns),
     holdsPerBatch:
